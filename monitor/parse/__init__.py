@@ -1,0 +1,104 @@
+"""Parsing layer: raw show-command output -> typed records.
+
+    resolve(command)            -> the CommandSpec (abbreviations allowed)
+    parse_output(command, text) -> list of records, or ParseError
+
+Nothing else escapes: device error messages, paging, truncation, values IOS
+is not known to print and template failures all become a ParseError naming
+the command, the line and its text.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import textfsm
+
+from monitor.parse import errors
+from monitor.parse.builders import BadValue, Incomplete
+from monitor.parse.commands import BY_TEMPLATE, COMMANDS, CommandSpec
+from monitor.parse.device_errors import check_device_output, line_at
+from monitor.parse.errors import ParseError
+from monitor.parse.templates import OUR_TEMPLATES, index_template, run
+from monitor.records import Record
+
+__all__ = ["COMMANDS", "CommandSpec", "ParseError", "parse_output", "resolve"]
+
+
+@functools.lru_cache(maxsize=256)
+def resolve(command: str) -> CommandSpec:
+    """The spec for `command` as a user or poller typed it ("sh red sta" too),
+    looked up in our CliTable index as netmiko would."""
+    template = index_template(OUR_TEMPLATES, " ".join(command.split()))
+    if template is None:
+        supported = ", ".join(spec.command for spec in COMMANDS)
+        message = f"not a command this monitor parses (supported: {supported})"
+        raise ParseError(command, errors.UNSUPPORTED_COMMAND, message)
+    return BY_TEMPLATE[template]
+
+
+def parse_output(command: str, text: str) -> list[Record]:
+    """Records parsed from `text`, the output of `command` on a Cisco IOS device."""
+    spec = resolve(command)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    check_device_output(spec.command, text)
+    try:
+        rows = run(spec.template_path, text)
+    except textfsm.TextFSMError as exc:
+        raise _template_error(spec, text, exc) from None
+    if not rows:
+        if spec.empty_answer is not None and spec.empty_answer.search(text):
+            return []
+        number, line = _first_content_line(text)
+        raise ParseError(spec.command, errors.NO_MATCH, "no line of the output matched the template", number, line)
+    _check_complete(spec, rows, text)
+    try:
+        return spec.build(rows)
+    except Incomplete as exc:
+        number, line = _last_content_line(text)
+        raise ParseError(spec.command, errors.TRUNCATED, f"{exc}; output ends", number, line) from None
+    except BadValue as exc:
+        offset = text.find(exc.token) if exc.token else -1
+        number, line = line_at(text, offset) if offset >= 0 else (0, "")
+        raise ParseError(spec.command, errors.BAD_VALUE, str(exc), number, line) from None
+
+
+def _check_complete(spec: CommandSpec, rows: list[dict[str, object]], text: str) -> None:
+    for position, row in enumerate(rows, 1):
+        missing = [line for value, line in spec.required.items() if not row.get(value)]
+        if missing:
+            number, line = _last_content_line(text)
+            raise ParseError(
+                spec.command,
+                errors.TRUNCATED,
+                f"record {position} of {len(rows)} has no {', '.join(repr(m) for m in missing)} line "
+                "(output cut short, or an IOS variant this template does not know); output ends",
+                number,
+                line,
+            )
+
+
+def _template_error(spec: CommandSpec, text: str, exc: Exception) -> ParseError:
+    # TextFSM reports "... Input Line: <text>"; point at that line.
+    message = str(exc)
+    _, _, bad_line = message.partition("Input Line: ")
+    offset = text.find(bad_line) if bad_line else -1
+    number, line = line_at(text, offset) if offset >= 0 else (0, "")
+    reason = message.split(". Rule Line")[0]
+    return ParseError(spec.command, errors.TEMPLATE, f"the template rejected the output ({reason})", number, line)
+
+
+def _first_content_line(text: str) -> tuple[int, str]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            return number, line
+    return 0, ""
+
+
+def _last_content_line(text: str) -> tuple[int, str]:
+    lines = text.splitlines()
+    for number in range(len(lines), 0, -1):
+        if lines[number - 1].strip():
+            return number, lines[number - 1]
+    return 0, ""

@@ -1,0 +1,162 @@
+"""The command table: the one place that says, for each show command the
+monitor understands, which template parses it, which record it becomes, and
+what a complete answer must contain.
+
+The CliTable `index` in textfsm_templates/ is generated from this table
+(`python -m monitor.parse.write_index`); a test keeps the committed file in
+step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor import records
+from monitor.parse import builders
+from monitor.parse.templates import OUR_TEMPLATES, PLATFORM
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    command: str  # canonical form, as pollers send it
+    template: str  # file name in the template folder
+    index_command: str  # CliTable Command column (`[[...]]` completion syntax)
+    record: type[records.Record]
+    build: builders.Builder
+    # Template values every complete record has, with the line that sets
+    # each: a record missing one means truncated output or an unknown variant.
+    required: dict[str, str] = field(default_factory=dict)
+    # A line that proves the device answered even when there are no records
+    # (no SAs yet is a valid answer, an empty screen is not).
+    empty_answer: re.Pattern[str] | None = None
+
+    @property
+    def template_path(self) -> Path:
+        return OUR_TEMPLATES / self.template
+
+
+def _t(command: str) -> str:
+    return f"cisco_ios_{command.replace(' ', '_')}.textfsm"
+
+
+# Order matters for the CliTable index: more specific commands first, and
+# every Command pattern is anchored with "$" so that `show redundancy` does
+# not swallow `show redundancy states` (CliTable matches prefixes).
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "show standby brief",
+        _t("show standby brief"),
+        "sh[[ow]] stan[[dby]] b[[rief]]",
+        records.HsrpBriefEntry,
+        builders.build_hsrp_brief,
+        required={"STATE": "the state column", "VIRTUAL_IP": "the virtual IP column"},
+        empty_answer=re.compile(r"^Interface\s+Grp\s+Pri", re.M),
+    ),
+    CommandSpec(
+        "show standby",
+        _t("show standby"),
+        "sh[[ow]] stan[[dby]]( all)?",
+        records.HsrpGroup,
+        builders.build_hsrp_groups,
+        required={
+            "STATE": "State is ...",
+            "PREEMPT": "Preemption ...",
+            "ACTIVE_ROUTER": "Active router is ...",
+            "STANDBY_ROUTER": "Standby router is ...",
+            "PRIORITY": "Priority ...",
+        },
+    ),
+    CommandSpec(
+        "show redundancy states",
+        _t("show redundancy states"),
+        "sh[[ow]] red[[undancy]] sta[[tes]]",
+        records.RedundancyStates,
+        builders.build_redundancy_states,
+    ),
+    CommandSpec(
+        "show redundancy inter-device",
+        _t("show redundancy inter-device"),
+        "sh[[ow]] red[[undancy]] i[[nter-device]]",
+        records.InterDeviceRedundancy,
+        builders.build_inter_device,
+    ),
+    CommandSpec(
+        "show redundancy switchover history",
+        _t("show redundancy switchover history"),
+        "sh[[ow]] red[[undancy]] sw[[itchover]] h[[istory]]",
+        records.SwitchoverEvent,
+        builders.build_switchover_history,
+        empty_answer=re.compile(r"^\s*Index\s+Previous", re.M),
+    ),
+    CommandSpec(
+        "show redundancy history",
+        _t("show redundancy history"),
+        "sh[[ow]] red[[undancy]] h[[istory]]",
+        records.RedundancyHistoryEvent,
+        builders.build_redundancy_history,
+        empty_answer=re.compile(r"^\s*Redundancy\s+Facility\s+Event\s+Log", re.M),
+    ),
+    CommandSpec(
+        "show redundancy",
+        _t("show redundancy"),
+        "sh[[ow]] red[[undancy]]",
+        records.Redundancy,
+        builders.build_redundancy,
+        required={"MY_SOFTWARE_STATE": "Current Software state = ..."},
+    ),
+    CommandSpec(
+        "show crypto ipsec sa",
+        _t("show crypto ipsec sa"),
+        "sh[[ow]] cry[[pto]] ips[[ec]] sa",
+        records.IpsecSa,
+        builders.build_ipsec_sas,
+        required={"SEND_ERRORS": "#send errors ...", "CURRENT_OUTBOUND_SPI": "current outbound spi: ..."},
+        empty_answer=re.compile(r"^\s*No\s+SAs\s+found", re.M),
+    ),
+    CommandSpec(
+        "show crypto isakmp sa",
+        _t("show crypto isakmp sa"),
+        "sh[[ow]] cry[[pto]] isa[[kmp]] sa",
+        records.IsakmpSa,
+        builders.build_isakmp_sas,
+        required={"STATE": "the state column"},
+        empty_answer=re.compile(r"^\s*(?:dst\s+src\s+state|IPv[46]\s+Crypto\s+ISAKMP\s+SA)", re.M),
+    ),
+    CommandSpec(
+        "show crypto session",
+        _t("show crypto session"),
+        "sh[[ow]] cry[[pto]] ses[[sion]]",
+        records.CryptoSession,
+        builders.build_crypto_sessions,
+        required={"STATUS": "Session status: ..."},
+        empty_answer=re.compile(r"^\s*Crypto\s+session\s+current\s+status", re.M),
+    ),
+    CommandSpec(
+        "show version",
+        _t("show version"),
+        "sh[[ow]] ver[[sion]]",
+        records.Version,
+        builders.build_version,
+        required={"UPTIME": "<hostname> uptime is ..."},
+    ),
+)
+
+BY_TEMPLATE: dict[str, CommandSpec] = {spec.template: spec for spec in COMMANDS}
+
+
+def render_index() -> str:
+    """The CliTable index for our templates, in ntc-templates' format."""
+    lines = [
+        "# Generated from monitor/parse/commands.py: edit the table there, then",
+        "# run: python -m monitor.parse.write_index",
+        "#",
+        "# First match wins and Command is matched as a prefix, so specific",
+        "# commands come first and every pattern is anchored with $.",
+        "",
+        "Template, Hostname, Platform, Command",
+        "",
+    ]
+    lines += [f"{spec.template}, .*, {PLATFORM}, {spec.index_command}$" for spec in COMMANDS]
+    return "\n".join(lines) + "\n"

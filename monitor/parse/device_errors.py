@@ -1,0 +1,53 @@
+"""Recognise output that is not a command's answer: IOS error messages,
+pager prompts, and output with nothing in it.
+
+Runs before TextFSM so that a device's complaint is reported as such rather
+than as an empty or partial parse. Whole-text regex searches keep this cheap
+on large outputs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.parse import errors
+
+# "% Invalid input ...", "% Ambiguous command: ...": a percent sign, a blank,
+# then text. Syslog messages ("%HSRP-5-STATECHANGE: ...") have no blank after
+# the percent sign and are not errors of the command.
+_IOS_MESSAGE = re.compile(r"^[ \t]*%[ \t]+(\S.*)$", re.MULTILINE)
+_PAGER = re.compile(r"-- ?More ?--")
+_MESSAGE_KINDS = (
+    ("Invalid input", errors.INVALID_INPUT),
+    ("Ambiguous command", errors.AMBIGUOUS),
+    ("Incomplete command", errors.INCOMPLETE_COMMAND),
+)
+# Lines that carry no answer: prompts, the echoed command, and the exec
+# prompt timestamp header ("Load for five secs", "Time source is").
+_NOISE_LINE = re.compile(
+    r"^\s*$|^\S+[#>]|^\s*Load\s+for\s+five\s+secs|^\s*Time\s+source\s+is|^\s*(?:sh|show)\s",
+)
+
+
+def line_at(text: str, offset: int) -> tuple[int, str]:
+    """1-based line number and text of the line holding `offset`."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return text.count("\n", 0, offset) + 1, text[start : end if end >= 0 else len(text)]
+
+
+def check_device_output(command: str, text: str) -> None:
+    """Raise ParseError if `text` is an IOS error, paged, or carries no answer."""
+    message = _IOS_MESSAGE.search(text)
+    if message:
+        number, line = line_at(text, message.start())
+        kind = next((k for prefix, k in _MESSAGE_KINDS if message.group(1).startswith(prefix)), errors.IOS_ERROR)
+        raise errors.ParseError(command, kind, "the device rejected the command", number, line)
+    pager = _PAGER.search(text)
+    if pager:
+        number, line = line_at(text, pager.start())
+        raise errors.ParseError(
+            command, errors.PAGING, "pager prompt in the output (is 'terminal length 0' set?)", number, line
+        )
+    if text.count("\n", 0, 2000) < 8 and all(_NOISE_LINE.match(line) for line in text.splitlines()):
+        raise errors.ParseError(command, errors.EMPTY, "the device returned no output for the command")

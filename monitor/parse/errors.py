@@ -1,0 +1,45 @@
+"""ParseError: the one exception the parsing layer lets out."""
+
+from __future__ import annotations
+
+# Kinds of failure, stable strings that pollers and the exporter can count on.
+INVALID_INPUT = "invalid_input"  # % Invalid input detected at '^' marker.
+AMBIGUOUS = "ambiguous_command"  # % Ambiguous command
+INCOMPLETE_COMMAND = "incomplete_command"  # % Incomplete command.
+IOS_ERROR = "ios_error"  # any other "% ..." message from the device
+PAGING = "paging"  # --More-- left in: terminal length was not 0
+EMPTY = "empty"  # nothing (or only a prompt/header) came back
+TRUNCATED = "truncated"  # a record lacks lines every complete block has
+NO_MATCH = "no_match"  # text came back but no template line matched
+BAD_VALUE = "bad_value"  # a value outside what IOS is known to print
+TEMPLATE = "template_error"  # the template itself rejected the text
+UNSUPPORTED_COMMAND = "unsupported_command"  # not a command this monitor parses
+
+
+class ParseError(Exception):
+    """Command output that cannot be turned into records.
+
+    Names the command, the 1-based line of the output at fault (0 when no
+    single line is), the text of that line, and a kind from this module.
+    """
+
+    def __init__(self, command: str, kind: str, message: str, line_number: int = 0, line: str = "") -> None:
+        self.command = command
+        self.kind = kind
+        self.message = message
+        self.line_number = line_number
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f" at line {self.line_number}: {self.line.strip()!r}" if self.line_number else ""
+        return f"{self.command}: {self.kind}: {self.message}{where}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "command": self.command,
+            "kind": self.kind,
+            "message": self.message,
+            "line_number": self.line_number,
+            "line": self.line,
+        }

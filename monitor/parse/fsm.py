@@ -1,0 +1,175 @@
+"""Run TextFSM templates fast: compile once, dispatch each line in one regex.
+
+textfsm parses the template (so the syntax and its errors are TextFSM's);
+FastFsm then runs it with TextFSM's semantics, differently built:
+
+- each state's rules are also joined into one regex, alternatives in rule
+  order; Python's regex engine returns the first alternative that matches,
+  which is the rule TextFSM would stop at, so a line costs one C-level match
+  instead of one Python call per rule (and nothing at all when no rule
+  matches);
+- values are slots in a list with their options resolved up front, instead
+  of objects looked up by name for every match;
+- all run state is local to one call, so one machine serves every thread.
+
+Supported: the options Required, Filldown, List (without nested named groups) and
+Key; line actions Next, Continue, Error; record actions NoRecord, Record,
+Clear, Clearall; state changes. A template using anything else (Fillup, List
+with nested named groups) is run by textfsm itself (see `compile_template`).
+tests/test_fsm.py runs both engines on every fixture and corpus output, cut
+at every line, and requires identical rows and errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import textfsm
+
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+_END_STATES = ("End", "EOF")
+
+
+@dataclass(frozen=True)
+class _Rule:
+    regex: re.Pattern[str]
+    # (group number, value slot, slot is a List, slot is Filldown), in group order
+    assigns: tuple[tuple[int, int, bool, bool], ...]
+    record: str  # "", "Record", "Clear", "Clearall"
+    line: str  # "", "Next", "Continue", "Error"
+    new_state: str
+    line_num: int
+
+
+class FastFsm:
+    """A compiled template; `parse(text)` returns rows like TextFSM.ParseText."""
+
+    def __init__(self, template: textfsm.TextFSM) -> None:
+        self.header: list[str] = template.header
+        names = [value.name for value in template.values]
+        slot = {name: index for index, name in enumerate(names)}
+        options = [value.OptionNames() for value in template.values]
+        self._filldown = tuple(i for i, opts in enumerate(options) if "Filldown" in opts)
+        self._lists = tuple(i for i, opts in enumerate(options) if "List" in opts)
+        self._list_filldown = tuple(i for i in self._lists if i in self._filldown)
+        # What a record does per slot, in TextFSM's option order.
+        self._on_save = tuple(tuple(o for o in opts if o in ("Required", "List")) for opts in options)
+        self._has_eof_state = "EOF" in template.states
+        # Per state: the dispatch regex, and for each rule index the rules
+        # from that one on (where TextFSM's scan resumes).
+        self._states: dict[str, tuple[re.Pattern[str], list[tuple[_Rule, ...]]]] = {}
+        for name, rules in template.states.items():
+            compiled = []
+            for rule in rules:
+                regex = re.compile(rule.regex)
+                assigns = tuple(
+                    (number, slot[group], slot[group] in self._lists, slot[group] in self._filldown)
+                    for group, number in regex.groupindex.items()
+                    if group in slot
+                )
+                compiled.append(_Rule(regex, assigns, rule.record_op, rule.line_op, rule.new_state, rule.line_num))
+            # Wrap each rule as a named alternative; values' own groups become
+            # plain groups because a name may not repeat in one regex.
+            dispatch = "|".join(f"(?P<_{i}>{_NAMED_GROUP.sub('(?:', rule.regex)})" for i, rule in enumerate(rules))
+            self._states[name] = (re.compile(dispatch), [tuple(compiled[i:]) for i in range(len(compiled))])
+
+    @classmethod
+    def supports(cls, template: textfsm.TextFSM) -> bool:
+        if any("(?P=" in rule.regex for rules in template.states.values() for rule in rules):
+            return False  # a named back-reference would not survive dispatch
+        for value in template.values:
+            opts = set(value.OptionNames())
+            if not opts <= {"Required", "Filldown", "List", "Key"}:
+                return False
+            if "List" in opts and re.compile(value.regex).groupindex:
+                return False  # nested named groups make TextFSM build dicts
+        return True
+
+    def parse(self, text: str) -> list[list[object]]:
+        width = len(self.header)
+        current: list[object] = [None] * width  # str, None, or a list once saved
+        kept: list[object] = [None] * width  # last value of each Filldown slot
+        lists: dict[int, list[str | None]] = {i: [] for i in self._lists}
+        filldown, list_filldown, on_save = self._filldown, self._list_filldown, self._on_save
+        result: list[list[object]] = []
+
+        def clear() -> None:
+            for i in range(width):
+                current[i] = None
+            for i in filldown:
+                current[i] = kept[i]
+            for i in lists:
+                if i not in list_filldown:
+                    lists[i] = []
+
+        def clear_all() -> None:
+            for i in range(width):
+                current[i] = kept[i] = None
+            for i in lists:
+                lists[i] = []
+
+        def append_record() -> None:
+            for i, actions in enumerate(on_save):
+                for action in actions:
+                    if action == "Required":
+                        if not current[i]:
+                            clear()
+                            return
+                    else:
+                        current[i] = list(lists[i])
+            if all(value is None or value == [] for value in current):
+                return
+            result.append(["" if value is None else value for value in current])
+            clear()
+
+        state_name = "Start"
+        dispatch, tails = self._states[state_name]
+        for line in text.splitlines():
+            first = dispatch.match(line)
+            if first is None:
+                continue
+            # The wrapping group of the matching alternative closes last.
+            for rule in tails[int(first.lastgroup[1:]) if first.lastgroup else 0]:
+                matched = rule.regex.match(line)
+                if matched is None:
+                    continue
+                for group, i, is_list, is_filldown in rule.assigns:
+                    value = matched.group(group)
+                    current[i] = value
+                    if is_list:
+                        lists[i].append(value)
+                    if is_filldown:
+                        kept[i] = value
+                if rule.record == "Record":
+                    append_record()
+                elif rule.record == "Clear":
+                    clear()
+                elif rule.record == "Clearall":
+                    clear_all()
+                if rule.line == "Error":
+                    if rule.new_state:
+                        raise textfsm.TextFSMError(
+                            f"Error: {rule.new_state}. Rule Line: {rule.line_num}. Input Line: {line}."
+                        )
+                    raise textfsm.TextFSMError(f"State Error raised. Rule Line: {rule.line_num}. Input Line: {line}")
+                if rule.line == "Continue":
+                    continue
+                if rule.new_state:
+                    state_name = rule.new_state
+                    if state_name not in _END_STATES:
+                        dispatch, tails = self._states[state_name]
+                break
+            if state_name in _END_STATES:
+                break
+        if state_name != "End" and not self._has_eof_state:
+            append_record()
+        return result
+
+
+def compile_template(path: Path) -> FastFsm | textfsm.TextFSM:
+    """The fastest faithful engine for the template at `path`."""
+    with open(path, encoding="utf-8") as handle:
+        template = textfsm.TextFSM(handle)
+    return FastFsm(template) if FastFsm.supports(template) else template

@@ -1,0 +1,90 @@
+"""The CliTable index: generated from the command table, resolves every
+command and its abbreviations to the right template (CliTable matches
+prefixes), and serves netmiko users through NET_TEXTFSM on its own."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FIXTURES, REPO
+from netmiko.utilities import get_structured_data_textfsm
+from textfsm import clitable
+
+from monitor.parse import COMMANDS, ParseError, resolve
+from monitor.parse.commands import render_index
+from monitor.parse.templates import OUR_TEMPLATES, run
+
+
+def test_committed_index_is_generated_from_the_table() -> None:
+    assert (REPO / "textfsm_templates" / "index").read_text() == render_index(), (
+        "run: python -m monitor.parse.write_index"
+    )
+
+
+def test_every_template_file_is_indexed() -> None:
+    on_disk = {path.name for path in OUR_TEMPLATES.glob("*.textfsm")}
+    assert on_disk == {spec.template for spec in COMMANDS}
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("show standby", "show standby"),
+        ("sh stand", "show standby"),
+        ("show standby all", "show standby"),
+        ("show standby brief", "show standby brief"),
+        ("sh stand br", "show standby brief"),
+        ("show redundancy", "show redundancy"),
+        ("sh red", "show redundancy"),
+        ("show redundancy states", "show redundancy states"),
+        ("sh red sta", "show redundancy states"),
+        ("show redundancy inter-device", "show redundancy inter-device"),
+        ("sh red inter", "show redundancy inter-device"),
+        ("show redundancy history", "show redundancy history"),
+        ("sh red hist", "show redundancy history"),
+        ("show redundancy switchover history", "show redundancy switchover history"),
+        ("sh red sw hist", "show redundancy switchover history"),
+        ("show crypto ipsec sa", "show crypto ipsec sa"),
+        ("sh cry ips sa", "show crypto ipsec sa"),
+        ("show crypto isakmp sa", "show crypto isakmp sa"),
+        ("sh cry isa sa", "show crypto isakmp sa"),
+        ("show crypto session", "show crypto session"),
+        ("sh cry ses", "show crypto session"),
+        ("show version", "show version"),
+        ("sh ver", "show version"),
+        ("  show   redundancy   states ", "show redundancy states"),
+    ],
+)
+def test_resolve_commands_and_abbreviations(typed: str, canonical: str) -> None:
+    assert resolve(typed).command == canonical
+
+
+@pytest.mark.parametrize(
+    "typed", ["show redundancy states detail", "show crypto ipsec sa detail", "show standby delay", "show ip route"]
+)
+def test_longer_or_other_commands_are_not_swallowed(typed: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        resolve(typed)
+    assert caught.value.kind == "unsupported_command"
+
+
+def test_cli_table_on_its_own_picks_specific_templates() -> None:
+    """CliTable as netmiko uses it, with only our folder."""
+    table = clitable.CliTable("index", str(OUR_TEMPLATES))
+    states = (FIXTURES / "show_redundancy_states/packetlife_r1_standby_hot.raw").read_text()
+    table.ParseCmd(states, {"Command": "sh red sta", "Platform": "cisco_ios"})
+    assert "MY_STATE_CODE" in table.header and table[1]["MY_STATE_CODE"] == "8"
+    brief = (FIXTURES / "show_standby_brief/packetlife_r2.raw").read_text()
+    table.ParseCmd(brief, {"Command": "show standby brief", "Platform": "cisco_ios"})
+    assert "VIRTUAL_IP" in table.header and table.size == 2
+
+
+@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+def test_netmiko_users_get_our_rows_through_net_textfsm(spec, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NET_TEXTFSM", str(OUR_TEMPLATES))
+    raw = sorted((FIXTURES / spec.command.replace(" ", "_")).glob("*.raw"))[-1]
+    text = raw.read_text()
+    rows = get_structured_data_textfsm(text, platform="cisco_ios", command=spec.command)
+    expected = [{key.lower(): value for key, value in row.items()} for row in run(spec.template_path, text)]
+    assert expected, f"pick a fixture with records for {spec.command}"
+    # (netmiko hands back the raw text when no template matched.)
+    assert rows == expected
