@@ -344,7 +344,9 @@ def _esp_sas(row: Row, direction: str, train_prints_status: bool) -> list[r.EspS
         # 12.2 trains print no Status line: every SA listed is installed.
         statuses = [""] * len(spis)
     elif len(statuses) != len(spis):
-        raise BadValue(spis[-1], f"{direction.lower()} ESP SA without a Status line")
+        token = (spis or statuses)[-1]
+        message = f"{len(spis)} {direction.lower()} ESP SA(s) but {len(statuses)} Status line(s)"
+        raise BadValue(token, message)
     # A lifetime line is missing on some trains; pair them only when each SA has one.
     if len(lifetimes) != len(spis):
         lifetimes = [""] * len(spis)

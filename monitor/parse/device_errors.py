@@ -49,5 +49,15 @@ def check_device_output(command: str, text: str) -> None:
         raise errors.ParseError(
             command, errors.PAGING, "pager prompt in the output (is 'terminal length 0' set?)", number, line
         )
-    if text.count("\n", 0, 2000) < 8 and all(_NOISE_LINE.match(line) for line in text.splitlines()):
-        raise errors.ParseError(command, errors.EMPTY, "the device returned no output for the command")
+    if text.count("\n", 0, 2000) < 8:
+        lines = text.splitlines()
+        if all(_NOISE_LINE.match(line) for line in lines):
+            # Point at the last thing that did come back (a prompt, a header).
+            number = next((n for n in range(len(lines), 0, -1) if lines[n - 1].strip()), 0)
+            raise errors.ParseError(
+                command,
+                errors.EMPTY,
+                "the device returned no output for the command",
+                number,
+                lines[number - 1] if number else "",
+            )
