@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,8 +28,12 @@ def _parse(args: argparse.Namespace) -> int:
     except ParseError as exc:
         print(f"ipsec-ha-monitor parse: {exc}", file=sys.stderr)
         return 1
-    json.dump([record.to_dict() for record in records], sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    try:
+        json.dump([record.to_dict() for record in records], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -146,8 +146,8 @@ def test_any_cut_of_any_fixture_gives_records_or_parse_error(raw) -> None:
     for cut in cuts:
         try:
             parse_output(command, text[:cut])
-        except ParseError:
-            pass
+        except ParseError as exc:
+            assert exc.kind != errors.INTERNAL, exc
 
 
 def test_mutated_outputs_give_records_or_parse_error() -> None:
@@ -180,8 +180,8 @@ def test_mutated_outputs_give_records_or_parse_error() -> None:
                 break
         try:
             parse_output(rng.choice(commands), "\n".join(lines))
-        except ParseError:
-            pass
+        except ParseError as exc:
+            assert exc.kind != errors.INTERNAL, exc
 
 
 def test_threads_share_compiled_templates_safely() -> None:
@@ -199,3 +199,79 @@ def test_threads_share_compiled_templates_safely() -> None:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert all(pool.map(worker, [jobs[i::4] for i in range(4)]))
+
+
+def test_hsrp_key_never_reaches_error_text() -> None:
+    raw = (FIXTURES / "show_standby/tracking_legacy_names.raw").read_text()
+    lines = raw.splitlines()
+    cut = "\n".join(lines[: next(i for i, line in enumerate(lines) if "Authentication" in line) + 1])
+    error = _error("show standby", cut)
+    assert error.kind == errors.TRUNCATED and "Authentication text" in error.line
+    for text in (str(error), error.line, error.message, repr(error.to_dict())):
+        assert "fweq12as" not in text
+
+
+@pytest.mark.parametrize(
+    ("fixture", "cut_after", "expected"),
+    [
+        ("show_crypto_ipsec_sa/packetlife_r2_hub.raw", "current outbound spi", "no complete inbound/outbound SA"),
+        ("show_redundancy/duplex_with_peer.raw", "Current Software state = ACTIVE", "Peer Processor Information"),
+        ("show_redundancy/duplex_with_peer.raw", "Standby Location", "no 'Current Software state' line"),
+        ("show_version/packetlife_7200_reload.raw", "uptime is", "System returned to ROM by"),
+        ("show_crypto_session/packetlife_r2_crypto_map.raw", "Session status", "'Peer: ...'"),
+        ("show_crypto_session/ikev2_idle_fvrf.raw", "IPSEC FLOW: permit ip", "without its 'Active SAs' line"),
+        ("show_redundancy_inter-device/packetlife_r1_standby.raw", "Scheme", "'Peer present: ...'"),
+    ],
+)
+def test_output_cut_short_is_truncated_not_a_thin_success(fixture: str, cut_after: str, expected: str) -> None:
+    raw = FIXTURES / fixture
+    lines = raw.read_text().splitlines()
+    keep = next(i for i, line in enumerate(lines) if cut_after in line) + 1
+    error = _error(command_of(raw.parent), "\n".join(lines[:keep]))
+    assert error.kind == errors.TRUNCATED
+    assert expected in error.message
+    assert (error.line_number, error.line) == (keep, lines[keep - 1])
+
+
+def test_template_error_names_the_right_occurrence() -> None:
+    lines = IPSEC.splitlines()
+    # An inbound ESP list running straight into the next proxy: the template's
+    # Error rule fires on the second "protected vrf" line, not the first.
+    esp = lines.index("     inbound esp sas:")
+    broken = [*lines[: esp + 2], *lines[lines.index("   protected vrf: (none)") :]]
+    error = _error("show crypto ipsec sa", "\n".join(broken))
+    assert error.kind == errors.TEMPLATE
+    assert "ESP SA list not closed" in error.message
+    assert error.line_number == esp + 3 and error.line.strip() == "protected vrf: (none)"
+
+
+def test_bad_value_points_at_its_own_line() -> None:
+    text = (
+        "Redundancy Facility Event Log:\n"
+        "00:00:16 client added: RF_INTERNAL_MSG(0) seq=0\n"
+        "00:00:17 *my state = NEGOTIATION(3) peer state = DISABLED(1)\n"
+        "00:00:18 my state = NEGOTIATION(3) *peer state = ACTIVE WARM(16)\n"
+    )
+    error = _error("show redundancy history", text)
+    assert (error.kind, error.line_number) == (errors.BAD_VALUE, 4)
+
+
+def test_syslog_lines_inside_tables_are_skipped() -> None:
+    brief = (
+        "Interface   Grp  Pri P State   Active          Standby         Virtual IP\n"
+        "Port-channel4010\n"
+        "*Nov 26 10:00:01.123: %HSRP-5-STATECHANGE: Port-channel4010 Grp 1 state Standby -> Active\n"
+        "            1    120 P Active  local           10.1.254.3      10.1.254.1\n"
+        "Vl20        20   100   Standby 10.20.0.2       local           10.20.0.1\n"
+    )
+    assert [(e.interface, e.group) for e in parse_output("show standby brief", brief)] == [
+        ("Port-channel4010", 1),
+        ("Vl20", 20),
+    ]
+    history = (
+        "Redundancy Facility Event Log:\n"
+        "1d02h: %HSRP-5-STATECHANGE: FastEthernet0/0 Grp 1 state Standby -> Active\n"
+        "1d02h: *my state = ACTIVE(13) peer state = DISABLED(1)\n"
+    )
+    (event,) = parse_output("show redundancy history", history)
+    assert event.my_state.code == 13

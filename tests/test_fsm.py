@@ -110,3 +110,30 @@ def test_templates_fastfsm_cannot_run_go_to_textfsm(tmp_path: Path) -> None:
     assert not isinstance(engine, FastFsm)
     rows = run(path, "b x\nb y\na 7\n")
     assert [(row["A"], row["B"]) for row in rows] == [("7", "x"), ("7", "y"), ("7", "")]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "^(\\w)\\1 ${A} -> Record",  # numbered back-reference: joining renumbers groups
+        "^(?P<x>\\w)(?P=x) ${A} -> Record",  # named back-reference
+        "^(?P<x><)?${A}(?(x)>) -> Record",  # conditional on a group
+    ],
+)
+def test_group_references_run_on_textfsm(tmp_path: Path, rule: str) -> None:
+    path = _template(tmp_path, f"Value A (\\d+)\n\nStart\n  ^skip\n  {rule}\n")
+    assert not isinstance(compile_template(path), FastFsm)
+    with open(path) as handle:
+        stock = textfsm.TextFSM(handle)
+    text = "aa 1\n<2>\nxx 3\n"
+    assert [[row["A"]] for row in run(path, text)] == stock.ParseText(text)
+
+
+def test_escaped_parenthesis_and_empty_state_match_textfsm(tmp_path: Path) -> None:
+    path = _template(tmp_path, "Value A (\\d+)\n\nStart\n  ^\\(?P<x> ${A} -> Record\n  ^go -> Empty\n\nEmpty\n\n")
+    engine = compile_template(path)
+    assert isinstance(engine, FastFsm)
+    with open(path) as handle:
+        stock = textfsm.TextFSM(handle)
+    text = "(P<x> 1\nP<x> 2\ngo\n(P<x> 3\n"
+    assert engine.parse(text) == stock.ParseText(text) == [["1"], ["2"]]

@@ -11,14 +11,16 @@ the command, the line and its text.
 from __future__ import annotations
 
 import functools
+import re
 
 import textfsm
 
 from monitor.parse import errors
 from monitor.parse.builders import BadValue, Incomplete
 from monitor.parse.commands import BY_TEMPLATE, COMMANDS, CommandSpec
-from monitor.parse.device_errors import check_device_output, line_at
+from monitor.parse.device_errors import check_device_output
 from monitor.parse.errors import ParseError
+from monitor.parse.fsm import FsmError
 from monitor.parse.templates import OUR_TEMPLATES, index_template, run
 from monitor.records import Record
 
@@ -45,28 +47,31 @@ def parse_output(command: str, text: str) -> list[Record]:
     check_device_output(spec.command, text)
     try:
         rows = run(spec.template_path, text)
+        if not rows:
+            if spec.empty_answer is not None and spec.empty_answer.search(text):
+                return []
+            number, line = _first_content_line(text)
+            raise ParseError(spec.command, errors.NO_MATCH, "no line of the output matched the template", number, line)
+        _check_complete(spec, rows, text)
+        return spec.build(rows)
+    except ParseError:
+        raise
     except textfsm.TextFSMError as exc:
         raise _template_error(spec, text, exc) from None
-    if not rows:
-        if spec.empty_answer is not None and spec.empty_answer.search(text):
-            return []
-        number, line = _first_content_line(text)
-        raise ParseError(spec.command, errors.NO_MATCH, "no line of the output matched the template", number, line)
-    _check_complete(spec, rows, text)
-    try:
-        return spec.build(rows)
     except Incomplete as exc:
         number, line = _last_content_line(text)
         raise ParseError(spec.command, errors.TRUNCATED, f"{exc}; output ends", number, line) from None
     except BadValue as exc:
-        offset = text.find(exc.token) if exc.token else -1
-        number, line = line_at(text, offset) if offset >= 0 else (0, "")
+        number, line = _line_with(text, exc.tokens)
         raise ParseError(spec.command, errors.BAD_VALUE, str(exc), number, line) from None
+    except Exception as exc:  # a parser bug must still reach the caller as a ParseError
+        message = f"{type(exc).__name__}: {exc} (a bug in ipsec-ha-monitor; please report it with the output)"
+        raise ParseError(spec.command, errors.INTERNAL, message) from exc
 
 
 def _check_complete(spec: CommandSpec, rows: list[dict[str, object]], text: str) -> None:
     for position, row in enumerate(rows, 1):
-        missing = [line for value, line in spec.required.items() if not row.get(value)]
+        missing = [line for line, values in spec.required.items() if not any(row.get(value) for value in values)]
         if missing:
             number, line = _last_content_line(text)
             raise ParseError(
@@ -80,13 +85,23 @@ def _check_complete(spec: CommandSpec, rows: list[dict[str, object]], text: str)
 
 
 def _template_error(spec: CommandSpec, text: str, exc: Exception) -> ParseError:
-    # TextFSM reports "... Input Line: <text>"; point at that line.
-    message = str(exc)
-    _, _, bad_line = message.partition("Input Line: ")
-    offset = text.find(bad_line) if bad_line else -1
-    number, line = line_at(text, offset) if offset >= 0 else (0, "")
-    reason = message.split(". Rule Line")[0]
+    reason = str(exc).split(". Rule Line")[0]
+    if isinstance(exc, FsmError):
+        number, line = exc.line_number, exc.line
+    else:  # stock TextFSM names the line only by its text
+        number, line = _line_with(text, (str(exc).partition("Input Line: ")[2].removesuffix("."),))
     return ParseError(spec.command, errors.TEMPLATE, f"the template rejected the output ({reason})", number, line)
+
+
+def _line_with(text: str, tokens: tuple[str, ...]) -> tuple[int, str]:
+    """The first line holding every token as a whole word (0, "" if none)."""
+    words = [re.compile(rf"(?<![\w.]){re.escape(token)}(?![\w.])") for token in tokens if token]
+    if not words:
+        return 0, ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if all(word.search(line) for word in words):
+            return number, line
+    return 0, ""
 
 
 def _first_content_line(text: str) -> tuple[int, str]:

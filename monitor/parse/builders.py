@@ -19,8 +19,10 @@ Builder = Callable[[list[Row]], list[r.Record]]
 
 
 class BadValue(ValueError):
-    def __init__(self, token: str, message: str) -> None:
-        self.token = token
+    """A value IOS is not known to print; `tokens` all appear on its line."""
+
+    def __init__(self, tokens: str | tuple[str, ...], message: str) -> None:
+        self.tokens = (tokens,) if isinstance(tokens, str) else tokens
         super().__init__(message)
 
 
@@ -30,7 +32,8 @@ class Incomplete(ValueError):
 
 def _s(row: Row, key: str) -> str:
     value = row[key]
-    assert isinstance(value, str)
+    if not isinstance(value, str):
+        raise TypeError(f"template value {key} is a {type(value).__name__}, the builder expects text")
     return value.strip()
 
 
@@ -44,7 +47,8 @@ def _int(row: Row, key: str) -> int | None:
 
 def _list(row: Row, key: str) -> list[str]:
     value = row[key]
-    assert isinstance(value, list)
+    if not isinstance(value, list):
+        raise TypeError(f"template value {key} is a {type(value).__name__}, the builder expects a List value")
     return [item.strip() for item in value]
 
 
@@ -191,7 +195,7 @@ def rf_state(code: str, name: str) -> r.RfState | None:
         return None
     number = int(code)
     if number not in RF_STATE_NAMES:
-        raise BadValue(code, f"unknown RF state code {number}")
+        raise BadValue((code, name) if name else code, f"unknown RF state code {number}")
     return r.RfState(number, v.single_spaced(name) or RF_STATE_NAMES[number])
 
 
@@ -207,7 +211,8 @@ def _bool_word(text: str | None, true: str, false: str) -> bool | None:
 def build_redundancy_states(rows: list[Row]) -> list[r.Record]:
     row = rows[-1]  # one record per output; EOF emits it
     my_state = rf_state(_s(row, "MY_STATE_CODE"), _s(row, "MY_STATE_NAME"))
-    assert my_state is not None  # MY_STATE_CODE is Required in the template
+    if my_state is None:  # MY_STATE_CODE is Required in the template
+        raise Incomplete("no 'my state' line")
     mode = _opt(row, "MODE")
     communications = _opt(row, "COMMUNICATIONS")
     return [
@@ -269,6 +274,8 @@ def _role(text: str | None) -> str | None:
 def build_redundancy(rows: list[Row]) -> list[r.Record]:
     row = rows[-1]
     peer_role = _opt(row, "PEER_ROLE")
+    if peer_role and not _opt(row, "PEER_SOFTWARE_STATE"):
+        raise Incomplete("the peer processor section has no 'Current Software state' line")
     return [
         r.Redundancy(
             system_uptime_seconds=_duration(v.long_duration_seconds, _s(row, "SYSTEM_UPTIME")),
@@ -367,10 +374,12 @@ def _ident(row: Row, side: str) -> str | None:
 
 
 def _check_sa_sections(row: Row) -> None:
-    # IOS prints inbound esp/ah/pcp then outbound esp/ah/pcp for every proxy;
-    # an ESP list that is the last thing seen was cut short.
+    # IOS prints inbound esp/ah/pcp then outbound esp/ah/pcp for every proxy:
+    # a proxy without them, or whose last section is an ESP list, was cut short.
     sections = _list(row, "SECTIONS")
-    if sections and ("outbound esp" not in sections or sections[-1].endswith("esp")):
+    if not sections or "outbound esp" not in sections:
+        raise Incomplete(f"proxy toward {_s(row, 'PEER')} has no complete inbound/outbound SA sections")
+    if sections[-1].endswith("esp"):
         raise Incomplete(f"proxy toward {_s(row, 'PEER')} ends inside its {sections[-1]} SA list")
 
 
@@ -430,6 +439,8 @@ def build_isakmp_sas(rows: list[Row]) -> list[r.Record]:
 def build_crypto_sessions(rows: list[Row]) -> list[r.Record]:
     sessions: list[r.Record] = []
     for row in rows:
+        if len(_list(row, "FLOW_ACTIVE_SAS")) != len(_list(row, "FLOWS")):
+            raise Incomplete(f"session with {_s(row, 'PEER')} has an IPSEC FLOW without its 'Active SAs' line")
         flows = [
             r.IpsecFlow(flow, int(active) if active else None, origin or None)
             for flow, active, origin in _zip_longest(
@@ -478,7 +489,8 @@ def build_version(rows: list[Row]) -> list[r.Record]:
     row = rows[0]
     uptime = _s(row, "UPTIME")
     seconds = _duration(v.long_duration_seconds, uptime)
-    assert seconds is not None  # UPTIME is a required line
+    if seconds is None:  # UPTIME is a required line
+        raise Incomplete("no '<hostname> uptime is' line")
     returned_to_rom_by = _REASON_TIME.sub("", _s(row, "RETURNED_TO_ROM_BY")) or None
     return [
         r.Version(

@@ -25,9 +25,10 @@ class CommandSpec:
     index_command: str  # CliTable Command column (`[[...]]` completion syntax)
     record: type[records.Record]
     build: builders.Builder
-    # Template values every complete record has, with the line that sets
-    # each: a record missing one means truncated output or an unknown variant.
-    required: dict[str, str] = field(default_factory=dict)
+    # Lines every complete record has, each with the template values it sets
+    # (any one of them proves the line came): a record missing one means
+    # truncated output or an IOS variant the template does not know.
+    required: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # A line that proves the device answered even when there are no records
     # (no SAs yet is a valid answer, an empty screen is not).
     empty_answer: re.Pattern[str] | None = None
@@ -51,7 +52,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] stan[[dby]] b[[rief]]",
         records.HsrpBriefEntry,
         builders.build_hsrp_brief,
-        required={"STATE": "the state column", "VIRTUAL_IP": "the virtual IP column"},
+        required={"the state column": ("STATE",), "the virtual IP column": ("VIRTUAL_IP",)},
         empty_answer=re.compile(r"^Interface\s+Grp\s+Pri", re.M),
     ),
     CommandSpec(
@@ -61,11 +62,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         records.HsrpGroup,
         builders.build_hsrp_groups,
         required={
-            "STATE": "State is ...",
-            "PREEMPT": "Preemption ...",
-            "ACTIVE_ROUTER": "Active router is ...",
-            "STANDBY_ROUTER": "Standby router is ...",
-            "PRIORITY": "Priority ...",
+            "State is ...": ("STATE",),
+            "Preemption ...": ("PREEMPT",),
+            "Active router is ...": ("ACTIVE_ROUTER",),
+            "Standby router is ...": ("STANDBY_ROUTER",),
+            "Priority ...": ("PRIORITY",),
         },
     ),
     CommandSpec(
@@ -81,6 +82,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] red[[undancy]] i[[nter-device]]",
         records.InterDeviceRedundancy,
         builders.build_inter_device,
+        required={"Peer present: ...": ("PEER",)},
     ),
     CommandSpec(
         "show redundancy switchover history",
@@ -104,7 +106,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] red[[undancy]]",
         records.Redundancy,
         builders.build_redundancy,
-        required={"MY_SOFTWARE_STATE": "Current Software state = ..."},
+        required={
+            "Current Software state = ...": ("MY_SOFTWARE_STATE",),
+            # the peer's section, or the sentence saying why there is none
+            "Peer Processor Information / Peer (slot: ...) information is not available": (
+                "PEER_ROLE",
+                "PEER_UNAVAILABLE_SLOT",
+            ),
+        },
     ),
     CommandSpec(
         "show crypto ipsec sa",
@@ -112,7 +121,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] cry[[pto]] ips[[ec]] sa",
         records.IpsecSa,
         builders.build_ipsec_sas,
-        required={"SEND_ERRORS": "#send errors ...", "CURRENT_OUTBOUND_SPI": "current outbound spi: ..."},
+        required={"#send errors ...": ("SEND_ERRORS",), "current outbound spi: ...": ("CURRENT_OUTBOUND_SPI",)},
         empty_answer=re.compile(r"^\s*No\s+SAs\s+found", re.M),
     ),
     CommandSpec(
@@ -121,7 +130,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] cry[[pto]] isa[[kmp]] sa",
         records.IsakmpSa,
         builders.build_isakmp_sas,
-        required={"STATE": "the state column"},
+        required={"the state column": ("STATE",)},
         empty_answer=re.compile(r"^\s*(?:dst\s+src\s+state|IPv[46]\s+Crypto\s+ISAKMP\s+SA)", re.M),
     ),
     CommandSpec(
@@ -130,7 +139,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] cry[[pto]] ses[[sion]]",
         records.CryptoSession,
         builders.build_crypto_sessions,
-        required={"STATUS": "Session status: ..."},
+        required={"Session status: ...": ("STATUS",), "Peer: ...": ("PEER",), "IPSEC FLOW: ...": ("FLOWS",)},
         empty_answer=re.compile(r"^\s*Crypto\s+session\s+current\s+status", re.M),
     ),
     CommandSpec(
@@ -139,7 +148,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] ver[[sion]]",
         records.Version,
         builders.build_version,
-        required={"UPTIME": "<hostname> uptime is ..."},
+        required={
+            "<hostname> uptime is ...": ("UPTIME",),
+            "System returned to ROM by ... / Last reload reason: ...": ("RETURNED_TO_ROM_BY", "LAST_RELOAD_REASON"),
+        },
     ),
 )
 

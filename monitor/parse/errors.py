@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Kinds of failure, stable strings that pollers and the exporter can count on.
 INVALID_INPUT = "invalid_input"  # % Invalid input detected at '^' marker.
 AMBIGUOUS = "ambiguous_command"  # % Ambiguous command
@@ -14,6 +16,16 @@ NO_MATCH = "no_match"  # text came back but no template line matched
 BAD_VALUE = "bad_value"  # a value outside what IOS is known to print
 TEMPLATE = "template_error"  # the template itself rejected the text
 UNSUPPORTED_COMMAND = "unsupported_command"  # not a command this monitor parses
+INTERNAL = "internal_error"  # a bug in this parser; reported, never raised raw
+
+# Device output quoted in an error may hold a key ("Authentication text,
+# string "cisco"", "key-string 7 0822455D0A16"): mask it before it can reach
+# a log, a metric or a terminal.
+_SECRET = re.compile(r'((?:key-string|string|password|secret)\s+(?:\d\s+)?)("[^"]*"|\S+)', re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return _SECRET.sub(r"\1<redacted>", text)
 
 
 class ParseError(Exception):
@@ -26,9 +38,9 @@ class ParseError(Exception):
     def __init__(self, command: str, kind: str, message: str, line_number: int = 0, line: str = "") -> None:
         self.command = command
         self.kind = kind
-        self.message = message
+        self.message = redact(message)
         self.line_number = line_number
-        self.line = line
+        self.line = redact(line)
         super().__init__(str(self))
 
     def __str__(self) -> str:

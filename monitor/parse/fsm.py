@@ -5,19 +5,22 @@ FastFsm then runs it with TextFSM's semantics, differently built:
 
 - each state's rules are also joined into one regex, alternatives in rule
   order; Python's regex engine returns the first alternative that matches,
-  which is the rule TextFSM would stop at, so a line costs one C-level match
-  instead of one Python call per rule (and nothing at all when no rule
-  matches);
+  which is the first rule TextFSM's own scan would match, so a line costs one
+  C-level match instead of one Python call per rule (and nothing more when no
+  rule matches);
 - values are slots in a list with their options resolved up front, instead
   of objects looked up by name for every match;
-- all run state is local to one call, so one machine serves every thread.
+- all run state is local to one call, so one machine serves every thread;
+- an Error action reports the number of the input line (FsmError).
 
-Supported: the options Required, Filldown, List (without nested named groups) and
-Key; line actions Next, Continue, Error; record actions NoRecord, Record,
-Clear, Clearall; state changes. A template using anything else (Fillup, List
-with nested named groups) is run by textfsm itself (see `compile_template`).
-tests/test_fsm.py runs both engines on every fixture and corpus output, cut
-at every line, and requires identical rows and errors.
+Supported: the options Required, Filldown, List (without nested named groups)
+and Key; line actions Next, Continue, Error; record actions NoRecord, Record,
+Clear, Clearall; state changes, End and EOF. A template outside that (Fillup,
+List with nested named groups, or rule regexes whose meaning could change when
+joined: numbered or named back-references, conditionals, or anything whose
+group count the join would alter) is run by textfsm itself; see
+`FastFsm.supports`. tests/test_fsm.py runs both engines on every fixture and
+corpus output, cut at every line, and requires identical rows and errors.
 """
 
 from __future__ import annotations
@@ -28,8 +31,28 @@ from pathlib import Path
 
 import textfsm
 
-_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+# A named group opening, or any escaped character (kept as it is, so that an
+# escaped "\(" is never mistaken for a group).
+_NAMED_GROUP_OR_ESCAPE = re.compile(r"\\.|\(\?P<\w+>")
+# Constructs whose meaning depends on group names or numbers (false alarms are
+# harmless: the template then runs on textfsm itself).
+_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+_NEVER = "(?!)"
 _END_STATES = ("End", "EOF")
+
+
+class FsmError(textfsm.TextFSMError):
+    """TextFSM's Error action, with the input line that triggered it."""
+
+    def __init__(self, message: str, line_number: int, line: str) -> None:
+        super().__init__(message)
+        self.line_number = line_number
+        self.line = line
+
+
+def _without_names(regex: str) -> str:
+    """`regex` with its named groups made non-capturing."""
+    return _NAMED_GROUP_OR_ESCAPE.sub(lambda m: m.group(0) if m.group(0)[0] == "\\" else "(?:", regex)
 
 
 @dataclass(frozen=True)
@@ -71,14 +94,20 @@ class FastFsm:
                 )
                 compiled.append(_Rule(regex, assigns, rule.record_op, rule.line_op, rule.new_state, rule.line_num))
             # Wrap each rule as a named alternative; values' own groups become
-            # plain groups because a name may not repeat in one regex.
-            dispatch = "|".join(f"(?P<_{i}>{_NAMED_GROUP.sub('(?:', rule.regex)})" for i, rule in enumerate(rules))
-            self._states[name] = (re.compile(dispatch), [tuple(compiled[i:]) for i in range(len(compiled))])
+            # non-capturing because a name may not repeat in one regex.
+            dispatch = "|".join(f"(?P<_{i}>{_without_names(rule.regex)})" for i, rule in enumerate(rules))
+            tails = [tuple(compiled[i:]) for i in range(len(compiled))]
+            self._states[name] = (re.compile(dispatch or _NEVER), tails)
 
     @classmethod
     def supports(cls, template: textfsm.TextFSM) -> bool:
-        if any("(?P=" in rule.regex for rules in template.states.values() for rule in rules):
-            return False  # a named back-reference would not survive dispatch
+        for rules in template.states.values():
+            for rule in rules:
+                if _GROUP_REFERENCE.search(rule.regex):
+                    return False
+                original = re.compile(rule.regex)
+                if re.compile(_without_names(rule.regex)).groups != original.groups - len(original.groupindex):
+                    return False  # the rewrite touched something other than value groups
         for value in template.values:
             opts = set(value.OptionNames())
             if not opts <= {"Required", "Filldown", "List", "Key"}:
@@ -126,7 +155,7 @@ class FastFsm:
 
         state_name = "Start"
         dispatch, tails = self._states[state_name]
-        for line in text.splitlines():
+        for number, line in enumerate(text.splitlines(), 1):
             first = dispatch.match(line)
             if first is None:
                 continue
@@ -150,10 +179,10 @@ class FastFsm:
                     clear_all()
                 if rule.line == "Error":
                     if rule.new_state:
-                        raise textfsm.TextFSMError(
-                            f"Error: {rule.new_state}. Rule Line: {rule.line_num}. Input Line: {line}."
-                        )
-                    raise textfsm.TextFSMError(f"State Error raised. Rule Line: {rule.line_num}. Input Line: {line}")
+                        message = f"Error: {rule.new_state}. Rule Line: {rule.line_num}. Input Line: {line}."
+                    else:
+                        message = f"State Error raised. Rule Line: {rule.line_num}. Input Line: {line}"
+                    raise FsmError(message, number, line)
                 if rule.line == "Continue":
                     continue
                 if rule.new_state:
