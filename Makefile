@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLES := tests/fixtures/cisco_ios
 
-.PHONY: install demo test lint bench index clean
+.PHONY: install demo lab test lint bench index clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: install
 	$(VENV)/bin/ipsec-ha-monitor parse --command "sh red inter" $(SAMPLES)/show_redundancy_inter-device/packetlife_r1_standby.raw
 	$(VENV)/bin/ipsec-ha-monitor parse --command "show standby" $(SAMPLES)/show_standby/packetlife_r2_active.raw
 
+# The simulated lab (R1, R2, R4 over SSH on 127.0.0.1) until Ctrl-C; from another
+# terminal: .venv/bin/ipsec-ha-monitor lab trigger failover
+lab: install
+	$(VENV)/bin/ipsec-ha-monitor lab --time-scale 5 --write-inventory lab.yml
+
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -30,6 +35,7 @@ test: lint
 
 bench: install
 	$(PY) bench/parse_bench.py
+	$(PY) bench/lab_bench.py
 
 # Regenerate textfsm_templates/index after editing monitor/parse/commands.py.
 index: install

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from monitor import __version__
 from monitor.parse import COMMANDS, ParseError, parse_output
@@ -37,6 +38,43 @@ def _parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lab(args: argparse.Namespace) -> int:
+    """Run the simulated lab, or steer a running one (`lab trigger NAME`, `lab status`)."""
+    import asyncio
+
+    from monitor.lab.control import parse_address, run_lab, send_control
+    from monitor.lab.scenarios import SCENARIOS
+
+    try:
+        control = parse_address(args.control_address)
+    except ValueError as exc:
+        print(f"ipsec-ha-monitor lab: --control-address: {exc}", file=sys.stderr)
+        return 2
+    if args.action:
+        if args.action[0] not in ("trigger", "status") or (args.action[0] == "trigger") != (len(args.action) in (2, 3)):
+            print("ipsec-ha-monitor lab: expected 'lab trigger <scenario> [pair]' or 'lab status'", file=sys.stderr)
+            return 2
+        try:
+            answer = send_control(" ".join(args.action), control)
+        except OSError as exc:
+            print(f"ipsec-ha-monitor lab: no lab answers on {args.control_address}: {exc}", file=sys.stderr)
+            return 1
+        print(answer)
+        return 1 if answer.startswith("error") else 0
+    if args.scenario not in SCENARIOS:
+        print(
+            f"ipsec-ha-monitor lab: unknown scenario {args.scenario!r}; known: {', '.join(SCENARIOS)}", file=sys.stderr
+        )
+        return 2
+    inventory = Path(args.write_inventory) if args.write_inventory else None
+    try:
+        asyncio.run(run_lab(args.pairs, args.branches, args.time_scale, args.scenario, inventory, control))
+    except (OSError, ValueError) as exc:  # a port in use, an unwritable inventory, a bad size
+        print(f"ipsec-ha-monitor lab: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipsec-ha-monitor", description="Monitor Cisco IPsec stateful failover (HSRP + SSO) router pairs."
@@ -51,6 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--command", required=True, help='the show command, abbreviations allowed ("sh red sta")')
     parse.add_argument("file", help="file holding the output, or - for standard input")
     parse.set_defaults(run=_parse)
+
+    lab = sub.add_parser(
+        "lab",
+        help="run the simulated lab (routers over SSH on 127.0.0.1), or steer a running one",
+        description="Run the simulated lab until interrupted, or with 'trigger <scenario> [pair]' / 'status' "
+        "steer the lab running on --control-address. Scenarios: baseline, failover, preempt, simplex, "
+        "split-brain, sa-loss.",
+    )
+    lab.add_argument("action", nargs="*", help="trigger <scenario> [pair] | status (default: run a lab)")
+    lab.add_argument("--scenario", default="baseline", help="scenario to play once the lab is up (default: baseline)")
+    lab.add_argument("--pairs", type=int, default=1, help="hub pairs (default 1)")
+    lab.add_argument("--branches", type=int, default=1, help="branch routers per pair (default 1: R4)")
+    lab.add_argument("--time-scale", type=float, default=1.0, help="lab seconds per real second (default 1)")
+    lab.add_argument("--write-inventory", metavar="PATH", help="write an inventory for check/serve to PATH")
+    lab.add_argument("--control-address", default="127.0.0.1:9179", help="control port (default 127.0.0.1:9179)")
+    lab.set_defaults(run=_lab)
     return parser
 
 

@@ -1,0 +1,107 @@
+"""Running the lab from the command line, and steering it while it runs.
+
+`ipsec-ha-monitor lab` runs `run_lab`; a line-based control port on
+127.0.0.1 takes `trigger <scenario> [pair]` and `status`, which is what
+`ipsec-ha-monitor lab trigger failover` sends (`send_control`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from monitor.lab.lab import Lab
+from monitor.lab.router import RF_NAMES
+from monitor.lab.scenarios import SCENARIOS
+
+DEFAULT_CONTROL = ("127.0.0.1", 9179)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def status(lab: Lab) -> list[dict[str, object]]:
+    rows = []
+    for router in lab.routers:
+        group = router.hsrp[0] if router.hsrp else None
+        rows.append(
+            {
+                "device": router.name,
+                "port": lab.servers[router.name].port,
+                "reachable": router.reachable,
+                "hsrp": group.state if group else None,
+                "rf": f"{RF_NAMES.get(router.rf_my)} / peer {RF_NAMES.get(router.rf_peer)}" if group else None,
+                "uptime_seconds": int(router.uptime_seconds()),
+            }
+        )
+    return rows
+
+
+async def _handle(lab: Lab, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        words = (await asyncio.wait_for(reader.readline(), 10)).decode(errors="replace").split()
+        if len(words) in (2, 3) and words[0] == "trigger":
+            lab.trigger(words[1], words[2] if len(words) == 3 else None)
+            answer = f"ok: scenario {words[1]} started on {lab.pair(words[2] if len(words) == 3 else None).name}"
+        elif words == ["status"]:
+            answer = json.dumps(status(lab))
+        else:
+            answer = "error: expected 'trigger <scenario> [pair]' or 'status'"
+    except (KeyError, TimeoutError, asyncio.TimeoutError) as exc:
+        answer = f"error: {exc}"
+    writer.write((answer + "\n").encode())
+    await writer.drain()
+    writer.close()
+
+
+async def run_lab(
+    pairs: int,
+    branches: int,
+    time_scale: float,
+    scenario: str,
+    inventory: Path | None,
+    control: tuple[str, int],
+) -> None:
+    lab = Lab(pairs=pairs, branches=branches, time_scale=time_scale)
+    await lab.start()
+    server = await asyncio.start_server(lambda r, w: _handle(lab, r, w), *control)
+    try:
+        if inventory is not None:
+            lab.write_inventory(inventory)
+        print(f"lab: {len(lab.routers)} routers on 127.0.0.1, time scale {time_scale:g}x")
+        for row in status(lab):
+            print(f"  {row['device']:<10} port {row['port']}")
+        if inventory is not None:
+            print(f"inventory (with the lab's throwaway credentials): {inventory}")
+        print(f"control: {control[0]}:{control[1]}; try: ipsec-ha-monitor lab trigger failover")
+        print(f"scenarios: {', '.join(SCENARIOS)}")
+        sys.stdout.flush()
+        if scenario != "baseline":
+            lab.trigger(scenario)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        server.close()
+        await lab.stop()
+
+
+def send_control(command: str, control: tuple[str, int], timeout: float = 10.0) -> str:
+    async def exchange() -> str:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(*control), timeout)
+        writer.write((command + "\n").encode())
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readline(), timeout)
+        writer.close()
+        return answer.decode().strip()
+
+    return asyncio.run(exchange())

@@ -1,0 +1,143 @@
+"""The IOS command line of a simulated router, without any transport: feed
+it lines, get back what the terminal shows. The SSH server (ssh_server.py)
+carries it; tests can drive it directly.
+
+Only show, terminal, enable/disable and exit/logout run. Everything else is
+refused or rejected as IOS would reject an unknown command: the lab never
+changes state because of what a client typed.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from monitor.lab.outputs import SHOW_COMMANDS, USER_EXEC_SHOWS
+from monitor.lab.router import Router
+
+NUMBER = "<0-512>"
+_SESSION_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("enable",),
+    ("disable",),
+    ("exit",),
+    ("logout",),
+    ("quit",),
+    ("terminal", "length", NUMBER),
+    ("terminal", "width", NUMBER),
+    ("terminal", "no", "monitor"),
+)
+COMMANDS: tuple[tuple[str, ...], ...] = (*SHOW_COMMANDS, *_SESSION_COMMANDS)
+# Real IOS would run these; the lab refuses them so that no client can change it.
+_REFUSED = ("configure", "copy", "clear", "debug", "delete", "erase", "reload", "write", "no", "undebug", "send")
+
+
+@dataclass
+class Reply:
+    output: str  # what the terminal shows before the next prompt ("" for nothing)
+    close: bool = False  # the session ends (exit/logout)
+    ask_secret: bool = False  # "Password: " follows; the next line is the enable secret
+
+
+def _keyword_matches(token: str, keyword: str) -> bool:
+    if keyword == NUMBER:
+        return token.isdigit() and int(token) <= 512
+    return keyword.startswith(token.lower())
+
+
+def resolve(tokens: list[str]) -> tuple[tuple[str, ...] | None, str | None, int]:
+    """IOS-style abbreviation matching against COMMANDS.
+
+    Returns (command, None, 0) or (None, error kind, index of the bad token)
+    where the error kind is "invalid", "ambiguous" or "incomplete".
+    """
+    candidates = list(COMMANDS)
+    for index, token in enumerate(tokens):
+        matching = [c for c in candidates if len(c) > index and _keyword_matches(token, c[index])]
+        if not matching:
+            return None, "invalid", index
+        keywords = {c[index] for c in matching}
+        exact = [c for c in matching if c[index] == token.lower()]
+        if exact:
+            matching = exact
+        elif len(keywords) > 1:
+            return None, "ambiguous", index
+        candidates = matching
+    complete = [c for c in candidates if len(c) == len(tokens)]
+    if not complete:
+        return None, "incomplete", len(tokens)
+    return complete[0], None, 0
+
+
+class IosCli:
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.privileged = False
+        self.terminal_length = 24
+        self.terminal_width = 80
+        self._awaiting_secret = False
+
+    @property
+    def prompt(self) -> str:
+        return f"{self.router.name}{'#' if self.privileged else '>'}"
+
+    def handle(self, line: str) -> Reply:
+        """One line typed at the prompt (or the secret after `enable`)."""
+        if self._awaiting_secret:
+            self._awaiting_secret = False
+            if hmac.compare_digest(line.encode(), self.router.credentials.enable_secret.encode()):
+                self.privileged = True
+                return Reply("")
+            return Reply("% Bad secrets\n")
+        self.router.commands_received.append(line.strip())
+        tokens = line.split()
+        if not tokens:
+            return Reply("")
+        command, error, bad = resolve(tokens)
+        if command is None:
+            return Reply(self._error(line, tokens, error, bad))
+        if command[0] == "show":
+            if not self.privileged and command not in USER_EXEC_SHOWS:
+                return Reply(self._error(line, tokens, "invalid", 1))
+            output = SHOW_COMMANDS[command](self.router)
+            return Reply(output + "\n" if output else "")
+        return self._session_command(command, tokens)
+
+    def _session_command(self, command: tuple[str, ...], tokens: list[str]) -> Reply:
+        if command == ("enable",):
+            if self.privileged:
+                return Reply("")
+            self._awaiting_secret = True
+            return Reply("Password: ", ask_secret=True)
+        if command == ("disable",):
+            self.privileged = False
+            return Reply("")
+        if command[0] == "terminal":
+            if command[1] == "length":
+                self.terminal_length = int(tokens[2])
+            elif command[1] == "width":
+                self.terminal_width = int(tokens[2])
+            return Reply("")
+        return Reply("", close=True)  # exit, logout, quit
+
+    def _error(self, line: str, tokens: list[str], kind: str | None, bad: int) -> str:
+        first = tokens[0].lower()
+        if bad == 0 and (first == "no" or (len(first) >= 2 and any(word.startswith(first) for word in _REFUSED))):
+            return "% This simulated router runs only show, terminal, enable and exit commands\n"
+        if kind == "ambiguous":
+            return f'% Ambiguous command:  "{line.strip()}"\n'
+        if kind == "incomplete":
+            return "% Incomplete command.\n"
+        # Caret under the first character of the bad token, counted from the
+        # start of the prompt line as IOS does.
+        column = len(self.prompt) + _token_offset(line, bad)
+        return f"{' ' * column}^\n% Invalid input detected at '^' marker.\n"
+
+
+def _token_offset(line: str, index: int) -> int:
+    position = 0
+    for current, token in enumerate(line.split()):
+        position = line.index(token, position)
+        if current == index:
+            return position
+        position += len(token)
+    return len(line)

@@ -1,0 +1,179 @@
+"""The lab: routers, their SSH servers, scenarios, and the inventory that
+points the monitor at them.
+
+    lab = Lab(pairs=1, branches=1, time_scale=10)
+    await lab.start()           # every router listens on 127.0.0.1
+    lab.trigger("failover")     # runs in the background; await lab.wait()
+    lab.write_inventory(path)   # what `check` / `serve` read
+    await lab.stop()
+
+LabThread runs the same lab on its own event loop for blocking callers
+(tests, netmiko).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.lab.router import Clock, Router
+from monitor.lab.scenarios import SCENARIOS, ScenarioContext
+from monitor.lab.ssh_server import RouterSshServer
+from monitor.lab.topology import Pair, build_pairs, lab_credentials
+
+
+class Lab:
+    def __init__(self, pairs: int = 1, branches: int = 1, time_scale: float = 1.0, host: str = "127.0.0.1") -> None:
+        self.clock = Clock(time_scale)
+        self.credentials = lab_credentials()
+        self.pairs: list[Pair] = build_pairs(pairs, branches, self.credentials, self.clock)
+        self.servers = {router.name: RouterSshServer(router, host) for router in self.routers}
+        self.timeline: list[tuple[float, str, str]] = []  # (lab time, pair, step)
+        self._scenario: asyncio.Task[None] | None = None
+
+    @property
+    def routers(self) -> list[Router]:
+        return [router for pair in self.pairs for router in (*pair.hubs, *pair.branches)]
+
+    def router(self, name: str) -> Router:
+        return self.servers[name].router
+
+    def pair(self, name: str | None = None) -> Pair:
+        if name is None:
+            return self.pairs[0]
+        for pair in self.pairs:
+            if pair.name == name:
+                return pair
+        raise KeyError(f"no pair named {name!r}")
+
+    async def start(self) -> None:
+        await asyncio.gather(*(server.start() for server in self.servers.values()))
+
+    async def stop(self) -> None:
+        if self._scenario is not None:
+            self._scenario.cancel()
+        await asyncio.gather(*(server.stop() for server in self.servers.values()), return_exceptions=True)
+
+    def trigger(self, scenario: str, pair: str | None = None) -> asyncio.Task[None]:
+        """Start `scenario` on a pair (the first by default), cancelling any
+        scenario still running."""
+        if scenario not in SCENARIOS:
+            raise KeyError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+        target = self.pair(pair)
+        if self._scenario is not None and not self._scenario.done():
+            self._scenario.cancel()
+        context = ScenarioContext(target, self._sleep, self._set_reachable, lambda step: self._note(target, step))
+        self._note(target, f"scenario {scenario} starts")
+        self._scenario = asyncio.get_running_loop().create_task(SCENARIOS[scenario](context))
+        return self._scenario
+
+    async def wait(self) -> None:
+        """Until the running scenario (if any) has played out."""
+        if self._scenario is not None:
+            await self._scenario
+
+    async def _sleep(self, lab_seconds: float) -> None:
+        await asyncio.sleep(lab_seconds / self.clock.time_scale)
+
+    async def _set_reachable(self, router: Router, reachable: bool) -> None:
+        router.reachable = reachable
+        server = self.servers[router.name]
+        await (server.start() if reachable else server.stop())
+
+    def _note(self, pair: Pair, step: str) -> None:
+        self.timeline.append((self.clock.now(), pair.name, step))
+
+    def inventory(self) -> dict[str, Any]:
+        """An inventory `check` and `serve` accept as is: every router with its
+        port, the pairs with their expected branch peers, and the lab's own
+        throwaway credentials inline (the one place inline credentials belong)."""
+        devices = []
+        for pair in self.pairs:
+            for hub in pair.hubs:
+                devices.append(
+                    {
+                        "name": hub.name,
+                        "host": self.servers[hub.name].host,
+                        "port": self.servers[hub.name].port,
+                        "role": "hub",
+                        "pair": pair.name,
+                        "expected_peers": [branch.outside_ip for branch in pair.branches],
+                    }
+                )
+            for branch in pair.branches:
+                devices.append(
+                    {
+                        "name": branch.name,
+                        "host": self.servers[branch.name].host,
+                        "port": self.servers[branch.name].port,
+                        "role": "branch",
+                    }
+                )
+        return {
+            "defaults": {
+                "platform": "cisco_ios",
+                "credentials": {
+                    "username": self.credentials.username,
+                    "password": self.credentials.password,
+                    "enable_secret": self.credentials.enable_secret,
+                },
+            },
+            "pairs": [{"name": pair.name, "members": [hub.name for hub in pair.hubs]} for pair in self.pairs],
+            "devices": devices,
+        }
+
+    def write_inventory(self, path: str | os.PathLike[str]) -> Path:
+        target = Path(path)
+        header = "# Written by `ipsec-ha-monitor lab`: the simulated lab and its throwaway credentials.\n"
+        # The file holds credentials: readable by its owner only. Written
+        # aside and renamed, so a reader never sees half of it.
+        partial = target.with_name(f".{target.name}.partial")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(header + yaml.safe_dump(self.inventory(), sort_keys=False))
+        os.replace(partial, target)
+        return target
+
+
+class LabThread:
+    """A Lab on its own event loop in a daemon thread, for blocking callers."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="lab", daemon=True)
+
+    def __enter__(self) -> LabThread:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def start(self, timeout: float = 120.0) -> None:
+        self._thread.start()
+        self.run(self.lab.start(), timeout)
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self.run(self.lab.stop())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def trigger(self, scenario: str, pair: str | None = None) -> None:
+        async def start() -> None:
+            self.lab.trigger(scenario, pair)
+
+        self.run(start())
+
+    def wait(self, timeout: float = 120.0) -> None:
+        self.run(self.lab.wait(), timeout)

@@ -1,0 +1,182 @@
+"""The state of one simulated router: everything its show commands print.
+
+Plain data plus a few verbs (change an HSRP state, reload, start/stop the
+traffic of an SA). Who changes what, and when, is the scenarios' business
+(scenarios.py); what the state looks like on a terminal is outputs.py's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+# HSRP state words as `show standby` prints them.
+HSRP_WORDS = {
+    "init": "Init",
+    "learn": "Learn",
+    "listen": "Listen",
+    "speak": "Speak",
+    "standby": "Standby",
+    "active": "Active",
+}
+# RF state names by the code `show redundancy states` prints.
+RF_NAMES = {
+    0: "UNKNOWN",
+    1: "DISABLED",
+    2: "INITIALIZATION",
+    3: "NEGOTIATION",
+    4: "STANDBY COLD",
+    5: "STANDBY COLD-CONFIG",
+    6: "STANDBY COLD-FILESYS",
+    7: "STANDBY COLD-BULK",
+    8: "STANDBY HOT",
+    13: "ACTIVE",
+}
+RF_ACTIVE, RF_STANDBY_HOT, RF_DISABLED = 13, 8, 1
+
+
+class Clock:
+    """Lab time in seconds. `time_scale` lab seconds pass per real second, so
+    a failover that takes minutes on real routers plays out in seconds."""
+
+    def __init__(self, time_scale: float = 1.0, start: float = 0.0) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.time_scale = time_scale
+        self._start = start
+        self._real_start = time.monotonic()
+
+    def now(self) -> float:
+        return self._start + (time.monotonic() - self._real_start) * self.time_scale
+
+
+@dataclass
+class HsrpGroup:
+    interface: str
+    group: int
+    name: str
+    virtual_ip: str
+    priority: int
+    preempt: bool = False
+    state: str = "init"
+    state_changes: int = 0
+    last_change: float = 0.0
+    active_router: str | None = None  # "local", a peer address, or None (unknown)
+    active_priority: int | None = None
+    standby_router: str | None = None
+    standby_priority: int | None = None
+
+
+@dataclass
+class Counter:
+    """A packet counter that grows at `rate` per lab second while running."""
+
+    base: int = 0
+    rate: float = 0.0
+    since: float = 0.0
+
+    def value(self, now: float) -> int:
+        return self.base + int(self.rate * max(0.0, now - self.since))
+
+    def set_rate(self, now: float, rate: float) -> None:
+        self.base, self.rate, self.since = self.value(now), rate, now
+
+
+@dataclass
+class TunnelSa:
+    """One branch tunnel as one router holds it: IKE SA, ESP SA pair, counters."""
+
+    peer: str
+    local_address: str
+    local_net: str  # "192.168.1.0/255.255.255.0"
+    remote_net: str
+    conn_id: int
+    inbound_spi: int = 0  # 0: no SA installed
+    outbound_spi: int = 0
+    status: str = "ACTIVE"  # ESP SA status: ACTIVE, or STANDBY on the standby hub
+    isakmp_state: str | None = "QM_IDLE"  # None: no IKE SA
+    isakmp_status: str = "ACTIVE"  # ACTIVE or STDBY
+    session_status: str = "UP-ACTIVE"
+    encaps: Counter = field(default_factory=Counter)
+    decaps: Counter = field(default_factory=Counter)
+    send_errors: Counter = field(default_factory=Counter)
+    recv_errors: Counter = field(default_factory=Counter)
+    lifetime_seconds: int = 3600
+
+    @property
+    def installed(self) -> bool:
+        return self.inbound_spi != 0
+
+
+@dataclass
+class Credentials:
+    username: str
+    password: str
+    enable_secret: str
+
+
+@dataclass
+class Router:
+    name: str
+    role: str  # "hub" or "branch"
+    outside_ip: str
+    credentials: Credentials
+    clock: Clock
+    image: str = "C7200-ADVIPSERVICESK9-M"
+    version: str = "12.4(24)T"
+    boot_time: float = -1_814_400.0  # up three weeks when the lab starts
+    returned_to_rom_by: str = "reload"
+    reachable: bool = True  # False while reloading: SSH refuses connections
+    hsrp: list[HsrpGroup] = field(default_factory=list)
+    rf_my: int = RF_ACTIVE
+    rf_peer: int = RF_DISABLED
+    duplex: bool = False
+    communications_up: bool = False
+    communications_reason: str | None = "Simplex mode"
+    interdev_state: str | None = None  # RF_INTERDEV_STATE_* on a hub
+    interdev_peer: str = "RF_INTERDEV_PEER_COMM"
+    tunnels: dict[str, TunnelSa] = field(default_factory=dict)
+    log: list[tuple[float, str]] = field(default_factory=list)
+    # `show redundancy history`: (lab time, my, peer, my changed, peer changed)
+    rf_history: list[tuple[float, int, int, bool, bool]] = field(default_factory=list)
+    switchovers: int = 0
+    commands_received: list[str] = field(default_factory=list)  # every line typed, for audits
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def syslog(self, message: str) -> None:
+        self.log.append((self.now(), message))
+        del self.log[:-200]  # a bounded buffer, like `logging buffered`
+
+    def set_hsrp(self, group: HsrpGroup, state: str) -> None:
+        if state == group.state:
+            return
+        self.syslog(
+            f"%HSRP-5-STATECHANGE: {group.interface} Grp {group.group} state "
+            f"{HSRP_WORDS[group.state]} -> {HSRP_WORDS[state]}"
+        )
+        group.state = state
+        group.state_changes += 1
+        group.last_change = self.now()
+
+    def set_rf(self, my: int | None = None, peer: int | None = None) -> None:
+        """Move the RF unit and/or peer state, as `show redundancy history` logs it."""
+        new_my = self.rf_my if my is None else my
+        new_peer = self.rf_peer if peer is None else peer
+        if (new_my, new_peer) == (self.rf_my, self.rf_peer):
+            return
+        self.rf_history.append((self.now(), new_my, new_peer, new_my != self.rf_my, new_peer != self.rf_peer))
+        del self.rf_history[:-100]
+        self.rf_my, self.rf_peer = new_my, new_peer
+
+    def set_traffic(self, flowing: bool, packets_per_second: float = 20.0) -> None:
+        """Start or stop the packets of every installed, active SA."""
+        now = self.now()
+        for tunnel in self.tunnels.values():
+            rate = packets_per_second if flowing and tunnel.installed and tunnel.status == "ACTIVE" else 0.0
+            tunnel.encaps.set_rate(now, rate)
+            tunnel.decaps.set_rate(now, rate)
+
+    def uptime_seconds(self) -> float:
+        return self.now() - self.boot_time

@@ -1,0 +1,154 @@
+"""The packetlife topology, built as router state: hub pairs sharing HSRP
+group 1 "BRANCH-5-TUNNEL" on Fa0/0 with SSO inter-device redundancy, and
+branch routers with a crypto map to the pair's virtual IP.
+
+Pair 1 is the article's: R1 (10.0.0.1, starts STANDBY HOT), R2 (10.0.0.2,
+starts ACTIVE), virtual IP 10.0.0.3, hub LAN 192.168.1.0/24; branch R4 at
+172.16.0.4 with LAN 192.168.4.0/24, further branches R5, R6, ... With more
+than one pair, names get a "P<k>-" prefix.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass, field
+
+from monitor.lab.router import (
+    RF_ACTIVE,
+    RF_STANDBY_HOT,
+    Clock,
+    Credentials,
+    HsrpGroup,
+    Router,
+    TunnelSa,
+)
+
+HSRP_GROUP_NAME = "BRANCH-5-TUNNEL"
+PACKETS_PER_SECOND = 20.0
+
+
+@dataclass
+class Pair:
+    name: str
+    r1: Router  # the article's R1: standby at start
+    r2: Router  # the article's R2: active at start
+    branches: list[Router] = field(default_factory=list)
+
+    @property
+    def hubs(self) -> tuple[Router, Router]:
+        return self.r1, self.r2
+
+    def peer_of(self, hub: Router) -> Router:
+        return self.r2 if hub is self.r1 else self.r1
+
+    @property
+    def virtual_ip(self) -> str:
+        return self.r1.hsrp[0].virtual_ip
+
+
+def lab_credentials() -> Credentials:
+    """Throwaway credentials, new for every lab."""
+    return Credentials("lab", secrets.token_urlsafe(12), secrets.token_urlsafe(12))
+
+
+def _hub_lan(k: int) -> str:
+    return f"192.168.{k}.0/255.255.255.0" if k < 4 else f"10.{k}.0.0/255.255.255.0"
+
+
+def _branch_lan(k: int, j: int) -> str:
+    return f"192.168.{4 + j}.0/255.255.255.0" if k == 1 else f"10.{k}.{4 + j}.0/255.255.255.0"
+
+
+def build_pairs(pairs: int, branches: int, credentials: Credentials, clock: Clock, seed: int = 5) -> list[Pair]:
+    if not 1 <= pairs <= 250 or not 0 <= branches <= 250:
+        raise ValueError("the lab holds 1-250 hub pairs with 0-250 branches each")
+    rng = random.Random(seed)
+    built = []
+    for k in range(1, pairs + 1):
+        prefix = "" if pairs == 1 else f"P{k}-"
+        net = f"10.{k - 1}.0"
+        r1 = Router(f"{prefix}R1", "hub", f"{net}.1", credentials, clock)
+        r2 = Router(f"{prefix}R2", "hub", f"{net}.2", credentials, clock)
+        pair = Pair(f"HUB-PAIR-{k}", r1, r2)
+        for hub in pair.hubs:
+            hub.hsrp.append(HsrpGroup("FastEthernet0/0", 1, HSRP_GROUP_NAME, f"{net}.3", 100))
+        for j in range(branches):
+            branch = Router(
+                f"{prefix}R{4 + j}", "branch", f"172.{16 + (k - 1) // 250}.{(k - 1) % 250}.{4 + j}", credentials, clock
+            )
+            pair.branches.append(branch)
+            inbound, outbound = rng.randrange(0x10000000, 0xFFFFFFFF), rng.randrange(0x10000000, 0xFFFFFFFF)
+            conn_id = 1001 + j
+            for hub in pair.hubs:
+                hub.tunnels[branch.outside_ip] = TunnelSa(
+                    branch.outside_ip, pair.virtual_ip, _hub_lan(k), _branch_lan(k, j), conn_id, inbound, outbound
+                )
+            branch.tunnels[pair.virtual_ip] = TunnelSa(
+                pair.virtual_ip, branch.outside_ip, _branch_lan(k, j), _hub_lan(k), conn_id, outbound, inbound
+            )
+        set_baseline(pair)
+        for hub in pair.hubs:  # the roles were settled shortly after boot, not now
+            hub.hsrp[0].last_change = hub.boot_time + 90
+            hub.log = [(hub.boot_time + 90, message) for _, message in hub.log]
+        for router in (*pair.hubs, *pair.branches):
+            router.log.insert(0, (router.boot_time + 1, "%SYS-5-RESTART: System restarted --"))
+        built.append(pair)
+    return built
+
+
+def set_baseline(pair: Pair) -> None:
+    """R2 HSRP active and RF ACTIVE, R1 standby and STANDBY HOT, SAs on R2
+    (synced to R1 as standby), traffic flowing, no preemption."""
+    active, standby = pair.r2, pair.r1
+    for hub in pair.hubs:
+        hub.reachable = True
+        hub.duplex, hub.communications_up, hub.communications_reason = True, True, None
+        hub.interdev_peer = "RF_INTERDEV_PEER_COMM"
+        group = hub.hsrp[0]
+        group.preempt, group.priority = False, 100
+    active.rf_my, active.rf_peer, active.interdev_state = RF_ACTIVE, RF_STANDBY_HOT, "RF_INTERDEV_STATE_ACT"
+    standby.rf_my, standby.rf_peer, standby.interdev_state = RF_STANDBY_HOT, RF_ACTIVE, "RF_INTERDEV_STATE_STDBY"
+    set_hsrp_roles(pair, active, standby)
+    for hub in pair.hubs:
+        for tunnel in hub.tunnels.values():
+            hold_tunnel(tunnel, active=hub is active)
+    for branch in pair.branches:
+        for tunnel in branch.tunnels.values():
+            hold_tunnel(tunnel, active=True)
+        branch.set_traffic(True, PACKETS_PER_SECOND)
+    active.set_traffic(True, PACKETS_PER_SECOND)
+    standby.set_traffic(False)
+
+
+def set_hsrp_roles(pair: Pair, active: Router | None, standby: Router | None) -> None:
+    """HSRP group 1 on both hubs: `active` holds it, `standby` backs it up
+    (either may be None). A hub that is neither is left in its state."""
+    for hub in pair.hubs:
+        group, other = hub.hsrp[0], pair.peer_of(hub)
+        if hub is active:
+            hub.set_hsrp(group, "active")
+            group.active_router, group.active_priority = "local", None
+            group.standby_router = other.outside_ip if other is standby else None
+            group.standby_priority = other.hsrp[0].priority if other is standby else None
+        elif hub is standby:
+            hub.set_hsrp(group, "standby")
+            group.active_router = other.outside_ip if other is active else None
+            group.active_priority = other.hsrp[0].priority if other is active else None
+            group.standby_router, group.standby_priority = "local", None
+
+
+def hold_tunnel(tunnel: TunnelSa, active: bool) -> None:
+    """The tunnel as the RF-active hub (or a branch) holds it, or as synced to the standby."""
+    tunnel.status = "ACTIVE" if active else "STANDBY"
+    tunnel.isakmp_state = "QM_IDLE"
+    tunnel.isakmp_status = "ACTIVE" if active else "STDBY"
+    tunnel.session_status = "UP-ACTIVE" if active else "UP-STANDBY"
+
+
+def drop_tunnel(tunnel: TunnelSa, negotiating: bool) -> None:
+    """No SA installed: the tunnel is down (and renegotiating, if `negotiating`)."""
+    tunnel.inbound_spi = tunnel.outbound_spi = 0
+    tunnel.isakmp_state = "MM_NO_STATE" if negotiating else None
+    tunnel.isakmp_status = "ACTIVE"
+    tunnel.session_status = "DOWN-NEGOTIATING" if negotiating else "DOWN"

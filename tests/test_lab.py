@@ -1,0 +1,329 @@
+"""The simulated lab over real SSH: netmiko's unchanged cisco_ios driver,
+every monitored command parsing, refusals, and each scenario's timeline."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import ntc_templates
+import pytest
+import yaml
+from lab_helpers import Sampler, connect, in_order, sequence
+from netmiko import ConnectHandler
+from netmiko.exceptions import NetmikoAuthenticationException
+from ntc_templates.parse import parse_output as ntc_parse_output
+
+from monitor.lab import Lab, LabThread
+from monitor.lab.outputs import SHOW_COMMANDS
+from monitor.parse import parse_output
+from monitor.parse.templates import index_template
+
+NTC_TEMPLATES = Path(ntc_templates.__file__).resolve().parent / "templates"
+
+HUB_COMMANDS = [
+    "show standby",
+    "show standby brief",
+    "show redundancy states",
+    "show redundancy inter-device",
+    "show redundancy",
+    "show redundancy history",
+    "show crypto ipsec sa",
+    "show crypto isakmp sa",
+    "show crypto session",
+    "show version",
+]
+BRANCH_COMMANDS = ["show crypto ipsec sa", "show crypto isakmp sa", "show crypto session", "show version"]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = Lab(branches=2, time_scale=1)
+    with LabThread(lab):
+        yield lab
+
+
+@pytest.mark.parametrize("name", ["R1", "R2", "R4"])
+def test_netmiko_logs_in_enables_and_runs_every_monitored_command(lab: Lab, name: str) -> None:
+    connection = connect(lab, name)
+    try:
+        assert connection.find_prompt() == f"{name}#"
+        commands = HUB_COMMANDS if lab.router(name).role == "hub" else BRANCH_COMMANDS
+        for command in commands:
+            output = connection.send_command(command)
+            records = parse_output(command, output)
+            assert records or command == "show redundancy history", command
+        invalid = connection.send_command("show frobnicate")
+        assert "% Invalid input detected at '^' marker." in invalid
+        assert invalid.splitlines()[0].index("^") == len(f"{name}#show ")
+    finally:
+        connection.disconnect()
+
+
+def test_user_exec_needs_enable_for_redundancy(lab: Lab) -> None:
+    connection = connect(lab, "R1")
+    try:
+        connection.exit_enable_mode()
+        assert connection.find_prompt() == "R1>"
+        assert "% Invalid input" in connection.send_command("show redundancy states")
+        assert parse_output("show version", connection.send_command("show version"))
+    finally:
+        connection.disconnect()
+
+
+def test_abbreviations_and_ambiguity(lab: Lab) -> None:
+    connection = connect(lab, "R2")
+    try:
+        (states,) = parse_output("show redundancy states", connection.send_command("sh red sta"))
+        assert states.my_state.code == 13
+        assert [g.state for g in parse_output("show standby", connection.send_command("sh stand"))] == ["active"]
+        assert "% Ambiguous command" in connection.send_command("show cr i sa")
+        assert "% Incomplete command." in connection.send_command("show crypto")
+    finally:
+        connection.disconnect()
+
+
+def test_configuration_commands_are_refused_and_change_nothing(lab: Lab) -> None:
+    router = lab.router("R2")
+    before = (router.hsrp[0].state, router.rf_my, router.reachable, router.boot_time)
+    connection = connect(lab, "R2")
+    try:
+        for command in ("configure terminal", "conf t", "reload", "write memory", "clear crypto sa", "no standby 1"):
+            output = connection.send_command(command, expect_string=r"R2[>#]")
+            assert "runs only show, terminal, enable and exit commands" in output, command
+        assert connection.find_prompt() == "R2#"  # never (config)#
+    finally:
+        connection.disconnect()
+    assert (router.hsrp[0].state, router.rf_my, router.reachable, router.boot_time) == before
+    assert "configure terminal" in router.commands_received
+
+
+def test_wrong_password_and_wrong_secret(lab: Lab) -> None:
+    with pytest.raises(NetmikoAuthenticationException):
+        connect(lab, "R1", password="not-the-password")
+    session = ConnectHandler(
+        device_type="cisco_ios",
+        host="127.0.0.1",
+        port=lab.servers["R1"].port,
+        username=lab.credentials.username,
+        password=lab.credentials.password,
+        secret="not-the-secret",
+        fast_cli=True,
+    )
+    try:
+        with pytest.raises(ValueError):  # netmiko: "Failed to enter enable mode"
+            session.enable()
+        assert session.find_prompt() == "R1>"
+    finally:
+        session.disconnect()
+
+
+# ntc-templates' show redundancy stops on "Standby Location" in the current
+# processor section, which a standby unit prints (it fails the same way on
+# the public unicon ASR1k standby sample in ../shared/corpus).
+NTC_KNOWN_GAPS = {("R1", "show redundancy")}
+
+
+@pytest.mark.parametrize("name", ["R1", "R2", "R4"])
+def test_every_lab_output_parses_with_ntc_templates_where_it_has_one(lab: Lab, name: str) -> None:
+    connection = connect(lab, name)
+    checked = []
+    try:
+        for words in SHOW_COMMANDS:
+            command = " ".join(words)
+            output = connection.send_command(command)
+            # ntc's index matches prefixes: "show redundancy states" would get
+            # its "show redundancy" template. Only its own template counts.
+            if index_template(NTC_TEMPLATES, command) != f"cisco_ios_{command.replace(' ', '_')}.textfsm":
+                continue
+            if (name, command) in NTC_KNOWN_GAPS or not output.strip():
+                continue
+            assert ntc_parse_output(platform="cisco_ios", command=command, data=output), command
+            checked.append(command)
+    finally:
+        connection.disconnect()
+    assert {"show version", "show clock"} <= set(checked)
+    if lab.router(name).role == "hub":
+        assert {"show standby", "show standby brief"} <= set(checked)
+
+
+def test_inventory_names_every_router_with_its_port(lab: Lab, tmp_path) -> None:
+    path = lab.write_inventory(tmp_path / "lab.yml")
+    assert path.stat().st_mode & 0o777 == 0o600
+    inventory = yaml.safe_load(path.read_text())
+    devices = {d["name"]: d for d in inventory["devices"]}
+    assert set(devices) == {"R1", "R2", "R4", "R5"}
+    assert devices["R1"]["port"] == lab.servers["R1"].port and devices["R1"]["pair"] == "HUB-PAIR-1"
+    assert devices["R2"]["expected_peers"] == ["172.16.0.4", "172.16.0.5"]
+    assert inventory["pairs"] == [{"name": "HUB-PAIR-1", "members": ["R1", "R2"]}]
+    assert inventory["defaults"]["credentials"]["password"] == lab.credentials.password
+
+
+# --- scenarios, observed over SSH --------------------------------------------
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_failover_timeline() -> None:
+    lab = Lab(branches=1, time_scale=6)
+    with LabThread(lab) as running, Sampler(lab, "R1", "172.16.0.4") as r1, Sampler(lab, "R2", "172.16.0.4") as r2:
+        time.sleep(1.0)
+        running.trigger("failover")
+        time.sleep(0.8)
+        assert _refused(lab.servers["R2"].port), "R2 must refuse SSH while it reloads"
+        running.wait(timeout=60)
+        time.sleep(1.0)
+    r2_up = [s for s in r2.samples if s.reachable]
+    r1_up = [s for s in r1.samples if s.reachable]
+    # R2: active with the SAs, gone, back with a fresh uptime walking up to STANDBY HOT.
+    assert r2_up[0].rf_my == 13 and r2_up[0].hsrp == "active" and r2_up[0].active_sas == 2
+    assert any(not s.reachable for s in r2.samples)
+    assert in_order(sequence([s.rf_my for s in r2_up]), [13, 3, 4, 7, 8])
+    assert in_order(sequence([s.hsrp for s in r2_up]), ["active", "listen", "speak", "standby"])
+    assert r2_up[-1].uptime_seconds < 300 and r2_up[-1].reload_reason == "reload"
+    assert r2_up[-1].active_sas == 0  # standby copies only
+    # R1: STANDBY HOT, then ACTIVE with peer DISABLED, then its peer climbs back.
+    assert (r1_up[0].rf_my, r1_up[0].rf_peer, r1_up[0].active_sas) == (8, 13, 0)
+    assert in_order(sequence([(s.rf_my, s.rf_peer) for s in r1_up]), [(8, 13), (13, 1), (13, 3), (13, 8)])
+    assert r1_up[-1].hsrp == "active" and r1_up[-1].active_sas == 2
+    assert all(s.reachable for s in r1.samples)
+    steps = [step for _, _, step in lab.timeline]
+    assert steps[1].startswith("R2 Fa0/0 shut") and steps[-1] == "R2 STANDBY HOT: SAs synced"
+
+
+def test_failover_leaves_the_reload_in_the_logs() -> None:
+    lab = Lab(branches=1, time_scale=20)
+    with LabThread(lab) as running:
+        running.trigger("failover")
+        running.wait(timeout=60)
+        r1 = connect(lab, "R1")
+        r2 = connect(lab, "R2")
+        try:
+            logging = r1.send_command("show logging")
+            assert "%HSRP-5-STATECHANGE: FastEthernet0/0 Grp 1 state Standby -> Active" in logging
+            r2_logging = r2.send_command("show logging")
+            assert "%RF_INTERDEV-4-RELOAD: % RF induced self-reload." in r2_logging
+            assert r2_logging.index("RF_INTERDEV-4-RELOAD") < r2_logging.index(
+                "%SYS-5-RESTART", r2_logging.index("RF_INTERDEV")
+            )
+            history = parse_output("show redundancy history", r2.send_command("show redundancy history"))
+            assert [e.my_state.code for e in history if e.my_state_changed] == [3, 4, 7, 8]
+            (version,) = parse_output("show version", r2.send_command("show version"))
+            assert version.uptime_seconds < 120 and version.returned_to_rom_by == "reload"
+        finally:
+            r1.disconnect()
+            r2.disconnect()
+    assert any(step == "R2 reloads: SSH refused" for _, _, step in lab.timeline)
+
+
+def test_preempt_breaks_the_tunnels_until_renegotiation() -> None:
+    lab = Lab(branches=1, time_scale=10)
+    with LabThread(lab) as running, Sampler(lab, "R2", "172.16.0.4") as r2:
+        time.sleep(0.5)
+        running.trigger("preempt")
+        running.wait(timeout=90)
+        time.sleep(0.5)
+    up = [s for s in r2.samples if s.reachable]
+    # Back from its reload, R2 takes HSRP active while RF is still negotiating...
+    back = [s for s in up if s.uptime_seconds is not None and s.uptime_seconds < 300]
+    assert any(s.hsrp == "active" and s.rf_my in (3, 4) for s in back) or any(
+        s.hsrp == "active" and s.active_sas == 0 for s in back
+    )
+    # ...becomes RF ACTIVE with no SA toward the branch, then renegotiates.
+    assert in_order(sequence([(s.rf_my, s.active_sas) for s in back]), [(13, 0), (13, 2)])
+    r1_steps = [step for _, _, step in lab.timeline if step.startswith("R1 reloads")]
+    assert r1_steps, "R1 must self-reload when R2 preempts"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "check"),
+    [
+        ("simplex", "simplex"),
+        ("split-brain", "split"),
+        ("sa-loss", "sa"),
+    ],
+)
+def test_instant_scenarios(scenario: str, check: str) -> None:
+    lab = Lab(branches=2, time_scale=10)
+    with LabThread(lab) as running:
+        running.trigger(scenario)
+        running.wait(timeout=30)
+        r1, r2 = connect(lab, "R1"), connect(lab, "R2")
+        try:
+            states = {
+                name: parse_output("show redundancy states", c.send_command("show redundancy states"))[0]
+                for name, c in (("R1", r1), ("R2", r2))
+            }
+            groups = {
+                name: parse_output("show standby", c.send_command("show standby"))[0]
+                for name, c in (("R1", r1), ("R2", r2))
+            }
+            sas = parse_output("show crypto ipsec sa", r2.send_command("show crypto ipsec sa"))
+            sessions = parse_output("show crypto session", r2.send_command("show crypto session"))
+        finally:
+            r1.disconnect()
+            r2.disconnect()
+    if check == "simplex":
+        assert all(s.mode == "Simplex" and s.communications_up is False for s in states.values())
+        assert states["R2"].peer_state.code == 1
+    elif check == "split":
+        assert groups["R1"].state == groups["R2"].state == "active"
+        assert states["R2"].my_state.code == 13 and states["R1"].my_state.code == 8
+    else:
+        by_peer = {sa.peer: sa.active_esp_sa_count for sa in sas}
+        assert by_peer == {"172.16.0.4": 0, "172.16.0.5": 2}
+        assert {s.peer: s.status for s in sessions} == {"172.16.0.4": "DOWN-NEGOTIATING", "172.16.0.5": "UP-ACTIVE"}
+
+
+def test_counters_grow_while_traffic_flows() -> None:
+    lab = Lab(branches=1, time_scale=10)
+    with LabThread(lab):
+        connection = connect(lab, "R2")
+        try:
+            first = parse_output("show crypto ipsec sa", connection.send_command("show crypto ipsec sa"))[0]
+            time.sleep(0.5)
+            second = parse_output("show crypto ipsec sa", connection.send_command("show crypto ipsec sa"))[0]
+        finally:
+            connection.disconnect()
+    assert second.pkts_encaps > first.pkts_encaps and second.pkts_decaps > first.pkts_decaps
+
+
+def test_lab_command_line_runs_writes_inventory_and_takes_triggers(tmp_path) -> None:
+    inventory = tmp_path / "lab.yml"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        control = f"127.0.0.1:{probe.getsockname()[1]}"
+    command = [sys.executable, "-m", "monitor", "lab", "--time-scale", "30", "--control-address", control]
+    process = subprocess.Popen([*command, "--write-inventory", str(inventory)], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not inventory.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert inventory.exists()
+        answer = subprocess.run(
+            [sys.executable, "-m", "monitor", "lab", "trigger", "failover", "--control-address", control],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert answer.returncode == 0 and answer.stdout.startswith("ok: scenario failover"), answer
+        bad = subprocess.run(
+            [sys.executable, "-m", "monitor", "lab", "trigger", "meltdown", "--control-address", control],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert bad.returncode == 1 and "unknown scenario" in bad.stdout
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert process.returncode == 0
