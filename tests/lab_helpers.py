@@ -52,6 +52,7 @@ class Sampler:
     def __init__(self, lab: Lab, name: str, branch_ip: str, interval: float = 0.05) -> None:
         self.lab, self.name, self.branch_ip, self.interval = lab, name, branch_ip, interval
         self.samples: list[Sample] = []
+        self.parse_errors: list[ParseError] = []  # must stay empty: the lab's output always parses
         self._stop = threading.Event()
         self._start = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -71,7 +72,9 @@ class Sampler:
                 if connection is None:
                     connection = connect(self.lab, self.name, conn_timeout=2, auth_timeout=2)
                 self.samples.append(self._sample(connection))
-            except (OSError, EOFError, ParseError, Exception):
+            except ParseError as exc:
+                self.parse_errors.append(exc)
+            except Exception:  # netmiko raises many kinds when a session is cut
                 # Refused or dropped while the router reloads: note it, reconnect.
                 self.samples.append(Sample(time.monotonic() - self._start, False))
                 if connection is not None:

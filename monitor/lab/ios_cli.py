@@ -74,7 +74,11 @@ class IosCli:
         self.privileged = False
         self.terminal_length = 24
         self.terminal_width = 80
-        self._awaiting_secret = False
+        self._secret_attempts = 0  # > 0 while "Password:" waits for the enable secret
+
+    @property
+    def awaiting_secret(self) -> bool:
+        return self._secret_attempts > 0
 
     @property
     def prompt(self) -> str:
@@ -82,12 +86,16 @@ class IosCli:
 
     def handle(self, line: str) -> Reply:
         """One line typed at the prompt (or the secret after `enable`)."""
-        if self._awaiting_secret:
-            self._awaiting_secret = False
+        if self._secret_attempts:
             if hmac.compare_digest(line.encode(), self.router.credentials.enable_secret.encode()):
+                self._secret_attempts = 0
                 self.privileged = True
                 return Reply("")
-            return Reply("% Bad secrets\n")
+            if self._secret_attempts < 3:  # IOS asks three times
+                self._secret_attempts += 1
+                return Reply("Password: ", ask_secret=True)
+            self._secret_attempts = 0
+            return Reply("% Bad secrets\n\n")
         self.router.commands_received.append(line.strip())
         tokens = line.split()
         if not tokens:
@@ -106,7 +114,7 @@ class IosCli:
         if command == ("enable",):
             if self.privileged:
                 return Reply("")
-            self._awaiting_secret = True
+            self._secret_attempts = 1
             return Reply("Password: ", ask_secret=True)
         if command == ("disable",):
             self.privileged = False
@@ -130,7 +138,7 @@ class IosCli:
         # Caret under the first character of the bad token, counted from the
         # start of the prompt line as IOS does.
         column = len(self.prompt) + _token_offset(line, bad)
-        return f"{' ' * column}^\n% Invalid input detected at '^' marker.\n"
+        return f"{' ' * column}^\n% Invalid input detected at '^' marker.\n\n"
 
 
 def _token_offset(line: str, index: int) -> int:

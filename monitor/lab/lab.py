@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from monitor.lab.router import Clock, Router
-from monitor.lab.scenarios import SCENARIOS, ScenarioContext
+from monitor.lab.scenarios import SCENARIOS, ScenarioContext, finish_reload
 from monitor.lab.ssh_server import RouterSshServer
 from monitor.lab.topology import Pair, build_pairs, lab_credentials
 
@@ -35,7 +35,7 @@ class Lab:
         self.pairs: list[Pair] = build_pairs(pairs, branches, self.credentials, self.clock)
         self.servers = {router.name: RouterSshServer(router, host) for router in self.routers}
         self.timeline: list[tuple[float, str, str]] = []  # (lab time, pair, step)
-        self._scenario: asyncio.Task[None] | None = None
+        self._scenarios: dict[str, asyncio.Task[None]] = {}  # running, by pair name
 
     @property
     def routers(self) -> list[Router]:
@@ -56,27 +56,42 @@ class Lab:
         await asyncio.gather(*(server.start() for server in self.servers.values()))
 
     async def stop(self) -> None:
-        if self._scenario is not None:
-            self._scenario.cancel()
+        running = [task for task in self._scenarios.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         await asyncio.gather(*(server.stop() for server in self.servers.values()), return_exceptions=True)
 
     def trigger(self, scenario: str, pair: str | None = None) -> asyncio.Task[None]:
-        """Start `scenario` on a pair (the first by default), cancelling any
-        scenario still running."""
+        """Start `scenario` on a pair (the first by default), cancelling the
+        scenario still running on that pair, if any. Other pairs carry on."""
         if scenario not in SCENARIOS:
             raise KeyError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
         target = self.pair(pair)
-        if self._scenario is not None and not self._scenario.done():
-            self._scenario.cancel()
+        previous = self._scenarios.get(target.name)
+        if previous is not None and not previous.done():
+            previous.cancel()
         context = ScenarioContext(target, self._sleep, self._set_reachable, lambda step: self._note(target, step))
         self._note(target, f"scenario {scenario} starts")
-        self._scenario = asyncio.get_running_loop().create_task(SCENARIOS[scenario](context))
-        return self._scenario
+        task = asyncio.get_running_loop().create_task(self._play(scenario, context, previous))
+        self._scenarios[target.name] = task
+        return task
+
+    async def _play(self, scenario: str, context: ScenarioContext, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)  # let it clean up first
+        try:
+            await SCENARIOS[scenario](context)
+        except asyncio.CancelledError:
+            # A reload cut short still ends: no router stays down for good.
+            for router in (*context.pair.hubs, *context.pair.branches):
+                if not router.reachable:
+                    await finish_reload(context, router)
+            raise
 
     async def wait(self) -> None:
-        """Until the running scenario (if any) has played out."""
-        if self._scenario is not None:
-            await self._scenario
+        """Until the scenarios running now have played out."""
+        await asyncio.gather(*self._scenarios.values())
 
     async def _sleep(self, lab_seconds: float) -> None:
         await asyncio.sleep(lab_seconds / self.clock.time_scale)
@@ -168,6 +183,8 @@ class LabThread:
             self.run(self.lab.stop())
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def trigger(self, scenario: str, pair: str | None = None) -> None:
         async def start() -> None:

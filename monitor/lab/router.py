@@ -8,6 +8,7 @@ traffic of an SA). Who changes what, and when, is the scenarios' business
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 # HSRP state words as `show standby` prints them.
@@ -140,7 +141,8 @@ class Router:
     # `show redundancy history`: (lab time, my, peer, my changed, peer changed)
     rf_history: list[tuple[float, int, int, bool, bool]] = field(default_factory=list)
     switchovers: int = 0
-    commands_received: list[str] = field(default_factory=list)  # every line typed, for audits
+    # the last lines typed at any session, for audits (bounded: a poller types forever)
+    commands_received: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
 
     def now(self) -> float:
         return self.clock.now()

@@ -3,7 +3,9 @@
 Each scenario is a coroutine driving one Pair through a ScenarioContext,
 which lends it a clock to sleep on and the power to make a router reload
 (its SSH server stops, then comes back). Durations are lab seconds; the
-lab's time scale makes them pass faster.
+lab's time scale makes them pass faster. Scenarios that need a working pair
+(failover, preempt) start from whichever hub is RF ACTIVE, and decline when
+the pair has none with a STANDBY HOT peer.
 """
 
 from __future__ import annotations
@@ -12,10 +14,19 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from monitor.lab.router import RF_ACTIVE, RF_DISABLED, RF_STANDBY_HOT, Router
-from monitor.lab.topology import PACKETS_PER_SECOND, Pair, drop_tunnel, hold_tunnel, set_baseline, set_hsrp_roles
+from monitor.lab.router import RF_ACTIVE, RF_DISABLED, RF_STANDBY_HOT, Counter, Router
+from monitor.lab.topology import (
+    PACKETS_PER_SECOND,
+    Pair,
+    drop_tunnel,
+    hold_tunnel,
+    negotiate,
+    set_baseline,
+    set_hsrp_roles,
+)
 
 RELOAD_SECONDS = 30.0  # a 7200 back from `reload` to its first prompt
+RENEGOTIATION_SECONDS = 20.0  # branches notice dead SAs (DPD) and set up new ones
 
 
 @dataclass
@@ -26,10 +37,18 @@ class ScenarioContext:
     note: Callable[[str], None]  # records a step of the timeline
 
 
+def stable_roles(pair: Pair) -> tuple[Router, Router] | None:
+    """(active, standby) when one hub is RF ACTIVE with a STANDBY HOT peer."""
+    for active in pair.hubs:
+        standby = pair.peer_of(active)
+        if active.reachable and standby.reachable and (active.rf_my, standby.rf_my) == (RF_ACTIVE, RF_STANDBY_HOT):
+            return active, standby
+    return None
+
+
 async def begin_reload(ctx: ScenarioContext, router: Router, reason_log: str) -> None:
     router.syslog(reason_log)
-    group = router.hsrp[0] if router.hsrp else None
-    if group is not None:
+    for group in router.hsrp:
         router.set_hsrp(group, "init")
         group.active_router = group.standby_router = None
     router.set_traffic(False)
@@ -39,21 +58,27 @@ async def begin_reload(ctx: ScenarioContext, router: Router, reason_log: str) ->
 
 async def finish_reload(ctx: ScenarioContext, router: Router) -> None:
     """The router is back: uptime restarts, RF and HSRP start from scratch,
-    no SA is installed until the RF peer syncs them."""
+    counters from zero, no SA until the RF peer syncs them."""
     router.boot_time = router.now()
     router.returned_to_rom_by = "reload"
     # The log buffer survives, as with `logging persistent`: the reload
     # message stays readable after the router is back.
-    router.rf_history.clear()
     router.syslog("%SYS-5-RESTART: System restarted --")
+    router.rf_history.clear()
     router.rf_my, router.rf_peer = 2, RF_DISABLED
-    router.interdev_state = "RF_INTERDEV_STATE_INIT"
+    router.duplex, router.communications_up, router.communications_reason = False, False, "Failure"
+    router.interdev_state, router.interdev_peer = "RF_INTERDEV_STATE_INIT", "RF_INTERDEV_PEER_NO_COMM"
     for group in router.hsrp:
         group.state, group.state_changes, group.last_change = "init", 0, router.now()
         group.active_router = group.standby_router = None
     for tunnel in router.tunnels.values():
         drop_tunnel(tunnel, negotiating=False)
-        tunnel.session_status = "DOWN"
+        tunnel.encaps, tunnel.decaps, tunnel.send_errors, tunnel.recv_errors = (
+            Counter(),
+            Counter(),
+            Counter(),
+            Counter(),
+        )
     await ctx.set_reachable(router, True)
     ctx.note(f"{router.name} is back (uptime reset, last reload: reload)")
 
@@ -72,39 +97,42 @@ def take_over(pair: Pair, new_active: Router) -> None:
     new_active.set_traffic(True, PACKETS_PER_SECOND)
 
 
+def _peers_talk(pair: Pair, router: Router, active: Router, rf_code: int) -> None:
+    """The rebooted `router` reaches `rf_code` and the IPC link is up again."""
+    for hub in pair.hubs:
+        hub.duplex, hub.communications_up, hub.communications_reason = True, True, None
+        hub.interdev_peer = "RF_INTERDEV_PEER_COMM"
+    router.set_rf(rf_code, RF_ACTIVE)
+    active.set_rf(peer=rf_code)
+
+
 async def rejoin_as_standby(ctx: ScenarioContext, router: Router) -> None:
     """A rebooted hub walks HSRP Listen -> Speak -> Standby and RF
     NEGOTIATION -> STANDBY COLD -> STANDBY COLD-BULK -> STANDBY HOT, then
-    holds standby copies of the active hub's SAs."""
+    holds standby copies of the active hub's SAs (counters at zero)."""
     pair = ctx.pair
     active = pair.peer_of(router)
     group = router.hsrp[0]
     await ctx.sleep(2)
     router.set_hsrp(group, "listen")
     group.active_router, group.active_priority = active.outside_ip, active.hsrp[0].priority
-    for hub in pair.hubs:
-        hub.duplex, hub.communications_up, hub.communications_reason = True, True, None
-        hub.interdev_peer = "RF_INTERDEV_PEER_COMM"
-    router.set_rf(3, RF_ACTIVE)
-    active.set_rf(peer=3)
+    _peers_talk(pair, router, active, 3)
     ctx.note(f"{router.name} HSRP Listen, RF NEGOTIATION")
     await ctx.sleep(3)
     router.set_hsrp(group, "speak")
-    router.set_rf(4)
-    active.set_rf(peer=4)
+    _peers_talk(pair, router, active, 4)
     ctx.note(f"{router.name} HSRP Speak, RF STANDBY COLD")
     await ctx.sleep(4)
     set_hsrp_roles(pair, active, router)
-    router.set_rf(7)
-    active.set_rf(peer=7)
+    _peers_talk(pair, router, active, 7)
     ctx.note(f"{router.name} HSRP Standby, RF STANDBY COLD-BULK")
     await ctx.sleep(4)
-    router.set_rf(RF_STANDBY_HOT)
-    active.set_rf(peer=RF_STANDBY_HOT)
+    _peers_talk(pair, router, active, RF_STANDBY_HOT)
     router.interdev_state = "RF_INTERDEV_STATE_STDBY"
     for peer, tunnel in router.tunnels.items():
         source = active.tunnels[peer]
         tunnel.inbound_spi, tunnel.outbound_spi = source.inbound_spi, source.outbound_spi
+        tunnel.encaps, tunnel.decaps = Counter(), Counter()
         if tunnel.installed:
             hold_tunnel(tunnel, active=False)
         else:
@@ -113,10 +141,10 @@ async def rejoin_as_standby(ctx: ScenarioContext, router: Router) -> None:
 
 
 async def baseline(ctx: ScenarioContext) -> None:
-    for hub in ctx.pair.hubs:
-        await ctx.set_reachable(hub, True)
+    for router in (*ctx.pair.hubs, *ctx.pair.branches):
+        await ctx.set_reachable(router, True)
     set_baseline(ctx.pair)
-    ctx.note("baseline: R2 ACTIVE, R1 STANDBY HOT, SAs on R2")
+    ctx.note(f"baseline: {ctx.pair.r2.name} ACTIVE, {ctx.pair.r1.name} STANDBY HOT, SAs on {ctx.pair.r2.name}")
 
 
 async def _shut_active_outside(ctx: ScenarioContext, active: Router, standby: Router) -> None:
@@ -133,89 +161,96 @@ async def _shut_active_outside(ctx: ScenarioContext, active: Router, standby: Ro
     ctx.note(f"{standby.name} RF ACTIVE, peer DISABLED, SAs now on {standby.name}")
 
 
+def _declined(ctx: ScenarioContext, scenario: str) -> None:
+    ctx.note(f"{scenario} declined: no hub is RF ACTIVE with a STANDBY HOT peer (trigger baseline first)")
+
+
 async def failover(ctx: ScenarioContext) -> None:
-    """R2's outside interface goes down: R1 takes over, R2 self-reloads and
-    returns as STANDBY HOT."""
-    pair = ctx.pair
-    await _shut_active_outside(ctx, pair.r2, pair.r1)
+    """The active hub's outside interface goes down: its peer takes over, it
+    self-reloads and returns as STANDBY HOT (from baseline: R2 down, R1 up)."""
+    roles = stable_roles(ctx.pair)
+    if roles is None:
+        return _declined(ctx, "failover")
+    active, standby = roles
+    await _shut_active_outside(ctx, active, standby)
     await ctx.sleep(RELOAD_SECONDS)
-    await finish_reload(ctx, pair.r2)
-    await rejoin_as_standby(ctx, pair.r2)
+    await finish_reload(ctx, active)
+    await rejoin_as_standby(ctx, active)
 
 
 async def preempt(ctx: ScenarioContext) -> None:
-    """As failover, but R2 preempts with a higher priority: it grabs HSRP
-    active before its SAs are synced, R1 self-reloads, the tunnels break
-    until the branches renegotiate with R2."""
+    """As failover, but the failed hub is configured to preempt with a higher
+    priority: back from its reload it grabs HSRP active before its SAs are
+    synced, its peer self-reloads, and the tunnels stay broken until the
+    branches renegotiate with it."""
+    roles = stable_roles(ctx.pair)
+    if roles is None:
+        return _declined(ctx, "preempt")
     pair = ctx.pair
-    r1, r2 = pair.r1, pair.r2
-    r2.hsrp[0].preempt, r2.hsrp[0].priority = True, 110
-    ctx.note("R2 configured with standby 1 priority 110 / standby 1 preempt")
-    await _shut_active_outside(ctx, r2, r1)
+    first, second = roles  # `first` fails, returns and preempts `second`
+    first.hsrp[0].preempt, first.hsrp[0].priority = True, 110
+    ctx.note(f"{first.name} configured with standby 1 priority 110 / standby 1 preempt")
+    await _shut_active_outside(ctx, first, second)
     await ctx.sleep(RELOAD_SECONDS)
-    await finish_reload(ctx, r2)
+    await finish_reload(ctx, first)
     await ctx.sleep(2)
-    r2.set_hsrp(r2.hsrp[0], "listen")
-    r2.hsrp[0].active_router, r2.hsrp[0].active_priority = r1.outside_ip, r1.hsrp[0].priority
-    r2.set_rf(3, RF_ACTIVE)
-    r1.set_rf(peer=3)
-    ctx.note("R2 HSRP Listen, RF NEGOTIATION")
+    group = first.hsrp[0]
+    first.set_hsrp(group, "listen")
+    group.active_router, group.active_priority = second.outside_ip, second.hsrp[0].priority
+    _peers_talk(pair, first, second, 3)
+    ctx.note(f"{first.name} HSRP Listen, RF NEGOTIATION")
     await ctx.sleep(3)
-    r2.set_hsrp(r2.hsrp[0], "speak")
-    r2.set_hsrp(r2.hsrp[0], "active")
-    r2.hsrp[0].active_router, r2.hsrp[0].active_priority = "local", None
-    r1.set_hsrp(r1.hsrp[0], "speak")
-    ctx.note("R2 preempts: HSRP Active while RF NEGOTIATION, SAs not synced")
+    first.set_hsrp(group, "speak")
+    first.set_hsrp(group, "active")
+    group.active_router, group.active_priority = "local", None
+    other = second.hsrp[0]
+    second.set_hsrp(other, "speak")
+    other.active_router, other.active_priority = first.outside_ip, group.priority
+    other.standby_router = other.standby_priority = None
+    ctx.note(f"{first.name} preempts: HSRP Active while RF NEGOTIATION, SAs not synced")
     await ctx.sleep(1)
     await begin_reload(
-        ctx, r1, "%RF_INTERDEV-4-RELOAD: % RF induced self-reload. my state = ACTIVE peer state = NEGOTIATION"
+        ctx, second, "%RF_INTERDEV-4-RELOAD: % RF induced self-reload. my state = ACTIVE peer state = NEGOTIATION"
     )
-    take_over(pair, r2)
-    for branch in pair.branches:  # branches keep sending on SPIs R2 never learnt
-        r2_tunnel = r2.tunnels[branch.outside_ip]
-        drop_tunnel(r2_tunnel, negotiating=True)
-        r2_tunnel.recv_errors.set_rate(r2.now(), PACKETS_PER_SECOND)
+    take_over(pair, first)
+    for branch in pair.branches:  # branches keep sending on SPIs `first` never learnt
+        tunnel = first.tunnels[branch.outside_ip]
+        drop_tunnel(tunnel, negotiating=True)
+        tunnel.recv_errors.set_rate(first.now(), PACKETS_PER_SECOND)
         branch.tunnels[pair.virtual_ip].decaps.set_rate(branch.now(), 0.0)
-    ctx.note("R2 RF ACTIVE without SAs: branch tunnels broken")
-    await ctx.sleep(20)
-    rng = random.Random(int(r2.now()))
-    for branch in pair.branches:
-        inbound, outbound = rng.randrange(0x10000000, 0xFFFFFFFF), rng.randrange(0x10000000, 0xFFFFFFFF)
-        for tunnel, (spi_in, spi_out) in (
-            (r2.tunnels[branch.outside_ip], (inbound, outbound)),
-            (branch.tunnels[pair.virtual_ip], (outbound, inbound)),
-        ):
-            tunnel.inbound_spi, tunnel.outbound_spi = spi_in, spi_out
-            hold_tunnel(tunnel, active=True)
-        r2.tunnels[branch.outside_ip].recv_errors.set_rate(r2.now(), 0.0)
-        branch.set_traffic(True, PACKETS_PER_SECOND)
-    r2.set_traffic(True, PACKETS_PER_SECOND)
-    ctx.note("branches renegotiated with R2 (new SPIs)")
-    await ctx.sleep(RELOAD_SECONDS - 20)
-    await finish_reload(ctx, r1)
-    await rejoin_as_standby(ctx, r1)
+    ctx.note(f"{first.name} RF ACTIVE without SAs: branch tunnels broken")
+    await ctx.sleep(RENEGOTIATION_SECONDS)
+    negotiate(pair, (first,), random.Random())
+    ctx.note(f"branches renegotiated with {first.name} (new SPIs)")
+    await ctx.sleep(RELOAD_SECONDS - RENEGOTIATION_SECONDS)
+    await finish_reload(ctx, second)
+    await rejoin_as_standby(ctx, second)
 
 
 async def simplex(ctx: ScenarioContext) -> None:
-    """The IPC (SCTP) association goes down: Simplex, Communications Down."""
-    r1, r2 = ctx.pair.r1, ctx.pair.r2
-    for hub in (r1, r2):
+    """The IPC (SCTP) association goes down: Simplex, Communications Down; the
+    standby hub gives up RF and its SA copies."""
+    roles = stable_roles(ctx.pair) or (ctx.pair.r2, ctx.pair.r1)
+    active, standby = roles
+    for hub in roles:
         hub.duplex, hub.communications_up, hub.communications_reason = False, False, "Failure"
         hub.interdev_peer = "RF_INTERDEV_PEER_NO_COMM"
-    r2.set_rf(RF_ACTIVE, RF_DISABLED)
-    r1.set_rf(RF_DISABLED, 0)
-    r1.interdev_state = "RF_INTERDEV_STATE_INIT"
-    for tunnel in r1.tunnels.values():
+    active.set_rf(RF_ACTIVE, RF_DISABLED)
+    standby.set_rf(RF_DISABLED, 0)
+    standby.interdev_state = "RF_INTERDEV_STATE_INIT"
+    for tunnel in standby.tunnels.values():
         drop_tunnel(tunnel, negotiating=False)
-    ctx.note("IPC association down: Simplex, Communications Down, R1 lost its SA copies")
+    ctx.note(f"IPC association down: Simplex, Communications Down, {standby.name} lost its SA copies")
 
 
 async def split_brain(ctx: ScenarioContext) -> None:
     """HSRP hellos stop crossing between the hubs: both become HSRP active."""
-    r1, r2 = ctx.pair.r1, ctx.pair.r2
-    set_hsrp_roles(ctx.pair, r1, None)
-    r2.hsrp[0].standby_router = r2.hsrp[0].standby_priority = None
-    ctx.note("HSRP hellos lost: R1 and R2 both HSRP Active")
+    for hub in ctx.pair.hubs:
+        group = hub.hsrp[0]
+        hub.set_hsrp(group, "active")
+        group.active_router, group.active_priority = "local", None
+        group.standby_router = group.standby_priority = None
+    ctx.note("HSRP hellos lost: both hubs HSRP Active")
 
 
 async def sa_loss(ctx: ScenarioContext) -> None:
@@ -226,9 +261,10 @@ async def sa_loss(ctx: ScenarioContext) -> None:
         return
     branch = pair.branches[0]
     for hub in pair.hubs:
-        drop_tunnel(hub.tunnels[branch.outside_ip], negotiating=hub.rf_my == RF_ACTIVE)
-        hub.tunnels[branch.outside_ip].encaps.set_rate(hub.now(), 0.0)
-        hub.tunnels[branch.outside_ip].decaps.set_rate(hub.now(), 0.0)
+        tunnel = hub.tunnels[branch.outside_ip]
+        drop_tunnel(tunnel, negotiating=hub.rf_my == RF_ACTIVE)
+        tunnel.encaps.set_rate(hub.now(), 0.0)
+        tunnel.decaps.set_rate(hub.now(), 0.0)
     drop_tunnel(branch.tunnels[pair.virtual_ip], negotiating=True)
     branch.set_traffic(False)
     ctx.note(f"SA toward {branch.name} ({branch.outside_ip}) lost on the active hub")

@@ -2,9 +2,9 @@
 
 Password authentication against the router's credentials, an interactive
 shell carrying IosCli (echo, prompts, `enable` with its secret typed without
-echo), and exec requests (`ssh host "show version"`). While the router
-reloads the server stops listening, so connections are refused, and open
-sessions are dropped.
+echo, --More-- paging), and exec requests (`ssh host "show version"`, at the
+user's privilege level). While the router reloads the server stops
+listening, so connections are refused, and open sessions are dropped.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class RouterSshServer:
             self.port,
             server_host_keys=[host_key()],
             process_factory=self._session,
+            line_editor=False,  # _Terminal echoes and assembles lines, as IOS does
             reuse_address=True,
             login_timeout=30,
             keepalive_interval=0,
@@ -80,39 +81,116 @@ class RouterSshServer:
 
     async def stop(self) -> None:
         """Stop listening (connections are refused) and drop every session."""
+        # Sessions first: since Python 3.12 wait_closed() waits for them.
+        for conn in list(self.connections):
+            conn.abort()
+        self.connections.clear()
         if self._acceptor is not None:
             self._acceptor.close()
             await self._acceptor.wait_closed()
             self._acceptor = None
-        for conn in list(self.connections):
-            conn.abort()
-        self.connections.clear()
 
     async def _session(self, process: asyncssh.SSHServerProcess) -> None:
+        terminal = _Terminal(process)
         cli = IosCli(self.router)
         try:
-            if process.command:  # exec request: run the one command, privileged
-                cli.privileged = True
-                process.stdout.write(cli.handle(process.command).output)
+            if process.command:  # exec request: one command at the user's privilege level
+                terminal.write(cli.handle(process.command).output)
                 return
-            process.stdout.write(f"\n{cli.prompt}")
-            while not process.stdin.at_eof():
-                try:
-                    line = await process.stdin.readline()
-                except (asyncssh.BreakReceived, asyncssh.SignalReceived, asyncssh.TerminalSizeChanged):
-                    continue
-                if not line:
+            terminal.write(f"\n{cli.prompt}")
+            while True:
+                line = await terminal.read_line(echo=not cli.awaiting_secret)
+                if line is None:
                     break
-                reply = cli.handle(line.rstrip("\r\n"))
-                process.stdout.write(reply.output)
-                if reply.close:
+                reply = cli.handle(line)
+                if not await terminal.page(reply.output, cli.terminal_length) or reply.close:
                     break
-                if reply.ask_secret:
-                    process.channel.set_echo(False)  # the secret is typed unseen
-                    continue
-                process.channel.set_echo(True)
-                process.stdout.write(cli.prompt)
+                if not reply.ask_secret:
+                    terminal.write(cli.prompt)
         except (asyncssh.Error, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             process.exit(0)
+
+
+class _Terminal:
+    """Raw terminal I/O as IOS does it: characters are echoed when IOS reads
+    them (so a secret typed ahead of its prompt is never shown), any of CR,
+    LF or CR LF ends a line, output lines end in CR LF, and long output
+    pauses at --More-- unless `terminal length 0`."""
+
+    def __init__(self, process: asyncssh.SSHServerProcess) -> None:
+        self._process = process
+        self._pending = ""
+        self._last_was_cr = False
+
+    def write(self, text: str) -> None:
+        if text:
+            self._process.stdout.write(text.replace("\r\n", "\n").replace("\n", "\r\n"))
+
+    async def _char(self) -> str | None:
+        while not self._pending:
+            chunk = await self._process.stdin.read(4096)
+            if not chunk:
+                return None
+            self._pending = chunk
+        char, self._pending = self._pending[0], self._pending[1:]
+        return char
+
+    async def read_line(self, echo: bool) -> str | None:
+        line, shown = "", ""  # `shown`: echo gathered for one write per chunk
+        while True:
+            if not self._pending:
+                self._flush(shown)
+                shown = ""
+            char = await self._char()
+            if char is None:
+                return None
+            if char == "\n" and self._last_was_cr:  # the LF of a CR LF pair
+                self._last_was_cr = False
+                continue
+            self._last_was_cr = char == "\r"
+            if char in "\r\n" or char == "\x03":  # Enter; Ctrl-C abandons the line
+                self._flush(shown)
+                self.write("\n")
+                return line if char != "\x03" else ""
+            if char in "\x7f\x08":
+                if line:
+                    line = line[:-1]
+                    shown += "\b \b" if echo else ""
+            elif char.isprintable():
+                line += char
+                shown += char if echo else ""
+
+    def _flush(self, shown: str) -> None:
+        if shown:
+            self._process.stdout.write(shown)
+
+    async def page(self, text: str, length: int) -> bool:
+        """Write `text`, pausing every `length - 1` lines at --More-- until
+        a key comes (space: next page, Enter: next line, anything else: stop).
+        False when the client went away."""
+        lines = text.split("\n")
+        if length == 0 or len(lines) <= length:
+            self.write(text)
+            return True
+        shown, step = 0, length - 1
+        while shown < len(lines):
+            chunk = lines[shown : shown + step]
+            shown += len(chunk)
+            self.write("\n".join(chunk) + ("\n" if shown < len(lines) else ""))
+            if shown >= len(lines):
+                return True
+            self._process.stdout.write(" --More-- ")
+            key = await self._char()
+            self._process.stdout.write("\b" * 10 + " " * 10 + "\b" * 10)
+            if key is None:
+                return False
+            if key in "\r\n":
+                step = 1
+            elif key == " ":
+                step = length - 1
+            else:
+                self.write("\n")
+                return True
+        return True

@@ -18,6 +18,7 @@ from monitor.lab.router import (
     RF_ACTIVE,
     RF_STANDBY_HOT,
     Clock,
+    Counter,
     Credentials,
     HsrpGroup,
     Router,
@@ -74,20 +75,15 @@ def build_pairs(pairs: int, branches: int, credentials: Credentials, clock: Cloc
         for hub in pair.hubs:
             hub.hsrp.append(HsrpGroup("FastEthernet0/0", 1, HSRP_GROUP_NAME, f"{net}.3", 100))
         for j in range(branches):
-            branch = Router(
-                f"{prefix}R{4 + j}", "branch", f"172.{16 + (k - 1) // 250}.{(k - 1) % 250}.{4 + j}", credentials, clock
-            )
+            address = f"172.{16 + (k - 1) // 250}.{(k - 1) % 250}.{4 + j}"
+            branch = Router(f"{prefix}R{4 + j}", "branch", address, credentials, clock)
             pair.branches.append(branch)
-            inbound, outbound = rng.randrange(0x10000000, 0xFFFFFFFF), rng.randrange(0x10000000, 0xFFFFFFFF)
-            conn_id = 1001 + j
             for hub in pair.hubs:
-                hub.tunnels[branch.outside_ip] = TunnelSa(
-                    branch.outside_ip, pair.virtual_ip, _hub_lan(k), _branch_lan(k, j), conn_id, inbound, outbound
-                )
+                hub.tunnels[address] = TunnelSa(address, pair.virtual_ip, _hub_lan(k), _branch_lan(k, j), 1001 + j)
             branch.tunnels[pair.virtual_ip] = TunnelSa(
-                pair.virtual_ip, branch.outside_ip, _branch_lan(k, j), _hub_lan(k), conn_id, outbound, inbound
+                pair.virtual_ip, address, _branch_lan(k, j), _hub_lan(k), 1001 + j
             )
-        set_baseline(pair)
+        set_baseline(pair, rng)
         for hub in pair.hubs:  # the roles were settled shortly after boot, not now
             hub.hsrp[0].last_change = hub.boot_time + 90
             hub.log = [(hub.boot_time + 90, message) for _, message in hub.log]
@@ -97,28 +93,48 @@ def build_pairs(pairs: int, branches: int, credentials: Credentials, clock: Cloc
     return built
 
 
-def set_baseline(pair: Pair) -> None:
-    """R2 HSRP active and RF ACTIVE, R1 standby and STANDBY HOT, SAs on R2
-    (synced to R1 as standby), traffic flowing, no preemption."""
+def set_baseline(pair: Pair, rng: random.Random | None = None) -> None:
+    """R2 HSRP active and RF ACTIVE, R1 standby and STANDBY HOT, fresh SAs on
+    R2 (synced to R1 as standby), traffic flowing, no preemption."""
     active, standby = pair.r2, pair.r1
     for hub in pair.hubs:
         hub.reachable = True
         hub.duplex, hub.communications_up, hub.communications_reason = True, True, None
         hub.interdev_peer = "RF_INTERDEV_PEER_COMM"
+        hub.switchovers = 0
         group = hub.hsrp[0]
         group.preempt, group.priority = False, 100
     active.rf_my, active.rf_peer, active.interdev_state = RF_ACTIVE, RF_STANDBY_HOT, "RF_INTERDEV_STATE_ACT"
     standby.rf_my, standby.rf_peer, standby.interdev_state = RF_STANDBY_HOT, RF_ACTIVE, "RF_INTERDEV_STATE_STDBY"
     set_hsrp_roles(pair, active, standby)
+    negotiate(pair, (active, standby), rng or random.Random())
     for hub in pair.hubs:
         for tunnel in hub.tunnels.values():
             hold_tunnel(tunnel, active=hub is active)
-    for branch in pair.branches:
-        for tunnel in branch.tunnels.values():
-            hold_tunnel(tunnel, active=True)
-        branch.set_traffic(True, PACKETS_PER_SECOND)
-    active.set_traffic(True, PACKETS_PER_SECOND)
     standby.set_traffic(False)
+
+
+def negotiate(pair: Pair, hubs: tuple[Router, ...], rng: random.Random) -> None:
+    """Every branch sets up a new SA pair (new SPIs, counters from zero) with
+    the pair's virtual IP, held by `hubs`; traffic flows on the active one."""
+    for branch in pair.branches:
+        inbound, outbound = rng.randrange(0x10000000, 0xFFFFFFFF), rng.randrange(0x10000000, 0xFFFFFFFF)
+        for hub in hubs:
+            install(hub.tunnels[branch.outside_ip], inbound, outbound)
+        install(branch.tunnels[pair.virtual_ip], outbound, inbound)
+        hold_tunnel(branch.tunnels[pair.virtual_ip], active=True)
+        branch.set_traffic(True, PACKETS_PER_SECOND)
+    for hub in hubs:
+        if hub.rf_my == RF_ACTIVE:
+            for tunnel in hub.tunnels.values():
+                hold_tunnel(tunnel, active=True)
+            hub.set_traffic(True, PACKETS_PER_SECOND)
+
+
+def install(tunnel: TunnelSa, inbound: int, outbound: int) -> None:
+    tunnel.inbound_spi, tunnel.outbound_spi = inbound, outbound
+    tunnel.encaps, tunnel.decaps = Counter(), Counter()
+    tunnel.send_errors, tunnel.recv_errors = Counter(), Counter()
 
 
 def set_hsrp_roles(pair: Pair, active: Router | None, standby: Router | None) -> None:
