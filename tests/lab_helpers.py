@@ -70,7 +70,9 @@ class Sampler:
         while not self._stop.is_set():
             try:
                 if connection is None:
-                    connection = connect(self.lab, self.name, conn_timeout=2, auth_timeout=2)
+                    connection = connect(
+                        self.lab, self.name, conn_timeout=2, auth_timeout=2, banner_timeout=2, read_timeout_override=3
+                    )
                 self.samples.append(self._sample(connection))
             except ParseError as exc:
                 self.parse_errors.append(exc)

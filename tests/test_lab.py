@@ -251,27 +251,41 @@ def _refused(port: int) -> bool:
     return False
 
 
+def _wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
 def test_failover_timeline() -> None:
     lab = Lab(branches=1, time_scale=5)
     with LabThread(lab) as running, Sampler(lab, "R1", "172.16.0.4") as r1, Sampler(lab, "R2", "172.16.0.4") as r2:
-        time.sleep(1.0)
+        _wait_for(lambda: r1.samples and r2.samples)
         running.trigger("failover")
         time.sleep(0.8)
         assert _refused(lab.servers["R2"].port), "R2 must refuse SSH while it reloads"
         running.wait(timeout=60)
-        time.sleep(1.0)
+        # Observe the end state over SSH (a sampler may still be reconnecting).
+        _wait_for(lambda: any(s.reachable and s.uptime_seconds < 600 and s.rf_my == 8 for s in r2.samples))
+        _wait_for(lambda: r1.samples[-1].reachable and r1.samples[-1].rf_peer == 8)
+        connection = connect(lab, "R2")
+        try:
+            history = parse_output("show redundancy history", connection.send_command("show redundancy history"))
+        finally:
+            connection.disconnect()
     assert not r1.parse_errors and not r2.parse_errors
     r2_up = [s for s in r2.samples if s.reachable]
     r1_up = [s for s in r1.samples if s.reachable]
-    # R2: active with the SAs, gone, back with a fresh uptime walking up to STANDBY HOT.
+    # R2: active with the SAs, gone, back with a fresh uptime as STANDBY HOT...
     assert r2_up[0].rf_my == 13 and r2_up[0].hsrp == "active" and r2_up[0].active_sas == 2
     assert any(not s.reachable for s in r2.samples)
-    back = sequence([s.rf_my for s in r2_up if s.uptime_seconds < 600])
-    assert back[-1] == 8 and set(back) & {2, 3, 4, 7}, back  # seen on its way up, in order:
-    assert in_order([13, *back], [13, *[code for code in (2, 3, 4, 7, 8) if code in back]])
     assert in_order(sequence([s.hsrp for s in r2_up]), ["active", "standby"])
     assert r2_up[-1].uptime_seconds < 600 and r2_up[-1].reload_reason == "reload"
     assert r2_up[-1].active_sas == 0  # standby copies only
+    # ...having walked NEGOTIATION, STANDBY COLD, STANDBY COLD-BULK, STANDBY HOT.
+    assert [event.my_state.code for event in history if event.my_state_changed] == [3, 4, 7, 8]
+    assert in_order([s.rf_my for s in r2_up], [13, *sorted({s.rf_my for s in r2_up if s.rf_my in (3, 4, 7)}), 8])
     # R1: STANDBY HOT, then ACTIVE with peer DISABLED, then its peer is back HOT.
     assert (r1_up[0].rf_my, r1_up[0].rf_peer, r1_up[0].active_sas) == (8, 13, 0)
     assert in_order(sequence([(s.rf_my, s.rf_peer) for s in r1_up]), [(8, 13), (13, 1), (13, 8)])

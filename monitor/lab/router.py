@@ -11,6 +11,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from monitor.rf_states import ACTIVE, DISABLED, RF_STATE_NAMES, STANDBY_HOT
+
 # HSRP state words as `show standby` prints them.
 HSRP_WORDS = {
     "init": "Init",
@@ -20,20 +22,8 @@ HSRP_WORDS = {
     "standby": "Standby",
     "active": "Active",
 }
-# RF state names by the code `show redundancy states` prints.
-RF_NAMES = {
-    0: "UNKNOWN",
-    1: "DISABLED",
-    2: "INITIALIZATION",
-    3: "NEGOTIATION",
-    4: "STANDBY COLD",
-    5: "STANDBY COLD-CONFIG",
-    6: "STANDBY COLD-FILESYS",
-    7: "STANDBY COLD-BULK",
-    8: "STANDBY HOT",
-    13: "ACTIVE",
-}
-RF_ACTIVE, RF_STANDBY_HOT, RF_DISABLED = 13, 8, 1
+RF_NAMES = RF_STATE_NAMES
+RF_ACTIVE, RF_STANDBY_HOT, RF_DISABLED = ACTIVE, STANDBY_HOT, DISABLED
 
 
 class Clock:

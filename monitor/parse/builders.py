@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from monitor import records as r
 from monitor.parse import values as v
+from monitor.rf_states import RF_STATE_NAMES
 
 Row = dict[str, object]
 Builder = Callable[[list[Row]], list[r.Record]]
@@ -167,27 +168,6 @@ def build_hsrp_brief(rows: list[Row]) -> list[r.Record]:
 
 
 # --- Redundancy Facility ---------------------------------------------------
-
-# RF state codes as `show redundancy states` prints them (CISCO-RF-MIB value
-# minus one). Health keys on the code; the name is kept as IOS printed it.
-RF_STATE_NAMES = {
-    0: "UNKNOWN",
-    1: "DISABLED",
-    2: "INITIALIZATION",
-    3: "NEGOTIATION",
-    4: "STANDBY COLD",
-    5: "STANDBY COLD-CONFIG",
-    6: "STANDBY COLD-FILESYS",
-    7: "STANDBY COLD-BULK",
-    8: "STANDBY HOT",
-    9: "ACTIVE FAST",
-    10: "ACTIVE DRAIN",
-    11: "ACTIVE PRECONFIG",
-    12: "ACTIVE POSTCONFIG",
-    13: "ACTIVE",
-    14: "ACTIVE EXTRALOAD",
-    15: "ACTIVE HANDBACK",
-}
 
 
 def rf_state(code: str, name: str) -> r.RfState | None:
