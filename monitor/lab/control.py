@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from monitor.lab.lab import Lab
-from monitor.lab.router import RF_NAMES
 from monitor.lab.scenarios import SCENARIOS
+from monitor.rf_states import RF_STATE_NAMES
 
 DEFAULT_CONTROL = ("127.0.0.1", 9179)
 
@@ -37,7 +37,9 @@ def status(lab: Lab) -> list[dict[str, object]]:
                 "port": lab.servers[router.name].port,
                 "reachable": router.reachable,
                 "hsrp": group.state if group else None,
-                "rf": f"{RF_NAMES.get(router.rf_my)} / peer {RF_NAMES.get(router.rf_peer)}" if group else None,
+                "rf": f"{RF_STATE_NAMES.get(router.rf_my)} / peer {RF_STATE_NAMES.get(router.rf_peer)}"
+                if group
+                else None,
                 "uptime_seconds": int(router.uptime_seconds()),
             }
         )

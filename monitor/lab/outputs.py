@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from monitor.lab.router import HSRP_WORDS, RF_NAMES, Router, TunnelSa
+from monitor.lab.router import HSRP_WORDS, Router, TunnelSa
+from monitor.rf_states import RF_STATE_NAMES
 
 # Wall-clock time of lab time 0, for syslog time stamps.
 EPOCH = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -95,7 +96,7 @@ def show_standby_brief(router: Router) -> str:
 
 
 def _rf(label: str, code: int) -> str:
-    return f"{label} = {code:<2} -{RF_NAMES.get(code, 'UNKNOWN')} "
+    return f"{label} = {code:<2} -{RF_STATE_NAMES.get(code, 'UNKNOWN')} "
 
 
 def show_redundancy_states(router: Router) -> str:
@@ -167,14 +168,14 @@ def show_redundancy(router: Router) -> str:
         "Current Processor Information :",
         "-------------------------------",
         f"               {'Active' if active else 'Standby'} Location = slot 0",
-        f"        Current Software state = {RF_NAMES.get(router.rf_my, 'UNKNOWN')}",
+        f"        Current Software state = {RF_STATE_NAMES.get(router.rf_my, 'UNKNOWN')}",
         f"       Uptime in current state = {_uptime(router.uptime_seconds())}",
         f"                 Image Version = Cisco IOS Software, 7200 Software ({router.image}), "
         f"Version {router.version}, RELEASE SOFTWARE (fc1)",
         "        Configuration register = 0x2102",
         "",
     ]
-    peer_state = RF_NAMES.get(router.rf_peer, "UNKNOWN")
+    peer_state = RF_STATE_NAMES.get(router.rf_peer, "UNKNOWN")
     if router.rf_peer in (0, 1):
         lines.append(f"Peer (slot: unavailable) information is not available because it is in '{peer_state}' state")
     else:
@@ -197,8 +198,8 @@ def show_redundancy_history(router: Router) -> str:
     for when, my, peer, my_changed, peer_changed in router.rf_history:
         stamp = _age(when - router.boot_time)
         lines.append(
-            f"{stamp} {'*' if my_changed else ''}my state = {RF_NAMES.get(my, 'UNKNOWN')}({my}) "
-            f"{'*' if peer_changed else ''}peer state = {RF_NAMES.get(peer, 'UNKNOWN')}({peer})"
+            f"{stamp} {'*' if my_changed else ''}my state = {RF_STATE_NAMES.get(my, 'UNKNOWN')}({my}) "
+            f"{'*' if peer_changed else ''}peer state = {RF_STATE_NAMES.get(peer, 'UNKNOWN')}({peer})"
         )
     return "\n".join(lines)
 

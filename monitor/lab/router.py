@@ -11,7 +11,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from monitor.rf_states import ACTIVE, DISABLED, RF_STATE_NAMES, STANDBY_HOT
+from monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
 
 # HSRP state words as `show standby` prints them.
 HSRP_WORDS = {
@@ -22,7 +22,6 @@ HSRP_WORDS = {
     "standby": "Standby",
     "active": "Active",
 }
-RF_NAMES = RF_STATE_NAMES
 RF_ACTIVE, RF_STANDBY_HOT, RF_DISABLED = ACTIVE, STANDBY_HOT, DISABLED
 
 
