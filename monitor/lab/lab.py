@@ -131,6 +131,7 @@ class Lab:
                     }
                 )
         return {
+            "lab": True,  # allows the inline credentials below
             "defaults": {
                 "platform": "cisco_ios",
                 "credentials": {

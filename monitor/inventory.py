@@ -1,0 +1,320 @@
+"""The inventory: one YAML file, loaded and validated here into typed data.
+
+    defaults:                       # optional; any device field, plus credentials
+      platform: cisco_ios
+      port: 22
+      credentials:
+        username: netops            # a username is not a secret: plain text is fine
+        password: {env: IPSECHA_PASSWORD}
+        enable_secret: {file: /run/secrets/enable}
+    pairs:
+      - {name: HUB-PAIR-1, members: [R1, R2]}
+    devices:
+      - {name: R1, host: 10.0.0.1, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
+      - {name: R2, host: 10.0.0.2, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
+      - {name: R4, host: 172.16.0.4, role: branch}
+
+Passwords and enable secrets come from environment variables (`{env: NAME}`)
+or files (`{file: PATH}`, first line). Inline secrets are refused, except in
+an inventory marked `lab: true` (what `ipsec-ha-monitor lab` writes, with its
+throwaway credentials). Every error names the file, the line and the field;
+no error, repr or str ever shows a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+PLATFORMS = ("cisco_ios", "cisco_xe")
+ROLES = ("hub", "branch")
+_DEVICE_FIELDS = {"name", "host", "port", "platform", "role", "pair", "expected_peers", "credentials"}
+_DEFAULT_FIELDS = {"port", "platform", "credentials"}
+_CREDENTIAL_FIELDS = {"username", "password", "enable_secret"}
+
+
+class InventoryError(ValueError):
+    """A bad inventory: names the file, the line and the field."""
+
+    def __init__(self, path: Path, line: int, where: str, message: str) -> None:
+        self.path, self.line, self.where, self.message = path, line, where, message
+        super().__init__(f"{path}:{line}: {where}: {message}")
+
+
+class Secret:
+    """A password or secret: `reveal()` hands it to the SSH client, nothing
+    else ever prints it."""
+
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: str, source: str) -> None:
+        self._value = value
+        self.source = source  # where it came from, e.g. "env IPSECHA_PASSWORD"
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret(from {self.source})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: Secret
+    enable_secret: Secret | None = None
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    host: str
+    port: int
+    platform: str
+    role: str  # "hub" or "branch"
+    credentials: Credentials
+    pair: str | None = None
+    expected_peers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    members: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Inventory:
+    path: Path
+    devices: dict[str, Device] = field(default_factory=dict)
+    pairs: dict[str, Pair] = field(default_factory=dict)
+    lab: bool = False
+
+    def pair_of(self, device: str) -> str:
+        """The device's pair name, "" for a device in no pair (a branch)."""
+        return self.devices[device].pair or ""
+
+
+def load_inventory(path: str | os.PathLike[str]) -> Inventory:
+    """Read and validate the inventory at `path` (raises InventoryError)."""
+    return _Loader(Path(path)).load()
+
+
+class _Loader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def error(self, node: yaml.Node | None, where: str, message: str) -> InventoryError:
+        line = node.start_mark.line + 1 if node is not None else 0
+        return InventoryError(self.path, line, where, message)
+
+    def load(self) -> Inventory:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InventoryError(self.path, 0, "file", f"cannot read it: {exc.strerror}") from None
+        try:
+            root = yaml.compose(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 0
+            raise InventoryError(self.path, line, "file", f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        if root is None:
+            raise InventoryError(self.path, 1, "file", "empty inventory: expected 'devices'")
+        top = self.mapping(root, "inventory", {"defaults", "devices", "pairs", "lab"})
+        lab = self.boolean(top.get("lab"), "lab") if "lab" in top else False
+        defaults = self.mapping(top["defaults"], "defaults", _DEFAULT_FIELDS) if "defaults" in top else {}
+        if "devices" not in top:
+            raise self.error(root, "devices", "missing: the inventory needs at least one device")
+        devices: dict[str, Device] = {}
+        device_nodes = self.sequence(top["devices"], "devices")
+        if not device_nodes:
+            raise self.error(top["devices"], "devices", "empty: the inventory needs at least one device")
+        for index, node in enumerate(device_nodes):
+            device = self.device(node, f"devices[{index}]", defaults, lab)
+            if device.name in devices:
+                raise self.error(node, f"devices[{index}].name", f"duplicate device name {device.name!r}")
+            devices[device.name] = device
+        pairs: dict[str, Pair] = {}
+        for index, node in enumerate(self.sequence(top["pairs"], "pairs") if "pairs" in top else []):
+            pair = self.pair(node, f"pairs[{index}]", devices)
+            if pair.name in pairs:
+                raise self.error(node, f"pairs[{index}].name", f"duplicate pair name {pair.name!r}")
+            pairs[pair.name] = pair
+        self.check_membership(device_nodes, devices, pairs)
+        for pair in pairs.values():  # a member need not repeat its pair's name
+            for member in pair.members:
+                devices[member] = replace(devices[member], pair=pair.name)
+        return Inventory(self.path, devices, pairs, lab)
+
+    # --- shapes ---------------------------------------------------------------
+
+    def mapping(self, node: yaml.Node, where: str, allowed: set[str]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, where, "expected a mapping (key: value lines)")
+        result: dict[str, yaml.Node] = {}
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            if name not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.error(key, f"{where}.{name}", f"unknown field (known: {known})")
+            if name in result:
+                raise self.error(key, f"{where}.{name}", "given twice")
+            result[name] = value
+        return result
+
+    def sequence(self, node: yaml.Node, where: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, where, "expected a list")
+        return list(node.value)
+
+    def text(self, node: yaml.Node, where: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null" or not str(node.value).strip():
+            raise self.error(node, where, "expected a non-empty text value")
+        return str(node.value).strip()
+
+    def boolean(self, node: yaml.Node, where: str) -> bool:
+        value = yaml.safe_load(yaml.serialize(node))
+        if not isinstance(value, bool):
+            raise self.error(node, where, "expected true or false")
+        return value
+
+    def port(self, node: yaml.Node, where: str) -> int:
+        value = self.text(node, where)
+        if not value.isdigit() or not 0 < int(value) < 65536:
+            raise self.error(node, where, f"expected a TCP port 1-65535, got {value!r}")
+        return int(value)
+
+    def choice(self, node: yaml.Node, where: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(node, where)
+        if value not in allowed:
+            raise self.error(node, where, f"expected one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    # --- records --------------------------------------------------------------
+
+    def device(self, node: yaml.Node, where: str, defaults: dict[str, yaml.Node], lab: bool) -> Device:
+        fields = self.mapping(node, where, _DEVICE_FIELDS)
+        for required in ("name", "host", "role"):
+            if required not in fields:
+                raise self.error(node, f"{where}.{required}", "missing")
+
+        def pick(name: str) -> tuple[yaml.Node | None, str]:
+            if name in fields:
+                return fields[name], f"{where}.{name}"
+            return defaults.get(name), f"defaults.{name}"
+
+        port_node, port_where = pick("port")
+        platform_node, platform_where = pick("platform")
+        credentials_node, credentials_where = pick("credentials")
+        if credentials_node is None:
+            raise self.error(node, f"{where}.credentials", "missing (here or in defaults)")
+        role = self.choice(fields["role"], f"{where}.role", ROLES)
+        peers = ()
+        if "expected_peers" in fields:
+            if role != "hub":
+                raise self.error(fields["expected_peers"], f"{where}.expected_peers", "only a hub has expected peers")
+            peers = tuple(
+                self.address(peer, f"{where}.expected_peers[{i}]")
+                for i, peer in enumerate(self.sequence(fields["expected_peers"], f"{where}.expected_peers"))
+            )
+        return Device(
+            name=self.text(fields["name"], f"{where}.name"),
+            host=self.text(fields["host"], f"{where}.host"),
+            port=self.port(port_node, port_where) if port_node is not None else 22,
+            platform=self.choice(platform_node, platform_where, PLATFORMS)
+            if platform_node is not None
+            else "cisco_ios",
+            role=role,
+            credentials=self.credentials(credentials_node, credentials_where, lab),
+            pair=self.text(fields["pair"], f"{where}.pair") if "pair" in fields else None,
+            expected_peers=peers,
+        )
+
+    def address(self, node: yaml.Node, where: str) -> str:
+        value = self.text(node, where)
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise self.error(node, where, f"expected an IP address, got {value!r}") from None
+
+    def credentials(self, node: yaml.Node, where: str, lab: bool) -> Credentials:
+        fields = self.mapping(node, where, _CREDENTIAL_FIELDS)
+        for required in ("username", "password"):
+            if required not in fields:
+                raise self.error(node, f"{where}.{required}", "missing")
+        secret = fields.get("enable_secret")
+        return Credentials(
+            username=self.text(fields["username"], f"{where}.username"),
+            password=self.secret(fields["password"], f"{where}.password", lab),
+            enable_secret=self.secret(secret, f"{where}.enable_secret", lab) if secret is not None else None,
+        )
+
+    def secret(self, node: yaml.Node, where: str, lab: bool) -> Secret:
+        if isinstance(node, yaml.ScalarNode):
+            if not lab:
+                raise self.error(
+                    node,
+                    where,
+                    "inline secrets are refused outside a lab inventory: use {env: VARIABLE} or {file: PATH}",
+                )
+            return Secret(self.text(node, where), "the lab inventory")
+        fields = self.mapping(node, where, {"env", "file"})
+        if len(fields) != 1:
+            raise self.error(node, where, "expected exactly one of {env: VARIABLE} or {file: PATH}")
+        if "env" in fields:
+            variable = self.text(fields["env"], f"{where}.env")
+            value = os.environ.get(variable)
+            if not value:
+                raise self.error(fields["env"], f"{where}.env", f"environment variable {variable} is not set")
+            return Secret(value, f"env {variable}")
+        source = Path(self.text(fields["file"], f"{where}.file")).expanduser()
+        try:
+            value = source.read_text(encoding="utf-8").splitlines()[0].strip() if source.stat().st_size else ""
+        except OSError as exc:
+            raise self.error(fields["file"], f"{where}.file", f"cannot read {source}: {exc.strerror}") from None
+        if not value:
+            raise self.error(fields["file"], f"{where}.file", f"{source} is empty")
+        return Secret(value, f"file {source}")
+
+    def pair(self, node: yaml.Node, where: str, devices: dict[str, Device]) -> Pair:
+        fields = self.mapping(node, where, {"name", "members"})
+        if "name" not in fields or "members" not in fields:
+            raise self.error(node, where, "a pair needs a name and two members")
+        members = [self.text(m, f"{where}.members") for m in self.sequence(fields["members"], f"{where}.members")]
+        if len(members) != 2 or members[0] == members[1]:
+            raise self.error(fields["members"], f"{where}.members", "a pair has exactly two different members")
+        for member in members:
+            if member not in devices:
+                raise self.error(fields["members"], f"{where}.members", f"no device named {member!r}")
+            if devices[member].role != "hub":
+                raise self.error(fields["members"], f"{where}.members", f"{member} is not a hub")
+        return Pair(self.text(fields["name"], f"{where}.name"), (members[0], members[1]))
+
+    def check_membership(self, nodes: list[yaml.Node], devices: dict[str, Device], pairs: dict[str, Pair]) -> None:
+        for index, (node, device) in enumerate(zip(nodes, devices.values(), strict=True)):
+            if device.pair is None:
+                continue
+            pair = pairs.get(device.pair)
+            if pair is None:
+                raise self.error(node, f"devices[{index}].pair", f"no pair named {device.pair!r} under 'pairs'")
+            if device.name not in pair.members:
+                raise self.error(node, f"devices[{index}].pair", f"{device.name} is not a member of {pair.name}")
+        for pair in pairs.values():
+            for member in pair.members:
+                if devices[member].pair not in (None, pair.name):
+                    raise InventoryError(
+                        self.path, 0, f"pairs.{pair.name}", f"{member} says it belongs to {devices[member].pair}"
+                    )

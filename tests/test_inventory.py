@@ -1,0 +1,131 @@
+"""Inventory loading: typed data out of one YAML file, every error naming the
+file, the line and the field, and no secret in any repr or message."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from monitor.inventory import InventoryError, Secret, load_inventory
+from monitor.lab import Lab, LabThread
+
+GOOD = """\
+defaults:
+  port: 2222
+  credentials:
+    username: netops
+    password: {env: IPSECHA_TEST_PASSWORD}
+    enable_secret: {file: SECRET_FILE}
+pairs:
+  - {name: HUB-PAIR-1, members: [R1, R2]}
+devices:
+  - {name: R1, host: 10.0.0.1, role: hub, expected_peers: [172.16.0.4]}
+  - {name: R2, host: 10.0.0.2, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
+  - name: R4
+    host: 172.16.0.4
+    port: 22
+    role: branch
+"""
+PASSWORD = "Pa55-recognisable-password"
+SECRET = "En-recognisable-secret"
+
+
+@pytest.fixture
+def write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("IPSECHA_TEST_PASSWORD", PASSWORD)
+    secret_file = tmp_path / "enable"
+    secret_file.write_text(SECRET + "\n")
+
+    def write(text: str) -> Path:
+        path = tmp_path / "inventory.yml"
+        path.write_text(textwrap.dedent(text).replace("SECRET_FILE", str(secret_file)))
+        return path
+
+    return write
+
+
+def test_good_inventory(write) -> None:
+    inventory = load_inventory(write(GOOD))
+    assert list(inventory.devices) == ["R1", "R2", "R4"]
+    r1, r4 = inventory.devices["R1"], inventory.devices["R4"]
+    assert (r1.host, r1.port, r1.platform, r1.role, r1.pair) == ("10.0.0.1", 2222, "cisco_ios", "hub", "HUB-PAIR-1")
+    assert r1.expected_peers == ("172.16.0.4",)
+    assert (r4.port, r4.role, inventory.pair_of("R4")) == (22, "branch", "")
+    assert r1.credentials.password.reveal() == PASSWORD
+    assert r1.credentials.enable_secret.reveal() == SECRET
+    assert inventory.pairs["HUB-PAIR-1"].members == ("R1", "R2")
+    for text in (repr(inventory), str(inventory), repr(r1.credentials)):
+        assert PASSWORD not in text and SECRET not in text
+    assert "env IPSECHA_TEST_PASSWORD" in repr(r1.credentials.password)
+
+
+def test_the_lab_inventory_loads_as_is(tmp_path: Path) -> None:
+    lab = Lab(branches=2)
+    with LabThread(lab):  # ports are known once the servers listen
+        inventory = load_inventory(lab.write_inventory(tmp_path / "lab.yml"))
+    assert inventory.devices["R4"].port == lab.servers["R4"].port
+    assert inventory.lab and set(inventory.devices) == {"R1", "R2", "R4", "R5"}
+    assert inventory.devices["R2"].expected_peers == ("172.16.0.4", "172.16.0.5")
+    assert inventory.devices["R1"].credentials.password.reveal() == lab.credentials.password
+    assert inventory.pair_of("R1") == "HUB-PAIR-1"
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "where", "message"),
+    [
+        (("  port: 22\n    role: branch", "  port: 99999\n    role: branch"), 14, "devices[2].port", "1-65535"),
+        (("role: branch", "role: spoke"), 15, "devices[2].role", "expected one of hub, branch"),
+        (("    port: 22\n", "    prot: 22\n"), 14, "devices[2].prot", "unknown field"),
+        (("{name: R2, host: 10.0.0.2,", "{name: R1, host: 10.0.0.2,"), 11, "devices[1].name", "duplicate device"),
+        (("members: [R1, R2]", "members: [R1, R4]"), 8, "pairs[0].members", "R4 is not a hub"),
+        (("pair: HUB-PAIR-1, expected", "pair: HUB-PAIR-9, expected"), 11, "devices[1].pair", "no pair named"),
+        (
+            ("expected_peers: [172.16.0.4]}\n  - {name: R2", "expected_peers: [branch-4]}\n  - {name: R2"),
+            10,
+            "devices[0].expected_peers[0]",
+            "expected an IP address",
+        ),
+        (
+            ("{env: IPSECHA_TEST_PASSWORD}", "{env: IPSECHA_UNSET_VARIABLE}"),
+            5,
+            "defaults.credentials.password.env",
+            "IPSECHA_UNSET_VARIABLE is not set",
+        ),
+        (("{env: IPSECHA_TEST_PASSWORD}", "hunter2"), 5, "defaults.credentials.password", "inline secrets are refused"),
+        (
+            ("{file: SECRET_FILE}", "{file: /nonexistent/secret}"),
+            6,
+            "defaults.credentials.enable_secret.file",
+            "cannot read",
+        ),
+        (("devices:\n", "devices: [\n"), 10, "file", "not valid YAML"),
+    ],
+)
+def test_errors_name_file_line_and_field(write, edit, line: int, where: str, message: str) -> None:
+    old, new = edit
+    assert old in GOOD
+    path = write(GOOD.replace(old, new, 1))
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    error = caught.value
+    assert (error.line, error.where) == (line, where), str(error)
+    assert message in error.message
+    assert str(error).startswith(f"{path}:{line}: {where}: ")
+    assert PASSWORD not in str(error) and SECRET not in str(error)
+
+
+def test_missing_file_and_empty_file(tmp_path: Path) -> None:
+    with pytest.raises(InventoryError, match="cannot read it"):
+        load_inventory(tmp_path / "absent.yml")
+    empty = tmp_path / "empty.yml"
+    empty.write_text("")
+    with pytest.raises(InventoryError, match="empty inventory"):
+        load_inventory(empty)
+
+
+def test_secret_never_prints_its_value() -> None:
+    secret = Secret("s3cr3t-value", "env X")
+    assert "s3cr3t-value" not in f"{secret} {secret!r} {[secret]}"
+    assert secret.reveal() == "s3cr3t-value"
