@@ -14,12 +14,13 @@ import paramiko
 import pytest
 import yaml
 from lab_helpers import Sampler, connect, in_order, sequence
-from netmiko.exceptions import NetmikoAuthenticationException
+from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
 from ntc_templates.parse import parse_output as ntc_parse_output
 
 from monitor.lab import Lab, LabThread
 from monitor.lab.outputs import SHOW_COMMANDS
-from monitor.parse import parse_output
+from monitor.lab.router import Faults
+from monitor.parse import ParseError, parse_output
 from monitor.parse.templates import index_template
 
 NTC_TEMPLATES = Path(ntc_templates.__file__).resolve().parent / "templates"
@@ -456,3 +457,64 @@ def test_scenarios_can_follow_each_other_and_pairs_are_independent() -> None:
             connection.disconnect()
     assert [sa.active_esp_sa_count for sa in sas] == [2]
     assert (states.my_state.code, states.peer_state.code, states.duplex) == (13, 8, True)
+
+
+# --- injected faults (for testing what polls the lab) --------------------------
+
+
+@pytest.fixture
+def faulty_lab():
+    lab = Lab(branches=1, time_scale=1)
+    with LabThread(lab):
+        yield lab
+
+
+def test_fault_no_prompt(faulty_lab: Lab) -> None:
+    faulty_lab.router("R1").faults = Faults(no_prompt=True)
+    started = time.monotonic()
+    with pytest.raises(Exception) as caught:
+        connect(faulty_lab, "R1", read_timeout_override=2)
+    assert time.monotonic() - started < 30
+    assert "R1#" not in str(caught.value)
+    faulty_lab.router("R1").faults = Faults()
+    connect(faulty_lab, "R1").disconnect()  # other sessions and later logins are fine
+
+
+def test_fault_stall_mid_output(faulty_lab: Lab) -> None:
+    connection = connect(faulty_lab, "R2", read_timeout_override=2)
+    try:
+        faulty_lab.router("R2").faults = Faults(stall_output=True)
+        with pytest.raises(ReadTimeout):
+            connection.send_command("show crypto ipsec sa", read_timeout=2)
+    finally:
+        faulty_lab.router("R2").faults = Faults()
+        connection.disconnect()
+
+
+def test_fault_garbage_and_missing_command(faulty_lab: Lab) -> None:
+    connection = connect(faulty_lab, "R1")
+    try:
+        faulty_lab.router("R1").faults = Faults(missing_commands=frozenset({"show redundancy inter-device"}))
+        missing = connection.send_command("show redundancy inter-device")
+        assert "% Invalid input detected at '^' marker." in missing
+        assert missing.splitlines()[0].index("^") == len("R1#show redundancy ")
+        assert parse_output("show redundancy states", connection.send_command("show redundancy states"))
+        faulty_lab.router("R1").faults = Faults(garbage=True)
+        with pytest.raises(ParseError) as caught:
+            parse_output("show redundancy states", connection.send_command("show redundancy states"))
+        assert caught.value.kind == "no_match"
+    finally:
+        faulty_lab.router("R1").faults = Faults()
+        connection.disconnect()
+
+
+def test_fault_slow_device(faulty_lab: Lab) -> None:
+    connection = connect(faulty_lab, "R4")
+    try:
+        faulty_lab.router("R4").faults = Faults(slow_seconds=1.0)
+        started = time.monotonic()
+        assert "uptime is" in connection.send_command("show version")
+        assert time.monotonic() - started >= 1.0
+    finally:
+        faulty_lab.router("R4").faults = Faults()
+        connection.disconnect()

@@ -16,6 +16,8 @@ from monitor.lab.outputs import SHOW_COMMANDS, USER_EXEC_SHOWS
 from monitor.lab.router import Router
 
 NUMBER = "<0-512>"
+# What a router with the `garbage` fault prints for any show command.
+_GARBAGE = "\x1b[2J@@@@ 0xDEADBEEF ~~~ \ufffd\ufffd lorem ipsum 42 ### !!!\n;;;; ???? <<<< >>>>\n"
 _SESSION_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("enable",),
     ("disable",),
@@ -36,6 +38,7 @@ class Reply:
     output: str  # what the terminal shows before the next prompt ("" for nothing)
     close: bool = False  # the session ends (exit/logout)
     ask_secret: bool = False  # "Password: " follows; the next line is the enable secret
+    stall: bool = False  # injected fault: the output stops here, no prompt follows
 
 
 def _keyword_matches(token: str, keyword: str) -> bool:
@@ -104,9 +107,17 @@ class IosCli:
         if command is None:
             return Reply(self._error(line, tokens, error, bad))
         if command[0] == "show":
+            faults = self.router.faults
             if not self.privileged and command not in USER_EXEC_SHOWS:
                 return Reply(self._error(line, tokens, "invalid", 1))
+            if " ".join(command) in faults.missing_commands:  # an image without the feature
+                return Reply(self._error(line, tokens, "invalid", len(tokens) - 1))
+            if faults.garbage:
+                return Reply(_GARBAGE)
             output = SHOW_COMMANDS[command](self.router)
+            if faults.stall_output:
+                lines = output.split("\n")
+                return Reply("\n".join(lines[: max(1, len(lines) // 2)]) + "\n", stall=True)
             return Reply(output + "\n" if output else "")
         return self._session_command(command, tokens)
 

@@ -99,6 +99,18 @@ class TunnelSa:
 
 
 @dataclass
+class Faults:
+    """Misbehaviour to inject, for testing what polls a router. Clear by
+    assigning a fresh Faults()."""
+
+    no_prompt: bool = False  # logins succeed, the shell never prints a thing
+    stall_output: bool = False  # show commands stop half way and never finish
+    garbage: bool = False  # show commands print text no IOS prints
+    slow_seconds: float = 0.0  # real seconds before each command's output
+    missing_commands: frozenset[str] = frozenset()  # shows this image lacks ("show redundancy inter-device")
+
+
+@dataclass
 class Credentials:
     username: str
     password: str
@@ -117,6 +129,7 @@ class Router:
     boot_time: float = -1_814_400.0  # up three weeks when the lab starts
     returned_to_rom_by: str = "reload"
     reachable: bool = True  # False while reloading: SSH refuses connections
+    faults: Faults = field(default_factory=Faults)
     hsrp: list[HsrpGroup] = field(default_factory=list)
     rf_my: int = RF_ACTIVE
     rf_peer: int = RF_DISABLED

@@ -93,7 +93,12 @@ class RouterSshServer:
     async def _session(self, process: asyncssh.SSHServerProcess) -> None:
         terminal = _Terminal(process)
         cli = IosCli(self.router)
+        faults = self.router.faults
         try:
+            if faults.no_prompt:  # logged in, and then nothing, ever
+                while await terminal.read_line(echo=False) is not None:
+                    pass
+                return
             if process.command:  # exec request: one command at the user's privilege level
                 terminal.write(cli.handle(process.command).output)
                 return
@@ -103,7 +108,13 @@ class RouterSshServer:
                 if line is None:
                     break
                 reply = cli.handle(line)
+                if self.router.faults.slow_seconds and line.strip():
+                    await asyncio.sleep(self.router.faults.slow_seconds)
                 if not await terminal.page(reply.output, cli.terminal_length) or reply.close:
+                    break
+                if reply.stall:  # the rest never comes: wait for the client to give up
+                    while await terminal.read_line(echo=False) is not None:
+                        pass
                     break
                 if not reply.ask_secret:
                     terminal.write(cli.prompt)
