@@ -110,26 +110,14 @@ class Lab:
         throwaway credentials inline (the one place inline credentials belong)."""
         devices = []
         for pair in self.pairs:
-            for hub in pair.hubs:
-                devices.append(
-                    {
-                        "name": hub.name,
-                        "host": self.servers[hub.name].host,
-                        "port": self.servers[hub.name].port,
-                        "role": "hub",
-                        "pair": pair.name,
-                        "expected_peers": [branch.outside_ip for branch in pair.branches],
-                    }
-                )
-            for branch in pair.branches:
-                devices.append(
-                    {
-                        "name": branch.name,
-                        "host": self.servers[branch.name].host,
-                        "port": self.servers[branch.name].port,
-                        "role": "branch",
-                    }
-                )
+            for router in (*pair.hubs, *pair.branches):
+                server = self.servers[router.name]
+                device: dict[str, Any] = {"name": router.name, "host": server.host, "port": server.port}
+                device["role"] = router.role
+                if router.role == "hub":
+                    device["pair"] = pair.name
+                    device["expected_peers"] = [branch.outside_ip for branch in pair.branches]
+                devices.append(device)
         return {
             "lab": True,  # allows the inline credentials below
             "defaults": {

@@ -106,6 +106,17 @@ def _peers_talk(pair: Pair, router: Router, active: Router, rf_code: int) -> Non
     active.set_rf(peer=rf_code)
 
 
+async def _listen_and_negotiate(ctx: ScenarioContext, router: Router, active: Router) -> None:
+    """Two seconds after its reload, `router` hears `active`'s hellos (HSRP
+    Listen) and its RF starts NEGOTIATION over the restored IPC link."""
+    await ctx.sleep(2)
+    group = router.hsrp[0]
+    router.set_hsrp(group, "listen")
+    group.active_router, group.active_priority = active.outside_ip, active.hsrp[0].priority
+    _peers_talk(ctx.pair, router, active, 3)
+    ctx.note(f"{router.name} HSRP Listen, RF NEGOTIATION")
+
+
 async def rejoin_as_standby(ctx: ScenarioContext, router: Router) -> None:
     """A rebooted hub walks HSRP Listen -> Speak -> Standby and RF
     NEGOTIATION -> STANDBY COLD -> STANDBY COLD-BULK -> STANDBY HOT, then
@@ -113,11 +124,7 @@ async def rejoin_as_standby(ctx: ScenarioContext, router: Router) -> None:
     pair = ctx.pair
     active = pair.peer_of(router)
     group = router.hsrp[0]
-    await ctx.sleep(2)
-    router.set_hsrp(group, "listen")
-    group.active_router, group.active_priority = active.outside_ip, active.hsrp[0].priority
-    _peers_talk(pair, router, active, 3)
-    ctx.note(f"{router.name} HSRP Listen, RF NEGOTIATION")
+    await _listen_and_negotiate(ctx, router, active)
     await ctx.sleep(3)
     router.set_hsrp(group, "speak")
     _peers_talk(pair, router, active, 4)
@@ -193,12 +200,8 @@ async def preempt(ctx: ScenarioContext) -> None:
     await _shut_active_outside(ctx, first, second)
     await ctx.sleep(RELOAD_SECONDS)
     await finish_reload(ctx, first)
-    await ctx.sleep(2)
+    await _listen_and_negotiate(ctx, first, second)
     group = first.hsrp[0]
-    first.set_hsrp(group, "listen")
-    group.active_router, group.active_priority = second.outside_ip, second.hsrp[0].priority
-    _peers_talk(pair, first, second, 3)
-    ctx.note(f"{first.name} HSRP Listen, RF NEGOTIATION")
     await ctx.sleep(3)
     first.set_hsrp(group, "speak")
     first.set_hsrp(group, "active")
