@@ -108,15 +108,12 @@ def set_baseline(pair: Pair, rng: random.Random | None = None) -> None:
     standby.rf_my, standby.rf_peer, standby.interdev_state = RF_STANDBY_HOT, RF_ACTIVE, "RF_INTERDEV_STATE_STDBY"
     set_hsrp_roles(pair, active, standby)
     negotiate(pair, (active, standby), rng or random.Random())
-    for hub in pair.hubs:
-        for tunnel in hub.tunnels.values():
-            hold_tunnel(tunnel, active=hub is active)
-    standby.set_traffic(False)
 
 
 def negotiate(pair: Pair, hubs: tuple[Router, ...], rng: random.Random) -> None:
     """Every branch sets up a new SA pair (new SPIs, counters from zero) with
-    the pair's virtual IP, held by `hubs`; traffic flows on the active one."""
+    the pair's virtual IP, held by `hubs`: active on the RF-active hub, where
+    traffic flows, and as standby copies on the other."""
     for branch in pair.branches:
         inbound, outbound = rng.randrange(0x10000000, 0xFFFFFFFF), rng.randrange(0x10000000, 0xFFFFFFFF)
         for hub in hubs:
@@ -125,9 +122,9 @@ def negotiate(pair: Pair, hubs: tuple[Router, ...], rng: random.Random) -> None:
         hold_tunnel(branch.tunnels[pair.virtual_ip], active=True)
         branch.set_traffic(True, PACKETS_PER_SECOND)
     for hub in hubs:
+        for tunnel in hub.tunnels.values():
+            hold_tunnel(tunnel, active=hub.rf_my == RF_ACTIVE)
         if hub.rf_my == RF_ACTIVE:
-            for tunnel in hub.tunnels.values():
-                hold_tunnel(tunnel, active=True)
             hub.set_traffic(True, PACKETS_PER_SECOND)
 
 
