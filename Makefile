@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLES := tests/fixtures/cisco_ios
 
-.PHONY: install demo lab test lint bench index clean
+.PHONY: install demo lab test test-legacy-ssh lint bench index clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,25 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The embedded default until the simulated lab lands: parse the packetlife
-# pair's saved outputs (R1 standby, R2 active) and print the records.
+# The embedded default: the simulated lab (R1, R2, R4 over SSH on 127.0.0.1),
+# checked at baseline, then during and after a failover (state kept between
+# checks, so R2's reload is reported). The lab stops when the demo ends.
+DEMO_DIR := .demo
+DEMO_CONTROL := 127.0.0.1:9178
 demo: install
-	$(VENV)/bin/ipsec-ha-monitor parse --command "show redundancy states" $(SAMPLES)/show_redundancy_states/packetlife_r1_standby_hot.raw
-	$(VENV)/bin/ipsec-ha-monitor parse --command "sh red inter" $(SAMPLES)/show_redundancy_inter-device/packetlife_r1_standby.raw
-	$(VENV)/bin/ipsec-ha-monitor parse --command "show standby" $(SAMPLES)/show_standby/packetlife_r2_active.raw
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@$(VENV)/bin/ipsec-ha-monitor lab --time-scale 10 --write-inventory $(DEMO_DIR)/lab.yml \
+		--control-address $(DEMO_CONTROL) > $(DEMO_DIR)/lab.log 2>&1 & echo $$! > $(DEMO_DIR)/lab.pid; \
+	trap 'kill $$(cat $(DEMO_DIR)/lab.pid) 2>/dev/null' EXIT; \
+	for i in $$(seq 50); do [ -f $(DEMO_DIR)/lab.yml ] && break; sleep 0.1; done; \
+	echo "== check at baseline"; \
+	$(VENV)/bin/ipsec-ha-monitor check --config $(DEMO_DIR)/lab.yml --state $(DEMO_DIR)/state.json; \
+	$(VENV)/bin/ipsec-ha-monitor lab trigger failover --control-address $(DEMO_CONTROL); sleep 0.5; \
+	echo "== check while R2 reloads"; \
+	$(VENV)/bin/ipsec-ha-monitor check --config $(DEMO_DIR)/lab.yml --state $(DEMO_DIR)/state.json; \
+	sleep 5; echo "== check once R2 is back"; \
+	$(VENV)/bin/ipsec-ha-monitor check --config $(DEMO_DIR)/lab.yml --state $(DEMO_DIR)/state.json; \
+	echo "(exit codes 1 above are the point: the pair was unhealthy)"; true
 
 # The simulated lab (R1, R2, R4 over SSH on 127.0.0.1) until Ctrl-C; from another
 # terminal: .venv/bin/ipsec-ha-monitor lab trigger failover
@@ -33,13 +46,25 @@ lint: install
 test: lint
 	$(PY) -m pytest
 
+# The SSH options' tests under Paramiko 4, which still has SHA-1 (old IOS).
+VENV_PAR4 ?= .venv-par4
+$(VENV_PAR4)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV_PAR4)
+	$(VENV_PAR4)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_PAR4)/bin/python -m pip install --quiet -e '.[test]' 'netmiko[par4]'
+	touch $@
+
+test-legacy-ssh: $(VENV_PAR4)/.installed
+	$(VENV_PAR4)/bin/python -m pytest -p no:cacheprovider tests/test_ssh_options.py
+
 bench: install
 	$(PY) bench/parse_bench.py
 	$(PY) bench/lab_bench.py
+	$(PY) bench/poll_bench.py
 
 # Regenerate textfsm_templates/index after editing monitor/parse/commands.py.
 index: install
 	$(PY) -m monitor.parse.write_index
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(VENV_PAR4) $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -75,6 +76,33 @@ def _lab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    """Poll the inventory once (or every --watch seconds), print the verdicts."""
+    from monitor import check
+
+    _setup_logging(args.log_level)
+    progress = {"auto": None, "always": True, "never": False}[args.progress]
+    return check.main(args.config, args.json, args.state, args.watch, progress)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Paramiko logs every failed transport at ERROR; the pollers report the
+    # same failure once, classified, per device.
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipsec-ha-monitor", description="Monitor Cisco IPsec stateful failover (HSRP + SSO) router pairs."
@@ -89,6 +117,30 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--command", required=True, help='the show command, abbreviations allowed ("sh red sta")')
     parse.add_argument("file", help="file holding the output, or - for standard input")
     parse.set_defaults(run=_parse)
+
+    check = sub.add_parser(
+        "check",
+        help="poll the inventory once and print the health of every pair",
+        description="Poll every device of the inventory once, judge every pair and print a table per pair. "
+        "Exit 0 when every pair is healthy, 1 when one is not, 2 when a device could not be polled "
+        "(or the inventory is bad).",
+    )
+    check.add_argument("--config", required=True, metavar="FILE", help="the inventory (YAML)")
+    check.add_argument("--json", action="store_true", help="print JSON (every snapshot, verdict and event)")
+    check.add_argument(
+        "--state", metavar="FILE", help="keep boot times and RF roles in FILE between runs to report reloads"
+    )
+    check.add_argument(
+        "--watch", type=_positive, metavar="SECONDS", help="poll again every SECONDS until interrupted (SIGHUP reloads)"
+    )
+    check.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="progress bar on stderr (auto: on a tty)",
+    )
+    check.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
+    check.set_defaults(run=_check)
 
     lab = sub.add_parser(
         "lab",

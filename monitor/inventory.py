@@ -13,6 +13,19 @@
       - {name: R1, host: 10.0.0.1, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
       - {name: R2, host: 10.0.0.2, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
       - {name: R4, host: 172.16.0.4, role: branch}
+    polling:                        # optional; the values below are the defaults
+      workers: 32                   # devices polled at once
+      connect_timeout: 10           # seconds for TCP, SSH and login
+      command_timeout: 20           # seconds for one command's whole output
+      poll_timeout: 60              # seconds for one device's whole poll
+      keepalive: 30                 # seconds between SSH keepalives on idle sessions
+      backoff_initial: 5            # seconds before retrying an unreachable device,
+      backoff_max: 300              # doubling per failure up to this
+
+Per device (or in defaults): `known_hosts: PATH` checks the SSH host key
+against that file (OpenSSH format; unknown or changed keys are refused), and
+`legacy_ssh: true` allows SHA-1 key exchange and ssh-rsa host keys for old
+IOS images (Paramiko 5 has removed them; see the README).
 
 Passwords and enable secrets come from environment variables (`{env: NAME}`)
 or files (`{file: PATH}`, first line). Inline secrets are refused, except in
@@ -32,8 +45,9 @@ import yaml
 
 PLATFORMS = ("cisco_ios", "cisco_xe")
 ROLES = ("hub", "branch")
-_DEVICE_FIELDS = {"name", "host", "port", "platform", "role", "pair", "expected_peers", "credentials"}
-_DEFAULT_FIELDS = {"port", "platform", "credentials"}
+_SSH_FIELDS = {"known_hosts", "legacy_ssh"}
+_DEVICE_FIELDS = {"name", "host", "port", "platform", "role", "pair", "expected_peers", "credentials"} | _SSH_FIELDS
+_DEFAULT_FIELDS = {"port", "platform", "credentials"} | _SSH_FIELDS
 _CREDENTIAL_FIELDS = {"username", "password", "enable_secret"}
 
 
@@ -87,6 +101,21 @@ class Device:
     credentials: Credentials
     pair: str | None = None
     expected_peers: tuple[str, ...] = ()
+    known_hosts: Path | None = None  # check the host key against this file
+    legacy_ssh: bool = False  # allow SHA-1 key exchange and ssh-rsa host keys
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """How the pollers behave (the inventory's `polling` section)."""
+
+    workers: int = 32
+    connect_timeout: float = 10.0
+    command_timeout: float = 20.0
+    poll_timeout: float = 60.0
+    keepalive: float = 30.0
+    backoff_initial: float = 5.0
+    backoff_max: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -101,6 +130,7 @@ class Inventory:
     devices: dict[str, Device] = field(default_factory=dict)
     pairs: dict[str, Pair] = field(default_factory=dict)
     lab: bool = False
+    polling: PollSettings = field(default_factory=PollSettings)
 
     def pair_of(self, device: str) -> str:
         """The device's pair name, "" for a device in no pair (a branch)."""
@@ -133,7 +163,7 @@ class _Loader:
             raise InventoryError(self.path, line, "file", f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
         if root is None:
             raise InventoryError(self.path, 1, "file", "empty inventory: expected 'devices'")
-        top = self.mapping(root, "inventory", {"defaults", "devices", "pairs", "lab"})
+        top = self.mapping(root, "inventory", {"defaults", "devices", "pairs", "lab", "polling"})
         lab = self.boolean(top.get("lab"), "lab") if "lab" in top else False
         defaults = self.mapping(top["defaults"], "defaults", _DEFAULT_FIELDS) if "defaults" in top else {}
         if "devices" not in top:
@@ -157,7 +187,8 @@ class _Loader:
         for pair in pairs.values():  # a member need not repeat its pair's name
             for member in pair.members:
                 devices[member] = replace(devices[member], pair=pair.name)
-        return Inventory(self.path, devices, pairs, lab)
+        polling = self.polling(top["polling"]) if "polling" in top else PollSettings()
+        return Inventory(self.path, devices, pairs, lab, polling)
 
     # --- shapes ---------------------------------------------------------------
 
@@ -197,6 +228,16 @@ class _Loader:
             raise self.error(node, where, f"expected a TCP port 1-65535, got {value!r}")
         return int(value)
 
+    def number(self, node: yaml.Node, where: str, minimum: float) -> float:
+        value = self.text(node, where)
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not number >= minimum or number == float("inf"):
+            raise self.error(node, where, f"expected a number >= {minimum:g}, got {value!r}")
+        return number
+
     def choice(self, node: yaml.Node, where: str, allowed: tuple[str, ...]) -> str:
         value = self.text(node, where)
         if value not in allowed:
@@ -217,6 +258,8 @@ class _Loader:
             return defaults.get(name), f"defaults.{name}"
 
         port_node, port_where = pick("port")
+        known_hosts_node, known_hosts_where = pick("known_hosts")
+        legacy_node, legacy_where = pick("legacy_ssh")
         platform_node, platform_where = pick("platform")
         credentials_node, credentials_where = pick("credentials")
         if credentials_node is None:
@@ -241,7 +284,31 @@ class _Loader:
             credentials=self.credentials(credentials_node, credentials_where, lab),
             pair=self.text(fields["pair"], f"{where}.pair") if "pair" in fields else None,
             expected_peers=peers,
+            known_hosts=self.known_hosts(known_hosts_node, known_hosts_where) if known_hosts_node is not None else None,
+            legacy_ssh=self.boolean(legacy_node, legacy_where) if legacy_node is not None else False,
         )
+
+    def known_hosts(self, node: yaml.Node, where: str) -> Path:
+        path = Path(self.text(node, where)).expanduser()
+        if not path.is_file():
+            raise self.error(node, where, f"{path} is not a readable file")
+        return path
+
+    def polling(self, node: yaml.Node) -> PollSettings:
+        fields = self.mapping(node, "polling", set(PollSettings.__dataclass_fields__))
+        values: dict[str, float] = {}
+        for name, value in fields.items():
+            if name == "workers":
+                number = self.number(value, "polling.workers", 1)
+                if number != int(number):
+                    raise self.error(value, "polling.workers", "expected a whole number")
+                values[name] = int(number)
+            else:
+                values[name] = self.number(value, f"polling.{name}", 0 if name == "keepalive" else 0.1)
+        settings = PollSettings(**values)
+        if settings.backoff_max < settings.backoff_initial:
+            raise self.error(fields.get("backoff_max", node), "polling.backoff_max", "must be >= backoff_initial")
+        return settings
 
     def address(self, node: yaml.Node, where: str) -> str:
         value = self.text(node, where)

@@ -61,6 +61,20 @@ def test_good_inventory(write) -> None:
     assert "env IPSECHA_TEST_PASSWORD" in repr(r1.credentials.password)
 
 
+def test_polling_settings_and_ssh_options(write, tmp_path: Path) -> None:
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    text = GOOD.replace("  port: 2222\n", f"  port: 2222\n  known_hosts: {known_hosts}\n")
+    text = text.replace("    role: branch\n", "    role: branch\n    legacy_ssh: true\n")
+    inventory = load_inventory(write(text + "polling: {workers: 4, command_timeout: 2.5, keepalive: 0}\n"))
+    assert (inventory.polling.workers, inventory.polling.command_timeout, inventory.polling.keepalive) == (4, 2.5, 0)
+    assert inventory.polling.poll_timeout == 60  # the default
+    r1, r4 = inventory.devices["R1"], inventory.devices["R4"]
+    assert r1.known_hosts == known_hosts and not r1.legacy_ssh
+    assert r4.legacy_ssh
+    assert load_inventory(write(GOOD)).polling.workers == 32
+
+
 def test_the_lab_inventory_loads_as_is(tmp_path: Path) -> None:
     lab = Lab(branches=2)
     with LabThread(lab):  # ports are known once the servers listen
@@ -101,6 +115,18 @@ def test_the_lab_inventory_loads_as_is(tmp_path: Path) -> None:
             "cannot read",
         ),
         (("devices:\n", "devices: [\n"), 10, "file", "not valid YAML"),
+        (("  port: 2222\n", "  port: 2222\n  legacy_ssh: maybe\n"), 3, "defaults.legacy_ssh", "true or false"),
+        (
+            ("  port: 2222\n", "  port: 2222\n  known_hosts: /nonexistent\n"),
+            3,
+            "defaults.known_hosts",
+            "not a readable",
+        ),
+        (("pairs:\n", "polling: {workers: 0}\npairs:\n"), 7, "polling.workers", "expected a number >= 1"),
+        (("pairs:\n", "polling: {workers: 2.5}\npairs:\n"), 7, "polling.workers", "whole number"),
+        (("pairs:\n", "polling: {poll_timeout: soon}\npairs:\n"), 7, "polling.poll_timeout", "got 'soon'"),
+        (("pairs:\n", "polling: {backoff_initial: 10, backoff_max: 5}\npairs:\n"), 7, "polling.backoff_max", ">="),
+        (("pairs:\n", "polling: {retries: 3}\npairs:\n"), 7, "polling.retries", "unknown field"),
     ],
 )
 def test_errors_name_file_line_and_field(write, edit, line: int, where: str, message: str) -> None:

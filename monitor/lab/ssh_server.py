@@ -17,15 +17,21 @@ import asyncssh
 from monitor.lab.ios_cli import IosCli
 from monitor.lab.router import Router
 
-_host_key: asyncssh.SSHKey | None = None
+_host_keys: dict[str, asyncssh.SSHKey] = {}
+
+# What an old IOS image offers (12.x, early 15.x): SHA-1 key exchange and an
+# RSA host key signed with SHA-1, nothing newer.
+LEGACY_KEX = ("diffie-hellman-group14-sha1", "diffie-hellman-group1-sha1")
+LEGACY_HOST_KEY = "ssh-rsa"
 
 
-def host_key() -> asyncssh.SSHKey:
-    """One throwaway Ed25519 host key per process, shared by every router."""
-    global _host_key
-    if _host_key is None:
-        _host_key = asyncssh.generate_private_key("ssh-ed25519")
-    return _host_key
+def host_key(algorithm: str = "ssh-ed25519") -> asyncssh.SSHKey:
+    """One throwaway host key per algorithm and process, shared by every router."""
+    if algorithm not in _host_keys:
+        _host_keys[algorithm] = asyncssh.generate_private_key(
+            algorithm, **({"key_size": 2048} if "rsa" in algorithm else {})
+        )
+    return _host_keys[algorithm]
 
 
 class _Auth(asyncssh.SSHServer):
@@ -56,6 +62,7 @@ class RouterSshServer:
         self.router = router
         self.host = host
         self.port = port  # 0 until started: the OS picks one, then it is kept
+        self.legacy_only = False  # offer only what old IOS does (LEGACY_KEX, ssh-rsa); takes effect on start()
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._acceptor: asyncssh.SSHAcceptor | None = None
 
@@ -66,11 +73,18 @@ class RouterSshServer:
     async def start(self) -> None:
         if self._acceptor is not None:
             return
+        algorithms: dict[str, object] = {"server_host_keys": [host_key()]}
+        if self.legacy_only:
+            algorithms = {
+                "server_host_keys": [host_key(LEGACY_HOST_KEY)],
+                "kex_algs": list(LEGACY_KEX),
+                "signature_algs": [LEGACY_HOST_KEY],
+            }
         self._acceptor = await asyncssh.create_server(
             lambda: _Auth(self),
             self.host,
             self.port,
-            server_host_keys=[host_key()],
+            **algorithms,
             process_factory=self._session,
             line_editor=False,  # _Terminal echoes and assembles lines, as IOS does
             reuse_address=True,

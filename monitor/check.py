@@ -1,0 +1,307 @@
+"""`ipsec-ha-monitor check`: poll the inventory once (or every N seconds
+with --watch), judge every pair, print a table per pair or JSON, and exit
+0 healthy / 1 unhealthy / 2 could not poll.
+
+    --state FILE   remember boot times and RF-active members between runs,
+                   so a check from cron reports reloads and switchovers
+    --watch N      keep polling every N seconds on the same sessions;
+                   SIGHUP reloads the inventory, keeping unchanged sessions
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from monitor.health import HEALTHY, UNHEALTHY, PairHealth, Reload, ReloadTracker, Switchover, evaluate_pair
+from monitor.inventory import Inventory, InventoryError, load_inventory
+from monitor.poll import Poller
+from monitor.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_NOT_POLLED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One poll of the inventory, judged."""
+
+    inventory: Inventory
+    started_at: float
+    duration_seconds: float
+    snapshots: dict[str, Snapshot]
+    pairs: tuple[PairHealth, ...]
+    reloads: tuple[Reload, ...]
+    switchovers: tuple[Switchover, ...]
+
+    @property
+    def exit_code(self) -> int:
+        if any(pair.verdict == UNHEALTHY for pair in self.pairs):
+            return EXIT_UNHEALTHY
+        if any(not snapshot.up for snapshot in self.snapshots.values()) or any(
+            pair.verdict != HEALTHY for pair in self.pairs
+        ):
+            return EXIT_NOT_POLLED
+        return EXIT_HEALTHY
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inventory": str(self.inventory.path),
+            "started_at": round(self.started_at, 3),
+            "duration_seconds": round(self.duration_seconds, 3),
+            "exit_code": self.exit_code,
+            "pairs": [pair.to_dict() for pair in self.pairs],
+            "reloads": [reload.to_dict() for reload in self.reloads],
+            "switchovers": [switchover.to_dict() for switchover in self.switchovers],
+            "devices": [snapshot.to_dict() for snapshot in self.snapshots.values()],
+        }
+
+
+def run_check(poller: Poller, tracker: ReloadTracker, progress: ProgressBar | None = None) -> CheckResult:
+    """Poll every device once and judge every pair."""
+    inventory = poller.inventory
+    started_at, started = time.time(), time.monotonic()
+    snapshots = poller.poll_all(progress.advance if progress is not None else None)
+    if progress is not None:
+        progress.finish()
+    reloads, switchovers = tracker.observe(snapshots, inventory)
+    pairs = tuple(evaluate_pair(pair, snapshots, inventory, reloads) for pair in inventory.pairs.values())
+    return CheckResult(inventory, started_at, time.monotonic() - started, snapshots, pairs, reloads, switchovers)
+
+
+# --- progress -------------------------------------------------------------------
+
+
+class ProgressBar:
+    """`polling [#####.....] 12/50 devices` on a terminal, redrawn in place."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def advance(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            self.done += 1
+            self.failed += 0 if snapshot.up else 1
+            self.stream.write("\r" + self.render())
+            self.stream.flush()
+
+    def render(self) -> str:
+        filled = self.WIDTH * self.done // max(1, self.total)
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"polling [{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total} devices{failed}"
+
+    def finish(self) -> None:
+        self.stream.write("\r" + " " * (len(self.render()) + 2) + "\r")
+        self.stream.flush()
+
+
+# --- the table ------------------------------------------------------------------
+
+_COLUMNS = ("DEVICE", "POLL", "HSRP", "RF MY/PEER", "MODE", "COMMS", "SAS", "UPTIME", "LAST RELOAD REASON")
+
+
+def render_text(result: CheckResult) -> str:
+    inventory = result.inventory
+    lines: list[str] = [
+        f"{inventory.path}: {len(result.snapshots)} devices polled in {result.duration_seconds:.1f} s "
+        f"at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(result.started_at))}"
+    ]
+    for pair in result.pairs:
+        lines.append("")
+        lines.append(f"pair {pair.pair}: {pair.verdict.upper()}" + (f" (RF active: {pair.rf_active})"))
+        rows = [_device_row(result.snapshots.get(name), name, inventory) for name in pair.members]
+        lines += _table(rows)
+        for rule in pair.failed:
+            lines.append(f"  FAILED  {rule.rule}: {rule.message}")
+        for rule in pair.unknown:
+            lines.append(f"  UNKNOWN {rule.rule}: {rule.message}")
+    loose = [name for name, device in inventory.devices.items() if device.pair is None]
+    if loose:
+        lines.append("")
+        lines.append("devices in no pair:")
+        lines += _table([_device_row(result.snapshots.get(name), name, inventory) for name in loose])
+    failed = [snapshot for snapshot in result.snapshots.values() if snapshot.failures]
+    if failed:
+        lines.append("")
+        lines.append("poll failures:")
+        for snapshot in failed:
+            lines += _failure_lines(snapshot)
+    if result.switchovers or result.reloads:
+        lines.append("")
+        lines.append("events since the last poll:")
+        lines += [
+            f"  switchover in {s.pair}: {s.active} took over from {s.previous_active}" for s in result.switchovers
+        ]
+        for reload in result.reloads:
+            kind = "expected" if reload.expected else "UNEXPECTED"
+            lines.append(
+                f"  {kind} reload of {reload.device}: reason {reload.reason or 'not given'!r} ({reload.why}), "
+                f"up {_duration(reload.uptime_seconds)}"
+            )
+    lines.append("")
+    lines.append(
+        f"exit {result.exit_code}: " + ("healthy", "unhealthy", "not every device could be polled")[result.exit_code]
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _device_row(snapshot: Snapshot | None, name: str, inventory: Inventory) -> tuple[str, ...]:
+    if snapshot is None:
+        return (name, "not polled", *("-" * 7))
+    device = inventory.devices[name]
+    failures = snapshot.failures
+    poll = "ok" if not failures else f"{failures[0].status} ({len(failures)}/{len(snapshot.results)})"
+    groups = snapshot.hsrp_groups
+    hsrp = ",".join(sorted({group.state for group in groups})) if groups else "-"
+    states = snapshot.redundancy_states
+    rf = "-"
+    if states is not None:
+        peer = states.peer_state.name if states.peer_state else "?"
+        rf = f"{states.my_state.name}/{peer}"
+    mode = (states.mode or "?") if states else "-"
+    comms = (states.communications or "?") if states else "-"
+    sas = "-"
+    if snapshot.result("show crypto ipsec sa") is not None and snapshot.result("show crypto ipsec sa").ok:
+        counts = snapshot.active_sas_by_peer()
+        if device.expected_peers:
+            sas = (
+                f"{sum(1 for peer in device.expected_peers if counts.get(peer, 0))}/{len(device.expected_peers)} peers"
+            )
+        else:
+            sas = f"{sum(1 for count in counts.values() if count)} peers"
+    version = snapshot.version
+    uptime = _duration(version.uptime_seconds) if version and version.uptime_seconds is not None else "-"
+    reason = (version.reload_reason or version.returned_to_rom_by or "-") if version else "-"
+    return (name, poll, hsrp, rf, mode, comms, sas, uptime, reason)
+
+
+def _failure_lines(snapshot: Snapshot) -> list[str]:
+    """One line per failed command, or one for the device when the same
+    failure stopped every command (a refused login, say)."""
+    failures = snapshot.failures
+    first = failures[0]
+    if len(failures) == len(snapshot.results) > 1 and all(
+        f.status == first.status and f.error in (first.error, f"not run: {first.error}") for f in failures
+    ):
+        return [f"  {snapshot.device}: all {len(failures)} commands: {first.status}: {first.error}"]
+    return [f"  {snapshot.device}: {f.command}: {f.status}: {f.error}" for f in failures]
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(str(row[i])) for row in (_COLUMNS, *rows)) for i in range(len(_COLUMNS))]
+    return [
+        "  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (_COLUMNS, *rows)
+    ]
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d{hours}h"
+    if hours:
+        return f"{hours}h{minutes}m"
+    return f"{minutes}m{int(seconds) % 60}s" if minutes else f"{int(seconds)}s"
+
+
+# --- state file -----------------------------------------------------------------
+
+
+def load_state(path: Path) -> ReloadTracker:
+    """The tracker saved by the previous run; a fresh one when there is none.
+    A file this monitor did not write is an error, not silently replaced."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ReloadTracker()
+    try:
+        data = json.loads(text)
+        if not isinstance(data, Mapping):
+            raise ValueError("not a JSON object")
+        return ReloadTracker.from_dict(data)
+    except ValueError as exc:
+        raise ValueError(f"state file {path}: {exc}") from None
+
+
+def save_state(path: Path, tracker: ReloadTracker) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(tracker.to_dict(), indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(partial, path)
+
+
+# --- the command ----------------------------------------------------------------
+
+
+def main(config: str, as_json: bool, state: str | None, watch: float | None, progress: bool | None) -> int:
+    """The `check` subcommand; returns the exit code."""
+    try:
+        inventory = load_inventory(config)
+    except InventoryError as exc:
+        print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
+        return EXIT_NOT_POLLED
+    state_path = Path(state) if state else None
+    try:
+        tracker = load_state(state_path) if state_path else ReloadTracker()
+    except ValueError as exc:
+        print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
+        return EXIT_NOT_POLLED
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    poller = Poller(inventory)
+    reload_requested = threading.Event()
+    previous_handler = None
+    if watch is not None and hasattr(signal, "SIGHUP"):
+        previous_handler = signal.signal(signal.SIGHUP, lambda *_: reload_requested.set())
+    try:
+        while True:
+            if reload_requested.is_set():
+                reload_requested.clear()
+                _reload(poller, config)
+            bar = ProgressBar(len(poller.device_names), sys.stderr) if show_progress else None
+            result = run_check(poller, tracker, bar)
+            if state_path is not None:
+                save_state(state_path, tracker)
+            if as_json:
+                sys.stdout.write(json.dumps(result.to_dict(), indent=None if watch else 2) + "\n")
+            else:
+                sys.stdout.write(render_text(result))
+            sys.stdout.flush()
+            if watch is None:
+                return result.exit_code
+            next_at = time.monotonic() + watch
+            while time.monotonic() < next_at and not reload_requested.is_set():
+                time.sleep(min(0.2, max(0.0, next_at - time.monotonic())))
+    except KeyboardInterrupt:
+        return result.exit_code if "result" in locals() else EXIT_NOT_POLLED
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGHUP, previous_handler)
+        poller.close()
+
+
+def _reload(poller: Poller, config: str) -> None:
+    """SIGHUP: adopt the inventory as it is now, or keep the old one when the
+    new one is bad (the error says where)."""
+    try:
+        inventory = load_inventory(config)
+    except InventoryError as exc:
+        log.error("inventory reload refused, keeping the previous one: %s", exc)
+        return
+    poller.update(inventory)

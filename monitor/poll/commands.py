@@ -1,0 +1,29 @@
+"""The fixed, read-only show commands each role is polled with. Nothing else
+is ever typed on a device, apart from what logging in takes (netmiko's
+`terminal length 0` / `terminal width`, `enable` when a secret is set, and
+`exit` when a session is closed)."""
+
+from __future__ import annotations
+
+from monitor.parse import resolve
+
+HUB_COMMANDS = (
+    "show version",
+    "show standby",
+    "show redundancy states",
+    "show redundancy inter-device",
+    "show crypto ipsec sa",
+    "show crypto isakmp sa",
+    "show crypto session",
+)
+BRANCH_COMMANDS = (
+    "show version",
+    "show crypto ipsec sa",
+    "show crypto isakmp sa",
+    "show crypto session",
+)
+COMMANDS_BY_ROLE = {"hub": HUB_COMMANDS, "branch": BRANCH_COMMANDS}
+
+# Each polled command is one the parser knows by this exact name.
+for _command in {*HUB_COMMANDS, *BRANCH_COMMANDS}:
+    assert resolve(_command).command == _command, _command

@@ -1,0 +1,192 @@
+"""One device's poller: its SSH session, kept from one poll to the next,
+dropped and reopened once when a command or the transport fails, and an
+exponential backoff while the device cannot be reached or refuses the login
+(so a locked-out account is not hammered).
+
+`poll()` runs one poll at a time per device: a caller arriving while a poll
+runs waits for that poll and shares its snapshot (several Prometheus
+replicas or /probe scrapes never multiply the logins).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from monitor.inventory import Device, PollSettings
+from monitor.parse import ParseError, parse_output
+from monitor.parse import errors as parse_errors
+from monitor.poll.commands import COMMANDS_BY_ROLE
+from monitor.poll.session import CommandFailure, DeviceSession
+from monitor.snapshot import CommandResult, Snapshot, Status
+
+log = logging.getLogger(__name__)
+
+_INVALID_COMMAND_KINDS = {
+    parse_errors.INVALID_INPUT,
+    parse_errors.AMBIGUOUS,
+    parse_errors.INCOMPLETE_COMMAND,
+}
+# Failures that say the session itself is unusable: drop it and reopen once.
+_SESSION_FAILURES = {Status.TIMEOUT, Status.CONNECT}
+
+
+class DevicePoller:
+    def __init__(
+        self,
+        device: Device,
+        settings: PollSettings,
+        session_factory: Callable[[Device, PollSettings], DeviceSession] = DeviceSession,
+    ) -> None:
+        self.device = device
+        self.settings = settings
+        self.commands = COMMANDS_BY_ROLE[device.role]
+        self._session = session_factory(device, settings)
+        self._lock = threading.Lock()
+        self._inflight: Future[Snapshot] | None = None
+        self._failures = 0  # consecutive failed logins
+        self._retry_at = 0.0  # time.monotonic() before which no login is tried
+        self._last_login_failure: CommandFailure | None = None
+        self.sessions_opened = 0
+        self.closed = False
+
+    @property
+    def session_open(self) -> bool:
+        return self._session.is_open
+
+    def poll(self) -> Snapshot:
+        """Poll now, or join the poll already running for this device."""
+        with self._lock:
+            inflight = self._inflight
+            owner = inflight is None
+            if owner:
+                inflight = self._inflight = Future()
+        assert inflight is not None
+        if not owner:
+            return inflight.result()
+        try:
+            snapshot = self._poll()
+        except BaseException as exc:  # a bug must not leave waiters hanging
+            inflight.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                self._inflight = None
+        inflight.set_result(snapshot)
+        return snapshot
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+        self._session.close()
+
+    # --- one poll -------------------------------------------------------------
+
+    def _poll(self) -> Snapshot:
+        started_at, started = time.time(), time.monotonic()
+        deadline = started + self.settings.poll_timeout
+        results: list[CommandResult] = []
+        opened = False
+        backoff = self._backoff_failure(started)
+        if backoff is not None:
+            results = [CommandResult(command, backoff.status, error=backoff.message) for command in self.commands]
+            return self._snapshot(started_at, started, results, opened)
+        reopened = False  # the one reopen this poll allows
+        if not self._session.is_open:
+            failure = self._open(deadline)
+            opened = True
+            if failure is not None:
+                results = [CommandResult(command, failure.status, error=failure.message) for command in self.commands]
+                return self._snapshot(started_at, started, results, opened)
+        pending = list(self.commands)
+        while pending:
+            command = pending[0]
+            result = self._run(command, deadline)
+            if result.status in _SESSION_FAILURES and not reopened and time.monotonic() < deadline:
+                # A dropped or stuck session (a reload, an idle timeout, a
+                # stall): reopen once and carry on from this command.
+                reopened = opened = True
+                log.info("%s: %s; reopening the session", self.device.name, result.error)
+                failure = self._open(deadline)
+                if failure is None:
+                    continue
+                results.append(result)
+                results += [CommandResult(c, failure.status, error=failure.message) for c in pending[1:]]
+                break
+            results.append(result)
+            pending.pop(0)
+            if result.status in _SESSION_FAILURES:
+                self._session.abort()  # out of step with the device: never reuse it
+                results += [CommandResult(c, result.status, error=f"not run: {result.error}") for c in pending]
+                break
+        return self._snapshot(started_at, started, results, opened)
+
+    def _open(self, deadline: float) -> CommandFailure | None:
+        try:
+            self._session.open(deadline)
+        except CommandFailure as failure:
+            failure = CommandFailure(failure.status, self._scrub(failure.message))
+            self._failures += 1
+            delay = min(self.settings.backoff_max, self.settings.backoff_initial * 2 ** (self._failures - 1))
+            self._retry_at = time.monotonic() + delay
+            self._last_login_failure = failure
+            log.warning("%s: %s (next login in %.0f s)", self.device.name, failure.message, delay)
+            return failure
+        self._failures = 0
+        self._retry_at = 0.0
+        self._last_login_failure = None
+        self.sessions_opened += 1
+        return None
+
+    def _backoff_failure(self, now: float) -> CommandFailure | None:
+        last = self._last_login_failure
+        if last is None or now >= self._retry_at:
+            return None
+        wait = self._retry_at - now
+        return CommandFailure(
+            last.status,
+            f"not retried for another {wait:.0f} s after {self._failures} failed login(s); last: {last.message}",
+        )
+
+    def _run(self, command: str, deadline: float) -> CommandResult:
+        began = time.monotonic()
+        remaining = deadline - began
+        if remaining <= 0:
+            return CommandResult(command, Status.TIMEOUT, error=f"poll timeout ({self.settings.poll_timeout:g} s) hit")
+        try:
+            text = self._session.run(command, min(self.settings.command_timeout, remaining))
+        except CommandFailure as failure:
+            error = self._scrub(failure.message)
+            return CommandResult(command, failure.status, error=error, duration_seconds=time.monotonic() - began)
+        try:
+            records = tuple(parse_output(command, text))
+        except ParseError as exc:
+            status = Status.INVALID_COMMAND if exc.kind in _INVALID_COMMAND_KINDS else Status.PARSE
+            error = self._scrub(str(exc))
+            return CommandResult(command, status, error=error, duration_seconds=time.monotonic() - began)
+        return CommandResult(command, Status.OK, records, duration_seconds=time.monotonic() - began)
+
+    def _snapshot(self, started_at: float, started: float, results: list[CommandResult], opened: bool) -> Snapshot:
+        snapshot = Snapshot(
+            device=self.device.name,
+            pair=self.device.pair or "",
+            role=self.device.role,
+            started_at=started_at,
+            duration_seconds=time.monotonic() - started,
+            results=tuple(results),
+            session_opened=opened,
+        )
+        for failure in snapshot.failures:
+            log.debug("%s: %s: %s: %s", self.device.name, failure.command, failure.status, failure.error)
+        return snapshot
+
+    def _scrub(self, text: str) -> str:
+        """Belt and braces: no message leaves with a secret in it."""
+        credentials = self.device.credentials
+        for secret in (credentials.password, credentials.enable_secret):
+            if secret is not None and secret.reveal() and secret.reveal() in text:
+                text = text.replace(secret.reveal(), "<secret>")
+        return text

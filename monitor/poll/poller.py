@@ -1,0 +1,129 @@
+"""The fleet: a DevicePoller per inventory device and a bounded pool of
+worker threads, so one slow or dead device costs one worker for at most its
+poll timeout and never delays the others.
+
+    poller = Poller(load_inventory("inventory.yml"))
+    snapshots = poller.poll_all()        # {device name: Snapshot}
+    poller.update(load_inventory(...))   # SIGHUP: healthy sessions stay
+    poller.close()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from monitor.inventory import Inventory
+from monitor.poll.device import DevicePoller
+from monitor.snapshot import CommandResult, Snapshot, Status
+
+log = logging.getLogger(__name__)
+
+# A poll past its poll timeout is abandoned by poll_all after this much more
+# (netmiko's own timeouts are not exact); its worker finishes on its own.
+_ABANDON_GRACE_SECONDS = 5.0
+
+
+class Poller:
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.settings = inventory.polling
+        self._devices = {name: DevicePoller(device, self.settings) for name, device in inventory.devices.items()}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="poll")
+
+    @property
+    def device_names(self) -> list[str]:
+        with self._lock:
+            return list(self._devices)
+
+    def device(self, name: str) -> DevicePoller:
+        """The poller of an inventory device (KeyError for any other name)."""
+        with self._lock:
+            return self._devices[name]
+
+    def poll(self, name: str) -> Snapshot:
+        """Poll one device now, in the calling thread (or join its running poll)."""
+        return self.device(name).poll()
+
+    def poll_all(self, progress: Callable[[Snapshot], None] | None = None) -> dict[str, Snapshot]:
+        """Poll every device once, at most `workers` at a time; returns when
+        all have answered or been abandoned at their poll timeout."""
+        with self._lock:
+            pollers = dict(self._devices)
+        started = time.monotonic()
+        futures: dict[Future[Snapshot], str] = {self._pool.submit(p.poll): name for name, p in pollers.items()}
+        snapshots: dict[str, Snapshot] = {}
+        # Queued devices start late; allow every wave of workers its timeout.
+        waves = -(-len(futures) // self.settings.workers)
+        give_up = started + waves * (self.settings.poll_timeout + _ABANDON_GRACE_SECONDS)
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=max(0.0, give_up - time.monotonic()), return_when=FIRST_COMPLETED)
+            if not done:
+                break
+            for future in done:
+                name = futures[future]
+                try:
+                    snapshots[name] = future.result()
+                except Exception:  # a bug in a poller: report it on that device only
+                    log.exception("%s: poll failed", name)
+                    snapshots[name] = _failed(pollers[name], "internal error in the poller (see the log)")
+                if progress is not None:
+                    progress(snapshots[name])
+        for future in pending:
+            name = futures[future]
+            log.warning("%s: poll still running after %.0f s; reported as timed out", name, time.monotonic() - started)
+            snapshots[name] = _failed(pollers[name], f"poll abandoned after {time.monotonic() - started:.0f} s")
+            if progress is not None:
+                progress(snapshots[name])
+        return {name: snapshots[name] for name in pollers}  # inventory order
+
+    def update(self, inventory: Inventory) -> None:
+        """Adopt a reloaded inventory: devices whose entry is unchanged keep
+        their poller and SSH session; changed and removed ones are closed."""
+        if inventory.polling != self.settings:
+            log.info("polling settings changed: every session is reopened")
+        with self._lock:
+            old = self._devices
+            kept: dict[str, DevicePoller] = {}
+            for name, device in inventory.devices.items():
+                current = old.get(name)
+                if current is not None and current.device == device and inventory.polling == self.settings:
+                    kept[name] = current
+                else:
+                    kept[name] = DevicePoller(device, inventory.polling)
+            retired = [poller for name, poller in old.items() if kept.get(name) is not poller]
+            self._devices = kept
+            self.inventory = inventory
+            if inventory.polling.workers != self.settings.workers:
+                previous_pool = self._pool
+                self._pool = ThreadPoolExecutor(max_workers=inventory.polling.workers, thread_name_prefix="poll")
+                previous_pool.shutdown(wait=False)
+            self.settings = inventory.polling
+        for poller in retired:
+            poller.close()
+        unchanged = sum(1 for name, poller in kept.items() if old.get(name) is poller)
+        log.info("inventory %s: %d devices, %d kept, %d closed", inventory.path, len(kept), unchanged, len(retired))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pollers = list(self._devices.values())
+        for poller in pollers:
+            poller.close()
+
+
+def _failed(poller: DevicePoller, message: str) -> Snapshot:
+    device = poller.device
+    return Snapshot(
+        device=device.name,
+        pair=device.pair or "",
+        role=device.role,
+        started_at=time.time(),
+        duration_seconds=0.0,
+        results=tuple(CommandResult(command, Status.TIMEOUT, error=message) for command in poller.commands),
+    )

@@ -1,0 +1,200 @@
+"""One netmiko SSH session to one device: open (login, enable), run a show
+command, close. Every failure leaves here as a CommandFailure carrying a
+Status and a message fit for an operator; no secret ever reaches either.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+
+import paramiko
+from netmiko import ConnectHandler
+from netmiko.base_connection import BaseConnection
+from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
+
+from monitor.inventory import Device, PollSettings
+from monitor.snapshot import Status
+
+# What Paramiko 5 removed and old IOS images may still need: SHA-1 key
+# exchange and ssh-rsa (SHA-1) host key signatures. Refused unless a device
+# says `legacy_ssh: true`, whichever Paramiko is installed.
+SHA1_KEX = ("diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1", "diffie-hellman-group1-sha1")
+SHA1_HOST_KEYS = ("ssh-rsa",)
+PARAMIKO_HAS_SHA1 = int(paramiko.__version__.split(".")[0]) < 5
+LEGACY_HINT = (
+    "the device may offer only SHA-1 key exchange or ssh-rsa host keys (old IOS images): "
+    "set legacy_ssh: true for it, which needs Paramiko < 5 (pip install 'netmiko[par4]')"
+)
+
+
+class CommandFailure(Exception):
+    """A login or command that failed, classified."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(f"{status}: {message}")
+
+
+class DeviceSession:
+    """A logged-in shell on one device. Not thread-safe: its DevicePoller
+    runs one poll at a time."""
+
+    def __init__(self, device: Device, settings: PollSettings) -> None:
+        self.device = device
+        self.settings = settings
+        self._connection: BaseConnection | None = None
+        self._prompt_pattern = ""
+
+    @property
+    def is_open(self) -> bool:
+        """Open and its transport still alive (a reload or an idle timeout
+        on the device drops it)."""
+        connection = self._connection
+        if connection is None:
+            return False
+        transport = getattr(connection.remote_conn, "transport", None)
+        return transport is not None and transport.is_active()
+
+    def open(self, deadline: float) -> None:
+        """Log in (and enable), giving up at `deadline` (time.monotonic())."""
+        self.abort()
+        device, credentials = self.device, self.device.credentials
+        if device.legacy_ssh and not PARAMIKO_HAS_SHA1:
+            raise CommandFailure(
+                Status.CONNECT,
+                f"legacy_ssh is set, but Paramiko {paramiko.__version__} has no SHA-1 key exchange or ssh-rsa "
+                "host keys; install Paramiko < 5 (pip install 'netmiko[par4]') to poll this device",
+            )
+        budget = max(0.5, min(self.settings.connect_timeout, deadline - time.monotonic()))
+        options: dict[str, object] = {
+            "device_type": device.platform,
+            "host": device.host,
+            "port": device.port,
+            "username": credentials.username,
+            "password": credentials.password.reveal(),
+            "fast_cli": True,
+            "conn_timeout": budget,
+            "auth_timeout": budget,
+            "banner_timeout": budget,
+            "read_timeout_override": budget,  # the login's prompt and terminal setup
+            "keepalive": self.settings.keepalive,
+            "allow_agent": False,
+            "use_keys": False,
+        }
+        if credentials.enable_secret is not None:
+            options["secret"] = credentials.enable_secret.reveal()
+        if not device.legacy_ssh:
+            options["disabled_algorithms"] = {"kex": list(SHA1_KEX), "keys": list(SHA1_HOST_KEYS)}
+        if device.known_hosts is not None:
+            options.update(ssh_strict=True, system_host_keys=False, alt_host_keys=True)
+            options["alt_key_file"] = str(device.known_hosts)
+        try:
+            connection = ConnectHandler(**options)
+        except Exception as exc:
+            raise self._login_failure(exc, budget) from None
+        try:
+            if credentials.enable_secret is not None:
+                try:
+                    connection.enable()
+                except (ValueError, ReadTimeout):
+                    raise CommandFailure(Status.AUTH, "enable refused: check the enable secret") from None
+            prompt = connection.find_prompt()
+        except CommandFailure:
+            _close_quietly(connection)
+            raise
+        except Exception as exc:
+            _close_quietly(connection)
+            raise self._login_failure(exc, budget) from None
+        connection.read_timeout_override = None  # from here on each command has its own timeout
+        self._connection = connection
+        self._prompt_pattern = rf"(?m)^{re.escape(prompt.strip())}\s*$"
+
+    def run(self, command: str, timeout: float) -> str:
+        """The raw output of `command` (prompt and echo may remain; the parser
+        copes). Raises CommandFailure(TIMEOUT or CONNECT)."""
+        if self._connection is None:
+            raise CommandFailure(Status.CONNECT, "no open session")
+        try:
+            return self._connection.send_command(
+                command,
+                expect_string=self._prompt_pattern,
+                read_timeout=max(0.1, timeout),
+                cmd_verify=False,  # an echo check has its own fixed 10 s timeout
+                strip_prompt=True,
+                strip_command=True,
+            )
+        except ReadTimeout:
+            raise CommandFailure(
+                Status.TIMEOUT, f"{command}: no complete answer within {timeout:.1f} s (output stalled)"
+            ) from None
+        except Exception as exc:  # the transport went away under us
+            raise CommandFailure(Status.CONNECT, f"{command}: session dropped ({_describe(exc)})") from None
+
+    def close(self) -> None:
+        """Log out politely (frees the device's vty line at once)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            _close_quietly(connection)
+
+    def abort(self) -> None:
+        """Drop a session that is out of step with the device (a stalled
+        output, a dead transport): logging out would wait on it."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.paramiko_cleanup()
+            except Exception:  # already gone
+                pass
+            _close_quietly(connection)  # now quick; releases netmiko's log filter
+
+    # --- classification ---------------------------------------------------------
+
+    def _login_failure(self, exc: Exception, budget: float) -> CommandFailure:
+        where = f"{self.device.host}:{self.device.port}"
+        if isinstance(exc, CommandFailure):
+            return exc
+        chain = _chain(exc)  # netmiko wraps Paramiko's and the socket's errors
+        text = " ".join(_describe(e) for e in chain)
+        if any(isinstance(e, NetmikoAuthenticationException | paramiko.AuthenticationException) for e in chain):
+            return CommandFailure(Status.AUTH, f"login to {where} refused for user {self.device.credentials.username}")
+        if any(isinstance(e, paramiko.BadHostKeyException) for e in chain):
+            return CommandFailure(
+                Status.CONNECT, f"host key of {where} does not match {self.device.known_hosts}: refusing to log in"
+            )
+        if "not found in known_hosts" in text:
+            return CommandFailure(Status.CONNECT, f"{where} is not in {self.device.known_hosts}: refusing to log in")
+        if "Incompatible ssh" in text or "no acceptable" in text.lower():
+            return CommandFailure(
+                Status.CONNECT, f"SSH negotiation with {where} failed ({_describe(chain[-1])}); {LEGACY_HINT}"
+            )
+        if isinstance(exc, ReadTimeout):
+            return CommandFailure(Status.TIMEOUT, f"logged in to {where}, but no prompt within {budget:.1f} s")
+        if any(isinstance(e, paramiko.ssh_exception.NoValidConnectionsError | ConnectionRefusedError) for e in chain):
+            return CommandFailure(Status.CONNECT, f"TCP connection to {where} failed: connection refused")
+        if any(isinstance(e, socket.timeout | TimeoutError) for e in chain):
+            return CommandFailure(Status.CONNECT, f"TCP connection to {where} failed: no answer within {budget:.1f} s")
+        return CommandFailure(Status.CONNECT, f"SSH to {where} failed: {_describe(chain[-1])}")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and the exceptions it was raised from, outermost first."""
+    chain = [exc]
+    while (inner := chain[-1].__cause__ or chain[-1].__context__) is not None and inner not in chain:
+        chain.append(inner)
+    return chain
+
+
+def _describe(exc: BaseException) -> str:
+    """One line about an exception: its type and first line of text."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _close_quietly(connection: BaseConnection) -> None:
+    try:
+        connection.disconnect()
+    except Exception:  # a dead transport cannot say goodbye; nothing to keep
+        pass

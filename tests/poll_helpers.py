@@ -1,0 +1,53 @@
+"""Inventories for the pollers, written from a running lab."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.lab import Lab
+
+# Short timeouts, so fault tests stay quick; the defaults suit real routers.
+FAST_POLLING = {
+    "workers": 8,
+    "connect_timeout": 3,
+    "command_timeout": 2,
+    "poll_timeout": 10,
+    "keepalive": 5,
+    "backoff_initial": 0.5,
+    "backoff_max": 2,
+}
+
+
+def write_inventory(
+    lab: Lab,
+    path: Path,
+    polling: dict[str, Any] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    drop: tuple[str, ...] = (),
+) -> Path:
+    """The lab's own inventory, with a `polling` section, per-device field
+    overrides and devices left out (with their pair)."""
+    data = lab.inventory()
+    data["polling"] = dict(FAST_POLLING if polling is None else polling)
+    devices = []
+    for device in data["devices"]:
+        if device["name"] in drop:
+            continue
+        device.update((overrides or {}).get(device["name"], {}))
+        devices.append(device)
+    data["devices"] = devices
+    data["pairs"] = [pair for pair in data["pairs"] if not set(pair["members"]) & set(drop)]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

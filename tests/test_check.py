@@ -1,0 +1,271 @@
+"""`ipsec-ha-monitor check` against the lab: the verdict and exit code of
+every scenario, reloads across runs, --watch with SIGHUP, and secrets that
+never reach the output or the logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from poll_helpers import closed_port, write_inventory
+
+from monitor.check import ProgressBar
+from monitor.cli import main
+from monitor.lab import Lab, LabThread
+from monitor.lab.router import Faults
+from monitor.snapshot import CommandResult, Snapshot, Status
+
+TIME_SCALE = 20  # a 30 s reload takes 1.5 s
+
+
+def check(capsys: pytest.CaptureFixture[str], path: Path, *extra: str) -> tuple[int, dict]:
+    code = main(["check", "--config", str(path), "--json", "--progress", "never", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def rules(report: dict, verdict: object = False) -> dict[str, str]:
+    """The pair's rules whose `ok` is `verdict` (False: the failed ones)."""
+    (pair,) = report["pairs"]
+    return {rule["rule"]: rule["message"] for rule in pair["rules"] if rule["ok"] is verdict}
+
+
+@pytest.fixture
+def running():
+    with LabThread(Lab(pairs=1, branches=2, time_scale=TIME_SCALE)) as running:
+        yield running
+
+
+def test_baseline_is_healthy(running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    code, report = check(capsys, path)
+    assert code == 0 and report["exit_code"] == 0
+    (pair,) = report["pairs"]
+    assert (pair["verdict"], pair["rf_active"], pair["hsrp_active"]) == ("healthy", "R2", ["R2"])
+    assert [device["device"] for device in report["devices"]] == ["R1", "R2", "R4", "R5"]
+    assert all(device["up"] for device in report["devices"])
+    # The table: one per pair, then the branches.
+    assert main(["check", "--config", str(path), "--progress", "never"]) == 0
+    text = capsys.readouterr().out
+    assert "pair HUB-PAIR-1: HEALTHY (RF active: R2)" in text
+    r2 = next(line for line in text.splitlines() if line.strip().startswith("R2 "))
+    assert r2.split()[:8] == ["R2", "ok", "active", "ACTIVE/STANDBY", "HOT", "Duplex", "Up", "2/2"]
+    assert "devices in no pair:" in text and text.rstrip().endswith("exit 0: healthy")
+
+
+def test_failover_reports_the_takeover_and_the_unexpected_reload(
+    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    state = tmp_path / "state.json"
+    assert check(capsys, path, "--state", str(state))[0] == 0
+    running.trigger("failover")
+    reports: list[tuple[int, dict]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        reports.append(check(capsys, path, "--state", str(state)))
+        if reports[-1][1]["reloads"]:
+            break
+        time.sleep(0.2)
+    running.wait()
+    takeovers = [report["switchovers"] for _, report in reports if report["switchovers"]]
+    assert [[(s["previous_active"], s["active"]) for s in found] for found in takeovers] == [[("R2", "R1")]]
+    outage = next(report for _, report in reports if report["switchovers"])
+    assert rules(outage)["peer_standby_hot"].startswith("R1's peer is DISABLED (1)")
+    assert outage["pairs"][0]["rf_active"] == "R1"
+    code, back = reports[-1]
+    (reload,) = back["reloads"]
+    assert (reload["device"], reload["expected"], reload["reason"]) == ("R2", False, "reload")
+    assert reload["why"] == "the pair switched over in the same window"
+    assert code == 1 and "no_unexpected_reload" in rules(back)
+    # Once R2 is STANDBY HOT again the pair is healthy, the reload reported once.
+    deadline = time.monotonic() + 30
+    while (result := check(capsys, path, "--state", str(state)))[0] != 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    code, healed = result
+    assert code == 0 and healed["reloads"] == [] and healed["pairs"][0]["rf_active"] == "R1"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "failing"),
+    [
+        ("preempt", {"no_preempt"}),
+        ("simplex", {"peer_standby_hot", "duplex", "communications_up"}),
+        ("split-brain", {"single_hsrp_active", "hsrp_active_is_rf_active"}),
+        ("sa-loss", {"expected_peers_have_sa"}),
+    ],
+)
+def test_scenarios_fail_their_rule(
+    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str], scenario: str, failing: set[str]
+) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    running.trigger(scenario)
+    running.wait()
+    code, report = check(capsys, path)
+    assert code == 1 and report["pairs"][0]["verdict"] == "unhealthy"
+    assert set(rules(report)) == failing
+
+
+def test_a_device_not_polled_exits_2(running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml", overrides={"R5": {"port": closed_port()}})
+    code, report = check(capsys, path)
+    assert code == 2 and report["pairs"][0]["verdict"] == "healthy"
+    (r5,) = [device for device in report["devices"] if device["device"] == "R5"]
+    assert not r5["up"] and r5["commands"][0]["status"] == "connect"
+    assert main(["check", "--config", str(path), "--progress", "never"]) == 2
+    out = capsys.readouterr().out
+    assert "  R5: all 4 commands: connect: TCP connection to 127.0.0.1:" in out
+    assert out.rstrip().endswith("exit 2: not every device could be polled")
+
+
+def test_a_bad_inventory_exits_2_naming_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text("devices:\n  - {name: R1, host: 10.0.0.1, role: hub, colour: blue}\n", encoding="utf-8")
+    assert main(["check", "--config", str(path)]) == 2
+    assert f"{path}:2: devices[0].colour: unknown field" in capsys.readouterr().err
+
+
+def test_progress_bar() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(4, stream)
+    ok = Snapshot("R1", "", "hub", 0.0, 0.1, (CommandResult("show version", Status.OK),))
+    down = Snapshot("R2", "", "hub", 0.0, 0.1, (CommandResult("show version", Status.CONNECT),))
+    bar.advance(ok)
+    bar.advance(down)
+    assert bar.render() == f"polling [{'#' * 15}{'.' * 15}] 2/4 devices, 1 failed"
+    assert stream.getvalue().count("\r") == 2
+    bar.finish()
+    assert stream.getvalue().endswith("\r")
+
+
+# --- as a process: secrets, --watch and SIGHUP ------------------------------------
+
+
+def _secret_inventory(lab: Lab, path: Path, overrides: dict[str, dict] | None = None) -> Path:
+    """A production-style inventory (no inline secrets): from the environment."""
+    write_inventory(lab, path, overrides=overrides)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["lab"] = False
+    data["defaults"]["credentials"] = {
+        "username": lab.credentials.username,
+        "password": {"env": "IPSECHA_PASSWORD"},
+        "enable_secret": {"env": "IPSECHA_ENABLE"},
+    }
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_secrets_never_reach_output_or_logs(tmp_path: Path) -> None:
+    lab = Lab(pairs=1, branches=2, time_scale=TIME_SCALE)
+    lab.credentials.password = "Canary-Password-7f3a"  # shared by every router
+    lab.credentials.enable_secret = "Canary-Enable-9b2c"
+    wrong = {"IPSECHA_WRONG": "Canary-Wrong-1e5d", "IPSECHA_WRONG_ENABLE": "Canary-WrongEnable-4c8e"}
+    overrides = {
+        "R4": {"credentials": {"username": "lab", "password": {"env": "IPSECHA_WRONG"}}},
+        "R5": {
+            "credentials": {
+                "username": "lab",
+                "password": {"env": "IPSECHA_PASSWORD"},
+                "enable_secret": {"env": "IPSECHA_WRONG_ENABLE"},
+            }
+        },
+    }
+    env = {
+        **os.environ,
+        "IPSECHA_PASSWORD": lab.credentials.password,
+        "IPSECHA_ENABLE": lab.credentials.enable_secret,
+        **wrong,
+    }
+    with LabThread(lab):
+        path = _secret_inventory(lab, tmp_path / "inventory.yml", overrides)
+        lab.router("R1").faults = Faults(stall_output=True)
+        outputs = []
+        for extra in (["--json"], []):
+            done = subprocess.run(
+                [sys.executable, "-m", "monitor", "check", "--config", str(path), "--log-level", "debug", *extra],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            outputs.append(done.stdout + done.stderr)
+            if extra:
+                statuses = {d["device"]: d["commands"][0]["status"] for d in json.loads(done.stdout)["devices"]}
+    assert statuses == {"R1": "timeout", "R2": "ok", "R4": "auth", "R5": "auth"}
+    for output in outputs:
+        assert "login to 127.0.0.1" in output and "refused for user lab" in output  # R4's bad password
+        assert "enable refused" in output  # R5's bad enable secret
+        assert "output stalled" in output  # R1
+        for secret in (lab.credentials.password, lab.credentials.enable_secret, *wrong.values()):
+            assert secret not in output
+
+
+def _read_reports(process: subprocess.Popen, reports: list[dict]) -> None:
+    for line in process.stdout:
+        reports.append(json.loads(line))
+
+
+def test_watch_reloads_the_inventory_on_sighup_keeping_sessions(tmp_path: Path) -> None:
+    with LabThread(Lab(pairs=1, branches=2, time_scale=TIME_SCALE)) as running:
+        path = write_inventory(running.lab, tmp_path / "lab.yml")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "check", "--config", str(path), "--json", "--watch", "0.3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        reports: list[dict] = []
+        reader = threading.Thread(target=_read_reports, args=(process, reports), daemon=True)
+        reader.start()
+        try:
+            _wait_for(lambda: len(reports) >= 2)
+            assert [d["device"] for d in reports[-1]["devices"]] == ["R1", "R2", "R4", "R5"]
+            assert not any(d["session_opened"] for d in reports[-1]["devices"])  # reused
+            # A bad inventory on SIGHUP is refused; polling carries on with the old one.
+            good = path.read_text(encoding="utf-8")
+            path.write_text("devices: [\n", encoding="utf-8")
+            seen = len(reports)
+            process.send_signal(signal.SIGHUP)
+            _wait_for(lambda: len(reports) >= seen + 2)
+            assert [d["device"] for d in reports[-1]["devices"]] == ["R1", "R2", "R4", "R5"]
+            # A good one drops R5 and keeps every other session.
+            path.write_text(good, encoding="utf-8")
+            write_inventory(running.lab, path, drop=("R5",))
+            process.send_signal(signal.SIGHUP)
+            _wait_for(lambda: [d["device"] for d in reports[-1]["devices"]] == ["R1", "R2", "R4"])
+            assert not any(d["session_opened"] for d in reports[-1]["devices"])
+            assert all(d["up"] for d in reports[-1]["devices"])
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+        stderr = process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
+        assert (
+            "inventory reload refused, keeping the previous one" in stderr
+            and "lab.yml:2: file: not valid YAML" in stderr
+        )
+        assert typed_logins(running.lab, "R1") == 1
+
+
+def typed_logins(lab: Lab, name: str) -> int:
+    return list(lab.router(name).commands_received).count("terminal length 0")
+
+
+def _wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)

@@ -1,0 +1,241 @@
+"""Health rules and reload tracking, judged on snapshots built from the
+lab's rendered outputs (parsed as a poll would), each state set by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from monitor.health import (
+    HEALTHY,
+    RULES,
+    UNHEALTHY,
+    UNKNOWN,
+    ReloadTracker,
+    classify_reload,
+    evaluate_pair,
+)
+from monitor.inventory import Inventory, load_inventory
+from monitor.lab.outputs import SHOW_COMMANDS
+from monitor.lab.router import Clock, Router
+from monitor.lab.topology import Pair, build_pairs, drop_tunnel, lab_credentials, set_baseline, set_hsrp_roles
+from monitor.parse import parse_output
+from monitor.poll import COMMANDS_BY_ROLE
+from monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
+from monitor.snapshot import CommandResult, Snapshot, Status
+
+NEGOTIATION = 3
+
+INVENTORY = """\
+lab: true
+defaults: {credentials: {username: lab, password: x}}
+pairs: [{name: HUB-PAIR-1, members: [R1, R2]}]
+devices:
+  - {name: R1, host: 10.0.0.1, role: hub, expected_peers: [172.16.0.4, 172.16.0.5]}
+  - {name: R2, host: 10.0.0.2, role: hub, expected_peers: [172.16.0.4, 172.16.0.5]}
+  - {name: R4, host: 172.16.0.4, role: branch}
+  - {name: R5, host: 172.16.0.5, role: branch}
+"""
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Inventory:
+    path = tmp_path / "inventory.yml"
+    path.write_text(INVENTORY, encoding="utf-8")
+    return load_inventory(path)
+
+
+@pytest.fixture
+def pair() -> Pair:
+    (pair,) = build_pairs(1, 2, lab_credentials(), Clock(1.0))
+    set_baseline(pair)
+    return pair
+
+
+def snapshot_of(router: Router, started_at: float = 1_000_000.0) -> Snapshot:
+    """What polling `router` would yield: each command rendered and parsed."""
+    results = []
+    for command in COMMANDS_BY_ROLE[router.role]:
+        text = SHOW_COMMANDS[tuple(command.split())](router)
+        results.append(CommandResult(command, Status.OK, tuple(parse_output(command, text))))
+    pair = "HUB-PAIR-1" if router.role == "hub" else ""
+    return Snapshot(router.name, pair, router.role, started_at, 0.2, tuple(results))
+
+
+def judge(pair: Pair, inventory: Inventory, **replaced: Snapshot | None):
+    snapshots = {hub.name: snapshot_of(hub) for hub in pair.hubs}
+    snapshots.update(replaced)
+    snapshots = {name: snap for name, snap in snapshots.items() if snap is not None}
+    return evaluate_pair(inventory.pairs["HUB-PAIR-1"], snapshots, inventory)
+
+
+def failed(health) -> dict[str, str]:
+    return {result.rule: result.message for result in health.failed}
+
+
+def test_baseline_is_healthy(pair: Pair, inventory: Inventory) -> None:
+    health = judge(pair, inventory)
+    assert health.verdict == HEALTHY
+    assert health.rf_active == "R2" and health.hsrp_active == ("R2",)
+    assert [result.rule for result in health.results] == list(RULES)
+    assert all(result.ok for result in health.results)
+
+
+def test_peer_not_standby_hot(pair: Pair, inventory: Inventory) -> None:
+    pair.r2.set_rf(ACTIVE, NEGOTIATION)
+    health = judge(pair, inventory)
+    assert health.verdict == UNHEALTHY
+    assert failed(health) == {
+        "peer_standby_hot": "R2's peer is NEGOTIATION (3), not STANDBY HOT: a failover now drops the tunnels"
+    }
+
+
+def test_simplex_and_communications_down(pair: Pair, inventory: Inventory) -> None:
+    for hub in pair.hubs:
+        hub.duplex, hub.communications_up, hub.communications_reason = False, False, "Failure"
+    pair.r2.set_rf(ACTIVE, DISABLED)
+    assert set(failed(judge(pair, inventory))) == {"peer_standby_hot", "duplex", "communications_up"}
+
+
+def test_split_brain(pair: Pair, inventory: Inventory) -> None:
+    pair.r1.set_hsrp(pair.r1.hsrp[0], "active")
+    problems = failed(judge(pair, inventory))
+    assert problems["single_hsrp_active"] == "split brain: R1 and R2 are both HSRP active"
+    assert problems["hsrp_active_is_rf_active"] == "R1 is HSRP active but R2 is RF ACTIVE"
+
+
+def test_hsrp_active_on_the_rf_standby_unit(pair: Pair, inventory: Inventory) -> None:
+    set_hsrp_roles(pair, pair.r1, pair.r2)
+    assert set(failed(judge(pair, inventory))) == {"hsrp_active_is_rf_active"}
+
+
+def test_no_hsrp_active_member(pair: Pair, inventory: Inventory) -> None:
+    for hub in pair.hubs:
+        hub.set_hsrp(hub.hsrp[0], "listen")
+    assert failed(judge(pair, inventory))["hsrp_active_present"].startswith("no member is HSRP active")
+
+
+def test_two_rf_active_members(pair: Pair, inventory: Inventory) -> None:
+    pair.r1.set_rf(ACTIVE, DISABLED)
+    health = judge(pair, inventory)
+    assert failed(health)["one_rf_active"] == "R1 and R2 are all RF ACTIVE"
+    assert health.rf_active is None
+
+
+def test_preemption_on_the_stateful_group(pair: Pair, inventory: Inventory) -> None:
+    pair.r1.hsrp[0].preempt = True
+    assert failed(judge(pair, inventory)) == {
+        "no_preempt": "preemption enabled on R1 FastEthernet0/0 group 1 (BRANCH-5-TUNNEL): "
+        "a rebooted router takes over unsynced"
+    }
+
+
+def test_expected_peer_without_an_active_sa(pair: Pair, inventory: Inventory) -> None:
+    drop_tunnel(pair.r2.tunnels["172.16.0.5"], negotiating=True)
+    assert failed(judge(pair, inventory)) == {"expected_peers_have_sa": "R2 has no active IPsec SA toward 172.16.0.5"}
+
+
+def test_a_member_not_polled_is_unknown_unless_the_other_shows_a_failure(pair: Pair, inventory: Inventory) -> None:
+    down = Snapshot("R1", "HUB-PAIR-1", "hub", 1.0, 3.0, (CommandResult("show version", Status.CONNECT, error="x"),))
+    health = judge(pair, inventory, R1=down)
+    assert health.verdict == UNKNOWN and not health.failed
+    assert {result.rule for result in health.unknown} == {"single_hsrp_active", "no_preempt"}
+    pair.r2.set_rf(ACTIVE, DISABLED)
+    assert judge(pair, inventory, R1=None).verdict == UNHEALTHY
+
+
+# --- reloads --------------------------------------------------------------------
+
+
+def _with_uptime(snapshot: Snapshot, at: float, uptime: int, reason: str = "Reload Command") -> Snapshot:
+    results = []
+    for result in snapshot.results:
+        if result.command == "show version":
+            version = dataclasses.replace(result.records[0], uptime_seconds=uptime, reload_reason=reason)
+            result = dataclasses.replace(result, records=(version,))
+        results.append(result)
+    return dataclasses.replace(snapshot, started_at=at, results=tuple(results))
+
+
+def _failed_poll(snapshot: Snapshot, at: float) -> Snapshot:
+    results = tuple(CommandResult(r.command, Status.CONNECT, error="connection refused") for r in snapshot.results)
+    return dataclasses.replace(snapshot, started_at=at, results=results)
+
+
+def test_reload_is_uptime_going_backwards_not_a_failed_poll(pair: Pair, inventory: Inventory) -> None:
+    tracker = ReloadTracker()
+    r4 = snapshot_of(pair.branches[0])
+    day = 86_400
+    assert tracker.observe({"R4": _with_uptime(r4, 1000.0, day)}, inventory) == ((), ())
+    # Unreachable, then back with an uptime that kept growing: no reload.
+    assert tracker.observe({"R4": _failed_poll(r4, 1060.0)}, inventory) == ((), ())
+    assert tracker.observe({"R4": _with_uptime(r4, 1120.0, day + 120)}, inventory) == ((), ())
+    # Minute resolution: an uptime that lags the clock by under 90 s is not a reload.
+    assert tracker.observe({"R4": _with_uptime(r4, 1200.0, day + 120)}, inventory) == ((), ())
+    reloads, _ = tracker.observe({"R4": _with_uptime(r4, 1260.0, 60)}, inventory)
+    (reload,) = reloads
+    assert (reload.device, reload.pair, reload.uptime_seconds, reload.previous_uptime_seconds) == (
+        "R4",
+        "",
+        60,
+        day + 120,
+    )
+    assert (reload.reason, reload.expected, reload.why) == ("Reload Command", True, "operator reload")
+    # A reload missed by the polls (the router was down meanwhile) still counts:
+    # its boot time moved forward even though the uptime grew past the old one.
+    reloads, _ = tracker.observe({"R4": _with_uptime(r4, 1260.0 + 2 * day, day, "power-on")}, inventory)
+    assert [(r.expected, r.reason) for r in reloads] == [(False, "power-on")]
+
+
+def test_a_reload_across_a_switchover_is_unexpected(pair: Pair, inventory: Inventory) -> None:
+    tracker = ReloadTracker()
+    day = 86_400
+    r1, r2 = snapshot_of(pair.r1), snapshot_of(pair.r2)
+    tracker.observe({"R1": _with_uptime(r1, 1000.0, day), "R2": _with_uptime(r2, 1000.0, day)}, inventory)
+    # R2 goes down, R1 takes over (seen while R2 is unreachable) ...
+    pair.r1.set_rf(ACTIVE, DISABLED)
+    reloads, switchovers = tracker.observe({"R1": _with_uptime(snapshot_of(pair.r1), 1030.0, day + 30)}, inventory)
+    assert reloads == () and [(s.previous_active, s.active) for s in switchovers] == [("R2", "R1")]
+    # ... and R2 comes back. Its reason reads like an operator's, but the
+    # pair switched over while it was away: unexpected.
+    pair.r1.set_rf(ACTIVE, STANDBY_HOT)
+    pair.r2.set_rf(STANDBY_HOT, ACTIVE)
+    back = {
+        "R1": _with_uptime(snapshot_of(pair.r1), 1090.0, day + 90),
+        "R2": _with_uptime(snapshot_of(pair.r2), 1090.0, 40, "reload"),
+    }
+    reloads, switchovers = tracker.observe(back, inventory)
+    assert switchovers == ()
+    assert [(r.device, r.expected, r.why) for r in reloads] == [
+        ("R2", False, "the pair switched over in the same window")
+    ]
+    health = evaluate_pair(inventory.pairs["HUB-PAIR-1"], back, inventory, reloads)
+    assert failed(health)["no_unexpected_reload"] == "R2 reloaded (reload: the pair switched over in the same window)"
+    # The tracker's state survives a round trip through JSON-able data.
+    assert ReloadTracker.from_dict(tracker.to_dict()) == tracker
+    with pytest.raises(ValueError, match="not a state this monitor wrote"):
+        ReloadTracker.from_dict({"devices": {"R1": {"boot_time": "x"}}})
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("Reload Command", True),
+        ("Reload command", True),
+        ("reload", True),
+        ("Admin reload CLI", True),
+        ("Image Install", True),
+        ("power-on", False),
+        ("Unknown reason", False),
+        ("LocalSoft", False),
+        ("SSO Switchover", False),
+        ("bus error at PC 0x602DADE0, address 0x480811", False),
+        ("Critical software exception, check bootflash:crashinfo_RP_00_00", False),
+        ("", False),
+    ],
+)
+def test_reload_reasons(reason: str, expected: bool) -> None:
+    assert classify_reload(reason, switchover=False)[0] is expected
+    assert classify_reload(reason, switchover=True)[0] is False

@@ -1,0 +1,195 @@
+"""The pollers against the lab over real SSH: sessions kept across polls,
+reopened after a reload, and every fault reported on its own device with a
+specific status while the others poll as usual."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from poll_helpers import closed_port, write_inventory
+
+from monitor.inventory import load_inventory
+from monitor.lab import Lab, LabThread
+from monitor.lab.router import Faults
+from monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, Poller
+from monitor.snapshot import Status
+
+# Lines netmiko types to log in and out, besides the polled commands.
+LOGIN_LINES = {"", "terminal width 511", "terminal length 0", "enable", "exit"}
+
+
+@pytest.fixture(scope="module")
+def running():
+    lab = Lab(pairs=2, branches=3, time_scale=10)
+    with LabThread(lab) as running:
+        yield running
+
+
+@pytest.fixture
+def lab(running: LabThread):
+    yield running.lab
+    for router in running.lab.routers:  # every test starts fault-free
+        router.faults = Faults()
+
+
+def test_poll_all_parses_every_command_and_reuses_sessions(lab: Lab, tmp_path: Path) -> None:
+    poller = Poller(load_inventory(write_inventory(lab, tmp_path / "lab.yml", drop=("P2-R1", "P2-R2"))))
+    try:
+        first = poller.poll_all()
+        second = poller.poll_all()
+    finally:
+        poller.close()
+    assert list(first) == ["P1-R1", "P1-R2", "P1-R4", "P1-R5", "P1-R6", "P2-R4", "P2-R5", "P2-R6"]
+    for snapshots in (first, second):
+        assert all(snapshot.up for snapshot in snapshots.values()), [s.failures for s in snapshots.values()]
+    r2 = second["P1-R2"]
+    assert tuple(result.command for result in r2.results) == HUB_COMMANDS
+    assert tuple(result.command for result in second["P1-R4"].results) == BRANCH_COMMANDS
+    assert r2.pair == "HUB-PAIR-1" and second["P1-R4"].pair == ""
+    assert r2.redundancy_states.my_state.code == 13 and r2.redundancy_states.peer_state.code == 8
+    assert r2.active_sas_by_peer() == {"172.16.0.4": 2, "172.16.0.5": 2, "172.16.0.6": 2}
+    assert [group.state for group in r2.hsrp_groups] == ["active"]
+    assert r2.version.hostname == "P1-R2"
+    assert r2.started_at <= time.time() and 0 < r2.duration_seconds < 10
+    # One login per device: the second poll ran on the sessions of the first.
+    assert all(s.session_opened for s in first.values()) and not any(s.session_opened for s in second.values())
+    typed = list(lab.router("P1-R2").commands_received)
+    assert typed.count("terminal length 0") == 1
+    # Only the fixed read-only commands, and what logging in takes.
+    assert set(typed) <= LOGIN_LINES | set(HUB_COMMANDS)
+    assert typed.count("show redundancy states") == 2
+
+
+def test_every_fault_gets_its_own_status_and_spares_the_others(lab: Lab, tmp_path: Path) -> None:
+    password = lab.credentials.username, "not-the-password"
+    overrides = {
+        "P1-R4": {"credentials": {"username": password[0], "password": password[1]}},
+        "P1-R5": {"port": closed_port()},
+    }
+    inventory = load_inventory(write_inventory(lab, tmp_path / "lab.yml", overrides=overrides))
+    lab.router("P1-R6").faults = Faults(no_prompt=True)
+    lab.router("P2-R4").faults = Faults(stall_output=True)
+    lab.router("P2-R5").faults = Faults(garbage=True)
+    lab.router("P2-R1").faults = Faults(missing_commands=frozenset({"show redundancy inter-device"}))
+    poller = Poller(inventory)
+    try:
+        started = time.monotonic()
+        snapshots = poller.poll_all()
+        cycle = time.monotonic() - started
+        stalled_sessions = poller.device("P2-R4").sessions_opened
+    finally:
+        poller.close()
+
+    def statuses(name: str) -> set[Status]:
+        return {result.status for result in snapshots[name].results}
+
+    assert statuses("P1-R4") == {Status.AUTH}
+    assert "login to 127.0.0.1" in snapshots["P1-R4"].results[0].error
+    assert statuses("P1-R5") == {Status.CONNECT}
+    assert "connection refused" in snapshots["P1-R5"].results[0].error
+    assert statuses("P1-R6") == {Status.TIMEOUT}
+    assert "no prompt" in snapshots["P1-R6"].results[0].error
+    # Stalled mid-output: timed out, reopened once, stalled again, the rest not run.
+    stalled = snapshots["P2-R4"]
+    assert stalled.results[0].status is Status.TIMEOUT and "stalled" in stalled.results[0].error
+    assert all(r.status is Status.TIMEOUT and r.error.startswith("not run") for r in stalled.results[1:])
+    assert stalled_sessions == 2
+    assert statuses("P2-R5") == {Status.PARSE}
+    assert "no_match" in snapshots["P2-R5"].results[0].error
+    missing = snapshots["P2-R1"]
+    assert missing.result("show redundancy inter-device").status is Status.INVALID_COMMAND
+    assert "invalid_input" in missing.result("show redundancy inter-device").error
+    assert [r.command for r in missing.failures] == ["show redundancy inter-device"]
+    assert missing.redundancy_states is not None  # the other commands still count
+    faulty = {"P1-R4", "P1-R5", "P1-R6", "P2-R4", "P2-R5", "P2-R1"}
+    assert not any(snapshots[name].up for name in faulty)
+    healthy = [name for name in snapshots if name not in faulty]
+    assert healthy == ["P1-R1", "P1-R2", "P2-R2", "P2-R6"]
+    for name in healthy:
+        assert snapshots[name].up, snapshots[name].failures
+        # Polled beside the stalls (two 2 s command timeouts), not after them.
+        assert snapshots[name].duration_seconds < 2.0
+    assert snapshots["P2-R4"].duration_seconds >= 4.0
+    assert cycle < 10 + 5  # the poll timeout plus grace bounds the cycle
+
+
+def test_a_reload_between_polls_reopens_the_session(running: LabThread, lab: Lab, tmp_path: Path) -> None:
+    poller = Poller(load_inventory(write_inventory(lab, tmp_path / "lab.yml")))
+    device = poller.device("P2-R6")
+    try:
+        assert poller.poll("P2-R6").up
+        server = lab.servers["P2-R6"]
+        running.run(server.stop())  # what a reload does: sessions cut, port closed ...
+        running.run(server.start())  # ... and back on the same port
+        after = poller.poll("P2-R6")
+        again = poller.poll("P2-R6")
+    finally:
+        poller.close()
+    assert after.up and after.session_opened, after.failures
+    assert device.sessions_opened == 2
+    assert again.up and not again.session_opened
+
+
+def test_unreachable_devices_back_off_without_touching_the_network(lab: Lab, tmp_path: Path) -> None:
+    port = closed_port()
+    poller = Poller(load_inventory(write_inventory(lab, tmp_path / "lab.yml", overrides={"P1-R4": {"port": port}})))
+    try:
+        first = poller.poll("P1-R4")
+        second = poller.poll("P1-R4")  # within backoff_initial (0.5 s)
+        time.sleep(0.6)
+        third = poller.poll("P1-R4")
+        fourth = poller.poll("P1-R4")
+    finally:
+        poller.close()
+    assert "connection refused" in first.results[0].error
+    assert second.results[0].status is Status.CONNECT
+    assert (
+        second.results[0].error.startswith("not retried for another")
+        and "connection refused" in second.results[0].error
+    )
+    assert second.duration_seconds < 0.05
+    assert "connection refused" in third.results[0].error and not third.results[0].error.startswith("not retried")
+    assert "after 2 failed login(s)" in fourth.results[0].error  # the wait doubled
+
+
+def test_concurrent_polls_of_one_device_share_one_poll(lab: Lab, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    poller = Poller(load_inventory(write_inventory(lab, tmp_path / "lab.yml")))
+    try:
+        poller.poll("P1-R5")
+        lab.router("P1-R5").faults = Faults(slow_seconds=0.3)
+        before = list(lab.router("P1-R5").commands_received).count("show version")
+        with ThreadPoolExecutor(5) as pool:
+            snapshots = list(pool.map(lambda _: poller.poll("P1-R5"), range(5)))
+        after = list(lab.router("P1-R5").commands_received).count("show version")
+    finally:
+        poller.close()
+    assert after - before == 1
+    assert all(snapshot is snapshots[0] for snapshot in snapshots)
+
+
+def test_inventory_update_keeps_unchanged_sessions(lab: Lab, tmp_path: Path) -> None:
+    path = write_inventory(lab, tmp_path / "lab.yml", drop=("P2-R1", "P2-R2", "P2-R4", "P2-R5", "P2-R6"))
+    poller = Poller(load_inventory(path))
+    try:
+        poller.poll_all()
+        kept, changed = poller.device("P1-R1"), poller.device("P1-R4")
+        write_inventory(
+            lab,
+            path,
+            overrides={"P1-R4": {"port": closed_port()}},
+            drop=("P1-R5", "P2-R1", "P2-R2", "P2-R4", "P2-R5"),
+        )
+        poller.update(load_inventory(path))
+        assert poller.device("P1-R1") is kept and kept.session_open
+        assert poller.device("P1-R4") is not changed and not changed.session_open
+        assert "P1-R5" not in poller.device_names and "P2-R6" in poller.device_names
+        snapshots = poller.poll_all()
+    finally:
+        poller.close()
+    assert not snapshots["P1-R1"].session_opened and snapshots["P1-R1"].up
+    assert snapshots["P1-R4"].results[0].status is Status.CONNECT
+    assert snapshots["P2-R6"].up and snapshots["P2-R6"].session_opened
