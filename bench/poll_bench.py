@@ -4,7 +4,7 @@ monitor's Poller (sessions kept between cycles), against a naive baseline
 
     python bench/poll_bench.py [--sizes 50,200,500] [--cycles 3] [--naive-sample 20] [--workers 32]
     python bench/poll_bench.py --quick          # 50 routers, 2 cycles, naive sample 10
-    python bench/poll_bench.py --profile        # also: where the CPU of a reused poll goes
+    python bench/poll_bench.py --profile        # also: cProfile of one reused cycle (smallest size)
 
 For each size N, `ipsec-ha-monitor lab` runs in a separate process with
 ceil(N / 50) hub pairs of 2 hubs and up to 48 branches each (50 routers a
@@ -21,7 +21,11 @@ the other, so each has its own peak RSS and CPU clock:
    divided by N: CPU per device poll. Every snapshot must be up and no
    session may be reopened after the login cycle; failures are printed.
    Peak RSS is the process's ru_maxrss (imports included; the RSS after the
-   imports is printed below the table).
+   imports is printed below the table). Below the table too: the reused
+   cycles' CPU split by thread (per-thread CPU clocks: poll workers,
+   paramiko transport threads, the rest), and the CPU the open sessions
+   cost while nothing is polled (`--idle` seconds of sleep after the
+   cycles), which a real poll interval adds between cycles.
 2. naive: what an ad-hoc cron script does, for a stratified sample of
    `--naive-sample` devices (hubs and branches in the fleet's proportion,
    at least one hub), sequentially: ConnectHandler(cisco_ios, host, port,
@@ -32,6 +36,9 @@ the other, so each has its own peak RSS and CPU clock:
    time) per device poll are averaged per role and weighted by the fleet's
    hub/branch mix; the naive sequential cycle is extrapolated from them
    (polling all N one by one would take too long).
+
+The lab's stderr is kept and summarised per size. Ctrl-C or SIGTERM stops
+the workers and the lab (the workers ignore Ctrl-C; this process stops them).
 
 The lab shares the machine's cores with the monitor, so absolute times are
 noisy when anything else runs; the naive/reused CPU ratio, measured in the
@@ -265,7 +272,10 @@ def _naive_poll(device: Any) -> tuple[int, list[str]]:
     except Exception as exc:
         errors.append(f"{device.name}: enable: {type(exc).__name__}: {str(exc).strip()[:120]}")
     finally:
-        connection.disconnect()
+        try:
+            connection.disconnect()
+        except Exception as exc:
+            errors.append(f"{device.name}: disconnect: {type(exc).__name__}")
     return ok, errors
 
 
@@ -344,19 +354,16 @@ def _wait_for_lab(lab: subprocess.Popen[bytes], inventory_path: Path, started: f
 
 def _run_worker(args: list[str]) -> dict[str, Any]:
     """This script as a child process; its result is the JSON line it prints.
-    (subprocess.run kills the child on a timeout or Ctrl-C.)"""
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=WORKER_TIMEOUT,
-        check=False,
-    )
-    for line in reversed(done.stdout.splitlines()):
+    The child ignores Ctrl-C: this process stops it (and reaps it) instead."""
+    worker = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], cwd=REPO, stdout=subprocess.PIPE)
+    try:
+        stdout, _ = worker.communicate(timeout=WORKER_TIMEOUT)
+    finally:
+        _stop(worker)
+    for line in reversed(stdout.decode(errors="replace").splitlines()):
         if line.startswith(RESULT_MARK):
             return json.loads(line[len(RESULT_MARK) :])
-    raise RuntimeError(f"worker {args[:2]} exited with status {done.returncode} and no result")
+    raise RuntimeError(f"worker {args[:2]} exited with status {worker.returncode} and no result")
 
 
 def measure_size(size: int, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -402,13 +409,14 @@ def measure_size(size: int, folder: Path, args: argparse.Namespace) -> dict[str,
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate (then kill) a child process if it still runs, and reap it."""
     if process.poll() is None:
         process.terminate()
         try:
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
+    process.wait()
 
 
 def _print_results(rows: list[dict[str, Any]], args: argparse.Namespace, wall: float) -> None:
@@ -517,6 +525,8 @@ def main() -> int:
     parser.add_argument("--lab-pid", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.worker:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the benchmark process stops its workers
     if args.worker == "reused":
         _report(run_reused(args.inventory, args.cycles, args.lab_pid, args.profile, args.idle))
         return 0

@@ -269,6 +269,7 @@ def main(config: str, as_json: bool, state: str | None, watch: float | None, pro
     previous_handler = None
     if watch is not None and hasattr(signal, "SIGHUP"):
         previous_handler = signal.signal(signal.SIGHUP, lambda *_: reload_requested.set())
+    exit_code = EXIT_NOT_POLLED
     try:
         while True:
             if reload_requested.is_set():
@@ -276,6 +277,7 @@ def main(config: str, as_json: bool, state: str | None, watch: float | None, pro
                 _reload(poller, config)
             bar = ProgressBar(len(poller.device_names), sys.stderr) if show_progress else None
             result = run_check(poller, tracker, bar)
+            exit_code = result.exit_code
             if state_path is not None:
                 save_state(state_path, tracker)
             if as_json:
@@ -284,12 +286,12 @@ def main(config: str, as_json: bool, state: str | None, watch: float | None, pro
                 sys.stdout.write(render_text(result))
             sys.stdout.flush()
             if watch is None:
-                return result.exit_code
+                return exit_code
             next_at = time.monotonic() + watch
             while time.monotonic() < next_at and not reload_requested.is_set():
                 time.sleep(min(0.2, max(0.0, next_at - time.monotonic())))
-    except KeyboardInterrupt:
-        return result.exit_code if "result" in locals() else EXIT_NOT_POLLED
+    except KeyboardInterrupt:  # --watch ends here: the last verdict stands
+        return exit_code
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGHUP, previous_handler)

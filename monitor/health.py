@@ -205,7 +205,7 @@ class _PairJudge:
     def one_rf_active(self) -> RuleResult:
         rule = "one_rf_active"
         if len(self.rf_actives) > 1:
-            return RuleResult(rule, False, f"{' and '.join(self.rf_actives)} are all RF ACTIVE")
+            return RuleResult(rule, False, f"both {' and '.join(self.rf_actives)} are RF ACTIVE")
         if self.rf_active is not None:
             return RuleResult(rule, True, f"{self.rf_active} is RF ACTIVE")
         if len(self.states) < len(self.pair.members):

@@ -120,7 +120,7 @@ def test_no_hsrp_active_member(pair: Pair, inventory: Inventory) -> None:
 def test_two_rf_active_members(pair: Pair, inventory: Inventory) -> None:
     pair.r1.set_rf(ACTIVE, DISABLED)
     health = judge(pair, inventory)
-    assert failed(health)["one_rf_active"] == "R1 and R2 are all RF ACTIVE"
+    assert failed(health)["one_rf_active"] == "both R1 and R2 are RF ACTIVE"
     assert health.rf_active is None
 
 

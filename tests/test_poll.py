@@ -13,7 +13,8 @@ from poll_helpers import closed_port, write_inventory
 from monitor.inventory import load_inventory
 from monitor.lab import Lab, LabThread
 from monitor.lab.router import Faults
-from monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, Poller
+from monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, DevicePoller, Poller
+from monitor.poll.session import DeviceSession
 from monitor.snapshot import Status
 
 # Lines netmiko types to log in and out, besides the polled commands.
@@ -193,3 +194,28 @@ def test_inventory_update_keeps_unchanged_sessions(lab: Lab, tmp_path: Path) -> 
     assert not snapshots["P1-R1"].session_opened and snapshots["P1-R1"].up
     assert snapshots["P1-R4"].results[0].status is Status.CONNECT
     assert snapshots["P2-R6"].up and snapshots["P2-R6"].session_opened
+
+
+class _StrayEnterSession(DeviceSession):
+    """A session that types two more Enters once logged in, as netmiko's
+    find_prompt() does when the prompt is slow: late prompts follow."""
+
+    def open(self, deadline: float) -> None:
+        super().open(deadline)
+        self._connection.write_channel("\n\n")
+
+
+def test_a_late_prompt_never_shifts_answers_onto_the_next_command(lab: Lab, tmp_path: Path) -> None:
+    inventory = load_inventory(write_inventory(lab, tmp_path / "lab.yml"))
+    poller = DevicePoller(inventory.devices["P1-R1"], inventory.polling, session_factory=_StrayEnterSession)
+    # The late prompts are there well before the first command's output.
+    lab.router("P1-R1").faults = Faults(slow_seconds=0.2)
+    try:
+        snapshots = [poller.poll() for _ in range(3)]
+    finally:
+        poller.close()
+    for snapshot in snapshots:
+        assert snapshot.up, snapshot.failures
+        assert snapshot.version.hostname == "P1-R1"
+        assert snapshot.redundancy_states.my_state.code == 8
+        assert [group.group_name for group in snapshot.hsrp_groups] == ["BRANCH-5-TUNNEL"]

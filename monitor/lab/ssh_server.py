@@ -10,14 +10,37 @@ listening, so connections are refused, and open sessions are dropped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
+from collections.abc import Callable
+from typing import Any
 
 import asyncssh
+from asyncssh.connection import SSHConnection
+from asyncssh.constants import MSG_IGNORE
 
 from monitor.lab.ios_cli import IosCli
 from monitor.lab.router import Router
 
 _host_keys: dict[str, asyncssh.SSHKey] = {}
+
+
+def _without_ignore_packets(send_packet: Callable[..., None]) -> Callable[..., None]:
+    """asyncssh puts an empty SSH_MSG_IGNORE in front of every packet it
+    sends once encrypted; IOS does not. Left in, every lab router would cost
+    its SSH clients twice the packets a real one does (bench/poll_bench.py
+    counted 8 packets per command, 4 of them IGNORE)."""
+
+    @functools.wraps(send_packet)
+    def send(self: Any, pkttype: int, *args: Any, **kwargs: Any) -> None:
+        if pkttype != MSG_IGNORE:
+            send_packet(self, pkttype, *args, **kwargs)
+
+    return send
+
+
+if not getattr(SSHConnection.send_packet, "__wrapped__", None):
+    SSHConnection.send_packet = _without_ignore_packets(SSHConnection.send_packet)
 
 # What an old IOS image offers (12.x, early 15.x): SHA-1 key exchange and an
 # RSA host key signed with SHA-1, nothing newer.
@@ -124,14 +147,15 @@ class RouterSshServer:
                 reply = cli.handle(line)
                 if self.router.faults.slow_seconds and line.strip():
                     await asyncio.sleep(self.router.faults.slow_seconds)
-                if not await terminal.page(reply.output, cli.terminal_length) or reply.close:
+                # The prompt goes out with the output's last page, as IOS's
+                # buffered vty output does, unless the command stalls or asks.
+                prompt = "" if reply.stall or reply.ask_secret or reply.close else cli.prompt
+                if not await terminal.page(reply.output, cli.terminal_length, prompt) or reply.close:
                     break
                 if reply.stall:  # the rest never comes: wait for the client to give up
                     while await terminal.read_line(echo=False) is not None:
                         pass
                     break
-                if not reply.ask_secret:
-                    terminal.write(cli.prompt)
         except (asyncssh.Error, ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -176,8 +200,7 @@ class _Terminal:
                 continue
             self._last_was_cr = char == "\r"
             if char in "\r\n" or char == "\x03":  # Enter; Ctrl-C abandons the line
-                self._flush(shown)
-                self.write("\n")
+                self._flush(shown + "\r\n")  # the echo and its line end, as one write
                 return line if char != "\x03" else ""
             if char in "\x7f\x08":
                 if line:
@@ -191,21 +214,22 @@ class _Terminal:
         if shown:
             self._process.stdout.write(shown)
 
-    async def page(self, text: str, length: int) -> bool:
+    async def page(self, text: str, length: int, prompt: str = "") -> bool:
         """Write `text`, pausing every `length - 1` lines at --More-- until
-        a key comes (space: next page, Enter: next line, anything else: stop).
-        False when the client went away."""
+        a key comes (space: next page, Enter: next line, anything else: stop),
+        then `prompt`. False when the client went away."""
         lines = text.split("\n")
         if length == 0 or len(lines) <= length:
-            self.write(text)
+            self.write(text + prompt)
             return True
         shown, step = 0, length - 1
         while shown < len(lines):
             chunk = lines[shown : shown + step]
             shown += len(chunk)
-            self.write("\n".join(chunk) + ("\n" if shown < len(lines) else ""))
             if shown >= len(lines):
+                self.write("\n".join(chunk) + prompt)
                 return True
+            self.write("\n".join(chunk) + "\n")
             self._process.stdout.write(" --More-- ")
             key = await self._char()
             self._process.stdout.write("\b" * 10 + " " * 10 + "\b" * 10)
@@ -216,6 +240,6 @@ class _Terminal:
             elif key == " ":
                 step = length - 1
             else:
-                self.write("\n")
+                self.write("\n" + prompt)
                 return True
         return True

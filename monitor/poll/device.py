@@ -51,7 +51,6 @@ class DevicePoller:
         self._retry_at = 0.0  # time.monotonic() before which no login is tried
         self._last_login_failure: CommandFailure | None = None
         self.sessions_opened = 0
-        self.closed = False
 
     @property
     def session_open(self) -> bool:
@@ -79,8 +78,6 @@ class DevicePoller:
         return snapshot
 
     def close(self) -> None:
-        with self._lock:
-            self.closed = True
         self._session.close()
 
     # --- one poll -------------------------------------------------------------

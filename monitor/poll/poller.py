@@ -110,11 +110,13 @@ class Poller:
         log.info("inventory %s: %d devices, %d kept, %d closed", inventory.path, len(kept), unchanged, len(retired))
 
     def close(self) -> None:
+        """Log out of every session, many at once (each waits on its device)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             pollers = list(self._devices.values())
-        for poller in pollers:
-            poller.close()
+        if pollers:
+            with ThreadPoolExecutor(max_workers=min(len(pollers), self.settings.workers)) as closer:
+                list(closer.map(DevicePoller.close, pollers))
 
 
 def _failed(poller: DevicePoller, message: str) -> Snapshot:

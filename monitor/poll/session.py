@@ -5,7 +5,6 @@ Status and a message fit for an operator; no secret ever reaches either.
 
 from __future__ import annotations
 
-import re
 import socket
 import time
 
@@ -46,7 +45,7 @@ class DeviceSession:
         self.device = device
         self.settings = settings
         self._connection: BaseConnection | None = None
-        self._prompt_pattern = ""
+        self._prompt = ""
 
     @property
     def is_open(self) -> bool:
@@ -109,29 +108,66 @@ class DeviceSession:
             _close_quietly(connection)
             raise self._login_failure(exc, budget) from None
         connection.read_timeout_override = None  # from here on each command has its own timeout
+        _quiet_transport(connection)
         self._connection = connection
-        self._prompt_pattern = rf"(?m)^{re.escape(prompt.strip())}\s*$"
+        self._prompt = prompt.strip()
 
     def run(self, command: str, timeout: float) -> str:
-        """The raw output of `command` (prompt and echo may remain; the parser
-        copes). Raises CommandFailure(TIMEOUT or CONNECT)."""
-        if self._connection is None:
+        """The raw output of `command`: its echo, the output and the prompt
+        (the parser skips echo and prompt lines). Raises CommandFailure
+        (TIMEOUT or CONNECT).
+
+        netmiko logged in and set the terminal up; the command itself is
+        written to and read from the session's SSH channel directly, with
+        blocking reads that wake when data arrives. netmiko's send_command
+        polls every 25 ms and re-scans the whole output each time, which
+        made up most of a reused poll's CPU (bench/poll_bench.py)."""
+        connection = self._connection
+        if connection is None:
             raise CommandFailure(Status.CONNECT, "no open session")
+        channel = connection.remote_conn
+        echo, prompt = command.encode(), b"\n" + self._prompt.encode()
+        deadline = time.monotonic() + timeout
+        received = bytearray()
+        echo_end = -1
         try:
-            return self._connection.send_command(
-                command,
-                expect_string=self._prompt_pattern,
-                read_timeout=max(0.1, timeout),
-                cmd_verify=False,  # an echo check has its own fixed 10 s timeout
-                strip_prompt=True,
-                strip_command=True,
-            )
-        except ReadTimeout:
+            while channel.recv_ready():  # drop whatever is pending (a late prompt)
+                channel.recv(_CHUNK)
+            channel.sendall(echo + b"\n")
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                channel.settimeout(remaining)
+                chunk = channel.recv(_CHUNK)
+                if not chunk:
+                    raise CommandFailure(Status.CONNECT, f"{command}: the device closed the session")
+                received += chunk
+                # Done at the prompt, on a line of its own, after this
+                # command's echo: a stale prompt (a late answer to an Enter
+                # at login) can never pass for the end of this output and
+                # shift every answer onto the next command.
+                if echo_end < 0:
+                    found = received.find(echo)
+                    echo_end = received.find(b"\n", found) if found >= 0 else -1
+                if echo_end >= 0 and received[-len(prompt) - 8 :].rstrip(b" \t").endswith(prompt):
+                    if len(received.rstrip(b" \t")) - len(prompt) >= echo_end:
+                        return received.decode("utf-8", errors="replace")
+        except CommandFailure:
+            raise
+        except TimeoutError:  # socket.timeout too
+            lines = received.count(b"\n")
             raise CommandFailure(
-                Status.TIMEOUT, f"{command}: no complete answer within {timeout:.1f} s (output stalled)"
+                Status.TIMEOUT,
+                f"{command}: no complete answer within {timeout:.1f} s (output stalled after {lines} lines)",
             ) from None
         except Exception as exc:  # the transport went away under us
             raise CommandFailure(Status.CONNECT, f"{command}: session dropped ({_describe(exc)})") from None
+        finally:
+            try:
+                channel.settimeout(None)
+            except Exception:  # the channel is gone; nothing to restore
+                pass
 
     def close(self) -> None:
         """Log out politely (frees the device's vty line at once)."""
@@ -177,6 +213,21 @@ class DeviceSession:
         if any(isinstance(e, socket.timeout | TimeoutError) for e in chain):
             return CommandFailure(Status.CONNECT, f"TCP connection to {where} failed: no answer within {budget:.1f} s")
         return CommandFailure(Status.CONNECT, f"SSH to {where} failed: {_describe(chain[-1])}")
+
+
+_CHUNK = 65536  # bytes asked of the channel per read
+
+# Paramiko's transport thread wakes every 0.1 s to see whether it should
+# stop; with hundreds of idle sessions that alone costs a sizeable share of
+# a core. Once logged in, once a second is plenty (data still wakes it at
+# once; it only delays noticing a close by up to that much).
+_TRANSPORT_WAKE_SECONDS = 1.0
+
+
+def _quiet_transport(connection: BaseConnection) -> None:
+    transport = getattr(connection.remote_conn, "transport", None)
+    if transport is not None and transport.sock is not None:
+        transport.sock.settimeout(_TRANSPORT_WAKE_SECONDS)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
