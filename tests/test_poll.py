@@ -209,9 +209,9 @@ def test_a_late_prompt_never_shifts_answers_onto_the_next_command(lab: Lab, tmp_
     inventory = load_inventory(write_inventory(lab, tmp_path / "lab.yml"))
     poller = DevicePoller(inventory.devices["P1-R1"], inventory.polling, session_factory=_StrayEnterSession)
     # The late prompts are there well before the first command's output.
-    lab.router("P1-R1").faults = Faults(slow_seconds=0.2)
+    lab.router("P1-R1").faults = Faults(slow_seconds=0.1)
     try:
-        snapshots = [poller.poll() for _ in range(3)]
+        snapshots = [poller.poll() for _ in range(2)]
     finally:
         poller.close()
     for snapshot in snapshots:
