@@ -124,7 +124,8 @@ def render_text(result: CheckResult) -> str:
     ]
     for pair in result.pairs:
         lines.append("")
-        lines.append(f"pair {pair.pair}: {pair.verdict.upper()}" + (f" (RF active: {pair.rf_active})"))
+        active = f" (RF active: {pair.rf_active})" if pair.rf_active else ""
+        lines.append(f"pair {pair.pair}: {pair.verdict.upper()}{active}")
         rows = [_device_row(result.snapshots.get(name), name, inventory) for name in pair.members]
         lines += _table(rows)
         for rule in pair.failed:
@@ -155,9 +156,8 @@ def render_text(result: CheckResult) -> str:
                 f"up {_duration(reload.uptime_seconds)}"
             )
     lines.append("")
-    lines.append(
-        f"exit {result.exit_code}: " + ("healthy", "unhealthy", "not every device could be polled")[result.exit_code]
-    )
+    verdicts = ("healthy", "unhealthy", "not every device could be polled or judged")
+    lines.append(f"exit {result.exit_code}: {verdicts[result.exit_code]}")
     return "\n".join(lines) + "\n"
 
 
@@ -232,6 +232,8 @@ def load_state(path: Path) -> ReloadTracker:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return ReloadTracker()
+    except OSError as exc:
+        raise ValueError(f"state file {path}: cannot read it: {exc.strerror}") from None
     try:
         data = json.loads(text)
         if not isinstance(data, Mapping):
@@ -242,9 +244,13 @@ def load_state(path: Path) -> ReloadTracker:
 
 
 def save_state(path: Path, tracker: ReloadTracker) -> None:
+    """Written aside and renamed: a crash never leaves half a state file."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(tracker.to_dict(), indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        partial.write_text(json.dumps(tracker.to_dict(), indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        raise ValueError(f"state file {path}: cannot write it: {exc.strerror}") from None
 
 
 # --- the command ----------------------------------------------------------------
@@ -279,7 +285,11 @@ def main(config: str, as_json: bool, state: str | None, watch: float | None, pro
             result = run_check(poller, tracker, bar)
             exit_code = result.exit_code
             if state_path is not None:
-                save_state(state_path, tracker)
+                try:
+                    save_state(state_path, tracker)
+                except ValueError as exc:  # the verdict still prints; the exit code tells of the failure
+                    print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
+                    exit_code = exit_code or EXIT_NOT_POLLED
             if as_json:
                 sys.stdout.write(json.dumps(result.to_dict(), indent=None if watch else 2) + "\n")
             else:

@@ -94,6 +94,9 @@ def _setup_logging(level: str) -> None:
     # Paramiko logs every failed transport at ERROR; the pollers report the
     # same failure once, classified, per device.
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    # netmiko's debug log quotes every byte written to the device, the enable
+    # secret included (its own filter misses escaped forms): never below INFO.
+    logging.getLogger("netmiko").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 def _positive(text: str) -> float:

@@ -17,8 +17,9 @@ missing):
 Verdict: `unhealthy` when a rule failed; otherwise `unknown` when a member
 could not be polled or a rule could not be judged; otherwise `healthy`.
 
-Reloads (ReloadTracker): a device's boot time (poll time minus uptime)
-moving forward between two good polls. A failed poll is never a reload.
+Reloads (ReloadTracker): a device's uptime going backwards between two
+good polls, or its boot time (poll time minus uptime) falling after the
+previous good poll. A failed poll is never a reload.
 Expected only when `show version` gives an operator reload as the reason
 and the pair did not switch over in the same window.
 """
@@ -164,16 +165,25 @@ class _PairJudge:
         )
 
     def _stateful_groups(self) -> dict[str, list[Any]]:
-        """Per member, its HSRP groups that carry the stateful failover: the
-        group named by `scheme standby` (all groups when that is unknown)."""
+        """Per member whose groups are known, its HSRP groups that carry the
+        stateful failover: the group `scheme standby` names. Both members
+        share the scheme, so one member's answer serves for both; when
+        neither answered, the groups are unknown (a LAN group with its own
+        preemption must not be judged as the stateful one). All groups
+        count only when IOS shows no scheme name at all."""
+        answered = [
+            snap.inter_device for snap in self.snapshots.values() if snap is not None and snap.inter_device is not None
+        ]
+        if not answered:
+            return {}
+        scheme = next((inter.group_name for inter in answered if inter.group_name), None)
         result: dict[str, list[Any]] = {}
         for name, snap in self.snapshots.items():
-            if snap is None or snap.result("show standby") is None or not snap.result("show standby").ok:
+            standby = snap.result("show standby") if snap is not None else None
+            if standby is None or not standby.ok:
                 continue
-            scheme = snap.inter_device.group_name if snap.inter_device else None
-            groups = list(snap.hsrp_groups)
-            named = [group for group in groups if scheme and group.group_name == scheme]
-            result[name] = named or groups
+            groups = list(standby.records)
+            result[name] = [group for group in groups if group.group_name == scheme] if scheme else groups
         return result
 
     def judge(self) -> PairHealth:
@@ -343,7 +353,14 @@ class ReloadTracker:
             boot_time = snapshot.started_at - version.uptime_seconds
             seen = self.devices.get(name)
             self.devices[name] = _Seen(boot_time, version.uptime_seconds, snapshot.started_at)
-            if seen is None or boot_time - seen.boot_time <= BOOT_TIME_TOLERANCE_SECONDS:
+            # Uptime never goes backwards on a running device (IOS prints it
+            # in whole minutes, floored); a boot after the previous good poll
+            # also catches a reload missed while the device was unreachable.
+            # Only the first test trusts the clocks, and only the second needs
+            # the tolerance (a stepped host clock must not reload the fleet).
+            if seen is None or not (
+                version.uptime_seconds < seen.uptime or boot_time > seen.polled_at + BOOT_TIME_TOLERANCE_SECONDS
+            ):
                 continue
             reason = version.reload_reason or version.returned_to_rom_by or ""
             # The pair switched over since the device was last seen: in this

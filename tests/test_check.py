@@ -123,7 +123,7 @@ def test_a_device_not_polled_exits_2(running: LabThread, tmp_path: Path, capsys:
     assert main(["check", "--config", str(path), "--progress", "never"]) == 2
     out = capsys.readouterr().out
     assert "  R5: all 4 commands: connect: TCP connection to 127.0.0.1:" in out
-    assert out.rstrip().endswith("exit 2: not every device could be polled")
+    assert out.rstrip().endswith("exit 2: not every device could be polled or judged")
 
 
 def test_a_bad_inventory_exits_2_naming_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -131,6 +131,16 @@ def test_a_bad_inventory_exits_2_naming_the_line(tmp_path: Path, capsys: pytest.
     path.write_text("devices:\n  - {name: R1, host: 10.0.0.1, role: hub, colour: blue}\n", encoding="utf-8")
     assert main(["check", "--config", str(path)]) == 2
     assert f"{path}:2: devices[0].colour: unknown field" in capsys.readouterr().err
+
+
+def test_an_unusable_state_file_exits_2(running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    assert main(["check", "--config", str(path), "--state", str(tmp_path)]) == 2  # a directory
+    assert f"state file {tmp_path}: cannot read it" in capsys.readouterr().err
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text('{"devices": {"R1": {"boot_time": "yesterday"}}}')
+    assert main(["check", "--config", str(path), "--state", str(foreign)]) == 2
+    assert "not a state this monitor wrote" in capsys.readouterr().err
 
 
 def test_progress_bar() -> None:
@@ -166,8 +176,8 @@ def _secret_inventory(lab: Lab, path: Path, overrides: dict[str, dict] | None = 
 def test_secrets_never_reach_output_or_logs(tmp_path: Path) -> None:
     lab = Lab(pairs=1, branches=2, time_scale=TIME_SCALE)
     lab.credentials.password = "Canary-Password-7f3a"  # shared by every router
-    lab.credentials.enable_secret = "Canary-Enable-9b2c"
-    wrong = {"IPSECHA_WRONG": "Canary-Wrong-1e5d", "IPSECHA_WRONG_ENABLE": "Canary-WrongEnable-4c8e"}
+    lab.credentials.enable_secret = "Canary-En\\able-é9b2c"  # a backslash and non-ASCII: logs escape them
+    wrong = {"IPSECHA_WRONG": "Canary-Wrong-1e5d", "IPSECHA_WRONG_ENABLE": "Canary-Wrong\\Enable-ü4c8e"}
     overrides = {
         "R4": {"credentials": {"username": "lab", "password": {"env": "IPSECHA_WRONG"}}},
         "R5": {
@@ -205,7 +215,8 @@ def test_secrets_never_reach_output_or_logs(tmp_path: Path) -> None:
         assert "enable refused" in output  # R5's bad enable secret
         assert "output stalled" in output  # R1
         for secret in (lab.credentials.password, lab.credentials.enable_secret, *wrong.values()):
-            assert secret not in output
+            for form in (secret, secret.encode("unicode_escape").decode(), repr(secret.encode())[2:-1]):
+                assert form not in output
 
 
 def _read_reports(process: subprocess.Popen, reports: list[dict]) -> None:

@@ -189,6 +189,47 @@ def test_reload_is_uptime_going_backwards_not_a_failed_poll(pair: Pair, inventor
     assert [(r.expected, r.reason) for r in reloads] == [(False, "power-on")]
 
 
+def test_a_host_clock_step_is_not_a_reload(pair: Pair, inventory: Inventory) -> None:
+    tracker = ReloadTracker()
+    r4 = snapshot_of(pair.branches[0])
+    day = 86_400
+    tracker.observe({"R4": _with_uptime(r4, 1000.0, day)}, inventory)
+    # NTP steps the monitor's clock 10 minutes ahead; the device ran on.
+    assert tracker.observe({"R4": _with_uptime(r4, 1000.0 + 60 + 600, day + 60)}, inventory) == ((), ())
+    # Uptime going backwards needs no clock at all, even just after a poll.
+    reloads, _ = tracker.observe({"R4": _with_uptime(r4, 1000.0 + 60 + 630, 0)}, inventory)
+    assert [r.device for r in reloads] == ["R4"]
+
+
+def _without_inter_device(snapshot: Snapshot) -> Snapshot:
+    """`snapshot` with its `show redundancy inter-device` timed out."""
+    results = tuple(
+        dataclasses.replace(r, status=Status.TIMEOUT, records=()) if r.command == "show redundancy inter-device" else r
+        for r in snapshot.results
+    )
+    return dataclasses.replace(snapshot, results=results)
+
+
+def test_stateful_groups_come_from_either_member_and_are_unknown_without_both(pair: Pair, inventory: Inventory) -> None:
+    from monitor.lab.router import HsrpGroup
+
+    for hub in pair.hubs:  # a LAN group, preempting, active on R1: not the stateful group
+        lan = HsrpGroup("FastEthernet0/1", 2, "LAN-2", "192.168.1.254", 100, preempt=True)
+        hub.hsrp.append(lan)
+        hub.set_hsrp(lan, "active" if hub is pair.r1 else "standby")
+    assert judge(pair, inventory).verdict == HEALTHY  # only BRANCH-5-TUNNEL counts
+    # R1's inter-device answer is missing: R2's names the stateful group for both.
+    health = judge(pair, inventory, R1=_without_inter_device(snapshot_of(pair.r1)))
+    assert health.verdict == UNKNOWN and not health.failed  # R1 was not fully polled
+    ok = {r.rule for r in health.results if r.ok}
+    assert {"single_hsrp_active", "no_preempt", "hsrp_active_is_rf_active"} <= ok
+    # Neither answered: the stateful group is unknown, never guessed.
+    both = {hub.name: _without_inter_device(snapshot_of(hub)) for hub in pair.hubs}
+    health = judge(pair, inventory, **both)
+    assert health.verdict == UNKNOWN and not health.failed
+    assert {"single_hsrp_active", "no_preempt", "hsrp_active_present"} <= {r.rule for r in health.unknown}
+
+
 def test_a_reload_across_a_switchover_is_unexpected(pair: Pair, inventory: Inventory) -> None:
     tracker = ReloadTracker()
     day = 86_400

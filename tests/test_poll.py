@@ -4,6 +4,7 @@ specific status while the others poll as usual."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -212,6 +213,10 @@ def test_a_late_prompt_never_shifts_answers_onto_the_next_command(lab: Lab, tmp_
     lab.router("P1-R1").faults = Faults(slow_seconds=0.1)
     try:
         snapshots = [poller.poll() for _ in range(2)]
+        # And a stray prompt that comes after the pending input was dropped,
+        # just ahead of the command's echo, never ends the command.
+        lab.router("P1-R1").faults = Faults(slow_seconds=0.1, early_prompt=True)
+        snapshots.append(poller.poll())
     finally:
         poller.close()
     for snapshot in snapshots:
@@ -219,3 +224,29 @@ def test_a_late_prompt_never_shifts_answers_onto_the_next_command(lab: Lab, tmp_
         assert snapshot.version.hostname == "P1-R1"
         assert snapshot.redundancy_states.my_state.code == 8
         assert [group.group_name for group in snapshot.hsrp_groups] == ["BRANCH-5-TUNNEL"]
+    assert "\nP1-R1#show version" in _raw(lab, inventory, "show version")
+
+
+def _raw(lab: Lab, inventory, command: str) -> str:
+    """What the early-prompt router prints for `command` (the fault is real)."""
+    session = DeviceSession(inventory.devices["P1-R1"], inventory.polling)
+    session.open(time.monotonic() + 5)
+    try:
+        return session.run(command, 5).replace("\r\n", "\n")
+    finally:
+        session.close()
+
+
+def test_a_device_closed_mid_poll_is_not_logged_in_again(lab: Lab, tmp_path: Path) -> None:
+    inventory = load_inventory(write_inventory(lab, tmp_path / "lab.yml"))
+    poller = DevicePoller(inventory.devices["P1-R4"], inventory.polling)
+    assert poller.poll().up
+    lab.router("P1-R4").faults = Faults(slow_seconds=0.3)
+    closer = threading.Timer(0.5, poller.close)  # removed from the inventory while it polls
+    closer.start()
+    snapshot = poller.poll()
+    closer.join()
+    assert not snapshot.up
+    assert poller.sessions_opened == 1 and not poller.session_open
+    assert "left the inventory" in snapshot.failures[-1].error
+    assert "left the inventory" in poller.poll().results[0].error  # and never again

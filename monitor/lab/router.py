@@ -108,6 +108,7 @@ class Faults:
     garbage: bool = False  # show commands print text no IOS prints
     slow_seconds: float = 0.0  # real seconds before each command's output
     missing_commands: frozenset[str] = frozenset()  # shows this image lacks ("show redundancy inter-device")
+    early_prompt: bool = False  # a stray prompt ahead of each command's echo, as after an Enter typed ahead
 
 
 @dataclass

@@ -141,7 +141,8 @@ class RouterSshServer:
                 return
             terminal.write(f"\n{cli.prompt}")
             while True:
-                line = await terminal.read_line(echo=not cli.awaiting_secret)
+                stray = f"\n{cli.prompt}" if self.router.faults.early_prompt else ""
+                line = await terminal.read_line(echo=not cli.awaiting_secret, before_echo=stray)
                 if line is None:
                     break
                 reply = cli.handle(line)
@@ -186,7 +187,10 @@ class _Terminal:
         char, self._pending = self._pending[0], self._pending[1:]
         return char
 
-    async def read_line(self, echo: bool) -> str | None:
+    async def read_line(self, echo: bool, before_echo: str = "") -> str | None:
+        """One line typed by the client; `before_echo` goes out on its own
+        50 ms ahead of the echo, once the line's first character is in (a
+        fault: a stray prompt the client reads apart from the answer)."""
         line, shown = "", ""  # `shown`: echo gathered for one write per chunk
         while True:
             if not self._pending:
@@ -195,6 +199,10 @@ class _Terminal:
             char = await self._char()
             if char is None:
                 return None
+            if before_echo:
+                self._flush(before_echo)
+                before_echo = ""
+                await asyncio.sleep(0.05)
             if char == "\n" and self._last_was_cr:  # the LF of a CR LF pair
                 self._last_was_cr = False
                 continue

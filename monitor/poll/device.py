@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from monitor.inventory import Device, PollSettings
 from monitor.parse import ParseError, parse_output
@@ -32,6 +33,9 @@ _INVALID_COMMAND_KINDS = {
 }
 # Failures that say the session itself is unusable: drop it and reopen once.
 _SESSION_FAILURES = {Status.TIMEOUT, Status.CONNECT}
+# How long past its poll timeout a poll is still waited for (netmiko's own
+# timeouts are not exact); after that it is reported as timed out.
+GRACE_SECONDS = 5.0
 
 
 class DevicePoller:
@@ -50,6 +54,7 @@ class DevicePoller:
         self._failures = 0  # consecutive failed logins
         self._retry_at = 0.0  # time.monotonic() before which no login is tried
         self._last_login_failure: CommandFailure | None = None
+        self._closed = False  # removed from the inventory, or shutting down: no more logins
         self.sessions_opened = 0
 
     @property
@@ -65,7 +70,12 @@ class DevicePoller:
                 inflight = self._inflight = Future()
         assert inflight is not None
         if not owner:
-            return inflight.result()
+            wait = self.settings.poll_timeout + GRACE_SECONDS
+            try:
+                return inflight.result(timeout=wait)
+            except FutureTimeout:
+                message = f"a poll of this device has been running for over {wait:g} s"
+                return self._snapshot(time.time(), time.monotonic(), self._all(Status.TIMEOUT, message), False)
         try:
             snapshot = self._poll()
         except BaseException as exc:  # a bug must not leave waiters hanging
@@ -78,7 +88,15 @@ class DevicePoller:
         return snapshot
 
     def close(self) -> None:
-        self._session.close()
+        """No more logins; log out, or drop the session at once when a poll
+        is using it (that poll then ends with the session gone)."""
+        with self._lock:
+            self._closed = True
+            busy = self._inflight is not None
+        if busy:
+            self._session.abort()
+        else:
+            self._session.close()
 
     # --- one poll -------------------------------------------------------------
 
@@ -89,17 +107,19 @@ class DevicePoller:
         opened = False
         backoff = self._backoff_failure(started)
         if backoff is not None:
-            results = [CommandResult(command, backoff.status, error=backoff.message) for command in self.commands]
-            return self._snapshot(started_at, started, results, opened)
+            return self._snapshot(started_at, started, self._all(backoff.status, backoff.message), opened)
         reopened = False  # the one reopen this poll allows
         if not self._session.is_open:
             failure = self._open(deadline)
             opened = True
             if failure is not None:
-                results = [CommandResult(command, failure.status, error=failure.message) for command in self.commands]
-                return self._snapshot(started_at, started, results, opened)
+                return self._snapshot(started_at, started, self._all(failure.status, failure.message), opened)
         pending = list(self.commands)
         while pending:
+            if time.monotonic() >= deadline:  # out of time, not out of step: the session stays
+                error = f"not run: poll timeout ({self.settings.poll_timeout:g} s) reached"
+                results += [CommandResult(c, Status.TIMEOUT, error=error) for c in pending]
+                break
             command = pending[0]
             result = self._run(command, deadline)
             if result.status in _SESSION_FAILURES and not reopened and time.monotonic() < deadline:
@@ -122,6 +142,9 @@ class DevicePoller:
         return self._snapshot(started_at, started, results, opened)
 
     def _open(self, deadline: float) -> CommandFailure | None:
+        removed = CommandFailure(Status.CONNECT, "not polled: the device left the inventory or the poller stopped")
+        if self._closed:
+            return removed
         try:
             self._session.open(deadline)
         except CommandFailure as failure:
@@ -132,6 +155,11 @@ class DevicePoller:
             self._last_login_failure = failure
             log.warning("%s: %s (next login in %.0f s)", self.device.name, failure.message, delay)
             return failure
+        with self._lock:
+            closed = self._closed
+        if closed:  # closed while this login ran: nobody would ever log it out
+            self._session.abort()
+            return removed
         self._failures = 0
         self._retry_at = 0.0
         self._last_login_failure = None
@@ -151,8 +179,6 @@ class DevicePoller:
     def _run(self, command: str, deadline: float) -> CommandResult:
         began = time.monotonic()
         remaining = deadline - began
-        if remaining <= 0:
-            return CommandResult(command, Status.TIMEOUT, error=f"poll timeout ({self.settings.poll_timeout:g} s) hit")
         try:
             text = self._session.run(command, min(self.settings.command_timeout, remaining))
         except CommandFailure as failure:
@@ -180,10 +206,16 @@ class DevicePoller:
             log.debug("%s: %s: %s: %s", self.device.name, failure.command, failure.status, failure.error)
         return snapshot
 
+    def _all(self, status: Status, error: str) -> list[CommandResult]:
+        """One failure for every command of the poll."""
+        return [CommandResult(command, status, error=error) for command in self.commands]
+
     def _scrub(self, text: str) -> str:
-        """Belt and braces: no message leaves with a secret in it."""
+        """Belt and braces: a message that would quote a secret is withheld
+        whole (masking just the secret would show where it was, and so what
+        it is)."""
         credentials = self.device.credentials
         for secret in (credentials.password, credentials.enable_secret):
             if secret is not None and secret.reveal() and secret.reveal() in text:
-                text = text.replace(secret.reveal(), "<secret>")
+                return "(error text withheld: it contained a credential of this device)"
         return text

@@ -11,20 +11,51 @@ poll timeout and never delays the others.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import Any, TypeVar
 
 from monitor.inventory import Inventory
-from monitor.poll.device import DevicePoller
+from monitor.poll.device import GRACE_SECONDS, DevicePoller
 from monitor.snapshot import CommandResult, Snapshot, Status
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-# A poll past its poll timeout is abandoned by poll_all after this much more
-# (netmiko's own timeouts are not exact); its worker finishes on its own.
-_ABANDON_GRACE_SECONDS = 5.0
+
+class _WorkerPool:
+    """A fixed number of daemon worker threads. Unlike ThreadPoolExecutor's,
+    they never hold up the interpreter's exit: a poll stuck past every
+    timeout must not keep `check` from ending."""
+
+    def __init__(self, workers: int) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"poll-{n}", daemon=True) for n in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((future, job))
+        return future
+
+    def shutdown(self) -> None:
+        """Workers stop once the jobs queued so far are done."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            future, job = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(job())
+            except BaseException as exc:  # handed to whoever waits on the future
+                future.set_exception(exc)
 
 
 class Poller:
@@ -33,7 +64,7 @@ class Poller:
         self.settings = inventory.polling
         self._devices = {name: DevicePoller(device, self.settings) for name, device in inventory.devices.items()}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="poll")
+        self._pool = _WorkerPool(self.settings.workers)
 
     @property
     def device_names(self) -> list[str]:
@@ -52,14 +83,15 @@ class Poller:
     def poll_all(self, progress: Callable[[Snapshot], None] | None = None) -> dict[str, Snapshot]:
         """Poll every device once, at most `workers` at a time; returns when
         all have answered or been abandoned at their poll timeout."""
-        with self._lock:
-            pollers = dict(self._devices)
         started = time.monotonic()
-        futures: dict[Future[Snapshot], str] = {self._pool.submit(p.poll): name for name, p in pollers.items()}
+        with self._lock:  # update() may swap the pool
+            pollers = dict(self._devices)
+            futures: dict[Future[Snapshot], str] = {self._pool.submit(p.poll): name for name, p in pollers.items()}
+            workers = self.settings.workers
         snapshots: dict[str, Snapshot] = {}
         # Queued devices start late; allow every wave of workers its timeout.
-        waves = -(-len(futures) // self.settings.workers)
-        give_up = started + waves * (self.settings.poll_timeout + _ABANDON_GRACE_SECONDS)
+        waves = -(-len(futures) // workers)
+        give_up = started + waves * (self.settings.poll_timeout + GRACE_SECONDS)
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=max(0.0, give_up - time.monotonic()), return_when=FIRST_COMPLETED)
@@ -100,9 +132,8 @@ class Poller:
             self._devices = kept
             self.inventory = inventory
             if inventory.polling.workers != self.settings.workers:
-                previous_pool = self._pool
-                self._pool = ThreadPoolExecutor(max_workers=inventory.polling.workers, thread_name_prefix="poll")
-                previous_pool.shutdown(wait=False)
+                self._pool.shutdown()
+                self._pool = _WorkerPool(inventory.polling.workers)
             self.settings = inventory.polling
         for poller in retired:
             poller.close()
@@ -111,12 +142,13 @@ class Poller:
 
     def close(self) -> None:
         """Log out of every session, many at once (each waits on its device)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
+            self._pool.shutdown()
             pollers = list(self._devices.values())
-        if pollers:
-            with ThreadPoolExecutor(max_workers=min(len(pollers), self.settings.workers)) as closer:
-                list(closer.map(DevicePoller.close, pollers))
+        closer = _WorkerPool(min(len(pollers), self.settings.workers))
+        for future in [closer.submit(poller.close) for poller in pollers]:
+            future.exception()  # wait; a failed logout leaves nothing to do
+        closer.shutdown()
 
 
 def _failed(poller: DevicePoller, message: str) -> Snapshot:

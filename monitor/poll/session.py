@@ -78,7 +78,8 @@ class DeviceSession:
             "conn_timeout": budget,
             "auth_timeout": budget,
             "banner_timeout": budget,
-            "read_timeout_override": budget,  # the login's prompt and terminal setup
+            # The prompt and terminal setup: two reads that each may wait this long.
+            "read_timeout_override": budget / 2,
             "keepalive": self.settings.keepalive,
             "allow_agent": False,
             "use_keys": False,
@@ -133,6 +134,7 @@ class DeviceSession:
         try:
             while channel.recv_ready():  # drop whatever is pending (a late prompt)
                 channel.recv(_CHUNK)
+            channel.settimeout(timeout)  # a full send window must not block forever either
             channel.sendall(echo + b"\n")
             while True:
                 remaining = deadline - time.monotonic()
