@@ -61,6 +61,7 @@ bench: install
 	$(PY) bench/parse_bench.py
 	$(PY) bench/lab_bench.py
 	$(PY) bench/poll_bench.py
+	$(PY) bench/scrape_bench.py
 
 # Regenerate textfsm_templates/index after editing monitor/parse/commands.py.
 index: install

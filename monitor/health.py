@@ -114,6 +114,7 @@ class PairHealth:
     rf_active: str | None  # the member that is RF ACTIVE, when exactly one is
     hsrp_active: tuple[str, ...]  # members HSRP active on a stateful group
     results: tuple[RuleResult, ...]
+    rf_active_members: tuple[str, ...] = ()  # every member that is RF ACTIVE
 
     @property
     def failed(self) -> tuple[RuleResult, ...]:
@@ -130,6 +131,7 @@ class PairHealth:
             "verdict": self.verdict,
             "rf_active": self.rf_active,
             "hsrp_active": list(self.hsrp_active),
+            "rf_active_members": list(self.rf_active_members),
             "rules": [result.to_dict() for result in self.results],
         }
 
@@ -205,7 +207,15 @@ class _PairJudge:
             verdict = UNKNOWN
         else:
             verdict = HEALTHY
-        return PairHealth(self.pair.name, self.pair.members, verdict, self.rf_active, self.hsrp_active, results)
+        return PairHealth(
+            self.pair.name,
+            self.pair.members,
+            verdict,
+            self.rf_active,
+            self.hsrp_active,
+            results,
+            tuple(self.rf_actives),
+        )
 
     def _unpolled(self) -> str:
         return ", ".join(self.not_polled) + " not polled"

@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from snapshot_helpers import snapshot_of
 
 from monitor.health import (
     HEALTHY,
@@ -18,11 +19,8 @@ from monitor.health import (
     evaluate_pair,
 )
 from monitor.inventory import Inventory, load_inventory
-from monitor.lab.outputs import SHOW_COMMANDS
-from monitor.lab.router import Clock, Router
+from monitor.lab.router import Clock
 from monitor.lab.topology import Pair, build_pairs, drop_tunnel, lab_credentials, set_baseline, set_hsrp_roles
-from monitor.parse import parse_output
-from monitor.poll import COMMANDS_BY_ROLE
 from monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
 from monitor.snapshot import CommandResult, Snapshot, Status
 
@@ -52,16 +50,6 @@ def pair() -> Pair:
     (pair,) = build_pairs(1, 2, lab_credentials(), Clock(1.0))
     set_baseline(pair)
     return pair
-
-
-def snapshot_of(router: Router, started_at: float = 1_000_000.0) -> Snapshot:
-    """What polling `router` would yield: each command rendered and parsed."""
-    results = []
-    for command in COMMANDS_BY_ROLE[router.role]:
-        text = SHOW_COMMANDS[tuple(command.split())](router)
-        results.append(CommandResult(command, Status.OK, tuple(parse_output(command, text))))
-    pair = "HUB-PAIR-1" if router.role == "hub" else ""
-    return Snapshot(router.name, pair, router.role, started_at, 0.2, tuple(results))
 
 
 def judge(pair: Pair, inventory: Inventory, **replaced: Snapshot | None):

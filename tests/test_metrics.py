@@ -1,0 +1,175 @@
+"""The metric families: every contract metric with its labels and values,
+read back through prometheus_client's own parser; the staleness rule; the
+naming rules of the "writing exporters" guide."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from snapshot_helpers import snapshot_of
+
+from monitor.export import METRICS, ExportView, render
+from monitor.health import evaluate_pair
+from monitor.inventory import Inventory, load_inventory
+from monitor.lab.router import Clock
+from monitor.lab.topology import Pair, build_pairs, drop_tunnel, lab_credentials, set_baseline
+from monitor.snapshot import Snapshot, Status
+
+CONTRACT = {  # SPEC.md: name -> labels
+    "ipsecha_device_up": {"device", "pair"},
+    "ipsecha_poll_duration_seconds": {"device", "pair"},
+    "ipsecha_hsrp_state": {"device", "pair", "interface", "group", "group_name", "state"},
+    "ipsecha_hsrp_priority": {"device", "pair", "interface", "group"},
+    "ipsecha_hsrp_preempt": {"device", "pair", "interface", "group"},
+    "ipsecha_redundancy_my_state": {"device", "pair"},
+    "ipsecha_redundancy_peer_state": {"device", "pair"},
+    "ipsecha_redundancy_duplex": {"device", "pair"},
+    "ipsecha_redundancy_communications_up": {"device", "pair"},
+    "ipsecha_uptime_seconds": {"device", "pair"},
+    "ipsecha_reloads_total": {"device", "pair", "expected"},
+    "ipsecha_ipsec_sa_active": {"device", "pair", "peer"},
+}
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Inventory:
+    path = tmp_path / "inventory.yml"
+    path.write_text(
+        "lab: true\n"
+        "defaults: {credentials: {username: lab, password: x}}\n"
+        "pairs: [{name: HUB-PAIR-1, members: [R1, R2]}]\n"
+        "devices:\n"
+        "  - {name: R1, host: 10.0.0.1, role: hub, expected_peers: [172.16.0.4, 172.16.0.5]}\n"
+        "  - {name: R2, host: 10.0.0.2, role: hub, expected_peers: [172.16.0.4, 172.16.0.5]}\n"
+        "  - {name: R4, host: 172.16.0.4, role: branch}\n"
+        "  - {name: R5, host: 172.16.0.5, role: branch}\n",
+        encoding="utf-8",
+    )
+    return load_inventory(path)
+
+
+@pytest.fixture
+def pair() -> Pair:
+    (pair,) = build_pairs(1, 2, lab_credentials(), Clock(1.0))
+    set_baseline(pair)
+    return pair
+
+
+def scrape(pair: Pair, inventory: Inventory, **replaced: Snapshot) -> dict[str, dict[tuple, float]]:
+    """name -> {sorted label items: value}, as a Prometheus server would read it."""
+    snapshots = {router.name: snapshot_of(router) for router in (*pair.hubs, *pair.branches)}
+    snapshots.update(replaced)
+    health = [evaluate_pair(p, snapshots, inventory) for p in inventory.pairs.values()]
+    view = ExportView(inventory, snapshots, health, {("R2", False): 1}, now=1_000_010.0)
+    samples: dict[str, dict[tuple, float]] = {}
+    for family in text_string_to_metric_families(render(view).decode()):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+def value(samples: dict, name: str, **labels: str) -> float:
+    return samples[name][tuple(sorted(labels.items()))]
+
+
+def test_every_contract_metric_on_the_baseline(pair: Pair, inventory: Inventory) -> None:
+    samples = scrape(pair, inventory)
+    for name, labels in CONTRACT.items():
+        assert name in samples, name
+        assert all(set(dict(key)) == labels for key in samples[name]), name
+    r1, r2 = {"device": "R1", "pair": "HUB-PAIR-1"}, {"device": "R2", "pair": "HUB-PAIR-1"}
+    assert value(samples, "ipsecha_device_up", **r1) == 1 and value(samples, "ipsecha_device_up", **r2) == 1
+    assert value(samples, "ipsecha_device_up", device="R4", pair="") == 1  # a branch: in no pair
+    assert value(samples, "ipsecha_poll_duration_seconds", **r2) == 0.2
+    group = {"interface": "FastEthernet0/0", "group": "1", "group_name": "BRANCH-5-TUNNEL"}
+    r2_states = {
+        state: value(samples, "ipsecha_hsrp_state", **r2, **group, state=state)
+        for state in ("init", "learn", "listen", "speak", "standby", "active")
+    }
+    assert r2_states == {"init": 0, "learn": 0, "listen": 0, "speak": 0, "standby": 0, "active": 1}
+    assert value(samples, "ipsecha_hsrp_state", **r1, **group, state="standby") == 1
+    assert value(samples, "ipsecha_hsrp_preempt", **r1, interface="FastEthernet0/0", group="1") == 0
+    assert (
+        value(samples, "ipsecha_hsrp_priority", **r1, interface="FastEthernet0/0", group="1")
+        == pair.r1.hsrp[0].priority
+    )
+    assert (
+        value(samples, "ipsecha_redundancy_my_state", **r2),
+        value(samples, "ipsecha_redundancy_peer_state", **r2),
+    ) == (13, 8)
+    assert (
+        value(samples, "ipsecha_redundancy_my_state", **r1),
+        value(samples, "ipsecha_redundancy_peer_state", **r1),
+    ) == (8, 13)
+    assert value(samples, "ipsecha_redundancy_duplex", **r2) == 1
+    assert value(samples, "ipsecha_redundancy_communications_up", **r2) == 1
+    assert value(samples, "ipsecha_uptime_seconds", **r2) == pytest.approx(pair.r2.uptime_seconds(), abs=60)
+    assert value(samples, "ipsecha_reloads_total", **r2, expected="false") == 1
+    # SAs: both expected peers on the active hub; 0 on the standby (its copies are STANDBY).
+    assert value(samples, "ipsecha_ipsec_sa_active", **r2, peer="172.16.0.4") == 2
+    assert value(samples, "ipsecha_ipsec_sa_active", **r1, peer="172.16.0.5") == 0
+    assert value(samples, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="healthy") == 1
+    assert value(samples, "ipsecha_pair_rf_active_members", pair="HUB-PAIR-1") == 1
+    assert value(samples, "ipsecha_pair_rule_ok", pair="HUB-PAIR-1", rule="peer_standby_hot") == 1
+    assert value(samples, "ipsecha_reload_info", **r2, reason="reload", returned_to_rom_by="reload") == 1
+
+
+def test_an_expected_peer_without_sa_reads_0_not_absent(pair: Pair, inventory: Inventory) -> None:
+    drop_tunnel(pair.r2.tunnels["172.16.0.5"], negotiating=True)
+    samples = scrape(pair, inventory)
+    r2 = {"device": "R2", "pair": "HUB-PAIR-1"}
+    assert value(samples, "ipsecha_ipsec_sa_active", **r2, peer="172.16.0.5") == 0
+    assert value(samples, "ipsecha_pair_rule_ok", pair="HUB-PAIR-1", rule="expected_peers_have_sa") == 0
+    assert value(samples, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="unhealthy") == 1
+
+
+def test_a_failed_command_drops_its_series_and_says_so(pair: Pair, inventory: Inventory) -> None:
+    r1 = snapshot_of(pair.r1)
+    failed = tuple(
+        dataclasses.replace(r, status=Status.TIMEOUT, records=(), error="stalled")
+        if r.command == "show redundancy states"
+        else r
+        for r in r1.results
+    )
+    samples = scrape(pair, inventory, R1=dataclasses.replace(r1, results=failed))
+    labels = {"device": "R1", "pair": "HUB-PAIR-1"}
+    assert value(samples, "ipsecha_device_up", **labels) == 0
+    assert ("device", "R1") not in {item for key in samples["ipsecha_redundancy_my_state"] for item in key}
+    command = {**labels, "command": "show redundancy states"}
+    assert value(samples, "ipsecha_command_success", **command) == 0
+    assert value(samples, "ipsecha_command_status", **command, status="timeout") == 1
+    assert {dict(key)["status"] for key in samples["ipsecha_command_status"] if dict(key)["device"] == "R1"} == {
+        "ok",
+        "timeout",
+    }
+    # What did run in this poll is still shown: it is as fresh as the failure.
+    assert value(samples, "ipsecha_uptime_seconds", **labels) > 0
+    assert value(samples, "ipsecha_data_age_seconds", **labels) == pytest.approx(9.8)
+
+
+def test_names_follow_the_writing_exporters_guide() -> None:
+    text = render(ExportView(Inventory(Path("inventory.yml")), {})).decode()
+    for name, spec in METRICS.items():
+        assert name.startswith("ipsecha_") and name == name.lower()
+        assert name.endswith("_total") == (spec.kind == "counter"), name
+        assert name.endswith("_info") == (spec.kind == "info"), name
+        assert f"# HELP {name} {spec.help}" in text  # every metric has HELP, even with no sample yet
+        assert not name.endswith(("_timestamp", "_milliseconds", "_ms")), name
+        assert set(spec.labels) >= ({"pair"} if name.startswith("ipsecha_pair_") else {"device", "pair"})
+
+
+def test_label_values_are_escaped(pair: Pair, inventory: Inventory) -> None:
+    reason = 'error - a Software forced crash, "PC" 0x60435894 \\ see\nbootflash'
+    r4 = snapshot_of(pair.branches[0])
+    results = tuple(
+        dataclasses.replace(r, records=(dataclasses.replace(r.records[0], reload_reason=reason),))
+        if r.command == "show version"
+        else r
+        for r in r4.results
+    )
+    samples = scrape(pair, inventory, R4=dataclasses.replace(r4, results=results))
+    (labels,) = [dict(key) for key in samples["ipsecha_reload_info"] if dict(key)["device"] == "R4"]
+    assert labels["reason"] == reason
