@@ -85,6 +85,22 @@ def _check(args: argparse.Namespace) -> int:
     return check.main(args.config, args.json, args.state, args.watch, progress)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """The Prometheus exporter over an inventory."""
+    from monitor import serve
+
+    _setup_logging(args.log_level)
+    return serve.serve(args.config, args.listen, args.poll_interval)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """The lab and the exporter over it, no configuration."""
+    from monitor import serve
+
+    _setup_logging(args.log_level)
+    return serve.demo(args.listen, args.control_address)
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper()),
@@ -144,6 +160,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
     check.set_defaults(run=_check)
+
+    serve = sub.add_parser(
+        "serve",
+        help="Prometheus exporter: /metrics, /probe?target=, /targets",
+        description="Poll the inventory in the background and serve the latest state to Prometheus. "
+        "SIGHUP reloads the inventory.",
+    )
+    serve.add_argument("--config", required=True, metavar="FILE", help="the inventory (YAML)")
+    serve.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:9477", metavar="HOST:PORT")
+    serve.add_argument("--poll-interval", type=_positive, default=30.0, metavar="SECONDS", help="default 30")
+    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    serve.set_defaults(run=_serve)
+
+    demo = sub.add_parser(
+        "demo",
+        help="the simulated lab and the exporter over it, no configuration",
+        description="Start the lab (R1/R2 hub pair, three branches, over SSH on 127.0.0.1) and serve it.",
+    )
+    demo.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:9477", metavar="HOST:PORT")
+    demo.add_argument("--control-address", default="127.0.0.1:9179", help="the lab's control port")
+    demo.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
+    demo.set_defaults(run=_demo)
 
     lab = sub.add_parser(
         "lab",

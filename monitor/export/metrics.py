@@ -188,7 +188,8 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def _escape(value: str) -> str:
+def escape_label(value: str) -> str:
+    """A label value as the text format wants it quoted."""
     if "\\" in value or '"' in value or "\n" in value:
         return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return value
@@ -199,7 +200,7 @@ def _help(text: str) -> str:
 
 
 def _device_labels(device: str, pair: str) -> str:
-    return f'device="{_escape(device)}",pair="{_escape(pair)}"'
+    return f'device="{escape_label(device)}",pair="{escape_label(pair)}"'
 
 
 def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], now: float) -> None:
@@ -214,8 +215,8 @@ def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], no
         out.add("ipsecha_command_status", f'{command},status="{result.status.value}"', 1)
 
     for group in snapshot.hsrp_groups:
-        labels = f'{base},interface="{_escape(group.interface)}",group="{group.group}"'
-        named = f'{labels},group_name="{_escape(group.group_name or "")}"'
+        labels = f'{base},interface="{escape_label(group.interface)}",group="{group.group}"'
+        named = f'{labels},group_name="{escape_label(group.group_name or "")}"'
         for state in HSRP_STATES:
             out.add("ipsecha_hsrp_state", f'{named},state="{state}"', group.state == state)
         out.add("ipsecha_hsrp_priority", labels, group.priority)
@@ -245,7 +246,7 @@ def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], no
     version = snapshot.version
     if version is not None:
         out.add("ipsecha_uptime_seconds", base, version.uptime_seconds)
-        reason, rom = _escape(version.reload_reason or ""), _escape(version.returned_to_rom_by or "")
+        reason, rom = escape_label(version.reload_reason or ""), escape_label(version.returned_to_rom_by or "")
         out.add("ipsecha_reload_info", f'{base},reason="{reason}",returned_to_rom_by="{rom}"', 1)
 
     ipsec = snapshot.result("show crypto ipsec sa")
@@ -260,9 +261,9 @@ def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], no
             totals[2] += sa.send_errors or 0
             totals[3] += sa.recv_errors or 0
         for peer, count in active.items():
-            out.add("ipsecha_ipsec_sa_active", f'{base},peer="{_escape(peer)}"', count)
+            out.add("ipsecha_ipsec_sa_active", f'{base},peer="{escape_label(peer)}"', count)
         for peer, (encrypted, decrypted, send_errors, receive_errors) in counters.items():
-            labels = f'{base},peer="{_escape(peer)}"'
+            labels = f'{base},peer="{escape_label(peer)}"'
             out.add("ipsecha_ipsec_packets_encrypted_total", labels, encrypted)
             out.add("ipsecha_ipsec_packets_decrypted_total", labels, decrypted)
             out.add("ipsecha_ipsec_send_errors_total", labels, send_errors)
@@ -274,19 +275,19 @@ def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], no
         for sa in isakmp.records:
             by_state[sa.state] = by_state.get(sa.state, 0) + 1
         for state, count in sorted(by_state.items()):
-            out.add("ipsecha_isakmp_sas", f'{base},state="{_escape(state)}"', count)
+            out.add("ipsecha_isakmp_sas", f'{base},state="{escape_label(state)}"', count)
 
     sessions = snapshot.result("show crypto session")
     if sessions is not None and sessions.ok:
         for session in sessions.records:
             if session.peer:
-                labels = f'{base},peer="{_escape(session.peer)}"'
+                labels = f'{base},peer="{escape_label(session.peer)}"'
                 out.add("ipsecha_crypto_session_up", labels, session.up)
-                out.add("ipsecha_crypto_session_status", f'{labels},status="{_escape(session.status)}"', 1)
+                out.add("ipsecha_crypto_session_status", f'{labels},status="{escape_label(session.status)}"', 1)
 
 
 def _pair(out: _Lines, pair: PairHealth) -> None:
-    labels = f'pair="{_escape(pair.pair)}"'
+    labels = f'pair="{escape_label(pair.pair)}"'
     out.add("ipsecha_pair_rf_active_members", labels, len(pair.rf_active_members))
     out.add("ipsecha_pair_hsrp_active_members", labels, len(pair.hsrp_active))
     for verdict in _VERDICTS:

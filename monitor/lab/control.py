@@ -63,6 +63,11 @@ async def _handle(lab: Lab, reader: asyncio.StreamReader, writer: asyncio.Stream
     writer.close()
 
 
+async def serve_control(lab: Lab, control: tuple[str, int]) -> asyncio.Server:
+    """The control port (`lab trigger ...`, `lab status`) of a running lab."""
+    return await asyncio.start_server(lambda r, w: _handle(lab, r, w), *control)
+
+
 async def run_lab(
     pairs: int,
     branches: int,
@@ -73,7 +78,7 @@ async def run_lab(
 ) -> None:
     lab = Lab(pairs=pairs, branches=branches, time_scale=time_scale)
     await lab.start()
-    server = await asyncio.start_server(lambda r, w: _handle(lab, r, w), *control)
+    server = await serve_control(lab, control)
     try:
         if inventory is not None:
             lab.write_inventory(inventory)

@@ -1,0 +1,128 @@
+"""The exporter's HTTP endpoints:
+
+    /metrics            every device's latest snapshot, pair verdicts, own metrics
+    /probe?target=NAME  poll that inventory device now; only its metrics
+    /targets            the inventory in Prometheus HTTP service-discovery format
+    /                   links and a short health table
+
+A /probe target not in the inventory gets 404 and no connection is made:
+credentials only ever go to hosts the inventory names.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from monitor.export.exporter import Exporter
+from monitor.export.metrics import render
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+DEFAULT_PROBE_TIMEOUT = 10.0  # seconds, without Prometheus's scrape-timeout header
+_PROBE_MARGIN = 0.5  # answer this long before Prometheus gives up on the scrape
+
+
+class ExporterServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], exporter: Exporter) -> None:
+        self.exporter = exporter
+        super().__init__(address, _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def serve_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
+        thread.start()
+        return thread
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ExporterServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        routes = {"/metrics": self._metrics, "/probe": self._probe, "/targets": self._targets, "/": self._index}
+        route = routes.get(url.path)
+        if route is None:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", f"no such page: {url.path}\n")
+            return
+        try:
+            route(parse_qs(url.query))
+        except Exception:
+            log.exception("%s failed", url.path)
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "internal error (see the log)\n")
+
+    def _metrics(self, query: dict[str, list[str]]) -> None:
+        exporter = self.server.exporter
+        body = render(exporter.view()) + exporter.own_metrics().encode()
+        self._send(HTTPStatus.OK, CONTENT_TYPE, body)
+
+    def _probe(self, query: dict[str, list[str]]) -> None:
+        exporter = self.server.exporter
+        targets = query.get("target", [])
+        if len(targets) != 1 or not targets[0]:
+            self._send(HTTPStatus.BAD_REQUEST, "text/plain; charset=utf-8", "expected exactly one ?target=<device>\n")
+            return
+        target = targets[0]
+        if target not in exporter.inventory.devices:
+            # The name is echoed escaped and cut short; nothing is contacted.
+            shown = target[:64].encode("unicode_escape").decode()
+            self._send(
+                HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", f"unknown target {shown!r}: not in the inventory\n"
+            )
+            return
+        self._send(HTTPStatus.OK, CONTENT_TYPE, render(exporter.probe(target, self._probe_timeout())))
+
+    def _probe_timeout(self) -> float:
+        header = self.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
+        try:
+            timeout = float(header) if header else DEFAULT_PROBE_TIMEOUT
+        except ValueError:
+            timeout = DEFAULT_PROBE_TIMEOUT
+        return max(0.5, timeout - _PROBE_MARGIN)
+
+    def _targets(self, query: dict[str, list[str]]) -> None:
+        inventory = self.server.exporter.inventory
+        groups = [
+            {"targets": [name], "labels": {"device": name, "pair": device.pair or "", "role": device.role}}
+            for name, device in inventory.devices.items()
+        ]
+        self._send(HTTPStatus.OK, "application/json", json.dumps(groups, indent=1) + "\n")
+
+    def _index(self, query: dict[str, list[str]]) -> None:
+        rows = "".join(
+            f"<tr><td>{html.escape(pair.pair)}</td><td>{pair.verdict}</td><td>{html.escape(pair.rf_active or '-')}</td>"
+            f"<td>{html.escape('; '.join(f'{r.rule}: {r.message}' for r in pair.failed) or '-')}</td></tr>"
+            for pair in self.server.exporter.pair_table()
+        )
+        page = (
+            "<!doctype html><html><head><title>ipsec-ha-monitor</title></head><body>"
+            "<h1>ipsec-ha-monitor</h1><p><a href='/metrics'>/metrics</a> &middot; "
+            "<a href='/targets'>/targets</a> &middot; /probe?target=&lt;device&gt;</p>"
+            "<table border='1'><tr><th>pair</th><th>verdict</th><th>RF active</th><th>failing rules</th></tr>"
+            f"{rows}</table></body></html>\n"
+        )
+        self._send(HTTPStatus.OK, "text/html; charset=utf-8", page)
+
+    def _send(self, status: HTTPStatus, content_type: str, body: str | bytes) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)

@@ -1,0 +1,256 @@
+"""The exporter over HTTP against the lab: the metric contract on the
+baseline and through every scenario, /probe (known, unknown, shared,
+deadline), /targets, the landing page, and `serve` as a process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from poll_helpers import write_inventory
+from prometheus_client.parser import text_string_to_metric_families
+
+from monitor.export.exporter import Exporter
+from monitor.export.server import ExporterServer
+from monitor.inventory import load_inventory
+from monitor.lab import Lab, LabThread
+from monitor.lab.router import Faults
+
+TIME_SCALE = 20
+R1 = {"device": "R1", "pair": "HUB-PAIR-1"}
+R2 = {"device": "R2", "pair": "HUB-PAIR-1"}
+
+
+class Running:
+    """A lab and an exporter over it on 127.0.0.1, polling every
+    `interval` seconds in the background (None: only when probed)."""
+
+    def __init__(self, tmp_path: Path, interval: float | None = 0.3) -> None:
+        self.lab_thread = LabThread(Lab(pairs=1, branches=2, time_scale=TIME_SCALE))
+        self.lab_thread.start()
+        self.lab = self.lab_thread.lab
+        self.exporter = Exporter(load_inventory(write_inventory(self.lab, tmp_path / "lab.yml")))
+        self.server = ExporterServer(("127.0.0.1", 0), self.exporter)
+        self.server.serve_in_thread()
+        if interval is not None:
+            self.exporter.start(interval)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.exporter.stop()
+        self.lab_thread.stop()
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        request = urllib.request.Request(self.server.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def samples(self, path: str = "/metrics") -> dict[str, dict[tuple, float]]:
+        status, text = self.get(path)
+        assert status == 200, text
+        out: dict[str, dict[tuple, float]] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+        return out
+
+    def wait_for(self, condition, timeout: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            samples = self.samples()
+            if condition(samples):
+                return samples
+            assert time.monotonic() < deadline, "timed out waiting for the metrics"
+            time.sleep(0.1)
+
+
+def get(samples: dict, name: str, **labels: str) -> float | None:
+    return samples.get(name, {}).get(tuple(sorted(labels.items())))
+
+
+@pytest.fixture
+def running(tmp_path: Path):
+    running = Running(tmp_path)
+    try:
+        running.wait_for(lambda s: get(s, "ipsecha_device_up", **R1) == 1)
+        yield running
+    finally:
+        running.close()
+
+
+def test_the_contract_on_the_baseline(running: Running) -> None:
+    samples = running.samples()
+    assert get(samples, "ipsecha_device_up", **R2) == 1 and get(samples, "ipsecha_device_up", device="R4", pair="") == 1
+    assert (
+        get(samples, "ipsecha_redundancy_my_state", **R2) == 13
+        and get(samples, "ipsecha_redundancy_peer_state", **R2) == 8
+    )
+    assert get(samples, "ipsecha_redundancy_duplex", **R1) == 1
+    assert get(samples, "ipsecha_redundancy_communications_up", **R1) == 1
+    group = {"interface": "FastEthernet0/0", "group": "1"}
+    assert get(samples, "ipsecha_hsrp_state", **R2, **group, group_name="BRANCH-5-TUNNEL", state="active") == 1
+    assert get(samples, "ipsecha_hsrp_preempt", **R2, **group) == 0
+    assert get(samples, "ipsecha_hsrp_priority", **R2, **group) == running.lab.router("R2").hsrp[0].priority
+    assert get(samples, "ipsecha_ipsec_sa_active", **R2, peer="172.16.0.4") == 2
+    assert get(samples, "ipsecha_uptime_seconds", **R2) > 86_400
+    assert 0 < get(samples, "ipsecha_poll_duration_seconds", **R2) < 5
+    assert get(samples, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="healthy") == 1
+    assert "ipsecha_reloads_total" not in samples  # no reload seen yet
+    assert get(samples, "ipsecha_exporter_polls_total", device="R2", result="success") >= 1
+    assert get(samples, "ipsecha_exporter_poll_duration_seconds_count", device="R2") >= 1
+
+
+def test_failover_in_the_metrics(running: Running) -> None:
+    running.lab_thread.trigger("failover")
+    # While R2 reloads: it is down, its state series are gone, R1 is active without a peer.
+    outage = running.wait_for(lambda s: get(s, "ipsecha_device_up", **R2) == 0)
+    assert get(outage, "ipsecha_redundancy_my_state", **R2) is None
+    assert get(outage, "ipsecha_command_success", **R2, command="show version") == 0
+    running.wait_for(lambda s: get(s, "ipsecha_redundancy_my_state", **R1) == 13)
+    # Back: the reload is counted once, as unexpected, with its reason; R1 keeps
+    # the active role and its peer is STANDBY HOT (8) again.
+    back = running.wait_for(
+        lambda s: (
+            get(s, "ipsecha_reloads_total", **R2, expected="false") == 1
+            and get(s, "ipsecha_redundancy_peer_state", **R1) == 8
+        )
+    )
+    assert get(back, "ipsecha_reload_info", **R2, reason="reload", returned_to_rom_by="reload") == 1
+    assert get(back, "ipsecha_redundancy_my_state", **R1) == 13
+    assert get(back, "ipsecha_reloads_total", **R1, expected="false") is None
+    assert get(back, "ipsecha_ipsec_sa_active", **R1, peer="172.16.0.4") == 2
+
+
+@pytest.mark.parametrize(
+    ("scenario", "failing"),
+    [
+        ("preempt", "no_preempt"),
+        ("simplex", "communications_up"),
+        ("split-brain", "single_hsrp_active"),
+        ("sa-loss", "expected_peers_have_sa"),
+    ],
+)
+def test_scenarios_in_the_metrics(running: Running, scenario: str, failing: str) -> None:
+    running.lab_thread.trigger(scenario)
+    running.lab_thread.wait()
+    samples = running.wait_for(lambda s: get(s, "ipsecha_pair_rule_ok", pair="HUB-PAIR-1", rule=failing) == 0)
+    assert get(samples, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="unhealthy") == 1
+    if scenario == "split-brain":
+        assert get(samples, "ipsecha_pair_hsrp_active_members", pair="HUB-PAIR-1") == 2
+    if scenario == "simplex":
+        assert get(samples, "ipsecha_redundancy_duplex", **R2) == 0
+    if scenario == "sa-loss":
+        assert get(samples, "ipsecha_ipsec_sa_active", **R2, peer="172.16.0.4") == 0
+    if scenario == "preempt":
+        assert get(samples, "ipsecha_hsrp_preempt", **R2, interface="FastEthernet0/0", group="1") == 1
+
+
+@pytest.fixture
+def probed(tmp_path: Path):
+    running = Running(tmp_path, interval=None)  # as with Prometheus scheduling every poll via /probe
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def test_probe_known_unknown_and_shared(probed: Running) -> None:
+    running = probed
+    samples = running.samples("/probe?target=R4")
+    assert {dict(key)["device"] for key in samples["ipsecha_device_up"]} == {"R4"}
+    assert get(samples, "ipsecha_device_up", device="R4", pair="") == 1
+    # Not in the inventory: 404, and nothing is contacted (not even a lab router by its address).
+    r5 = running.lab.router("R5")
+    before = len(r5.commands_received)
+    for target in (f"127.0.0.1:{running.lab.servers['R5'].port}", "evil.example.com", ""):
+        status, _ = running.get(f"/probe?target={target}")
+        assert status in (400, 404), (target, status)
+    assert len(r5.commands_received) == before
+    # Five Prometheus replicas probing one device at once: one poll on the device.
+    r5.faults = Faults(slow_seconds=0.2)
+    before = list(r5.commands_received).count("show version")
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda _: running.get("/probe?target=R5"), range(5)))
+    assert all(status == 200 for status, _ in answers)
+    assert list(r5.commands_received).count("show version") - before == 1
+
+
+def test_probe_answers_within_the_scrape_timeout(probed: Running) -> None:
+    running = probed
+    running.lab.router("R4").faults = Faults(slow_seconds=1.0)  # 4 commands: 4 s
+    started = time.monotonic()
+    status, text = running.get("/probe?target=R4", {"X-Prometheus-Scrape-Timeout-Seconds": "1.5"})
+    elapsed = time.monotonic() - started
+    assert status == 200 and elapsed < 1.5
+    assert 'ipsecha_command_status{device="R4",pair="",command="show version",status="timeout"} 1' in text
+    assert 'ipsecha_device_up{device="R4",pair=""} 0' in text
+
+
+def test_targets_and_landing_page(running: Running) -> None:
+    status, text = running.get("/targets")
+    assert status == 200
+    groups = json.loads(text)
+    assert {"targets": ["R1"], "labels": {"device": "R1", "pair": "HUB-PAIR-1", "role": "hub"}} in groups
+    assert {"targets": ["R4"], "labels": {"device": "R4", "pair": "", "role": "branch"}} in groups
+    status, page = running.get("/")
+    assert status == 200 and "HUB-PAIR-1" in page and "healthy" in page and "/metrics" in page
+    assert running.get("/nope")[0] == 404
+
+
+def test_serve_as_a_process(tmp_path: Path) -> None:
+    with LabThread(Lab(pairs=1, branches=1, time_scale=TIME_SCALE)) as lab_thread:
+        path = write_inventory(lab_thread.lab, tmp_path / "lab.yml")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "serve",
+                "--config",
+                str(path),
+                "--web.listen-address",
+                "127.0.0.1:0",
+                "--poll-interval",
+                "0.5",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            line = process.stdout.readline()
+            assert line.startswith("serving 3 devices on http://127.0.0.1:"), line
+            url = line.split(" on ")[1].split()[0]
+            deadline = time.monotonic() + 30
+            while True:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    text = response.read().decode()
+                if 'ipsecha_device_up{device="R4",pair=""} 1' in text or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert 'ipsecha_device_up{device="R4",pair=""} 1' in text
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+        stderr = process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
+    assert process.returncode == 0, stderr
+    assert "served without TLS or authentication" in stderr
+    assert lab_thread.lab.credentials.password not in stderr
