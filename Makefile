@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLES := tests/fixtures/cisco_ios
 
-.PHONY: install demo lab test test-legacy-ssh lint bench index clean
+.PHONY: install demo demo-check lab test test-legacy-ssh lint bench index clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,17 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The embedded default: the simulated lab (R1, R2, R4 over SSH on 127.0.0.1),
-# checked at baseline, then during and after a failover (state kept between
-# checks, so R2's reload is reported). The lab stops when the demo ends.
+# The embedded default: the simulated lab (R1, R2, R4-R6 over SSH on
+# 127.0.0.1) and the exporter over it, until Ctrl-C. No configuration.
+demo: install
+	$(VENV)/bin/ipsec-ha-monitor demo
+
+# `check` on the simulated lab (R1, R2, R4): at baseline, then during and
+# after a failover (state kept between checks, so R2's reload is reported).
+# The lab stops when the demo ends.
 DEMO_DIR := .demo
 DEMO_CONTROL := 127.0.0.1:9178
-demo: install
+demo-check: install
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	@$(VENV)/bin/ipsec-ha-monitor lab --time-scale 10 --write-inventory $(DEMO_DIR)/lab.yml \
 		--control-address $(DEMO_CONTROL) > $(DEMO_DIR)/lab.log 2>&1 & echo $$! > $(DEMO_DIR)/lab.pid; \
@@ -62,6 +67,7 @@ bench: install
 	$(PY) bench/lab_bench.py
 	$(PY) bench/poll_bench.py
 	$(PY) bench/scrape_bench.py
+	$(PY) bench/load_bench.py
 
 # Regenerate textfsm_templates/index after editing monitor/parse/commands.py.
 index: install

@@ -79,7 +79,7 @@ RESULT_MARK = "POLL-BENCH-RESULT "
 # --- /proc helpers -------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -329,7 +329,7 @@ def _lab_shape(size: int) -> tuple[int, int]:
     return pairs, math.ceil(size / pairs) - 2
 
 
-def _wait_for_lab(lab: subprocess.Popen[bytes], inventory_path: Path, started: float) -> dict[str, Any]:
+def wait_for_lab(lab: subprocess.Popen[bytes], inventory_path: Path, started: float) -> dict[str, Any]:
     """The lab's inventory, once written and every router sends its SSH banner."""
     while not inventory_path.exists():
         if lab.poll() is not None:
@@ -359,7 +359,7 @@ def _run_worker(args: list[str]) -> dict[str, Any]:
     try:
         stdout, _ = worker.communicate(timeout=WORKER_TIMEOUT)
     finally:
-        _stop(worker)
+        stop_process(worker)
     for line in reversed(stdout.decode(errors="replace").splitlines()):
         if line.startswith(RESULT_MARK):
             return json.loads(line[len(RESULT_MARK) :])
@@ -372,14 +372,14 @@ def measure_size(size: int, folder: Path, args: argparse.Namespace) -> dict[str,
     command = [
         sys.executable, "-m", "monitor", "lab",
         "--pairs", str(pairs), "--branches", str(branches), "--time-scale", "1",
-        "--write-inventory", str(lab_inventory), "--control-address", f"127.0.0.1:{_free_port()}",
+        "--write-inventory", str(lab_inventory), "--control-address", f"127.0.0.1:{free_port()}",
     ]  # fmt: skip
     started = time.perf_counter()
     lab_log = folder / f"lab-{size}.err"
     with lab_log.open("wb") as stderr:
         lab = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
-        inventory = _wait_for_lab(lab, lab_inventory, started)
+        inventory = wait_for_lab(lab, lab_inventory, started)
         startup = time.perf_counter() - started
         inventory["devices"] = inventory["devices"][:size]  # trailing branches of the last pair
         inventory["polling"] = {"workers": args.workers}
@@ -396,7 +396,7 @@ def measure_size(size: int, folder: Path, args: argparse.Namespace) -> dict[str,
         naive_args = ["--inventory", str(poll_inventory), "--naive-sample", str(args.sample)]
         naive = _run_worker(["--worker", "naive", *naive_args])
     finally:
-        _stop(lab)
+        stop_process(lab)
     lab_errors = lab_log.read_text(errors="replace").splitlines()
     return {
         "size": size,
@@ -408,7 +408,7 @@ def measure_size(size: int, folder: Path, args: argparse.Namespace) -> dict[str,
     }
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     """Terminate (then kill) a child process if it still runs, and reap it."""
     if process.poll() is None:
         process.terminate()

@@ -90,7 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
     from monitor import serve
 
     _setup_logging(args.log_level)
-    return serve.serve(args.config, args.listen, args.poll_interval)
+    return serve.serve(args.config, args.listen, args.poll_interval, args.web_config)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", required=True, metavar="FILE", help="the inventory (YAML)")
     serve.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:9477", metavar="HOST:PORT")
     serve.add_argument("--poll-interval", type=_positive, default=30.0, metavar="SECONDS", help="default 30")
+    serve.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        metavar="FILE",
+        help="TLS and basic auth, in the Prometheus exporter-toolkit format",
+    )
     serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     serve.set_defaults(run=_serve)
 

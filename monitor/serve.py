@@ -19,6 +19,7 @@ from pathlib import Path
 
 from monitor.export.exporter import Exporter
 from monitor.export.server import ExporterServer
+from monitor.export.web_config import WebConfig, load_web_config
 from monitor.inventory import Inventory, InventoryError, load_inventory
 
 log = logging.getLogger(__name__)
@@ -31,16 +32,22 @@ def parse_listen_address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def run_exporter(inventory: Inventory, address: tuple[str, int], interval: float, config: str | None) -> int:
+def run_exporter(
+    inventory: Inventory, address: tuple[str, int], interval: float, config: str | None, web: WebConfig | None = None
+) -> int:
     """Serve until SIGINT/SIGTERM; `config` is re-read on SIGHUP."""
     exporter = Exporter(inventory)
     try:
-        server = ExporterServer(address, exporter)
+        server = ExporterServer(address, exporter, web)
     except OSError as exc:
         exporter.stop()
         print(f"ipsec-ha-monitor: cannot listen on {address[0]}:{address[1]}: {exc.strerror}", file=sys.stderr)
         return 1
-    log.warning("no --web.config.file: %s is served without TLS or authentication", server.url)
+    if server.web.open:
+        log.warning("no --web.config.file: %s is served without TLS or authentication", server.url)
+    else:
+        tls = "TLS" if server.web.tls else "no TLS"
+        log.info("%s: %s, %d basic-auth user(s)", server.url, tls, len(server.web.users))
     stop = threading.Event()
     reload_requested = threading.Event()
     handlers = {signal.SIGINT: stop.set, signal.SIGTERM: stop.set}
@@ -69,14 +76,15 @@ def run_exporter(inventory: Inventory, address: tuple[str, int], interval: float
     return 0
 
 
-def serve(config: str, listen: str, interval: float) -> int:
+def serve(config: str, listen: str, interval: float, web_config: str | None = None) -> int:
     try:
         address = parse_listen_address(listen)
         inventory = load_inventory(config)
-    except (ValueError, InventoryError) as exc:
+        web = load_web_config(web_config) if web_config else None
+    except (ValueError, InventoryError) as exc:  # WebConfigError is a ValueError
         print(f"ipsec-ha-monitor serve: {exc}", file=sys.stderr)
         return 2
-    return run_exporter(inventory, address, interval, config)
+    return run_exporter(inventory, address, interval, config, web)
 
 
 def demo(listen: str, control: str) -> int:

@@ -4,8 +4,10 @@ deadline), /targets, the landing page, and `serve` as a process."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -207,6 +209,12 @@ def test_targets_and_landing_page(running: Running) -> None:
     status, page = running.get("/")
     assert status == 200 and "HUB-PAIR-1" in page and "healthy" in page and "/metrics" in page
     assert running.get("/nope")[0] == 404
+    # Prometheus asks for gzip: the same page, compressed.
+    request = urllib.request.Request(running.server.url + "/metrics", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Encoding"] == "gzip"
+        text = gzip.decompress(response.read()).decode()
+    assert 'ipsecha_device_up{device="R1",pair="HUB-PAIR-1"} 1' in text
 
 
 def test_serve_as_a_process(tmp_path: Path) -> None:
@@ -241,6 +249,15 @@ def test_serve_as_a_process(tmp_path: Path) -> None:
                     break
                 time.sleep(0.2)
             assert 'ipsecha_device_up{device="R4",pair=""} 1' in text
+            # SIGHUP: the inventory without R4; R4's series leave, the others stay.
+            write_inventory(lab_thread.lab, path, drop=("R4",))
+            process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 30
+            while 'device="R4"' in text and time.monotonic() < deadline:
+                time.sleep(0.2)
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    text = response.read().decode()
+            assert 'device="R4"' not in text and 'ipsecha_device_up{device="R1",pair="HUB-PAIR-1"} 1' in text
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -254,3 +271,41 @@ def test_serve_as_a_process(tmp_path: Path) -> None:
     assert process.returncode == 0, stderr
     assert "served without TLS or authentication" in stderr
     assert lab_thread.lab.credentials.password not in stderr
+
+
+def test_demo_needs_no_configuration() -> None:
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "demo", "--web.listen-address", f"127.0.0.1:{ports[0]}",
+         "--control-address", f"127.0.0.1:{ports[1]}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        lines = [process.stdout.readline() for _ in range(9)]
+        assert any(f"lab trigger failover --control-address 127.0.0.1:{ports[1]}" in line for line in lines), lines
+        assert lines[-1].startswith(f"serving 5 devices on http://127.0.0.1:{ports[0]}/metrics"), lines
+        deadline = time.monotonic() + 30
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/metrics", timeout=10) as response:
+                text = response.read().decode()
+            if text.count("ipsecha_device_up{") == 5 and " 0\n" not in text.split("# HELP ipsecha_poll_duration")[0]:
+                break
+            assert time.monotonic() < deadline, text[:2000]
+            time.sleep(0.2)
+        assert 'ipsecha_pair_verdict{pair="HUB-PAIR-1",verdict="healthy"} 1' in text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        process.stdout.close()
+        process.stderr.close()
+    assert process.returncode == 0

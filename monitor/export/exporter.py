@@ -6,6 +6,7 @@ read this state; they never wait on SSH (except /probe, by design).
 
 from __future__ import annotations
 
+import gzip
 import logging
 import threading
 import time
@@ -13,7 +14,7 @@ from collections import Counter
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from monitor.export.metrics import ExportView, escape_label
+from monitor.export.metrics import ExportView, escape_label, render
 from monitor.health import PairHealth, ReloadTracker, evaluate_pair
 from monitor.inventory import Inventory
 from monitor.poll import Poller
@@ -21,6 +22,9 @@ from monitor.snapshot import CommandResult, Snapshot, Status
 
 log = logging.getLogger(__name__)
 
+# A /metrics body is reused for this long at most when nothing changed (so
+# ipsecha_data_age_seconds is never more than this much behind).
+PAGE_MAX_AGE_SECONDS = 1.0
 # Buckets of ipsecha_exporter_poll_duration_seconds (one device's poll).
 POLL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -37,6 +41,9 @@ class Exporter:
         self._errors: Counter[tuple[str, str]] = Counter()  # (device, status)
         self._durations: dict[str, list[float]] = {}  # device -> [bucket counts..., +Inf count, sum]
         self._cycles = 0
+        self._generation = 0  # bumped by every change of the state
+        self._page: tuple[int, float, bytes, bytes] = (-1, 0.0, b"", b"")  # generation, at, body, gzipped body
+        self._render_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -83,6 +90,7 @@ class Exporter:
 
     def _record(self, snapshots: dict[str, Snapshot]) -> None:
         with self._lock:
+            self._generation += 1
             self._snapshots.update(snapshots)
             latest = dict(self._snapshots)
             reloads, switchovers = self._tracker.observe(
@@ -152,12 +160,20 @@ class Exporter:
         self.poller.close()
 
     def update_inventory(self, inventory: Inventory) -> None:
-        """SIGHUP: the new inventory; devices no longer in it leave the state."""
+        """SIGHUP: the new inventory; devices no longer in it leave the state
+        and the metrics."""
         self.poller.update(inventory)
         with self._lock:
+            self._generation += 1
             for name in list(self._snapshots):
                 if name not in inventory.devices:
                     del self._snapshots[name]
+            # A device that left takes its series with it, counters included.
+            for counter in (self._polls, self._errors, self._reloads):
+                for key in [key for key in counter if key[0] not in inventory.devices]:
+                    del counter[key]
+            for name in [name for name in self._durations if name not in inventory.devices]:
+                del self._durations[name]
             self._pairs = {name: health for name, health in self._pairs.items() if name in inventory.pairs}
 
     # --- reading -------------------------------------------------------------------
@@ -174,6 +190,21 @@ class Exporter:
                 pairs = [pair] if pair is not None else []
             reloads = {key: count for key, count in self._reloads.items() if key[0] in snapshots}
         return ExportView(self.inventory, snapshots, pairs, reloads, now=time.time())
+
+    def metrics_page(self, gzipped: bool = False, max_age: float = PAGE_MAX_AGE_SECONDS) -> bytes:
+        """The /metrics body (gzip-compressed, as Prometheus asks for it, when
+        `gzipped`). Rendered and compressed once per change of the state (or
+        every `max_age` seconds, for the data ages) and shared by every
+        scrape in between: twenty scrapers cost one render, not twenty."""
+        with self._render_lock:
+            with self._lock:
+                generation = self._generation
+            cached_generation, rendered_at, body, compressed = self._page
+            if cached_generation != generation or time.monotonic() - rendered_at > max_age:
+                body = render(self.view()) + self.own_metrics().encode()
+                compressed = gzip.compress(body, compresslevel=1, mtime=0)
+                self._page = (generation, time.monotonic(), body, compressed)
+            return compressed if gzipped else body
 
     def own_metrics(self) -> str:
         """The exporter's own series, in the text format."""

@@ -14,13 +14,16 @@ from __future__ import annotations
 import html
 import json
 import logging
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from monitor.export.exporter import Exporter
 from monitor.export.metrics import render
+from monitor.export.web_config import WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +34,27 @@ _PROBE_MARGIN = 0.5  # answer this long before Prometheus gives up on the scrape
 
 class ExporterServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of
+    # scrapers, and each dropped one waits a 1 s retransmit.
+    request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], exporter: Exporter) -> None:
+    def __init__(self, address: tuple[str, int], exporter: Exporter, web: WebConfig | None = None) -> None:
         self.exporter = exporter
+        self.web = web or WebConfig()
         super().__init__(address, _Handler)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.web.tls else 'http'}://{host}:{port}"
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.web.tls is not None:
+            # The handshake happens on first read, in the handler's thread:
+            # a slow or broken client never holds up accepting the others.
+            connection = self.web.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
 
     def serve_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
@@ -55,6 +70,12 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
+        if not self.server.web.authorized(self.headers.get("Authorization")):
+            self.send_response(HTTPStatus.UNAUTHORIZED)
+            self.send_header("WWW-Authenticate", 'Basic realm="ipsec-ha-monitor"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         url = urlsplit(self.path)
         routes = {"/metrics": self._metrics, "/probe": self._probe, "/targets": self._targets, "/": self._index}
         route = routes.get(url.path)
@@ -68,9 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "internal error (see the log)\n")
 
     def _metrics(self, query: dict[str, list[str]]) -> None:
-        exporter = self.server.exporter
-        body = render(exporter.view()) + exporter.own_metrics().encode()
-        self._send(HTTPStatus.OK, CONTENT_TYPE, body)
+        gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
+        body = self.server.exporter.metrics_page(gzipped)
+        self._send(HTTPStatus.OK, CONTENT_TYPE, body, {"Content-Encoding": "gzip"} if gzipped else None)
 
     def _probe(self, query: dict[str, list[str]]) -> None:
         exporter = self.server.exporter
@@ -119,10 +140,14 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._send(HTTPStatus.OK, "text/html; charset=utf-8", page)
 
-    def _send(self, status: HTTPStatus, content_type: str, body: str | bytes) -> None:
+    def _send(
+        self, status: HTTPStatus, content_type: str, body: str | bytes, headers: dict[str, str] | None = None
+    ) -> None:
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
