@@ -401,6 +401,11 @@ class ReloadTracker:
                 found.append(Switchover(pair.name, at, previous, member))
         return tuple(found)
 
+    def forget(self, devices: list[str]) -> None:
+        """Drop what is known of these devices (removed, or now another host)."""
+        for name in devices:
+            self.devices.pop(name, None)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "devices": {

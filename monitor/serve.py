@@ -26,10 +26,11 @@ log = logging.getLogger(__name__)
 
 
 def parse_listen_address(text: str) -> tuple[str, int]:
+    """HOST:PORT, [IPv6]:PORT, or :PORT for every interface."""
     host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+    if not _ or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ValueError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def run_exporter(

@@ -65,7 +65,9 @@ class Running:
         out: dict[str, dict[tuple, float]] = {}
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+                key = tuple(sorted(sample.labels.items()))
+                assert key not in out.get(sample.name, {}), f"duplicate series {sample.name}{dict(key)}"
+                out.setdefault(sample.name, {})[key] = sample.value
         return out
 
     def wait_for(self, condition, timeout: float = 60.0) -> dict:
@@ -180,13 +182,16 @@ def test_probe_known_unknown_and_shared(probed: Running) -> None:
         status, _ = running.get(f"/probe?target={target}")
         assert status in (400, 404), (target, status)
     assert len(r5.commands_received) == before
-    # Five Prometheus replicas probing one device at once: one poll on the device.
+    # Five Prometheus replicas probing one device at once: one poll on the
+    # device, counted once.
     r5.faults = Faults(slow_seconds=0.2)
     before = list(r5.commands_received).count("show version")
+    polls = get(running.samples(), "ipsecha_exporter_polls_total", device="R5", result="success") or 0
     with ThreadPoolExecutor(5) as pool:
         answers = list(pool.map(lambda _: running.get("/probe?target=R5"), range(5)))
     assert all(status == 200 for status, _ in answers)
     assert list(r5.commands_received).count("show version") - before == 1
+    assert get(running.samples(), "ipsecha_exporter_polls_total", device="R5", result="success") == polls + 1
 
 
 def test_probe_answers_within_the_scrape_timeout(probed: Running) -> None:
@@ -309,3 +314,20 @@ def test_demo_needs_no_configuration() -> None:
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == 0
+
+
+def test_late_and_removed_snapshots_are_ignored(probed: Running, tmp_path: Path) -> None:
+    running = probed
+    exporter = running.exporter
+    older = running.exporter.poller.poll("R4")
+    newer = running.exporter.poller.poll("R4")
+    exporter.record({"R4": newer})
+    exporter.record({"R4": older})  # a slow cycle's result landing after a probe's
+    samples = running.samples()
+    assert get(samples, "ipsecha_exporter_polls_total", device="R4", result="success") == 1
+    assert "ipsecha_reloads_total" not in samples  # its smaller uptime was not read as a reload
+    # SIGHUP removes R5 while a cycle still polls it: its late result stays out.
+    late = running.exporter.poller.poll("R5")
+    exporter.update_inventory(load_inventory(write_inventory(running.lab, tmp_path / "smaller.yml", drop=("R5",))))
+    exporter.record({"R5": late})
+    assert 'device="R5"' not in running.get("/metrics")[1]

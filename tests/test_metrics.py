@@ -67,7 +67,9 @@ def scrape(pair: Pair, inventory: Inventory, **replaced: Snapshot) -> dict[str, 
     samples: dict[str, dict[tuple, float]] = {}
     for family in text_string_to_metric_families(render(view).decode()):
         for sample in family.samples:
-            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+            key = tuple(sorted(sample.labels.items()))
+            assert key not in samples.get(sample.name, {}), f"duplicate series {sample.name}{dict(key)}"
+            samples.setdefault(sample.name, {})[key] = sample.value
     return samples
 
 
@@ -173,3 +175,18 @@ def test_label_values_are_escaped(pair: Pair, inventory: Inventory) -> None:
     samples = scrape(pair, inventory, R4=dataclasses.replace(r4, results=results))
     (labels,) = [dict(key) for key in samples["ipsecha_reload_info"] if dict(key)["device"] == "R4"]
     assert labels["reason"] == reason
+
+
+def test_two_sessions_toward_one_peer_give_one_series(pair: Pair, inventory: Inventory) -> None:
+    r4 = snapshot_of(pair.branches[0])
+    (session,) = r4.result("show crypto session").records
+    down = dataclasses.replace(session, interface="Tunnel1", status="DOWN", up=False)
+    results = tuple(
+        dataclasses.replace(r, records=(session, down, session)) if r.command == "show crypto session" else r
+        for r in r4.results
+    )
+    samples = scrape(pair, inventory, R4=dataclasses.replace(r4, results=results))  # asserts no duplicate series
+    peer = {"device": "R4", "pair": "", "peer": session.peer}
+    assert value(samples, "ipsecha_crypto_session_up", **peer) == 1
+    statuses = {dict(key)["status"] for key in samples["ipsecha_crypto_session_status"] if dict(key)["device"] == "R4"}
+    assert statuses == {session.status, "DOWN"}

@@ -96,6 +96,7 @@ def test_tls_and_basic_auth_are_enforced(secured) -> None:
         assert fetch(server.url + path, context, "prometheus", "wrong") == 401, path
         assert fetch(server.url + path, context, "someone", PASSWORD) == 401, path
     assert fetch(server.url + "/targets", context, "prometheus", PASSWORD) == 200
+    assert fetch(server.url + "/targets", context, "prometheus", "x" * 100) == 401  # bcrypt's 72-byte limit
     assert fetch(server.url + "/targets", context, "prometheus", PASSWORD) == 200  # remembered, still right
     # Plain HTTP gets no answer at all.
     host, port = server.server_address[:2]

@@ -54,9 +54,10 @@ class Exporter:
     # --- feeding ----------------------------------------------------------------
 
     def poll_all(self) -> None:
-        """One cycle over the inventory (the background loop's step)."""
-        snapshots = self.poller.poll_all()
-        self._record(snapshots)
+        """One cycle over the inventory (the background loop's step). Each
+        device is recorded as soon as its poll ends, so a slow device never
+        holds back the others' fresh data."""
+        self.poller.poll_all(lambda snapshot: self.record({snapshot.device: snapshot}))
         with self._lock:
             self._cycles += 1
 
@@ -72,7 +73,7 @@ class Exporter:
         def run() -> None:
             try:
                 snapshot = device.poll()
-                self._record({name: snapshot})
+                self.record({name: snapshot})
                 done.set_result(snapshot)
             except BaseException as exc:  # reported to the prober below
                 done.set_exception(exc)
@@ -88,8 +89,22 @@ class Exporter:
             return ExportView(view.inventory, {name: late}, view.pairs, view.reloads, view.now)
         return self.view(name)
 
-    def _record(self, snapshots: dict[str, Snapshot]) -> None:
+    def record(self, polled: dict[str, Snapshot]) -> None:
+        """Take in polled snapshots: state, reloads, verdicts, own metrics."""
         with self._lock:
+            # Only what is newer than the state, for devices still in the
+            # inventory: a poll shared by several probes arrives once per
+            # caller, a poll from before a SIGHUP may name a removed device,
+            # and an older snapshot must never replace a newer one (its
+            # smaller uptime would read as a reload).
+            snapshots = {
+                name: snapshot
+                for name, snapshot in polled.items()
+                if name in self.inventory.devices
+                and (name not in self._snapshots or snapshot.started_at > self._snapshots[name].started_at)
+            }
+            if not snapshots:
+                return
             self._generation += 1
             self._snapshots.update(snapshots)
             latest = dict(self._snapshots)
@@ -162,12 +177,15 @@ class Exporter:
     def update_inventory(self, inventory: Inventory) -> None:
         """SIGHUP: the new inventory; devices no longer in it leave the state
         and the metrics."""
+        previous = self.inventory.devices
         self.poller.update(inventory)
         with self._lock:
             self._generation += 1
-            for name in list(self._snapshots):
-                if name not in inventory.devices:
-                    del self._snapshots[name]
+            # Removed and changed devices: a changed one is polled afresh.
+            gone = [name for name in self._snapshots if inventory.devices.get(name) != previous.get(name)]
+            for name in gone:
+                del self._snapshots[name]
+            self._tracker.forget(gone)  # a new device of the same name starts afresh
             # A device that left takes its series with it, counters included.
             for counter in (self._polls, self._errors, self._reloads):
                 for key in [key for key in counter if key[0] not in inventory.devices]:

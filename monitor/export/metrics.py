@@ -279,11 +279,17 @@ def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], no
 
     sessions = snapshot.result("show crypto session")
     if sessions is not None and sessions.ok:
+        # One peer may have sessions on several interfaces: one series per
+        # peer (up when any is) and per distinct status, never a duplicate.
+        by_peer: dict[str, set[tuple[str, bool]]] = {}
         for session in sessions.records:
             if session.peer:
-                labels = f'{base},peer="{escape_label(session.peer)}"'
-                out.add("ipsecha_crypto_session_up", labels, session.up)
-                out.add("ipsecha_crypto_session_status", f'{labels},status="{escape_label(session.status)}"', 1)
+                by_peer.setdefault(session.peer, set()).add((session.status, session.up))
+        for peer, seen in by_peer.items():
+            labels = f'{base},peer="{escape_label(peer)}"'
+            out.add("ipsecha_crypto_session_up", labels, any(up for _, up in seen))
+            for status in sorted({status for status, _ in seen}):
+                out.add("ipsecha_crypto_session_status", f'{labels},status="{escape_label(status)}"', 1)
 
 
 def _pair(out: _Lines, pair: PairHealth) -> None:

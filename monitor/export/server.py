@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import socket
 import threading
 from http import HTTPStatus
@@ -24,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from monitor.export.exporter import Exporter
 from monitor.export.metrics import render
 from monitor.export.web_config import WebConfig
+from monitor.poll.device import GRACE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +43,20 @@ class ExporterServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], exporter: Exporter, web: WebConfig | None = None) -> None:
         self.exporter = exporter
         self.web = web or WebConfig()
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        host = f"[{host}]" if ":" in host else host
         return f"{'https' if self.web.tls else 'http'}://{host}:{port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that is not TLS on the TLS port, or hangs up mid-request:
+        # a debug line, not a traceback on stderr.
+        log.debug("connection from %s failed", client_address, exc_info=True)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = super().get_request()
@@ -65,6 +75,7 @@ class ExporterServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: ExporterServer
     protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle keep-alive connection or a stalled TLS handshake frees its thread
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -89,9 +100,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "internal error (see the log)\n")
 
     def _metrics(self, query: dict[str, list[str]]) -> None:
-        gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
+        gzipped = _accepts_gzip(self.headers.get("Accept-Encoding", ""))
         body = self.server.exporter.metrics_page(gzipped)
-        self._send(HTTPStatus.OK, CONTENT_TYPE, body, {"Content-Encoding": "gzip"} if gzipped else None)
+        headers = {"Vary": "Accept-Encoding"} | ({"Content-Encoding": "gzip"} if gzipped else {})
+        self._send(HTTPStatus.OK, CONTENT_TYPE, body, headers)
 
     def _probe(self, query: dict[str, list[str]]) -> None:
         exporter = self.server.exporter
@@ -110,12 +122,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, CONTENT_TYPE, render(exporter.probe(target, self._probe_timeout())))
 
     def _probe_timeout(self) -> float:
+        """Prometheus's scrape timeout less a margin, within sane bounds:
+        never past the time a poll may take at all."""
         header = self.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
         try:
             timeout = float(header) if header else DEFAULT_PROBE_TIMEOUT
         except ValueError:
             timeout = DEFAULT_PROBE_TIMEOUT
-        return max(0.5, timeout - _PROBE_MARGIN)
+        if not math.isfinite(timeout):
+            timeout = DEFAULT_PROBE_TIMEOUT
+        ceiling = self.server.exporter.poller.settings.poll_timeout + GRACE_SECONDS
+        return min(ceiling, max(0.5, timeout - _PROBE_MARGIN))
 
     def _targets(self, query: dict[str, list[str]]) -> None:
         inventory = self.server.exporter.inventory
@@ -151,3 +168,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def _accepts_gzip(header: str) -> bool:
+    """`gzip` listed in Accept-Encoding with a quality above 0."""
+    for item in header.split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        if coding.lower() != "gzip":
+            continue
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False

@@ -57,16 +57,27 @@ class WebConfig:
             return False
         stored = self.users.get(user)
         if stored is None:
+            _checkpw(password, _DUMMY_HASH)  # as slow as for a known user: names cannot be probed by timing
             return False
         digest = hashlib.sha256(stored + b"\0" + user.encode() + b"\0" + password.encode()).digest()
         with self._lock:
             if any(hmac.compare_digest(digest, seen) for seen in self._verified):
                 return True
-        if not bcrypt.checkpw(password.encode(), stored):
+        if not _checkpw(password, stored):
             return False
         with self._lock:
             self._verified.add(digest)
         return True
+
+
+_DUMMY_HASH = bcrypt.hashpw(b"not a password", bcrypt.gensalt(rounds=10))
+
+
+def _checkpw(password: str, hashed: bytes) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), hashed)
+    except ValueError:  # bcrypt 5 refuses passwords over 72 bytes: not a match
+        return False
 
 
 def load_web_config(path: str | Path) -> WebConfig:
