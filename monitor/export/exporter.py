@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # A /metrics body is reused for this long at most when nothing changed (so
 # ipsecha_data_age_seconds is never more than this much behind).
 PAGE_MAX_AGE_SECONDS = 1.0
+PAGE_MIN_AGE_SECONDS = 0.25
 # Buckets of ipsecha_exporter_poll_duration_seconds (one device's poll).
 POLL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -181,6 +182,7 @@ class Exporter:
         self.poller.update(inventory)
         with self._lock:
             self._generation += 1
+            self._page = (-1, 0.0, b"", b"")  # the next scrape renders the new inventory at once
             # Removed and changed devices: a changed one is polled afresh.
             gone = [name for name in self._snapshots if inventory.devices.get(name) != previous.get(name)]
             for name in gone:
@@ -218,7 +220,10 @@ class Exporter:
             with self._lock:
                 generation = self._generation
             cached_generation, rendered_at, body, compressed = self._page
-            if cached_generation != generation or time.monotonic() - rendered_at > max_age:
+            age = time.monotonic() - rendered_at
+            # While a cycle records device after device, re-render at most
+            # every PAGE_MIN_AGE_SECONDS: the scrapes in between share a page.
+            if (cached_generation != generation and age >= PAGE_MIN_AGE_SECONDS) or age > max_age:
                 body = render(self.view()) + self.own_metrics().encode()
                 compressed = gzip.compress(body, compresslevel=1, mtime=0)
                 self._page = (generation, time.monotonic(), body, compressed)
