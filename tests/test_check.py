@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from poll_helpers import closed_port, write_inventory
+from poll_helpers import closed_port, stop, write_inventory
 
 from monitor.check import ProgressBar
 from monitor.cli import main
@@ -255,15 +255,7 @@ def test_watch_reloads_the_inventory_on_sighup_keeping_sessions(tmp_path: Path) 
             assert not any(d["session_opened"] for d in reports[-1]["devices"])
             assert all(d["up"] for d in reports[-1]["devices"])
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-        stderr = process.stderr.read()
-        process.stdout.close()
-        process.stderr.close()
+            stderr = stop(process, signal.SIGINT)
         assert (
             "inventory reload refused, keeping the previous one" in stderr
             and "lab.yml:2: file: not valid YAML" in stderr

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from poll_helpers import write_inventory
+from poll_helpers import stop, write_inventory
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.export.exporter import Exporter
@@ -264,15 +264,7 @@ def test_serve_as_a_process(tmp_path: Path) -> None:
                     text = response.read().decode()
             assert 'device="R4"' not in text and 'ipsecha_device_up{device="R1",pair="HUB-PAIR-1"} 1' in text
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-        stderr = process.stderr.read()
-        process.stdout.close()
-        process.stderr.close()
+            stderr = stop(process)
     assert process.returncode == 0, stderr
     assert "served without TLS or authentication" in stderr
     assert lab_thread.lab.credentials.password not in stderr
@@ -305,14 +297,7 @@ def test_demo_needs_no_configuration() -> None:
             time.sleep(0.2)
         assert 'ipsecha_pair_verdict{pair="HUB-PAIR-1",verdict="healthy"} 1' in text
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        finally:
-            if process.poll() is None:
-                process.kill()
-        process.stdout.close()
-        process.stderr.close()
+        stop(process)
     assert process.returncode == 0
 
 

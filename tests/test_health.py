@@ -4,7 +4,6 @@ lab's rendered outputs (parsed as a poll would), each state set by hand."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 from snapshot_helpers import snapshot_of
@@ -18,38 +17,12 @@ from monitor.health import (
     classify_reload,
     evaluate_pair,
 )
-from monitor.inventory import Inventory, load_inventory
-from monitor.lab.router import Clock
-from monitor.lab.topology import Pair, build_pairs, drop_tunnel, lab_credentials, set_baseline, set_hsrp_roles
+from monitor.inventory import Inventory
+from monitor.lab.topology import Pair, drop_tunnel, set_hsrp_roles
 from monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
 from monitor.snapshot import CommandResult, Snapshot, Status
 
 NEGOTIATION = 3
-
-INVENTORY = """\
-lab: true
-defaults: {credentials: {username: lab, password: x}}
-pairs: [{name: HUB-PAIR-1, members: [R1, R2]}]
-devices:
-  - {name: R1, host: 10.0.0.1, role: hub, expected_peers: [172.16.0.4, 172.16.0.5]}
-  - {name: R2, host: 10.0.0.2, role: hub, expected_peers: [172.16.0.4, 172.16.0.5]}
-  - {name: R4, host: 172.16.0.4, role: branch}
-  - {name: R5, host: 172.16.0.5, role: branch}
-"""
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Inventory:
-    path = tmp_path / "inventory.yml"
-    path.write_text(INVENTORY, encoding="utf-8")
-    return load_inventory(path)
-
-
-@pytest.fixture
-def pair() -> Pair:
-    (pair,) = build_pairs(1, 2, lab_credentials(), Clock(1.0))
-    set_baseline(pair)
-    return pair
 
 
 def judge(pair: Pair, inventory: Inventory, **replaced: Snapshot | None):

@@ -13,9 +13,8 @@ from snapshot_helpers import snapshot_of
 
 from monitor.export import METRICS, ExportView, render
 from monitor.health import evaluate_pair
-from monitor.inventory import Inventory, load_inventory
-from monitor.lab.router import Clock
-from monitor.lab.topology import Pair, build_pairs, drop_tunnel, lab_credentials, set_baseline
+from monitor.inventory import Inventory
+from monitor.lab.topology import Pair, drop_tunnel
 from monitor.snapshot import Snapshot, Status
 
 CONTRACT = {  # SPEC.md: name -> labels
@@ -32,30 +31,6 @@ CONTRACT = {  # SPEC.md: name -> labels
     "ipsecha_reloads_total": {"device", "pair", "expected"},
     "ipsecha_ipsec_sa_active": {"device", "pair", "peer"},
 }
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Inventory:
-    path = tmp_path / "inventory.yml"
-    path.write_text(
-        "lab: true\n"
-        "defaults: {credentials: {username: lab, password: x}}\n"
-        "pairs: [{name: HUB-PAIR-1, members: [R1, R2]}]\n"
-        "devices:\n"
-        "  - {name: R1, host: 10.0.0.1, role: hub, expected_peers: [172.16.0.4, 172.16.0.5]}\n"
-        "  - {name: R2, host: 10.0.0.2, role: hub, expected_peers: [172.16.0.4, 172.16.0.5]}\n"
-        "  - {name: R4, host: 172.16.0.4, role: branch}\n"
-        "  - {name: R5, host: 172.16.0.5, role: branch}\n",
-        encoding="utf-8",
-    )
-    return load_inventory(path)
-
-
-@pytest.fixture
-def pair() -> Pair:
-    (pair,) = build_pairs(1, 2, lab_credentials(), Clock(1.0))
-    set_baseline(pair)
-    return pair
 
 
 def scrape(pair: Pair, inventory: Inventory, **replaced: Snapshot) -> dict[str, dict[tuple, float]]:
