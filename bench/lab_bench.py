@@ -32,13 +32,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def _proc_cpu_seconds(pid: int) -> float:
+def proc_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -109,11 +109,11 @@ async def _bounded(concurrency: int, jobs) -> None:
 async def measure(inventory: dict, concurrency: int, rounds: int, lab_pid: int) -> dict[str, float]:
     credentials = inventory["defaults"]["credentials"]
     sessions = [Session(device, credentials) for device in inventory["devices"]]
-    cpu_before = _proc_cpu_seconds(lab_pid)
+    cpu_before = proc_cpu_seconds(lab_pid)
     start = time.perf_counter()
     await _bounded(concurrency, (s.login() for s in sessions))
     login_seconds = time.perf_counter() - start
-    cpu_logins = _proc_cpu_seconds(lab_pid) - cpu_before
+    cpu_logins = proc_cpu_seconds(lab_pid) - cpu_before
     await _bounded(concurrency, (s.enable() for s in sessions))
 
     async def work(session: Session) -> None:
@@ -122,11 +122,11 @@ async def measure(inventory: dict, concurrency: int, rounds: int, lab_pid: int) 
             output = await session.command(text)
             assert "my state" in output or "uptime is" in output, output[:200]
 
-    cpu_before = _proc_cpu_seconds(lab_pid)
+    cpu_before = proc_cpu_seconds(lab_pid)
     start = time.perf_counter()
     await _bounded(concurrency, (work(s) for s in sessions))
     command_seconds = time.perf_counter() - start
-    cpu_commands = _proc_cpu_seconds(lab_pid) - cpu_before
+    cpu_commands = proc_cpu_seconds(lab_pid) - cpu_before
     for session in sessions:
         session.close()
     return {
@@ -154,7 +154,7 @@ def main() -> int:
         command = [
             sys.executable, "-m", "monitor", "lab",
             "--pairs", str(args.pairs), "--branches", str(args.branches),
-            "--write-inventory", str(inventory_path), "--control-address", f"127.0.0.1:{_free_port()}",
+            "--write-inventory", str(inventory_path), "--control-address", f"127.0.0.1:{free_port()}",
         ]  # fmt: skip
         started = time.perf_counter()
         lab = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)

@@ -26,7 +26,8 @@ import urllib.request
 from pathlib import Path
 
 import yaml
-from poll_bench import free_port, stop_process, wait_for_lab
+from lab_bench import free_port
+from poll_bench import stop_process, wait_for_lab
 from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[1]

@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from lab_bench import free_port, proc_cpu_seconds  # the lab benchmark's helpers: same machine facts
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -77,17 +78,6 @@ RESULT_MARK = "POLL-BENCH-RESULT "
 
 
 # --- /proc helpers -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _proc_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb() -> float:
@@ -189,11 +179,11 @@ def run_reused(inventory_path: Path, cycles: int, lab_pid: int, profile: bool, i
     try:
         for cycle in range(1 + cycles):
             threads_before = _thread_cpu() if cycle else {}
-            cpu_before, lab_before = time.process_time(), _proc_cpu_seconds(lab_pid)
+            cpu_before, lab_before = time.process_time(), proc_cpu_seconds(lab_pid)
             start = time.perf_counter()
             snapshots = poller.poll_all()
             wall = time.perf_counter() - start
-            cpu, lab_cpu = time.process_time() - cpu_before, _proc_cpu_seconds(lab_pid) - lab_before
+            cpu, lab_cpu = time.process_time() - cpu_before, proc_cpu_seconds(lab_pid) - lab_before
             results.append(_cycle_stats(snapshots, wall, cpu, lab_cpu))
             if cycle:  # reused cycles only: the split of their CPU by thread kind
                 for kind, seconds in _thread_cpu().items():
