@@ -20,12 +20,12 @@ import gzip
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
-import yaml
 from lab_bench import free_port
 from poll_bench import stop_process, wait_for_lab
 from prometheus_client.parser import text_string_to_metric_families
@@ -78,8 +78,6 @@ def main() -> int:
     args = parser.parse_args()
     pairs = max(1, args.routers // 50)
     branches = args.routers // pairs - 2
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="ipsecha-load-") as folder:
         inventory_path = Path(folder) / "lab.yml"
         lab = subprocess.Popen(
@@ -129,8 +127,8 @@ def main() -> int:
             stop_process(lab)
     ordered = sorted(latencies)
     p99 = ordered[int(0.99 * (len(ordered) - 1))] if ordered else float("nan")
-    size = yaml.safe_dump({"routers": devices, "pairs": pairs, "branches per pair": branches}, default_flow_style=True)
-    print(f"{args.scrapers} scrapers x {args.seconds:g} s on /metrics; lab {size.strip()}; ", end="")
+    shape = f"{devices} routers ({pairs} x (2 + {branches}))"
+    print(f"{args.scrapers} scrapers x {args.seconds:g} s on /metrics; lab {shape}; ", end="")
     print(f"poll every {args.poll_interval:g} s\n")
     print("| scrapes | errors | p50 | p99 | max |")
     print("|---:|---:|---:|---:|---:|")

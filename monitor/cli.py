@@ -122,6 +122,10 @@ def _positive(text: str) -> float:
     return value
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+DEFAULT_LISTEN_ADDRESS = "127.0.0.1:9477"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipsec-ha-monitor", description="Monitor Cisco IPsec stateful failover (HSRP + SSO) router pairs."
@@ -158,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: on a tty)",
     )
-    check.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
+    check.add_argument("--log-level", choices=LOG_LEVELS, default="warning")
     check.set_defaults(run=_check)
 
     serve = sub.add_parser(
@@ -168,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "SIGHUP reloads the inventory.",
     )
     serve.add_argument("--config", required=True, metavar="FILE", help="the inventory (YAML)")
-    serve.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:9477", metavar="HOST:PORT")
+    serve.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN_ADDRESS, metavar="HOST:PORT")
     serve.add_argument("--poll-interval", type=_positive, default=30.0, metavar="SECONDS", help="default 30")
     serve.add_argument(
         "--web.config.file",
@@ -176,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="TLS and basic auth, in the Prometheus exporter-toolkit format",
     )
-    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     serve.set_defaults(run=_serve)
 
     demo = sub.add_parser(
@@ -184,9 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the simulated lab and the exporter over it, no configuration",
         description="Start the lab (R1/R2 hub pair, three branches, over SSH on 127.0.0.1) and serve it.",
     )
-    demo.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:9477", metavar="HOST:PORT")
+    demo.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN_ADDRESS, metavar="HOST:PORT")
     demo.add_argument("--control-address", default="127.0.0.1:9179", help="the lab's control port")
-    demo.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
+    demo.add_argument("--log-level", choices=LOG_LEVELS, default="warning")
     demo.set_defaults(run=_demo)
 
     lab = sub.add_parser(

@@ -109,9 +109,11 @@ class Exporter:
             self._generation += 1
             self._snapshots.update(snapshots)
             latest = dict(self._snapshots)
-            reloads, switchovers = self._tracker.observe(
-                {name: latest[name] for name in self._members_of(snapshots)} | snapshots, self.inventory
-            )
+            # The pairs touched: judged again, and their other member's latest
+            # snapshot goes with the new ones so a switchover is seen whole.
+            pairs = [self.inventory.pairs[name] for name in {self.inventory.pair_of(n) for n in snapshots} if name]
+            partners = {member: latest[member] for pair in pairs for member in pair.members if member in latest}
+            reloads, switchovers = self._tracker.observe(partners | snapshots, self.inventory)
             for reload in reloads:
                 self._reloads[(reload.device, reload.expected)] += 1
                 log.warning(
@@ -128,9 +130,8 @@ class Exporter:
                     switchover.active,
                     switchover.previous_active,
                 )
-            for pair in self.inventory.pairs.values():
-                if set(pair.members) & set(snapshots):
-                    self._pairs[pair.name] = evaluate_pair(pair, latest, self.inventory, reloads)
+            for pair in pairs:
+                self._pairs[pair.name] = evaluate_pair(pair, latest, self.inventory, reloads)
             for name, snapshot in snapshots.items():
                 self._polls[(name, "success" if snapshot.up else "failure")] += 1
                 for failure in snapshot.failures:
@@ -141,16 +142,6 @@ class Exporter:
                         buckets[index] += 1
                 buckets[-2] += 1
                 buckets[-1] += snapshot.duration_seconds
-
-    def _members_of(self, snapshots: dict[str, Snapshot]) -> set[str]:
-        """The pair members of the polled devices that have a snapshot (so a
-        switchover is judged from both members)."""
-        members = set()
-        for name in snapshots:
-            pair = self.inventory.pairs.get(self.inventory.pair_of(name)) if name in self.inventory.devices else None
-            if pair is not None:
-                members |= {member for member in pair.members if member in self._snapshots}
-        return members
 
     # --- background loop ----------------------------------------------------------
 
