@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLES := tests/fixtures/cisco_ios
 
-.PHONY: install demo demo-check lab test test-legacy-ssh lint bench index clean
+.PHONY: install demo demo-check lab test test-legacy-ssh lint bench index dashboards clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,14 @@ bench: install
 # Regenerate textfsm_templates/index after editing monitor/parse/commands.py.
 index: install
 	$(PY) -m monitor.parse.write_index
+
+# The Grafana dashboards and the alert rules' unit-test file are written by
+# code (dashboards/grafana/build.py, dashboards/prometheus/build_rule_tests.py);
+# the tests check the committed files are current. promtool: Debian's prometheus.
+dashboards: install
+	$(PY) dashboards/grafana/build.py
+	$(PY) dashboards/prometheus/build_rule_tests.py
+	cd dashboards/prometheus && promtool check rules ipsecha-rules.yml && promtool test rules ipsecha-rules.test.yml
 
 clean:
 	rm -rf $(VENV) $(VENV_PAR4) $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info

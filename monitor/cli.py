@@ -122,6 +122,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _poll_interval(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds (0: no background polling), got {text}")
+    return value
+
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_LISTEN_ADDRESS = "127.0.0.1:9477"
 
@@ -173,7 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", required=True, metavar="FILE", help="the inventory (YAML)")
     serve.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN_ADDRESS, metavar="HOST:PORT")
-    serve.add_argument("--poll-interval", type=_positive, default=30.0, metavar="SECONDS", help="default 30")
+    serve.add_argument(
+        "--poll-interval",
+        type=_poll_interval,
+        default=30.0,
+        metavar="SECONDS",
+        help="default 30; 0: no background polling, devices are polled only by /probe (scale-out)",
+    )
     serve.add_argument(
         "--web.config.file",
         dest="web_config",

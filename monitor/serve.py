@@ -3,8 +3,9 @@
 configuration at all.
 
 serve polls every device in the background every --poll-interval seconds
-and serves /metrics from the latest snapshots, /probe?target= (one device,
-now), /targets and /. SIGHUP reloads the inventory (healthy sessions stay);
+(never with 0: replicas that Prometheus shards over /probe) and serves
+/metrics from the latest snapshots, /probe?target= (one device, now),
+/targets and /. SIGHUP reloads the inventory (healthy sessions stay);
 SIGINT / SIGTERM stop it.
 """
 
@@ -55,9 +56,11 @@ def run_exporter(
     if config is not None and hasattr(signal, "SIGHUP"):
         handlers[signal.SIGHUP] = reload_requested.set
     previous = {signum: signal.signal(signum, lambda *_, f=f: f()) for signum, f in handlers.items()}
-    exporter.start(interval)
+    if interval > 0:
+        exporter.start(interval)
     server.serve_in_thread()
-    print(f"serving {len(inventory.devices)} devices on {server.url}/metrics (polling every {interval:g} s)")
+    polling = f"polling every {interval:g} s" if interval > 0 else "no background polling: /probe only"
+    print(f"serving {len(inventory.devices)} devices on {server.url}/metrics ({polling})")
     sys.stdout.flush()
     try:
         while not stop.wait(0.2):

@@ -103,6 +103,26 @@ def test_an_expected_peer_without_sa_reads_0_not_absent(pair: Pair, inventory: I
     assert value(samples, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="unhealthy") == 1
 
 
+def test_the_stateful_group_and_expected_peers_are_exported(pair: Pair, inventory: Inventory) -> None:
+    """The alert rules join on these: which HSRP group carries stateful
+    failover (from `scheme standby`), and which peers the inventory expects
+    (there whether or not the device answered)."""
+    samples = scrape(pair, inventory)
+    for hub in ("R1", "R2"):
+        labels = {"device": hub, "pair": "HUB-PAIR-1"}
+        assert value(samples, "ipsecha_redundancy_stateful_group_info", **labels, group_name="BRANCH-5-TUNNEL") == 1
+        expected = {dict(key)["peer"] for key in samples["ipsecha_ipsec_peer_expected"] if dict(key)["device"] == hub}
+        assert expected == set(inventory.devices[hub].expected_peers) == {"172.16.0.4", "172.16.0.5"}
+    assert not [key for key in samples["ipsecha_ipsec_peer_expected"] if dict(key)["device"] == "R4"]
+
+    r2 = snapshot_of(pair.r2)
+    down = tuple(dataclasses.replace(r, status=Status.CONNECT, records=(), error="refused") for r in r2.results)
+    samples = scrape(pair, inventory, R2=dataclasses.replace(r2, results=down))
+    r2_labels = {"device": "R2", "pair": "HUB-PAIR-1"}
+    assert value(samples, "ipsecha_ipsec_peer_expected", **r2_labels, peer="172.16.0.4") == 1
+    assert ("device", "R2") not in {i for key in samples["ipsecha_redundancy_stateful_group_info"] for i in key}
+
+
 def test_a_failed_command_drops_its_series_and_says_so(pair: Pair, inventory: Inventory) -> None:
     r1 = snapshot_of(pair.r1)
     failed = tuple(

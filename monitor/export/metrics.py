@@ -65,6 +65,9 @@ METRICS: dict[str, MetricSpec] = {
     "ipsecha_ipsec_sa_active": MetricSpec(
         "gauge", "Active inbound+outbound ESP SAs toward the peer (0 for an expected peer without any)", PEER
     ),
+    "ipsecha_ipsec_peer_expected": MetricSpec(
+        "gauge", "1 for each branch peer the inventory's expected_peers lists for this device", PEER
+    ),
     # --- beyond the contract ---
     "ipsecha_data_age_seconds": MetricSpec("gauge", "Seconds since the device's last poll ended", DEVICE),
     "ipsecha_command_success": MetricSpec(
@@ -86,6 +89,11 @@ METRICS: dict[str, MetricSpec] = {
     ),
     "ipsecha_redundancy_interdevice_peer_communicating": MetricSpec(
         "gauge", "1 when show redundancy inter-device reports the peer communicating", DEVICE
+    ),
+    "ipsecha_redundancy_stateful_group_info": MetricSpec(
+        "info",
+        "The HSRP group `scheme standby` names in show redundancy inter-device (it carries the stateful failover)",
+        (*DEVICE, "group_name"),
     ),
     "ipsecha_isakmp_sas": MetricSpec("gauge", "ISAKMP (IKEv1) SAs by state", (*DEVICE, "state")),
     "ipsecha_crypto_session_up": MetricSpec(
@@ -207,6 +215,8 @@ def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], no
     base = _device_labels(snapshot.device, snapshot.pair)
     out.add("ipsecha_device_up", base, snapshot.up)
     out.add("ipsecha_poll_duration_seconds", base, snapshot.duration_seconds)
+    for peer in expected_peers:  # from the inventory: present whether the poll worked or not
+        out.add("ipsecha_ipsec_peer_expected", f'{base},peer="{escape_label(peer)}"', 1)
     ended = snapshot.started_at + snapshot.duration_seconds
     out.add("ipsecha_data_age_seconds", base, max(0.0, now - ended) if now else 0.0)
     for result in snapshot.results:
@@ -242,6 +252,10 @@ def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], no
             out.add("ipsecha_redundancy_interdevice_state", f'{base},state="{state}"', inter.state == state)
         if inter.peer_communicating is not None:
             out.add("ipsecha_redundancy_interdevice_peer_communicating", base, inter.peer_communicating)
+        if inter.group_name:
+            out.add(
+                "ipsecha_redundancy_stateful_group_info", f'{base},group_name="{escape_label(inter.group_name)}"', 1
+            )
 
     version = snapshot.version
     if version is not None:

@@ -1,0 +1,915 @@
+"""Writes the Grafana dashboards ipsecha-fleet.json and ipsecha-pair.json.
+
+    python dashboards/grafana/build.py [OUTDIR]    (default: this script's folder)
+
+Both dashboards come from this one script so that they share their
+variables, value mappings and query conventions. The value mappings are
+built from the package's own tables (RF_STATE_NAMES, HSRP_STATES), and every
+`ipsecha_*` name an expr reads is checked against METRICS, the exporter's
+own metrics and the recording rules in ../prometheus/ipsecha-rules.yml, so a
+renamed metric fails here instead of as an empty panel.
+
+Query conventions (tests/test_prometheus_e2e.py runs every expr against a
+real Prometheus): device facts are folded with `max by (pair, device, ...)`
+and pair facts with `max by (pair, ...)`, which drops `instance` and `job`,
+so the panels read the same whether Prometheus scrapes /metrics (one target)
+or /probe (one target per device, pair series once per member). The only
+variables in exprs are `$pair` and `$device` as regex matchers, plus
+Grafana's interval variables.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+if str(REPO) not in sys.path:  # run as a plain script from a checkout: import this checkout's package
+    sys.path.insert(0, str(REPO))
+
+from monitor.export.metrics import METRICS  # noqa: E402
+from monitor.records import HSRP_STATES  # noqa: E402
+from monitor.rf_states import RF_STATE_NAMES  # noqa: E402
+
+Json = dict[str, Any]
+
+RULES_FILE = REPO / "dashboards" / "prometheus" / "ipsecha-rules.yml"
+FLEET_UID, PAIR_UID = "ipsecha-fleet", "ipsecha-pair"
+TAGS = ["ipsec-ha-monitor"]
+DATASOURCE: Json = {"type": "prometheus", "uid": "${datasource}"}
+# Served by the exporter on /metrics only (not /probe) and not in METRICS.
+EXPORTER_METRICS = frozenset(
+    {
+        "ipsecha_exporter_polls_total",
+        "ipsecha_exporter_poll_errors_total",
+        "ipsecha_exporter_poll_duration_seconds_bucket",
+        "ipsecha_exporter_poll_duration_seconds_sum",
+        "ipsecha_exporter_poll_duration_seconds_count",
+        "ipsecha_exporter_poll_cycles_total",
+    }
+)
+ALLOWED_VARIABLES = frozenset({"pair", "device", "__rate_interval", "__interval", "__range"})
+
+# Label matchers. Pair-level panels filter on $pair only: a pair's health does
+# not depend on which of its devices the $device picker shows.
+PAIR = 'pair=~"$pair"'
+PAIRS = 'pair=~"$pair", pair!=""'  # `All` is .*, which would also match branch routers (pair="")
+DEVICES = 'pair=~"$pair", device=~"$device"'
+HUBS = 'pair=~"$pair", pair!="", device=~"$device"'
+
+# --- value mappings ---------------------------------------------------------
+
+GREEN, BLUE, YELLOW, ORANGE, RED = "green", "blue", "yellow", "orange", "red"
+# Pair verdict as a number, worst highest, so `max` across exporters or
+# probe targets keeps the worst verdict any of them reported.
+VERDICTS = {0: ("healthy", GREEN), 1: ("unknown", ORANGE), 2: ("unhealthy", RED)}
+# HSRP state as a number: 1 + its index in HSRP_STATES; 0 when no state is
+# set, which the exporter writes for a group IOS shows as "Disabled".
+HSRP_CODES = {0: "disabled", **{index + 1: state for index, state in enumerate(HSRP_STATES)}}
+HSRP_COLORS = {"active": GREEN, "standby": BLUE, "speak": YELLOW, "listen": YELLOW, "learn": ORANGE, "init": ORANGE}
+
+
+def value_mappings(values: Mapping[int, tuple[str, str]]) -> list[Json]:
+    """Grafana value mappings: code -> (text, color)."""
+    options = {
+        str(code): {"color": color, "index": index, "text": text}
+        for index, (code, (text, color)) in enumerate(sorted(values.items()))
+    }
+    return [{"options": options, "type": "value"}]
+
+
+def rf_timeline_color(code: int) -> str:
+    """ACTIVE and STANDBY HOT are the two good states; the transitional ones
+    a booting or failing-over unit walks through get warning colors."""
+    name = RF_STATE_NAMES[code]
+    if code == 13:
+        return GREEN
+    if code == 8:
+        return BLUE
+    if name.startswith("ACTIVE"):  # ACTIVE FAST, DRAIN, PRECONFIG, ...: mid-switchover
+        return YELLOW
+    if code in (0, 1):  # UNKNOWN, DISABLED
+        return RED
+    return ORANGE  # INITIALIZATION, NEGOTIATION, STANDBY COLD*: booting or syncing
+
+
+def rf_mappings(color: Callable[[int], str]) -> list[Json]:
+    return value_mappings({code: (name, color(code)) for code, name in RF_STATE_NAMES.items()})
+
+
+def peer_rf_color(code: int) -> str:
+    """Seen from the RF-active unit only STANDBY HOT means a failover now keeps the tunnels."""
+    return GREEN if code == 8 else RED
+
+
+def hsrp_mappings() -> list[Json]:
+    names = {code: (state.capitalize(), HSRP_COLORS.get(state, RED)) for code, state in HSRP_CODES.items()}
+    return value_mappings(names)
+
+
+def boolean_mappings(true: str, false: str) -> list[Json]:
+    return value_mappings({0: (false, RED), 1: (true, GREEN)})
+
+
+def thresholds(*steps: tuple[float | None, str]) -> Json:
+    """Absolute thresholds; the first step's value is None (the base)."""
+    return {"mode": "absolute", "steps": [{"color": color, "value": value} for value, color in steps]}
+
+
+OK_IF_ZERO = thresholds((None, GREEN), (1, RED))
+DUPLEX = boolean_mappings("Duplex", "Simplex")
+UP_DOWN = boolean_mappings("Up", "Down")
+DATA_AGE = thresholds((None, GREEN), (90, ORANGE), (300, RED))  # 300 s: IpsechaStaleData's threshold
+
+# --- exprs --------------------------------------------------------------------
+
+
+def verdict_code(matchers: str) -> str:
+    """0 healthy, 1 unknown, 2 unhealthy: each verdict series is 1 for the
+    current verdict, and the `or` keeps both (their verdict labels differ)."""
+    return (
+        f'max by (pair) (ipsecha_pair_verdict{{{matchers}, verdict="unhealthy"}} * 2'
+        f' or ipsecha_pair_verdict{{{matchers}, verdict="unknown"}})'
+    )
+
+
+def on_rf_active(expr: str, matchers: str) -> str:
+    """`expr` (by pair, device) kept only on the RF-active member: the unit whose view of the pair counts."""
+    return f"{expr} and on (pair, device) (device:ipsecha_rf_active:bool{{{matchers}}} == 1)"
+
+
+def rf_active_fact(metric: str, matchers: str) -> str:
+    """A device metric as the RF-active hub of each pair reports it."""
+    return on_rf_active(f"max by (pair, device) ({metric}{{{matchers}}})", matchers)
+
+
+def expected_peers_on_rf_active(comparison: str, matchers: str) -> str:
+    """How many expected branch peers pass `comparison` (e.g. `> bool 0`) on
+    the RF-active hub. `bool` makes a peer that fails count 0 instead of
+    vanishing, so the sum is 0, not an empty cell, when none passes."""
+    sas = f"max by (pair, device, peer) (ipsecha_ipsec_sa_active{{{matchers}}}) {comparison}"
+    expected = f"on (pair, device, peer) ipsecha_ipsec_peer_expected{{{matchers}}}"
+    kept = on_rf_active(f"({sas})\n  and {expected}\n ", matchers)
+    return f"sum by (pair) (\n  {kept}\n)"
+
+
+def hsrp_state_code(matchers: str) -> str:
+    """The HSRP state code of each device's stateful group (the one `scheme
+    standby` names): every state series times its code, so the max is the
+    code of the one state set to 1, or 0 when none is."""
+    states = "\n    or ".join(
+        f'ipsecha_hsrp_state{{{matchers}, state="{state}"}} * {code}' for code, state in HSRP_CODES.items() if code
+    )
+    return (
+        f"max by (pair, device) (\n  (\n    {states}\n  )\n"
+        f"  and on (pair, group_name) ipsecha_redundancy_stateful_group_info{{{PAIRS}}}\n)"
+    )
+
+
+# --- panels -------------------------------------------------------------------
+
+
+def target(expr: str, legend: str = "", ref: str = "A", *, table: bool = False, instant: bool = False) -> Json:
+    """A Prometheus query. Tables ask for one instant per series; graphs for a range."""
+    instant = instant or table
+    return {
+        "datasource": DATASOURCE,
+        "editorMode": "code",
+        "expr": expr,
+        "format": "table" if table else "time_series",
+        "instant": instant,
+        "legendFormat": legend or "__auto",
+        "range": not instant,
+        "refId": ref,
+    }
+
+
+def refs(*queries: tuple[str, str]) -> list[Json]:
+    """Range targets A, B, ... from (expr, legend) pairs."""
+    return [target(expr, legend, chr(ord("A") + n)) for n, (expr, legend) in enumerate(queries)]
+
+
+def panel(kind: str, title: str, description: str, targets: list[Json], defaults: Json, options: Json) -> Json:
+    return {
+        "datasource": DATASOURCE,
+        "description": description,
+        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "options": options,
+        "targets": targets,
+        "title": title,
+        "type": kind,
+    }
+
+
+def stat(
+    title: str,
+    description: str,
+    targets: list[Json],
+    *,
+    mappings: list[Json] | None = None,
+    steps: Json | None = None,
+    unit: str = "none",
+    text_mode: str = "auto",
+) -> Json:
+    """Current value(s), colored by mapping or threshold."""
+    for query in targets:
+        query.update(instant=True, range=False)  # only the latest value is shown
+    defaults = {
+        "color": {"mode": "thresholds"},
+        "mappings": mappings or [],
+        "thresholds": steps or thresholds((None, GREEN)),
+        "unit": unit,
+    }
+    options = {
+        "colorMode": "background",
+        "graphMode": "none",
+        "justifyMode": "auto",
+        "orientation": "auto",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "showPercentChange": False,
+        "textMode": text_mode,
+        "wideLayout": True,
+    }
+    return panel("stat", title, description, targets, defaults, options)
+
+
+def timeseries(title: str, description: str, targets: list[Json], *, unit: str, stepped: bool = False) -> Json:
+    """Lines per series with a table legend (last, max) to pick out one peer among many."""
+    custom = {
+        "drawStyle": "line",
+        "fillOpacity": 0,
+        "lineInterpolation": "stepAfter" if stepped else "linear",
+        "lineWidth": 1,
+        "showPoints": "never",
+        "spanNulls": False,
+    }
+    defaults = {"color": {"mode": "palette-classic"}, "custom": custom, "min": 0, "unit": unit}
+    options = {
+        "legend": {"calcs": ["lastNotNull", "max"], "displayMode": "table", "placement": "right", "showLegend": True},
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
+    return panel("timeseries", title, description, targets, defaults, options)
+
+
+def state_timeline(title: str, description: str, targets: list[Json], mappings: list[Json]) -> Json:
+    """One band per series, colored and named by the value mappings."""
+    defaults = {
+        "color": {"mode": "thresholds"},
+        "custom": {"fillOpacity": 80, "lineWidth": 0},
+        "mappings": mappings,
+        "thresholds": thresholds((None, "text")),
+    }
+    options = {
+        "alignValue": "left",
+        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},  # the mapped states and colors
+        "mergeValues": True,
+        "rowHeight": 0.8,
+        "showValue": "auto",
+        "tooltip": {"mode": "single", "sort": "none"},
+    }
+    return panel("state-timeline", title, description, targets, defaults, options)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One query of a table: its value becomes column `name`, or is hidden
+    (name None) when the query only contributes labels (`labels`: label ->
+    column name). `mappings`/`steps` color the cells."""
+
+    expr: str
+    name: str | None
+    unit: str = "none"
+    mappings: list[Json] = field(default_factory=list)
+    steps: Json | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def table(title: str, description: str, keys: Mapping[str, str], columns: Sequence[Column], sort_by: str) -> Json:
+    """A row per `keys` labels (label -> column name): instant queries in
+    table format, merged into one table on their common labels, then
+    renamed, ordered and colored. Scales to hundreds of pairs, unlike a
+    repeated row per pair."""
+    targets = [target(c.expr, ref=chr(ord("A") + n), table=True) for n, c in enumerate(columns)]
+    rename = dict(keys)
+    hidden = {"Time": True}
+    overrides = []
+    for query, column in zip(targets, columns, strict=True):
+        value = f"Value #{query['refId']}"  # Grafana's name for the value field when a panel has several queries
+        rename.update(column.labels)
+        if column.name is None:
+            hidden[value] = True
+            continue
+        rename[value] = column.name
+        properties: list[Json] = [{"id": "unit", "value": column.unit}]
+        if column.mappings or column.steps:
+            properties += [
+                {"id": "mappings", "value": column.mappings},
+                {"id": "thresholds", "value": column.steps or thresholds((None, GREEN))},
+                {"id": "color", "value": {"mode": "thresholds"}},
+                {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+            ]
+        overrides.append({"matcher": {"id": "byName", "options": column.name}, "properties": properties})
+    order = {name: index for index, name in enumerate(dict.fromkeys([*keys, *rename]))}
+    defaults = {"custom": {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False}, "mappings": []}
+    options = {
+        "cellHeight": "sm",
+        "footer": {"countRows": False, "fields": "", "reducer": ["sum"], "show": False},
+        "showHeader": True,
+        "sortBy": [{"desc": True, "displayName": sort_by}],
+    }
+    result = panel("table", title, description, targets, defaults, options)
+    result["fieldConfig"]["overrides"] = overrides
+    result["transformations"] = [
+        {"id": "merge", "options": {}},
+        {"id": "organize", "options": {"excludeByName": hidden, "indexByName": order, "renameByName": rename}},
+    ]
+    return result
+
+
+def row(title: str) -> Json:
+    return {"collapsed": False, "datasource": DATASOURCE, "panels": [], "title": title, "type": "row"}
+
+
+def layout(items: Sequence[tuple[Json, int, int]]) -> list[Json]:
+    """gridPos for (panel, width, height) in reading order: left to right,
+    wrapping at 24 columns, a row panel always on a line of its own. Panels
+    never overlap; ids are numbered in the same order."""
+    panels, x, y, line_height = [], 0, 0, 0
+    for number, (item, width, height) in enumerate(items, start=1):
+        if item["type"] == "row":
+            width, height = 24, 1
+        if x + width > 24 or (item["type"] == "row" and x > 0):
+            x, y, line_height = 0, y + line_height, 0
+        panels.append({**item, "gridPos": {"h": height, "w": width, "x": x, "y": y}, "id": number})
+        x, line_height = x + width, max(line_height, height)
+    return panels
+
+
+# --- dashboards -----------------------------------------------------------------
+
+
+def variables() -> list[Json]:
+    """$datasource, then $pair and $device (multi-value, All = .*), as both dashboards share them."""
+
+    def query_variable(name: str, label: str, query: str) -> Json:
+        return {
+            "allValue": ".*",
+            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+            "datasource": DATASOURCE,
+            "definition": query,
+            "hide": 0,
+            "includeAll": True,
+            "label": label,
+            "multi": True,
+            "name": name,
+            "options": [],
+            "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+            "refresh": 2,  # on time range change: pairs come and go with the inventory
+            "regex": "",
+            "skipUrlSync": False,
+            "sort": 1,
+            "type": "query",
+        }
+
+    datasource = {
+        "current": {},
+        "hide": 0,
+        "includeAll": False,
+        "label": "Data source",
+        "multi": False,
+        "name": "datasource",
+        "options": [],
+        "query": "prometheus",
+        "refresh": 1,
+        "regex": "",
+        "skipUrlSync": False,
+        "type": "datasource",
+    }
+    return [
+        datasource,
+        query_variable("pair", "Pair", 'label_values(ipsecha_device_up{pair!=""}, pair)'),
+        query_variable("device", "Device", 'label_values(ipsecha_device_up{pair=~"$pair"}, device)'),
+    ]
+
+
+def dashboard(uid: str, title: str, description: str, panels: list[Json], annotations: list[Json]) -> Json:
+    other_uid, other_title = (PAIR_UID, "Pair detail") if uid == FLEET_UID else (FLEET_UID, "Fleet overview")
+    builtin = {
+        "builtIn": 1,
+        "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+        "enable": True,
+        "hide": True,
+        "iconColor": "rgba(0, 211, 255, 1)",
+        "name": "Annotations & Alerts",
+        "type": "dashboard",
+    }
+    link = {
+        "asDropdown": False,
+        "icon": "dashboard",
+        "includeVars": True,  # carry $datasource, $pair and $device across
+        "keepTime": True,
+        "tags": [],
+        "targetBlank": False,
+        "title": other_title,
+        "tooltip": "",
+        "type": "link",
+        "url": f"/d/{other_uid}",
+    }
+    return {
+        "annotations": {"list": [builtin, *annotations]},
+        "description": description,
+        "editable": True,
+        "fiscalYearStartMonth": 0,
+        "graphTooltip": 1,  # shared crosshair: line up an HSRP change with the RF states and traffic
+        "id": None,
+        "links": [link],
+        "panels": panels,
+        "refresh": "30s",
+        "schemaVersion": 39,
+        "tags": TAGS,
+        "templating": {"list": variables()},
+        "time": {"from": "now-6h", "to": "now"},
+        "timepicker": {},
+        "timezone": "",
+        "title": title,
+        "uid": uid,
+        "version": 1,
+        "weekStart": "",
+    }
+
+
+def annotation(name: str, color: str, expr: str, title: str, text: str) -> Json:
+    return {
+        "datasource": DATASOURCE,
+        "enable": True,
+        "expr": expr,
+        "iconColor": color,
+        "name": name,
+        "step": "30s",
+        "tagKeys": "pair,device",
+        "textFormat": text,
+        "titleFormat": title,
+        "useValueForTime": False,
+    }
+
+
+def fleet() -> Json:
+    code = verdict_code(PAIRS)
+    pair_link = {
+        "title": "Pair detail: ${__value.raw}",
+        "url": "/d/ipsecha-pair?var-pair=${__value.raw}&${datasource:queryparam}&${__url_time_range}",
+    }
+    pairs = table(
+        "Pairs",
+        "One row per pair, worst verdict first. Redundancy columns are read on the RF-active hub. Branch SAs: "
+        "expected branch peers with an active ESP SA on the RF-active hub. Since reload: the lower uptime of the "
+        "two hubs, with that hub's last reload reason. Click a pair for its detail dashboard.",
+        {"pair": "Pair"},
+        [
+            Column(code, "Verdict", mappings=value_mappings(VERDICTS)),
+            Column(
+                f"max by (pair, device) (device:ipsecha_rf_active:bool{{{PAIRS}}} == 1)",
+                None,
+                labels={"device": "RF active"},
+            ),
+            Column(
+                rf_active_fact("ipsecha_redundancy_peer_state", PAIRS),
+                "Peer state",
+                mappings=rf_mappings(peer_rf_color),
+            ),
+            Column(rf_active_fact("ipsecha_redundancy_duplex", PAIRS), "Mode", mappings=DUPLEX),
+            Column(rf_active_fact("ipsecha_redundancy_communications_up", PAIRS), "Communications", mappings=UP_DOWN),
+            Column(
+                f"pair:ipsecha_hsrp_active_members:sum{{{PAIRS}}}",
+                "HSRP active",
+                steps=thresholds((None, RED), (1, GREEN), (2, RED)),  # exactly one
+            ),
+            Column(expected_peers_on_rf_active("> bool 0", PAIRS), "Branch SAs"),
+            Column(
+                f"count by (pair) (max by (pair, peer) (ipsecha_ipsec_peer_expected{{{PAIRS}}}))", "Expected branches"
+            ),
+            Column(expected_peers_on_rf_active("== bool 0", PAIRS), "Branches without SA", steps=OK_IF_ZERO),
+            Column(
+                f"pair:ipsecha_rf_active_changes:1h{{{PAIRS}}}",
+                "RF-active changes (1h)",
+                steps=thresholds((None, GREEN), (1, ORANGE)),
+            ),
+            Column(
+                f"min by (pair) (device:ipsecha_uptime_seconds:max{{{PAIRS}}})",
+                "Since reload",
+                unit="dtdurations",
+                steps=thresholds((None, ORANGE), (3600, GREEN)),
+            ),
+            # The reason of the hub with the lower uptime; topk picks one when both hubs share it.
+            Column(
+                f"topk by (pair) (1, max by (pair, reason) (\n  ipsecha_reload_info{{{PAIRS}}}\n"
+                "  and on (pair, device) (\n"
+                f"    device:ipsecha_uptime_seconds:max{{{PAIRS}}}\n"
+                f"    == on (pair) group_left min by (pair) (device:ipsecha_uptime_seconds:max{{{PAIRS}}})\n"
+                "  )\n))",
+                None,
+                labels={"reason": "Reload reason"},
+            ),
+            Column(
+                f"sum by (pair) (device:ipsecha_device_up:max{{{PAIRS}}})",
+                "Hubs polled",
+                steps=thresholds((None, RED), (2, GREEN)),
+            ),
+            Column(f"max by (pair) (ipsecha_data_age_seconds{{{PAIRS}}})", "Data age", unit="s", steps=DATA_AGE),
+        ],
+        sort_by="Verdict",
+    )
+    pairs["fieldConfig"]["overrides"].append(
+        {"matcher": {"id": "byName", "options": "Pair"}, "properties": [{"id": "links", "value": [pair_link]}]}
+    )
+    devices = table(
+        "Devices",
+        "Every polled device (hubs and branch routers): whether its last poll worked, how old and slow it was, "
+        "how many commands failed, and its last reload.",
+        {"pair": "Pair", "device": "Device"},
+        [
+            Column(f"device:ipsecha_device_up:max{{{DEVICES}}}", "Polled", mappings=UP_DOWN),
+            Column(
+                f"sum by (pair, device) (1 - max by (pair, device, command) (ipsecha_command_success{{{DEVICES}}}))",
+                "Failed commands",
+                steps=OK_IF_ZERO,
+            ),
+            Column(
+                f"max by (pair, device) (ipsecha_data_age_seconds{{{DEVICES}}})", "Data age", unit="s", steps=DATA_AGE
+            ),
+            Column(f"max by (pair, device) (ipsecha_poll_duration_seconds{{{DEVICES}}})", "Poll duration", unit="s"),
+            Column(f"device:ipsecha_uptime_seconds:max{{{DEVICES}}}", "Uptime", unit="dtdurations"),
+            Column(
+                f"max by (pair, device, reason) (ipsecha_reload_info{{{DEVICES}}})",
+                None,
+                labels={"reason": "Reload reason"},
+            ),
+        ],
+        sort_by="Failed commands",
+    )
+    by_verdict = timeseries(
+        "Pairs by verdict",
+        "How many pairs had each verdict over time.",
+        refs(*((f"sum({code} == bool {n})", text) for n, (text, _) in VERDICTS.items())),
+        unit="none",
+        stepped=True,
+    )
+    by_verdict["fieldConfig"]["overrides"] = [
+        {
+            "matcher": {"id": "byName", "options": text},
+            "properties": [{"id": "color", "value": {"fixedColor": color, "mode": "fixed"}}],
+        }
+        for text, color in VERDICTS.values()
+    ]
+    # Healthy pairs are always green; any unknown or unhealthy pair colors its total.
+    total_steps = {0: thresholds((None, GREEN)), 1: thresholds((None, GREEN), (1, ORANGE)), 2: OK_IF_ZERO}
+    totals = [
+        stat(
+            f"Pairs {text}",
+            f"Pairs whose verdict is {text}.",
+            [target(f"sum({code} == bool {n})")],
+            steps=total_steps[n],
+        )
+        for n, (text, _) in VERDICTS.items()
+    ]
+    device_totals = [
+        stat(
+            "Devices not polled",
+            "Devices whose last poll failed (unreachable, auth, a command that failed).",
+            [target(f"sum(device:ipsecha_device_up:max{{{DEVICES}}} == bool 0)")],
+            steps=OK_IF_ZERO,
+        ),
+        stat(
+            "Devices with stale data",
+            "Devices whose latest poll is older than 5 minutes.",
+            [target(f"sum(max by (pair, device) (ipsecha_data_age_seconds{{{DEVICES}}}) > bool 300)")],
+            steps=OK_IF_ZERO,
+        ),
+        stat(
+            "Devices reloaded (1h)",
+            "Devices whose uptime went back to zero within the last hour.",
+            [target(f"sum(resets(device:ipsecha_uptime_seconds:max{{{DEVICES}}}[1h]) > bool 0)")],
+            steps=thresholds((None, GREEN), (1, ORANGE)),
+        ),
+    ]
+    panels = [
+        (row("Fleet"), 24, 1),
+        *((item, 4, 4) for item in totals),
+        *((item, 4, 4) for item in device_totals),
+        (pairs, 24, 12),
+        (by_verdict, 24, 7),
+        (row("Devices"), 24, 1),
+        (devices, 24, 10),
+    ]
+    return dashboard(
+        FLEET_UID,
+        "IPsec HA: fleet overview",
+        "Health of every IPsec stateful failover hub pair (HSRP + SSO inter-device redundancy).",
+        layout(panels),
+        [],
+    )
+
+
+def pair() -> Json:
+    status = [
+        stat(
+            "Verdict",
+            "The exporter's verdict for the pair (`ipsec-ha-monitor check` lists the failing rules).",
+            [target(verdict_code(PAIRS), "{{pair}}")],
+            mappings=value_mappings(VERDICTS),
+        ),
+        stat(
+            "RF active",
+            "The hub that is RF ACTIVE and holds the IPsec state.",
+            [target(f"max by (pair, device) (device:ipsecha_rf_active:bool{{{PAIRS}}} == 1)", "{{device}}")],
+            text_mode="name",
+        ),
+        stat(
+            "HSRP active",
+            "The hub that is HSRP active on the stateful group and owns the tunnels' virtual IP.",
+            [target(f"max by (pair, device) (device:ipsecha_hsrp_stateful_active:max{{{PAIRS}}} == 1)", "{{device}}")],
+            text_mode="name",
+        ),
+        stat(
+            "Peer state",
+            "The standby's RF state as the RF-active hub reports it: anything but STANDBY HOT and a failover now "
+            "drops the tunnels.",
+            [target(rf_active_fact("ipsecha_redundancy_peer_state", PAIRS), "{{device}}")],
+            mappings=rf_mappings(peer_rf_color),
+        ),
+        stat(
+            "Mode",
+            "Redundancy mode on the RF-active hub.",
+            [target(rf_active_fact("ipsecha_redundancy_duplex", PAIRS), "{{device}}")],
+            mappings=DUPLEX,
+        ),
+        stat(
+            "Communications",
+            "RF communications (the IPC link to the peer) on the RF-active hub.",
+            [target(rf_active_fact("ipsecha_redundancy_communications_up", PAIRS), "{{device}}")],
+            mappings=UP_DOWN,
+        ),
+    ]
+    rules = stat(
+        "Health rules",
+        "Each health rule the exporter judges for the pair (absent while it cannot be judged).",
+        [target(f"min by (pair, rule) (ipsecha_pair_rule_ok{{{PAIRS}}})", "{{rule}}")],  # min: a failure wins
+        mappings=value_mappings({0: ("FAIL", RED), 1: ("OK", GREEN)}),
+        text_mode="value_and_name",
+    )
+    changes = stat(
+        "RF-active changes (1h)",
+        "Changes of RF-active member in the last hour: a switchover counts 2 (one loses the role, one takes it).",
+        [target(f"pair:ipsecha_rf_active_changes:1h{{{PAIRS}}}", "{{pair}}")],
+        steps=thresholds((None, GREEN), (1, ORANGE)),
+    )
+    uptime = stat(
+        "Uptime",
+        "Since each hub's last reload (show version; minute resolution).",
+        [target(f"device:ipsecha_uptime_seconds:max{{{HUBS}}}", "{{device}}")],
+        unit="dtdurations",
+        steps=thresholds((None, RED), (3600, BLUE)),
+        text_mode="value_and_name",
+    )
+    hsrp = state_timeline(
+        "HSRP state (stateful group)",
+        "HSRP state of the group `scheme standby` names, per hub. One Active and one Standby is the goal.",
+        refs((hsrp_state_code(HUBS), "{{device}}")),
+        hsrp_mappings(),
+    )
+    my_state = state_timeline(
+        "RF state",
+        "Each hub's own Redundancy Facility state (show redundancy states: my state).",
+        refs((f"max by (pair, device) (ipsecha_redundancy_my_state{{{HUBS}}})", "{{device}}")),
+        rf_mappings(rf_timeline_color),
+    )
+    peer_state = state_timeline(
+        "RF peer state",
+        "The peer's RF state as each hub reports it (show redundancy states: peer state).",
+        refs((f"max by (pair, device) (ipsecha_redundancy_peer_state{{{HUBS}}})", "{{device}}")),
+        rf_mappings(rf_timeline_color),
+    )
+    link = state_timeline(
+        "Redundancy mode and communications",
+        "Mode (Duplex/Simplex) and RF communications as each hub reports them.",
+        refs(
+            (f"max by (pair, device) (ipsecha_redundancy_duplex{{{HUBS}}})", "{{device}} mode"),
+            (f"max by (pair, device) (ipsecha_redundancy_communications_up{{{HUBS}}})", "{{device}} communications"),
+        ),
+        boolean_mappings("Duplex", "Simplex"),
+    )
+    link["fieldConfig"]["overrides"] = [
+        {
+            "matcher": {"id": "byFrameRefID", "options": "B"},
+            "properties": [{"id": "mappings", "value": boolean_mappings("Up", "Down")}],
+        }
+    ]
+    peer_series = "max by (pair, device, peer) (rate({metric}{{" + HUBS + "}}[$__rate_interval]))"
+    traffic = timeseries(
+        "IPsec packets per branch peer",
+        "Packets encrypted toward (up) and decrypted from (down) each branch peer, per hub. Only the RF-active "
+        "hub should carry traffic.",
+        refs(
+            (peer_series.format(metric="ipsecha_ipsec_packets_encrypted_total"), "{{device}} → {{peer}}"),
+            (peer_series.format(metric="ipsecha_ipsec_packets_decrypted_total"), "{{device}} ← {{peer}}"),
+        ),
+        unit="pps",
+    )
+    traffic["fieldConfig"]["defaults"].pop("min")  # decrypted packets are drawn below zero
+    traffic["fieldConfig"]["overrides"] = [
+        {
+            "matcher": {"id": "byFrameRefID", "options": "B"},
+            "properties": [{"id": "custom.transform", "value": "negative-Y"}],
+        }
+    ]
+    errors = timeseries(
+        "IPsec errors per branch peer",
+        "Send and receive errors per branch peer (replay, decrypt and verify failures, ...).",
+        refs(
+            (peer_series.format(metric="ipsecha_ipsec_send_errors_total"), "{{device}} → {{peer}} send"),
+            (peer_series.format(metric="ipsecha_ipsec_receive_errors_total"), "{{device}} ← {{peer}} receive"),
+        ),
+        unit="pps",
+    )
+    sas = timeseries(
+        "Active SAs per branch peer",
+        "Active inbound+outbound ESP SAs toward each branch peer: 0 on the RF-active hub means that branch is down.",
+        refs((f"max by (pair, device, peer) (ipsecha_ipsec_sa_active{{{HUBS}}})", "{{device}} → {{peer}}")),
+        unit="none",
+        stepped=True,
+    )
+    isakmp = timeseries(
+        "ISAKMP SAs by state",
+        "IKE SAs per hub and state (QM_IDLE is established).",
+        refs((f"max by (pair, device, state) (ipsecha_isakmp_sas{{{HUBS}}})", "{{device}} {{state}}")),
+        unit="none",
+        stepped=True,
+    )
+    device_up = state_timeline(
+        "Device polled",
+        "Whether each hub's poll reached it and every command ran and parsed.",
+        refs((f"device:ipsecha_device_up:max{{{HUBS}}}", "{{device}}")),
+        boolean_mappings("Up", "Down"),
+    )
+    commands = state_timeline(
+        "Command success",
+        "Each show command of the last poll: OK, or failed (the Command status table says why).",
+        refs((f"max by (pair, device, command) (ipsecha_command_success{{{HUBS}}})", "{{device}} {{command}}")),
+        boolean_mappings("OK", "Failed"),
+    )
+    duration = timeseries(
+        "Poll duration",
+        "Wall time of each hub's last poll.",
+        refs((f"max by (pair, device) (ipsecha_poll_duration_seconds{{{HUBS}}})", "{{device}}")),
+        unit="s",
+    )
+    age = timeseries(
+        "Data age",
+        "Seconds since each hub's last poll ended; above 300 s IpsechaStaleData fires.",
+        refs((f"max by (pair, device) (ipsecha_data_age_seconds{{{HUBS}}})", "{{device}}")),
+        unit="s",
+    )
+    command_status = table(
+        "Command status",
+        "Outcome of each command in the last poll: ok, timeout, auth, connect, invalid_command or parse.",
+        {"device": "Device", "command": "Command"},
+        [
+            Column(
+                f"max by (pair, device, command, status) (ipsecha_command_status{{{HUBS}}})",
+                None,
+                labels={"status": "Status", "pair": "Pair"},
+            ),
+            Column(
+                f"max by (pair, device, command) (ipsecha_command_success{{{HUBS}}})",
+                "OK",
+                mappings=boolean_mappings("OK", "Failed"),
+            ),
+        ],
+        sort_by="OK",
+    )
+    command_status["options"]["sortBy"][0]["desc"] = False  # failures first
+    panels = [
+        (row("Pair status"), 24, 1),
+        *((item, 4, 4) for item in status),
+        (rules, 16, 5),
+        (changes, 4, 5),
+        (uptime, 4, 5),
+        (row("HSRP and redundancy"), 24, 1),
+        (hsrp, 12, 7),
+        (my_state, 12, 7),
+        (peer_state, 12, 7),
+        (link, 12, 7),
+        (row("IPsec"), 24, 1),
+        (traffic, 12, 8),
+        (errors, 12, 8),
+        (sas, 12, 8),
+        (isakmp, 12, 8),
+        (row("Polling"), 24, 1),
+        (device_up, 12, 8),
+        (commands, 12, 8),
+        (duration, 8, 7),
+        (age, 8, 7),
+        (command_status, 8, 7),
+    ]
+    # Reload: an uptime reset, marked for the 2 minutes after the first poll
+    # that shows it. The window is long (15m) because a reloading router
+    # answers no poll for minutes and resets() needs the samples on both sides
+    # of that gap; the offset copy drops the reset again after 2 minutes so
+    # the annotation is a short mark, not a quarter-hour band.
+    uptime_series = f"device:ipsecha_uptime_seconds:max{{{PAIRS}}}"
+    reload = (
+        f"max by (pair, device, reason) (ipsecha_reload_info{{{PAIRS}}})\n"
+        f"and on (pair, device) (resets({uptime_series}[15m]) > 0)\n"
+        f"unless on (pair, device) (resets({uptime_series}[15m] offset 2m) > 0)"
+    )
+    # Switchover: the hub that became RF ACTIVE within the last 2 minutes.
+    # Both annotations' values are 1 (the left-hand side's), which every
+    # Grafana version takes as "event here".
+    switchover = (
+        f"device:ipsecha_rf_active:bool{{{PAIRS}}} == 1\n"
+        f"and on (pair, device) (changes(device:ipsecha_rf_active:bool{{{PAIRS}}}[2m]) > 0)"
+    )
+    annotations = [
+        annotation("Reloads", RED, reload, "{{device}} reloaded", "{{pair}}: {{device}} reloaded ({{reason}})"),
+        annotation(
+            "Switchovers", ORANGE, switchover, "Switchover to {{device}}", "{{pair}}: {{device}} became RF ACTIVE"
+        ),
+    ]
+    return dashboard(
+        PAIR_UID,
+        "IPsec HA: pair detail",
+        "One IPsec stateful failover hub pair: HSRP and RF states over time, switchovers and reloads, "
+        "per-branch IPsec traffic and SAs, and polling health.",
+        layout(panels),
+        annotations,
+    )
+
+
+# --- checks -------------------------------------------------------------------
+
+
+def recorded_rules(path: Path = RULES_FILE) -> set[str]:
+    data = yaml.safe_load(path.read_text())
+    return {rule["record"] for group in data["groups"] for rule in group["rules"] if "record" in rule}
+
+
+def queries(board: Json) -> Iterator[tuple[str, str]]:
+    """(where, expr) of every target and annotation."""
+    for item in board["panels"]:
+        for query in item.get("targets", []):
+            yield f"panel {item['title']!r} ({query['refId']})", query["expr"]
+    for item in board["annotations"]["list"]:
+        if "expr" in item:
+            yield f"annotation {item['name']!r}", item["expr"]
+
+
+def check_expr(expr: str, recorded: set[str]) -> list[str]:
+    """What is wrong with `expr`: unknown metrics or rules, variables other
+    than the allowed ones, $pair/$device other than as regex matchers."""
+    problems = []
+    for name in re.findall(r"\$\{?(\w+)", expr):
+        if name not in ALLOWED_VARIABLES:
+            problems.append(f"variable ${name} is not allowed in an expr")
+    for name in ("pair", "device"):
+        if expr.count(f"${name}") != expr.count(f'{name}=~"${name}"'):
+            problems.append(f'${name} must be used as {name}=~"${name}"')
+    unquoted = re.sub(r'"(?:[^"\\]|\\.)*"|`[^`]*`', '""', expr)  # label values are no metric names
+    for name in sorted(set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", unquoted))):
+        if "ipsecha" not in name:
+            continue
+        if ":" in name:
+            if name not in recorded:
+                problems.append(f"recording rule {name} is not in {RULES_FILE.name}")
+        elif name not in METRICS and name not in EXPORTER_METRICS:
+            problems.append(f"metric {name} is not exported (monitor.export.metrics.METRICS)")
+    return problems
+
+
+def check(board: Json, recorded: set[str]) -> None:
+    problems = [f"{where}: {problem}" for where, expr in queries(board) for problem in check_expr(expr, recorded)]
+    if problems:
+        raise ValueError(f"dashboard {board['uid']}:\n  " + "\n  ".join(problems))
+
+
+def render(board: Json) -> str:
+    return json.dumps(board, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: Sequence[str] = sys.argv[1:]) -> None:
+    outdir = Path(argv[0]) if argv else HERE
+    recorded = recorded_rules()
+    for name, board in (("ipsecha-fleet.json", fleet()), ("ipsecha-pair.json", pair())):
+        check(board, recorded)
+        (outdir / name).write_text(render(board), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

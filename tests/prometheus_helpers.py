@@ -1,0 +1,146 @@
+"""A real Prometheus server (Debian's `prometheus` package) for the tests:
+started on 127.0.0.1 with a temporary data dir, asked through its HTTP API,
+stopped and reaped at the end. Also the shipped rules with every duration
+scaled down, so lab events minutes long in the rules' terms play out in
+seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import REPO
+from poll_helpers import closed_port
+
+RULES_DIR = REPO / "dashboards" / "prometheus"
+RULES = RULES_DIR / "ipsecha-rules.yml"
+PROMETHEUS = shutil.which("prometheus")
+PROMTOOL = shutil.which("promtool")
+# .ci/run installs Debian's prometheus package and sets
+# IPSECHA_REQUIRE_PROMETHEUS, so these tests never skip in CI.
+if os.environ.get("IPSECHA_REQUIRE_PROMETHEUS") and (PROMETHEUS is None or PROMTOOL is None):
+    raise RuntimeError("IPSECHA_REQUIRE_PROMETHEUS is set but prometheus/promtool are not on PATH")
+needs_prometheus = pytest.mark.skipif(
+    PROMETHEUS is None or PROMTOOL is None,
+    reason="needs prometheus and promtool (Debian package `prometheus`; .ci/run installs it)",
+)
+
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def _scaled(duration: str, factor: float) -> str:
+    total = sum(int(n) * _UNIT_MS[unit] for n, unit in _DURATION.findall(duration))
+    return f"{max(1, round(total / factor))}ms"
+
+
+def scaled_rules(factor: float) -> str:
+    """ipsecha-rules.yml with every `for:` and every PromQL range divided
+    by `factor` (thresholds and labels untouched)."""
+    data = yaml.safe_load(RULES.read_text())
+    for group in data["groups"]:
+        for rule in group["rules"]:
+            rule["expr"] = re.sub(
+                r"\[((?:\d+(?:ms|s|m|h|d))+)\]", lambda m: f"[{_scaled(m.group(1), factor)}]", rule["expr"]
+            )
+            if "for" in rule:
+                rule["for"] = _scaled(rule["for"], factor)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+class PrometheusServer:
+    """`prometheus` on 127.0.0.1 with `config` (a dict, written to a file in
+    `folder`); use as a context manager."""
+
+    def __init__(self, folder: Path, config: dict[str, Any]) -> None:
+        self.folder = folder
+        self.port = closed_port()  # free until Prometheus binds it
+        self.url = f"http://127.0.0.1:{self.port}"
+        config_path = folder / "prometheus.yml"
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.log = (folder / "prometheus.log").open("w")
+        self.process = subprocess.Popen(
+            [
+                str(PROMETHEUS),
+                f"--config.file={config_path}",
+                f"--storage.tsdb.path={folder / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def __enter__(self) -> PrometheusServer:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"prometheus did not start: {self.logged()}")
+            time.sleep(0.1)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+    def logged(self) -> str:
+        self.log.flush()
+        return (self.folder / "prometheus.log").read_text()[-3000:]
+
+    def api(self, path: str, **params: Any) -> Any:
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=10) as response:
+            answer = json.load(response)
+        assert answer["status"] == "success", answer
+        return answer["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """Instant vector: [{"metric": {...}, "value": [t, "v"]}, ...]."""
+        return self.api("query", query=expr)["result"]
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        return self.api("query_range", query=expr, start=start, end=end, step=step)["result"]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Pending and firing alerts: [{"labels": {...}, "state": ...}, ...]."""
+        return self.api("alerts")["alerts"]
+
+    def firing(self, alertname: str, **labels: str) -> bool:
+        return any(
+            alert["state"] == "firing"
+            and alert["labels"]["alertname"] == alertname
+            and all(alert["labels"].get(k) == v for k, v in labels.items())
+            for alert in self.alerts()
+        )
+
+    def targets(self) -> dict[str, Any]:
+        return self.api("targets")
+
+    def wait_for(self, what: str, condition: Any, timeout: float) -> None:
+        """Poll `condition()` until it is true; fail after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout:.0f} s; alerts: {self.alerts()}")
+            time.sleep(0.25)

@@ -1,0 +1,215 @@
+"""The Grafana dashboards in dashboards/grafana: current with the script
+that writes them, wired to the `$datasource` variable, and reading only
+metrics that exist. (tests/test_prometheus_e2e.py runs every expr against
+a real Prometheus.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from conftest import REPO
+
+from monitor.export.metrics import METRICS
+from monitor.records import HSRP_STATES
+from monitor.rf_states import RF_STATE_NAMES
+
+GRAFANA = REPO / "dashboards" / "grafana"
+BUILD = GRAFANA / "build.py"
+RULES = REPO / "dashboards" / "prometheus" / "ipsecha-rules.yml"
+FLEET, PAIR = "ipsecha-fleet.json", "ipsecha-pair.json"
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+# The exporter's own metrics: on /metrics only, not in METRICS.
+EXPORTER_METRICS = {
+    "ipsecha_exporter_polls_total",
+    "ipsecha_exporter_poll_errors_total",
+    "ipsecha_exporter_poll_duration_seconds_bucket",
+    "ipsecha_exporter_poll_duration_seconds_sum",
+    "ipsecha_exporter_poll_duration_seconds_count",
+    "ipsecha_exporter_poll_cycles_total",
+}
+VARIABLE_QUERIES = {
+    "pair": 'label_values(ipsecha_device_up{pair!=""}, pair)',
+    "device": 'label_values(ipsecha_device_up{pair=~"$pair"}, device)',
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((GRAFANA / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(params=[FLEET, PAIR])
+def board(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return load(request.param)
+
+
+def panels(board: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every panel, those nested in collapsed rows too."""
+    stack = list(board["panels"])
+    while stack:
+        panel = stack.pop(0)
+        stack.extend(panel.get("panels", []))
+        yield panel
+
+
+def exprs(board: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(where, expr) of every panel target and every Prometheus annotation."""
+    for panel in panels(board):
+        for target in panel.get("targets", []):
+            yield f"{panel['title']} ({target['refId']})", target["expr"]
+    for annotation in board["annotations"]["list"]:
+        if "expr" in annotation:
+            yield f"annotation {annotation['name']}", annotation["expr"]
+
+
+def mapping_lists(panel: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    """The panel's value mappings: its defaults' and every override's."""
+    yield panel.get("fieldConfig", {}).get("defaults", {}).get("mappings", [])
+    for override in panel.get("fieldConfig", {}).get("overrides", []):
+        for prop in override["properties"]:
+            if prop["id"] == "mappings":
+                yield prop["value"]
+
+
+def value_options(mappings: list[dict[str, Any]]) -> dict[str, str]:
+    """code -> text of the `value` mappings."""
+    return {code: option["text"] for m in mappings if m["type"] == "value" for code, option in m["options"].items()}
+
+
+def test_the_committed_dashboards_are_what_build_writes(tmp_path) -> None:
+    for folder in (tmp_path / "first", tmp_path / "second"):
+        folder.mkdir()
+        subprocess.run([sys.executable, str(BUILD), str(folder)], check=True, cwd=tmp_path)
+    for name in (FLEET, PAIR):
+        written = (tmp_path / "first" / name).read_bytes()
+        assert written == (tmp_path / "second" / name).read_bytes(), f"{name}: build.py is not deterministic"
+        assert written == (GRAFANA / name).read_bytes(), f"{name} is stale: run python dashboards/grafana/build.py"
+    assert sorted(p.name for p in (tmp_path / "first").iterdir()) == [FLEET, PAIR]
+
+
+def test_the_dashboards_identify_themselves_and_link_to_each_other() -> None:
+    fleet, pair = load(FLEET), load(PAIR)
+    assert (fleet["uid"], fleet["title"]) == ("ipsecha-fleet", "IPsec HA: fleet overview")
+    assert (pair["uid"], pair["title"]) == ("ipsecha-pair", "IPsec HA: pair detail")
+    for board, other in ((fleet, pair), (pair, fleet)):
+        assert board["schemaVersion"] == 39
+        assert board["editable"] is True
+        assert board["time"] == {"from": "now-6h", "to": "now"}
+        assert board["refresh"] == "30s"
+        assert board["tags"] == ["ipsec-ha-monitor"]
+        assert [link["url"] for link in board["links"] if link["type"] == "link"] == [f"/d/{other['uid']}"]
+
+
+def test_the_variables_are_datasource_pair_and_device(board: dict[str, Any]) -> None:
+    variables = {variable["name"]: variable for variable in board["templating"]["list"]}
+    assert list(variables) == ["datasource", "pair", "device"]
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    for name, query in VARIABLE_QUERIES.items():
+        variable = variables[name]
+        assert variable["type"] == "query", name
+        assert variable["datasource"] == DATASOURCE, name
+        assert variable["query"]["query"] == variable["definition"] == query, name
+        assert variable["multi"] is True and variable["includeAll"] is True, name
+        assert variable["allValue"] == ".*", name
+
+
+def test_every_panel_and_query_uses_the_datasource_variable(board: dict[str, Any]) -> None:
+    for panel in panels(board):
+        assert panel["datasource"] == DATASOURCE, panel["title"]
+        for target in panel.get("targets", []):
+            assert target["datasource"] == DATASOURCE, (panel["title"], target["refId"])
+    for annotation in board["annotations"]["list"]:
+        if not annotation.get("builtIn"):
+            assert annotation["datasource"] == DATASOURCE, annotation["name"]
+
+
+def test_panel_ids_are_unique_and_panels_do_not_overlap(board: dict[str, Any]) -> None:
+    ids = [panel["id"] for panel in panels(board)]
+    assert len(ids) == len(set(ids)), ids
+    cells: dict[tuple[int, int], str] = {}
+    for panel in board["panels"]:
+        pos = panel["gridPos"]
+        assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in cells, f"{panel['title']!r} overlaps {cells[(x, y)]!r}"
+                cells[(x, y)] = panel["title"]
+
+
+def test_rf_value_mappings_name_every_rf_state(board: dict[str, Any]) -> None:
+    """Every mapping of RF codes names them all, as RF_STATE_NAMES does; and
+    every panel showing an RF state code has such a mapping."""
+    expected = {str(code): name for code, name in RF_STATE_NAMES.items()}
+    found = 0
+    for panel in panels(board):
+        rf = [value_options(m) for m in mapping_lists(panel) if "STANDBY HOT" in value_options(m).values()]
+        for options in rf:
+            assert options == expected, panel["title"]
+        found += len(rf)
+        reads_rf = any(re.search(r"ipsecha_redundancy_(my|peer)_state\b", t["expr"]) for t in panel.get("targets", []))
+        assert rf or not reads_rf, f"{panel['title']!r} shows RF state codes without naming them"
+    assert found, "no RF state value mapping"
+
+
+def test_the_hsrp_timeline_maps_the_codes_its_query_builds() -> None:
+    """The HSRP state code is built in PromQL (`state="X"} * code`); the
+    mapping must name each code as that state."""
+    timelines = [p for p in panels(load(PAIR)) if "ipsecha_hsrp_state{" in json.dumps(p.get("targets"))]
+    assert timelines, "no HSRP state panel"
+    for panel in timelines:
+        codes = {
+            code: state
+            for target in panel["targets"]
+            for state, code in re.findall(r'state="(\w+)"\}\s*\*\s*(\d+)', target["expr"])
+        }
+        assert set(codes.values()) == set(HSRP_STATES), panel["title"]
+        options = value_options(panel["fieldConfig"]["defaults"]["mappings"])
+        for code, state in codes.items():
+            assert options[code].lower() == state, (panel["title"], code)
+
+
+def test_every_metric_an_expr_reads_exists(board: dict[str, Any]) -> None:
+    rules = yaml.safe_load(RULES.read_text())
+    recorded = {rule["record"] for group in rules["groups"] for rule in group["rules"] if "record" in rule}
+    known = set(METRICS) | EXPORTER_METRICS | recorded
+    checked = 0
+    for where, expr in exprs(board):
+        unquoted = re.sub(r'"(?:[^"\\]|\\.)*"|`[^`]*`', '""', expr)  # label values are not metric names
+        used = {name for name in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", unquoted) if "ipsecha" in name}
+        assert used, f"{where}: reads no ipsecha metric: {expr}"
+        assert used <= known, f"{where}: unknown {sorted(used - known)}"
+        checked += 1
+    assert checked >= 10
+
+
+def test_exprs_use_only_pair_and_device_as_regex_matchers(board: dict[str, Any]) -> None:
+    allowed = {"pair", "device", "__rate_interval", "__interval", "__range"}
+    for where, expr in exprs(board):
+        assert set(re.findall(r"\$\{?(\w+)", expr)) <= allowed, (where, expr)
+        for name in ("pair", "device"):
+            assert expr.count(f"${name}") == expr.count(f'{name}=~"${name}"'), (where, expr)
+
+
+def test_the_builder_rejects_a_metric_that_does_not_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("grafana_build", BUILD)
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, build)  # its dataclasses look their module up there
+    spec.loader.exec_module(build)
+    recorded = build.recorded_rules()
+    assert build.check_expr('max by (pair, device) (ipsecha_device_up{pair=~"$pair"})', recorded) == []
+    assert build.check_expr("ipsecha_no_such_metric", recorded)
+    assert build.check_expr("device:ipsecha_no_such_rule:max", recorded)
+    assert build.check_expr('ipsecha_device_up{pair="$pair"}', recorded)
+    board = build.pair()
+    board["panels"][1]["targets"][0]["expr"] = "ipsecha_renamed_metric"
+    with pytest.raises(ValueError, match="ipsecha_renamed_metric"):
+        build.check(board, recorded)
