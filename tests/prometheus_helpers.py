@@ -41,20 +41,22 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 def _scaled(duration: str, factor: float) -> str:
     total = sum(int(n) * _UNIT_MS[unit] for n, unit in _DURATION.findall(duration))
-    return f"{max(1, round(total / factor))}ms"
+    return f"{round(total / factor)}ms" if total else "0s"
 
 
 def scaled_rules(factor: float) -> str:
-    """ipsecha-rules.yml with every `for:` and every PromQL range divided
-    by `factor` (thresholds and labels untouched)."""
+    """ipsecha-rules.yml with every `for:`, `keep_firing_for:`, PromQL
+    range and offset divided by `factor` (thresholds and labels untouched)."""
     data = yaml.safe_load(RULES.read_text())
     for group in data["groups"]:
         for rule in group["rules"]:
+            expr = re.sub(r"\[((?:\d+(?:ms|s|m|h|d))+)\]", lambda m: f"[{_scaled(m.group(1), factor)}]", rule["expr"])
             rule["expr"] = re.sub(
-                r"\[((?:\d+(?:ms|s|m|h|d))+)\]", lambda m: f"[{_scaled(m.group(1), factor)}]", rule["expr"]
+                r"\boffset ((?:\d+(?:ms|s|m|h|d))+)", lambda m: f"offset {_scaled(m.group(1), factor)}", expr
             )
-            if "for" in rule:
-                rule["for"] = _scaled(rule["for"], factor)
+            for key in ("for", "keep_firing_for"):
+                if key in rule:
+                    rule[key] = _scaled(rule[key], factor)
     return yaml.safe_dump(data, sort_keys=False)
 
 

@@ -595,8 +595,8 @@ def fleet() -> Json:
         ),
         stat(
             "Devices reloaded (1h)",
-            "Devices whose uptime went back to zero within the last hour.",
-            [target(f"sum(resets(device:ipsecha_uptime_seconds:max{{{DEVICES}}}[1h]) > bool 0)")],
+            "Devices back from a reload within the last hour (their boot time moved forward).",
+            [target(f"sum(device:ipsecha_rebooted:1h{{{DEVICES}}})")],
             steps=thresholds((None, GREEN), (1, ORANGE)),
         ),
     ]
@@ -819,16 +819,14 @@ def pair() -> Json:
         (age, 8, 7),
         (command_status, 8, 7),
     ]
-    # Reload: an uptime reset, marked for the 2 minutes after the first poll
-    # that shows it. The window is long (15m) because a reloading router
-    # answers no poll for minutes and resets() needs the samples on both sides
-    # of that gap; the offset copy drops the reset again after 2 minutes so
-    # the annotation is a short mark, not a quarter-hour band.
-    uptime_series = f"device:ipsecha_uptime_seconds:max{{{PAIRS}}}"
+    # Reload: the recording rule's "boot time moved forward" (steady across
+    # exporter restarts and replica moves), marked for the 2 minutes after
+    # the first poll that shows it; the offset copy ends the mark.
+    rebooted = f"device:ipsecha_rebooted:1h{{{PAIRS}}}"
     reload = (
         f"max by (pair, device, reason) (ipsecha_reload_info{{{PAIRS}}})\n"
-        f"and on (pair, device) (resets({uptime_series}[15m]) > 0)\n"
-        f"unless on (pair, device) (resets({uptime_series}[15m] offset 2m) > 0)"
+        f"and on (pair, device) ({rebooted} == 1)\n"
+        f"unless on (pair, device) ({rebooted} offset 2m == 1)"
     )
     # Switchover: the hub that became RF ACTIVE within the last 2 minutes.
     # Both annotations' values are 1 (the left-hand side's), which every

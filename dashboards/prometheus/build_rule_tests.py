@@ -221,7 +221,7 @@ def build() -> str:
             "A normal failover. R2 (RF ACTIVE, HSRP active) loses its outside link at 10: R1 takes over at once, R2\n"
             "self-reloads (no answer 10-15), is back at 16 and walks INITIALIZATION -> NEGOTIATION -> STANDBY COLD\n"
             '-> COLD-BULK -> STANDBY HOT at 22. Its reason reads "reload", an operator\'s word, but the pair switched\n'
-            "over: unexpected, at once, for the hour the uptime reset is in view. R1's peer was not STANDBY HOT for\n"
+            "over: unexpected, at once, and kept firing for an hour. R1's peer was not STANDBY HOT for\n"
             "12 minutes, Simplex with both up for 1: a normal failover pages only the reload.",
             series,
             [
@@ -229,9 +229,9 @@ def build() -> str:
                 ("IpsechaUnexpectedReload", "16m", [(reload[0][0], 1)]),
                 *quiet("16m", but=["IpsechaUnexpectedReload"]),
                 *quiet("21m", but=["IpsechaUnexpectedReload"]),
-                ("IpsechaUnexpectedReload", "65m", [(reload[0][0], 1)]),
+                ("IpsechaUnexpectedReload", "75m", [(reload[0][0], 1)]),
                 *quiet("30m", but=["IpsechaUnexpectedReload"]),
-                *quiet("75m"),
+                *quiet("85m"),
             ],
         )
     )
@@ -281,32 +281,34 @@ def build() -> str:
     out.append(
         test(
             'Operator reloads: R1 (the standby) reloaded at 10 with `reload` (reason "Reload Command") and no\n'
-            "switchover: expected, no alert. Branch R4 (in no pair) came back at 20 after a power failure: paged.",
+            "switchover: expected, no alert; nor when the operator switches the pair over to R1 at 47, after it\n"
+            "was judged. Branch R4 (in no pair) came back at 20 after a power failure: paged.",
             hub(
                 "R2",
                 up="1x90",
-                my="13x90",
-                peer="8x9 1x6 8x74",
+                my="13x46 8x44",
+                peer="8x9 1x6 8x30 13x43",
                 duplex="1x90",
                 comms="1x90",
                 uptime="1814400+60x90",
-                active="1x90",
-                standby="0x90",
+                active="1x46 0x44",
+                standby="0x46 1x44",
             )
             + hub(
                 "R1",
                 up="1x9 0x5 1x75",
-                my="8x9 stale _x5 8x75",
-                peer="13x9 stale _x5 13x75",
+                my="8x9 stale _x5 8x30 13x44",
+                peer="13x9 stale _x5 13x30 8x44",
                 duplex="1x9 stale _x5 1x75",
                 comms="1x9 stale _x5 1x75",
                 uptime="1814400+60x9 stale _x5 0+60x75",
                 reason="Reload Command",
-                active="0x90",
-                standby="1x9 stale _x5 1x75",
+                active="0x46 1x44",
+                standby="1x9 stale _x5 1x30 0x44",
                 scheme="1x9 stale _x5 1x75",
             )
             + s("ipsecha_device_up", dev("R4", ""), "1x90")
+            + s("ipsecha_data_age_seconds", dev("R4", ""), "1x90")
             + s("ipsecha_uptime_seconds", dev("R4", ""), "900000+60x18 stale _ 0+60x70")
             + s(
                 "ipsecha_reload_info",
@@ -318,6 +320,12 @@ def build() -> str:
                 (
                     "IpsechaUnexpectedReload",
                     "22m",
+                    [(crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", reason="power-on"), 1)],
+                ),
+                *quiet("50m", but=["IpsechaUnexpectedReload"]),
+                (
+                    "IpsechaUnexpectedReload",
+                    "50m",
                     [(crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", reason="power-on"), 1)],
                 ),
             ],
@@ -500,20 +508,22 @@ def build() -> str:
 
     out.append(
         test(
-            "/probe with exporter replicas: R2 is probed by replica a until 10, then by replica b (a replica was\n"
-            "added and hashmod moved it). Its series change instance; its uptime carries on: no reload, no\n"
-            "duplicate RF-active member. Then R2 really reloads at 30, seen through replica b: paged.",
+            "/probe with exporter replicas: R2 is probed by replica a until 19 and, from 10 on, also by replica b (a\n"
+            "replica was added; the two jobs' target lists refresh at different times). b's poll reads the uptime a\n"
+            "minute lower than a's. a lets go at 20: R2's series change instance, its boot time moves by a minute,\n"
+            "no reload, no duplicate RF-active member. Then R2 really reloads at 30, seen through b: paged.",
             hub(
                 "R2",
-                up="1x9 stale",
-                my="13x9 stale",
-                peer="8x9 stale",
-                duplex="1x9 stale",
-                comms="1x9 stale",
-                uptime="1814400+60x9 stale",
-                active="1x9 stale",
-                standby="0x9 stale",
-                scheme="1x9 stale",
+                up="1x19 stale",
+                my="13x19 stale",
+                peer="8x19 stale",
+                duplex="1x19 stale",
+                comms="1x19 stale",
+                uptime="1814400+60x19 stale",
+                active="1x19 stale",
+                standby="0x19 stale",
+                scheme="1x19 stale",
+                age="1x19 stale",
                 inst="a:9477",
                 reason="power-on",
             )
@@ -524,10 +534,11 @@ def build() -> str:
                 peer="_x10 8x19 stale _ 8x60",
                 duplex="_x10 1x19 stale _ 1x60",
                 comms="_x10 1x19 stale _ 1x60",
-                uptime="_x10 1815000+60x19 stale _ 0+60x60",
+                uptime="_x10 1814940+60x19 stale _ 0+60x60",
                 active="_x10 1x19 stale _ 1x60",
                 standby="_x10 0x19 stale _ 0x60",
                 scheme="_x10 1x19 stale _ 1x60",
+                age="_x10 1x80",
                 inst="b:9477",
                 reason="power-on",
             )
@@ -543,7 +554,8 @@ def build() -> str:
                 standby="1x90",
                 inst="a:9477",
             ),
-            quiet("12m")
+            quiet("15m")
+            + quiet("21m")
             + quiet("29m")
             + [
                 (
@@ -552,6 +564,59 @@ def build() -> str:
                     [(crit(alertname="IpsechaUnexpectedReload", device="R2", pair=P, reason="power-on"), 1)],
                 )
             ],
+        )
+    )
+
+    out.append(
+        test(
+            "A missed poll does not restart the clock: R1 hangs in STANDBY COLD as above, and R2's poll at 9\n"
+            "fails (its RF series are dropped for that poll). Still paged at 15.",
+            baseline(
+                r2={"peer": "4x8 stale 4x80", "my": "13x8 stale 13x80", "up": "1x8 0 1x80"},
+                r1={"my": "4x90", "peer": "13x90"},
+            ),
+            [("IpsechaPeerNotStandbyHot", "14m", []), ("IpsechaPeerNotStandbyHot", "15m", [(not_hot, 4)])],
+        )
+    )
+
+    rf_count = crit(alertname="IpsechaPairNotOneRfActive", pair=P)
+    out.append(
+        test(
+            "Both hubs RF ACTIVE from 0 (each went active when the IPC link failed): paged after 2 minutes.",
+            baseline(r1={"my": "13x90", "peer": "1x90"}, r2={"peer": "1x90"}),
+            [("IpsechaPairNotOneRfActive", "1m", []), ("IpsechaPairNotOneRfActive", "2m", [(rf_count, 2)])],
+        )
+    )
+    out.append(
+        test(
+            "No hub RF ACTIVE from 0: R2 stops answering and R1 stays STANDBY HOT (it did not take over).\n"
+            "Paged after 2 minutes.",
+            baseline(
+                r2={k: "1x0 stale" for k in ("my", "peer", "duplex", "comms", "active", "standby", "scheme")}
+                | {"up": "0x90", "uptime": "1814400 stale"}
+            ),
+            [("IpsechaPairNotOneRfActive", "1m", []), ("IpsechaPairNotOneRfActive", "2m", [(rf_count, 0)])],
+        )
+    )
+
+    down = warn(alertname="IpsechaExporterDown", instance="exporter:9477", job="ipsecha")
+    out.append(
+        test(
+            "The exporter's scrape fails from 0 (`up` 0, its series gone): paged after 5 minutes. A second\n"
+            "Prometheus that never got any ipsec-ha-monitor data at all pages the same way.",
+            s("up", 'instance="exporter:9477",job="ipsecha"', "0x30")
+            + s("up", 'instance="node:9100",job="node"', "1x30"),
+            [
+                ("IpsechaExporterDown", "4m", []),
+                ("IpsechaExporterDown", "5m", [(down, 0), (warn(alertname="IpsechaExporterDown"), 1)]),
+            ],
+        )
+    )
+    out.append(
+        test(
+            "The healthy pair with its scrape up: no exporter alert.",
+            baseline() + s("up", 'instance="exporter:9477",job="ipsecha"', "1x90"),
+            quiet("10m"),
         )
     )
     return "".join(out)
