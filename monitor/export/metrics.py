@@ -65,10 +65,10 @@ METRICS: dict[str, MetricSpec] = {
     "ipsecha_ipsec_sa_active": MetricSpec(
         "gauge", "Active inbound+outbound ESP SAs toward the peer (0 for an expected peer without any)", PEER
     ),
+    # --- beyond the contract ---
     "ipsecha_ipsec_peer_expected": MetricSpec(
         "gauge", "1 for each branch peer the inventory's expected_peers lists for this device", PEER
     ),
-    # --- beyond the contract ---
     "ipsecha_data_age_seconds": MetricSpec("gauge", "Seconds since the device's last poll ended", DEVICE),
     "ipsecha_command_success": MetricSpec(
         "gauge", "1 when the command ran and parsed in the device's last poll", (*DEVICE, "command")
