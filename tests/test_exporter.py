@@ -119,7 +119,14 @@ def test_the_contract_on_the_baseline(running: Running) -> None:
 def test_failover_in_the_metrics(running: Running) -> None:
     running.lab_thread.trigger("failover")
     # While R2 reloads: it is down, its state series are gone, R1 is active without a peer.
-    outage = running.wait_for(lambda s: get(s, "ipsecha_device_up", **R2) == 0)
+    # (The poll that R2's reload cuts short keeps what ran before it: wait for
+    # one in which show redundancy states failed too.)
+    outage = running.wait_for(
+        lambda s: (
+            get(s, "ipsecha_device_up", **R2) == 0
+            and get(s, "ipsecha_command_success", **R2, command="show redundancy states") == 0
+        )
+    )
     assert get(outage, "ipsecha_redundancy_my_state", **R2) is None
     assert get(outage, "ipsecha_command_success", **R2, command="show version") == 0
     running.wait_for(lambda s: get(s, "ipsecha_redundancy_my_state", **R1) == 13)
