@@ -39,6 +39,22 @@ _DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
+def rules() -> list[dict[str, Any]]:
+    """Every rule of the shipped file, recording and alerting."""
+    return [rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]]
+
+
+def recorded_rules() -> set[str]:
+    return {rule["record"] for rule in rules() if "record" in rule}
+
+
+def metric_names(expr: str) -> set[str]:
+    """The ipsecha metrics and recording rules a PromQL expr reads (quoted
+    label values, such as job=~"ipsecha.*", are not names)."""
+    unquoted = re.sub(r'"(?:[^"\\]|\\.)*"|`[^`]*`', '""', expr)
+    return {name for name in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", unquoted) if "ipsecha" in name}
+
+
 def _scaled(duration: str, factor: float) -> str:
     total = sum(int(n) * _UNIT_MS[unit] for n, unit in _DURATION.findall(duration))
     return f"{round(total / factor)}ms" if total else "0s"
@@ -127,14 +143,6 @@ class PrometheusServer:
     def alerts(self) -> list[dict[str, Any]]:
         """Pending and firing alerts: [{"labels": {...}, "state": ...}, ...]."""
         return self.api("alerts")["alerts"]
-
-    def firing(self, alertname: str, **labels: str) -> bool:
-        return any(
-            alert["state"] == "firing"
-            and alert["labels"]["alertname"] == alertname
-            and all(alert["labels"].get(k) == v for k, v in labels.items())
-            for alert in self.alerts()
-        )
 
     def targets(self) -> dict[str, Any]:
         return self.api("targets")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_helpers import PROMTOOL, RULES, RULES_DIR, needs_prometheus
+from prometheus_helpers import PROMTOOL, RULES, RULES_DIR, metric_names, needs_prometheus, recorded_rules, rules
 
 from monitor.export.metrics import METRICS
 from monitor.health import classify_reload
@@ -22,16 +23,12 @@ RULE_TESTS = RULES_DIR / "ipsecha-rules.test.yml"
 CONFIGS = ("prometheus.yml", "prometheus-scale-out.yml")
 
 
-def rules() -> list[dict]:
-    return [rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]]
-
-
 def alerts() -> dict[str, dict]:
     return {rule["alert"]: rule for rule in rules() if "alert" in rule}
 
 
-def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(PROMTOOL), *args], cwd=RULES_DIR, capture_output=True, text=True, timeout=120)
+def promtool(*args: str, cwd: Path = RULES_DIR) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(PROMTOOL), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 @needs_prometheus
@@ -59,9 +56,7 @@ def test_promtool_unit_tests_catch_a_broken_rule(tmp_path) -> None:
     assert broken != RULES.read_text()
     (tmp_path / RULES.name).write_text(broken)
     (tmp_path / RULE_TESTS.name).write_text(RULE_TESTS.read_text())
-    tested = subprocess.run(
-        [str(PROMTOOL), "test", "rules", RULE_TESTS.name], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    tested = promtool("test", "rules", RULE_TESTS.name, cwd=tmp_path)
     assert tested.returncode != 0
     assert "alertname: IpsechaHsrpSplitBrain" in tested.stdout + tested.stderr
 
@@ -92,11 +87,9 @@ def test_every_alert_tells_on_call_what_to_check(name: str) -> None:
 
 
 def test_every_metric_the_rules_read_is_served() -> None:
-    recorded = {rule["record"] for rule in rules() if "record" in rule}
+    known = set(METRICS) | recorded_rules()
     for rule in rules():
-        expr = re.sub(r'"[^"]*"|`[^`]*`', "", rule["expr"])  # label values are not metric names
-        used = set(re.findall(r"\b[a-z_]*:?ipsecha[a-z0-9_:]*", expr))
-        unknown = {name for name in used if name not in METRICS and name not in recorded}
+        unknown = metric_names(rule["expr"]) - known
         assert not unknown, (rule.get("alert") or rule.get("record"), unknown)
 
 

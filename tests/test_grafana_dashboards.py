@@ -14,17 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
-from conftest import REPO
+from dashboard_helpers import FLEET, GRAFANA, PAIR, exprs, load, panels
+from prometheus_helpers import metric_names, recorded_rules
 
 from monitor.export.metrics import METRICS
 from monitor.records import HSRP_STATES
 from monitor.rf_states import RF_STATE_NAMES
 
-GRAFANA = REPO / "dashboards" / "grafana"
 BUILD = GRAFANA / "build.py"
-RULES = REPO / "dashboards" / "prometheus" / "ipsecha-rules.yml"
-FLEET, PAIR = "ipsecha-fleet.json", "ipsecha-pair.json"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 VARIABLE_QUERIES = {
     "pair": 'label_values(ipsecha_device_up{pair!=""}, pair)',
@@ -32,32 +29,9 @@ VARIABLE_QUERIES = {
 }
 
 
-def load(name: str) -> dict[str, Any]:
-    return json.loads((GRAFANA / name).read_text(encoding="utf-8"))
-
-
 @pytest.fixture(params=[FLEET, PAIR])
 def board(request: pytest.FixtureRequest) -> dict[str, Any]:
     return load(request.param)
-
-
-def panels(board: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every panel, those nested in collapsed rows too."""
-    stack = list(board["panels"])
-    while stack:
-        panel = stack.pop(0)
-        stack.extend(panel.get("panels", []))
-        yield panel
-
-
-def exprs(board: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(where, expr) of every panel target and every Prometheus annotation."""
-    for panel in panels(board):
-        for target in panel.get("targets", []):
-            yield f"{panel['title']} ({target['refId']})", target["expr"]
-    for annotation in board["annotations"]["list"]:
-        if "expr" in annotation:
-            yield f"annotation {annotation['name']}", annotation["expr"]
 
 
 def mapping_lists(panel: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
@@ -168,13 +142,10 @@ def test_the_hsrp_timeline_maps_the_codes_its_query_builds() -> None:
 
 
 def test_every_metric_an_expr_reads_exists(board: dict[str, Any]) -> None:
-    rules = yaml.safe_load(RULES.read_text())
-    recorded = {rule["record"] for group in rules["groups"] for rule in group["rules"] if "record" in rule}
-    known = set(METRICS) | recorded  # device series only: the dashboards work over /probe too
+    known = set(METRICS) | recorded_rules()  # device series only: the dashboards work over /probe too
     checked = 0
     for where, expr in exprs(board):
-        unquoted = re.sub(r'"(?:[^"\\]|\\.)*"|`[^`]*`', '""', expr)  # label values are not metric names
-        used = {name for name in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", unquoted) if "ipsecha" in name}
+        used = metric_names(expr)
         assert used, f"{where}: reads no ipsecha metric: {expr}"
         assert used <= known, f"{where}: unknown {sorted(used - known)}"
         checked += 1

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO
+from dashboard_helpers import GRAFANA, exprs
 from poll_helpers import stop, write_inventory
 from prometheus_helpers import RULES_DIR, PrometheusServer, needs_prometheus, scaled_rules
 
@@ -31,7 +31,7 @@ pytestmark = needs_prometheus
 RULE_SCALE = 120  # rule minutes -> test half-seconds
 LAB_SCALE = 2  # a lab failover (about 45 lab seconds) takes about 22 s
 INTERVAL = "500ms"  # scrape, rule evaluation and exporter polling
-DASHBOARDS = sorted((REPO / "dashboards" / "grafana").glob("*.json"))
+DASHBOARDS = sorted(GRAFANA.glob("*.json"))
 
 
 def start_serve(inventory: Path, poll_interval: str) -> tuple[subprocess.Popen[str], str]:
@@ -83,16 +83,14 @@ class Stack:
         self.lab_thread.trigger(scenario)
 
     def watch(self, what: str, condition: Any, timeout: float) -> None:
-        """Wait for `condition()`, noting every alert seen firing meanwhile."""
-        deadline = time.monotonic() + timeout
-        while True:
+        """Wait for `condition(alerts)`, noting every alert seen firing meanwhile."""
+
+        def check() -> bool:
             alerts = self.prometheus.alerts()
             self.firing_seen |= {a["labels"]["alertname"] for a in alerts if a["state"] == "firing"}
-            if condition(alerts):
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {timeout:.0f} s; alerts: {alerts}")
-            time.sleep(0.25)
+            return condition(alerts)
+
+        self.prometheus.wait_for(what, check, timeout)
 
     def failover(self) -> None:
         """The failover scenario, watched until the pair is whole again."""
@@ -199,21 +197,6 @@ def test_split_brain_and_sa_loss_fire_their_alerts(stack: Stack) -> None:
     stack.trigger("baseline")
 
 
-def dashboard_queries(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(where, expr) for every panel target (rows' nested panels too) and
-    every Prometheus annotation of a dashboard."""
-    panels = list(dashboard.get("panels", []))
-    while panels:
-        panel = panels.pop()
-        panels.extend(panel.get("panels", []))
-        for target in panel.get("targets", []):
-            if target.get("expr"):
-                yield f"panel {panel.get('title')!r} ({target.get('refId')})", target["expr"]
-    for annotation in dashboard.get("annotations", {}).get("list", []):
-        if annotation.get("expr"):
-            yield f"annotation {annotation.get('name')!r}", annotation["expr"]
-
-
 def substituted(expr: str, elapsed: float) -> str:
     """Template variables as Grafana fills them in: the lab's pair, its
     hubs, and intervals that span several scrapes."""
@@ -237,7 +220,7 @@ def test_every_dashboard_query_returns_data(stack: Stack) -> None:
     end = time.time()
     empty, count = [], 0
     for path in DASHBOARDS:
-        for where, expr in dashboard_queries(json.loads(path.read_text())):
+        for where, expr in exprs(json.loads(path.read_text())):
             count += 1
             query = substituted(expr, end - stack.started)
             if not stack.prometheus.query_range(query, stack.started, end, 1):

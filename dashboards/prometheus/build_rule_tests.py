@@ -144,31 +144,23 @@ def warn(**labels: str) -> dict[str, str]:
     return {"severity": "warning", **labels}
 
 
-def baseline(r1=None, r2=None, n=90):
+def steady(my: int, peer: int, hsrp_active: bool, n: int = 90) -> dict[str, str]:
+    """A hub's series holding still for n minutes: answering, Duplex, IPC up."""
+    return dict(
+        up=f"1x{n}",
+        my=f"{my}x{n}",
+        peer=f"{peer}x{n}",
+        duplex=f"1x{n}",
+        comms=f"1x{n}",
+        uptime=f"1814400+60x{n}",
+        active=f"{int(hsrp_active)}x{n}",
+        standby=f"{int(not hsrp_active)}x{n}",
+    )
+
+
+def baseline(r1: dict[str, str] | None = None, r2: dict[str, str] | None = None) -> str:
     """A healthy pair: R2 RF ACTIVE and HSRP active, R1 STANDBY HOT; overrides per hub."""
-    r2_args = dict(
-        up=f"1x{n}",
-        my=f"13x{n}",
-        peer=f"8x{n}",
-        duplex=f"1x{n}",
-        comms=f"1x{n}",
-        uptime=f"1814400+60x{n}",
-        active=f"1x{n}",
-        standby=f"0x{n}",
-    )
-    r1_args = dict(
-        up=f"1x{n}",
-        my=f"8x{n}",
-        peer=f"13x{n}",
-        duplex=f"1x{n}",
-        comms=f"1x{n}",
-        uptime=f"1814400+60x{n}",
-        active=f"0x{n}",
-        standby=f"1x{n}",
-    )
-    r2_args.update(r2 or {})
-    r1_args.update(r1 or {})
-    return hub("R2", **r2_args) + hub("R1", **r1_args)
+    return hub("R2", **(steady(13, 8, True) | (r2 or {}))) + hub("R1", **(steady(8, 13, False) | (r1 or {})))
 
 
 def peer_series(device, peer, sa, expected=True, encrypted=None, errors=None, receive=None):
