@@ -144,6 +144,12 @@ def warn(**labels: str) -> dict[str, str]:
     return {"severity": "warning", **labels}
 
 
+def lan_active(device: str) -> str:
+    """HSRP group 2 (INSIDE, a LAN group `scheme standby` does not name) active on `device` throughout."""
+    labels = dev(device) + ',interface="FastEthernet0/1",group="2",group_name="INSIDE",state="active"'
+    return s("ipsecha_hsrp_state", labels, "1x90")
+
+
 def steady(my: int, peer: int, hsrp_active: bool, n: int = 90) -> dict[str, str]:
     """A hub's series holding still for n minutes: answering, Duplex, IPC up."""
     return dict(
@@ -330,17 +336,7 @@ def build() -> str:
             "Split brain: HSRP hellos stop crossing at 0 and R1 goes active too on the stateful group. A LAN group\n"
             "(INSIDE, not named by `scheme standby`) is active on both all along and never counts. A minute for\n"
             "the split brain; R1 is HSRP active without being RF active, paged after 2.",
-            baseline(r1={"active": "1x90", "standby": "0x90"})
-            + s(
-                "ipsecha_hsrp_state",
-                dev("R1") + ',interface="FastEthernet0/1",group="2",group_name="INSIDE",state="active"',
-                "1x90",
-            )
-            + s(
-                "ipsecha_hsrp_state",
-                dev("R2") + ',interface="FastEthernet0/1",group="2",group_name="INSIDE",state="active"',
-                "1x90",
-            ),
+            baseline(r1={"active": "1x90", "standby": "0x90"}) + lan_active("R1") + lan_active("R2"),
             [
                 *quiet("0m"),
                 ("IpsechaHsrpSplitBrain", "1m", [(split, 2)]),
@@ -357,17 +353,7 @@ def build() -> str:
     out.append(
         test(
             "The same LAN group active on both hubs while the stateful group is healthy: no split brain.",
-            baseline()
-            + s(
-                "ipsecha_hsrp_state",
-                dev("R1") + ',interface="FastEthernet0/1",group="2",group_name="INSIDE",state="active"',
-                "1x90",
-            )
-            + s(
-                "ipsecha_hsrp_state",
-                dev("R2") + ',interface="FastEthernet0/1",group="2",group_name="INSIDE",state="active"',
-                "1x90",
-            ),
+            baseline() + lan_active("R1") + lan_active("R2"),
             quiet("10m"),
         )
     )
@@ -399,11 +385,7 @@ def build() -> str:
             "Preemption configured at 0 on R1's stateful group (fires after 5 minutes) and on R2's LAN group 2\n"
             "(not stateful: never).",
             baseline(r1={"preempt": "1x90"})
-            + s(
-                "ipsecha_hsrp_state",
-                dev("R2") + ',interface="FastEthernet0/1",group="2",group_name="INSIDE",state="active"',
-                "1x90",
-            )
+            + lan_active("R2")
             + s("ipsecha_hsrp_preempt", dev("R2") + ',interface="FastEthernet0/1",group="2"', "1x90"),
             [*quiet("4m"), ("IpsechaHsrpPreemptOnStatefulGroup", "5m", [(preempt, 1)])],
         )
