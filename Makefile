@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLES := tests/fixtures/cisco_ios
 
-.PHONY: install demo demo-check lab test test-legacy-ssh lint bench index dashboards clean
+.PHONY: install demo demo-check lab test test-legacy-ssh fakenos lint bench index dashboards clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,18 @@ $(VENV_PAR4)/.installed: pyproject.toml
 test-legacy-ssh: $(VENV_PAR4)/.installed
 	$(VENV_PAR4)/bin/python -m pytest -p no:cacheprovider tests/test_ssh_options.py
 
+# FakeNOS, the third-party IOS emulator of tests/test_fakenos.py, in its own
+# environment (it pins Paramiko < 5; the project runs Paramiko 5). The tests
+# build it themselves on first use (same path, same stamp); this builds it ahead.
+FAKENOS ?= fakenos==1.2.1
+VENV_FAKENOS ?= .venv-fakenos
+$(VENV_FAKENOS)/.installed:
+	$(PYTHON) -m venv --clear $(VENV_FAKENOS)
+	$(VENV_FAKENOS)/bin/python -m pip install --quiet --disable-pip-version-check '$(FAKENOS)'
+	echo '$(FAKENOS)' > $@
+
+fakenos: $(VENV_FAKENOS)/.installed
+
 bench: install
 	$(PY) bench/parse_bench.py
 	$(PY) bench/lab_bench.py
@@ -82,4 +94,4 @@ dashboards: install
 	cd dashboards/prometheus && promtool check rules ipsecha-rules.yml && promtool test rules ipsecha-rules.test.yml
 
 clean:
-	rm -rf $(VENV) $(VENV_PAR4) $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(VENV_PAR4) $(VENV_FAKENOS) $(VENV_FAKENOS).lock $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info

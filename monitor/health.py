@@ -7,6 +7,8 @@ missing):
     peer_standby_hot         the RF-active member's peer is STANDBY HOT (8)
     duplex                   the RF-active member runs Mode = Duplex
     communications_up        ... and Communications = Up
+    stateful_group_consistent the group `scheme standby` names (inventory `stateful_group` or
+                             show redundancy inter-device) is known, agreed, and on both members
     hsrp_active_present      some member is HSRP active on the stateful group
     single_hsrp_active       no second member is HSRP active (split brain)
     hsrp_active_is_rf_active the HSRP-active member is the RF-active unit
@@ -42,6 +44,7 @@ RULES: dict[str, str] = {
     "peer_standby_hot": "the RF-active member's peer is STANDBY HOT",
     "duplex": "the RF-active member runs Duplex",
     "communications_up": "the RF-active member's IPC communications are Up",
+    "stateful_group_consistent": "the stateful HSRP group is known, the same everywhere, and configured on both",
     "hsrp_active_present": "a member is HSRP active on the stateful group",
     "single_hsrp_active": "no second member is HSRP active",
     "hsrp_active_is_rf_active": "the HSRP-active member is the RF-active unit",
@@ -161,6 +164,17 @@ class _PairJudge:
         }
         self.rf_actives = [name for name, states in self.states.items() if states.my_state.code == ACTIVE]
         self.rf_active = self.rf_actives[0] if len(self.rf_actives) == 1 else None
+        # The group `scheme standby` names, per member that answered show
+        # redundancy inter-device with one.
+        self.schemes = {
+            name: snap.inter_device.group_name
+            for name, snap in self.snapshots.items()
+            if snap is not None and snap.inter_device is not None and snap.inter_device.group_name
+        }
+        self.scheme_known = pair.stateful_group is not None or any(
+            snap is not None and snap.inter_device is not None for snap in self.snapshots.values()
+        )
+        self.scheme = pair.stateful_group or next(iter(self.schemes.values()), None)
         self.stateful = self._stateful_groups()
         self.hsrp_active = tuple(
             name for name, groups in self.stateful.items() if any(group.state == "active" for group in groups)
@@ -168,25 +182,47 @@ class _PairJudge:
 
     def _stateful_groups(self) -> dict[str, list[Any]]:
         """Per member whose groups are known, its HSRP groups that carry the
-        stateful failover: the group `scheme standby` names. Both members
-        share the scheme, so one member's answer serves for both; when
-        neither answered, the groups are unknown (a LAN group with its own
-        preemption must not be judged as the stateful one). All groups
-        count only when IOS shows no scheme name at all."""
-        answered = [
-            snap.inter_device for snap in self.snapshots.values() if snap is not None and snap.inter_device is not None
-        ]
-        if not answered:
+        stateful failover: the group `scheme standby` names, as the pair's
+        `stateful_group` in the inventory or either member's show redundancy
+        inter-device says. Both members share the scheme, so one answer
+        serves for both; with neither, the groups are unknown (a LAN group
+        with its own preemption must not be judged as the stateful one).
+        All groups count only when IOS shows no scheme name at all."""
+        if not self.scheme_known:
             return {}
-        scheme = next((inter.group_name for inter in answered if inter.group_name), None)
         result: dict[str, list[Any]] = {}
         for name, snap in self.snapshots.items():
             standby = snap.result("show standby") if snap is not None else None
             if standby is None or not standby.ok:
                 continue
             groups = list(standby.records)
-            result[name] = [group for group in groups if group.group_name == scheme] if scheme else groups
+            result[name] = [group for group in groups if group.group_name == self.scheme] if self.scheme else groups
         return result
+
+    def _missing(self, command: str, members: Any = None) -> str:
+        """Why `command`'s data is missing on these members (default: every
+        member): never calls a polled device unpolled."""
+        reasons = []
+        for name in self.pair.members if members is None else members:
+            snap = self.snapshots[name]
+            result = snap.result(command) if snap is not None else None
+            if snap is None:
+                reasons.append(f"{name} not polled yet")
+            elif result is None:
+                reasons.append(f"{name}: {command} not run")
+            elif not result.ok:
+                reasons.append(f"{name}: {command} failed ({result.status})")
+        return "; ".join(reasons)
+
+    def _hsrp_unknown(self) -> str:
+        """Why the stateful HSRP groups of some member are unknown."""
+        if not self.scheme_known:
+            return (
+                "the stateful HSRP group is unknown: "
+                + (self._missing("show redundancy inter-device") or "show redundancy inter-device gave no group")
+                + f"; set stateful_group: <HSRP group name> on pair {self.pair.name} in the inventory"
+            )
+        return self._missing("show standby", [name for name in self.pair.members if name not in self.stateful])
 
     def judge(self) -> PairHealth:
         results = (
@@ -194,6 +230,7 @@ class _PairJudge:
             self.on_active("peer_standby_hot", self._peer_standby_hot),
             self.on_active("duplex", self._duplex),
             self.on_active("communications_up", self._communications),
+            self.stateful_group_consistent(),
             self.hsrp_active_present(),
             self.single_hsrp_active(),
             self.hsrp_active_is_rf_active(),
@@ -217,9 +254,6 @@ class _PairJudge:
             tuple(self.rf_actives),
         )
 
-    def _unpolled(self) -> str:
-        return ", ".join(self.not_polled) + " not polled"
-
     # --- rules ----------------------------------------------------------------
 
     def one_rf_active(self) -> RuleResult:
@@ -229,7 +263,9 @@ class _PairJudge:
         if self.rf_active is not None:
             return RuleResult(rule, True, f"{self.rf_active} is RF ACTIVE")
         if len(self.states) < len(self.pair.members):
-            return RuleResult(rule, None, f"no polled member is RF ACTIVE; {self._unpolled()}")
+            return RuleResult(
+                rule, None, f"no member is RF ACTIVE as far as known; {self._missing('show redundancy states')}"
+            )
         states = ", ".join(f"{name} {states.my_state.name}" for name, states in self.states.items())
         return RuleResult(rule, False, f"no member is RF ACTIVE ({states})")
 
@@ -264,7 +300,7 @@ class _PairJudge:
         if not expected:
             return True, f"{name} has no expected peers in the inventory"
         if snapshot is None or snapshot.result("show crypto ipsec sa") is None:
-            return None, f"{name}: show crypto ipsec sa not polled"
+            return None, f"{name}: show crypto ipsec sa not run"
         if not snapshot.result("show crypto ipsec sa").ok:
             return None, f"{name}: show crypto ipsec sa failed"
         counts = snapshot.active_sas_by_peer()
@@ -278,7 +314,7 @@ class _PairJudge:
         if self.hsrp_active:
             return RuleResult(rule, True, f"{', '.join(self.hsrp_active)} HSRP active")
         if len(self.stateful) < len(self.pair.members):
-            return RuleResult(rule, None, f"no polled member is HSRP active; {self._unpolled()}")
+            return RuleResult(rule, None, f"no member is HSRP active as far as known; {self._hsrp_unknown()}")
         return RuleResult(rule, False, "no member is HSRP active: the tunnels' virtual IP has no owner")
 
     def single_hsrp_active(self) -> RuleResult:
@@ -286,8 +322,34 @@ class _PairJudge:
         if len(self.hsrp_active) > 1:
             return RuleResult(rule, False, f"split brain: {' and '.join(self.hsrp_active)} are both HSRP active")
         if len(self.stateful) < len(self.pair.members):
-            return RuleResult(rule, None, self._unpolled())
+            return RuleResult(rule, None, self._hsrp_unknown())
         return RuleResult(rule, True, "at most one member is HSRP active")
+
+    def stateful_group_consistent(self) -> RuleResult:
+        rule = "stateful_group_consistent"
+        configured = self.pair.stateful_group
+        named = sorted(set(self.schemes.values()))
+        if configured is not None and any(name != configured for name in named):
+            where = ", ".join(f"{member} says {name}" for member, name in self.schemes.items() if name != configured)
+            return RuleResult(
+                rule,
+                False,
+                f"the inventory names stateful group {configured} but show redundancy inter-device on {where}: "
+                "fix stateful_group in the inventory or `scheme standby` on the routers",
+            )
+        if len(named) > 1:
+            where = ", ".join(f"{member} {name}" for member, name in self.schemes.items())
+            return RuleResult(rule, False, f"the members' scheme standby names differ ({where})")
+        if not self.scheme_known:
+            return RuleResult(rule, None, self._hsrp_unknown())
+        if self.scheme is None:
+            return RuleResult(rule, True, "show redundancy inter-device names no group: all HSRP groups count")
+        lacking = [name for name, groups in self.stateful.items() if not groups]
+        if lacking:
+            who = f"{lacking[0]} has" if len(lacking) == 1 else f"{' and '.join(lacking)} have"
+            return RuleResult(rule, False, f"{who} no HSRP group named {self.scheme} (show standby)")
+        source = "the inventory" if configured is not None else "show redundancy inter-device"
+        return RuleResult(rule, True, f"stateful HSRP group {self.scheme} (from {source})")
 
     def hsrp_active_is_rf_active(self) -> RuleResult:
         rule = "hsrp_active_is_rf_active"
@@ -311,7 +373,7 @@ class _PairJudge:
                 rule, False, f"preemption enabled on {', '.join(preempting)}: a rebooted router takes over unsynced"
             )
         if len(self.stateful) < len(self.pair.members):
-            return RuleResult(rule, None, self._unpolled())
+            return RuleResult(rule, None, self._hsrp_unknown())
         return RuleResult(rule, True, "no preemption on the stateful group")
 
     def no_unexpected_reload(self) -> RuleResult:

@@ -9,6 +9,8 @@
         enable_secret: {file: /run/secrets/enable}
     pairs:
       - {name: HUB-PAIR-1, members: [R1, R2]}
+      # optional `stateful_group: BRANCH-5-TUNNEL`: the HSRP group name that
+      # `scheme standby` names, for images without show redundancy inter-device
     devices:
       - {name: R1, host: 10.0.0.1, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
       - {name: R2, host: 10.0.0.2, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
@@ -100,6 +102,7 @@ class Device:
     role: str  # "hub" or "branch"
     credentials: Credentials
     pair: str | None = None
+    stateful_group: str | None = None  # its pair's, when the inventory names it
     expected_peers: tuple[str, ...] = ()
     known_hosts: Path | None = None  # check the host key against this file
     legacy_ssh: bool = False  # allow SHA-1 key exchange and ssh-rsa host keys
@@ -122,6 +125,9 @@ class PollSettings:
 class Pair:
     name: str
     members: tuple[str, str]
+    # The HSRP group name `redundancy inter-device` / `scheme standby` names,
+    # as configured; None to learn it from show redundancy inter-device.
+    stateful_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,7 +192,7 @@ class _Loader:
         self.check_membership(device_nodes, devices, pairs)
         for pair in pairs.values():  # a member need not repeat its pair's name
             for member in pair.members:
-                devices[member] = replace(devices[member], pair=pair.name)
+                devices[member] = replace(devices[member], pair=pair.name, stateful_group=pair.stateful_group)
         polling = self.polling(top["polling"]) if "polling" in top else PollSettings()
         return Inventory(self.path, devices, pairs, lab, polling)
 
@@ -357,7 +363,7 @@ class _Loader:
         return Secret(value, f"file {source}")
 
     def pair(self, node: yaml.Node, where: str, devices: dict[str, Device]) -> Pair:
-        fields = self.mapping(node, where, {"name", "members"})
+        fields = self.mapping(node, where, {"name", "members", "stateful_group"})
         if "name" not in fields or "members" not in fields:
             raise self.error(node, where, "a pair needs a name and two members")
         members = [self.text(m, f"{where}.members") for m in self.sequence(fields["members"], f"{where}.members")]
@@ -368,7 +374,16 @@ class _Loader:
                 raise self.error(fields["members"], f"{where}.members", f"no device named {member!r}")
             if devices[member].role != "hub":
                 raise self.error(fields["members"], f"{where}.members", f"{member} is not a hub")
-        return Pair(self.text(fields["name"], f"{where}.name"), (members[0], members[1]))
+        stateful_group = None
+        if "stateful_group" in fields:
+            stateful_group = self.text(fields["stateful_group"], f"{where}.stateful_group")
+            if not stateful_group or any(char.isspace() for char in stateful_group):
+                raise self.error(
+                    fields["stateful_group"],
+                    f"{where}.stateful_group",
+                    f"expected an HSRP group name (standby N name ...), got {stateful_group!r}",
+                )
+        return Pair(self.text(fields["name"], f"{where}.name"), (members[0], members[1]), stateful_group)
 
     def check_membership(self, nodes: list[yaml.Node], devices: dict[str, Device], pairs: dict[str, Pair]) -> None:
         for index, (node, device) in enumerate(zip(nodes, devices.values(), strict=True)):

@@ -290,3 +290,18 @@ class Version(Record):
     returned_to_rom_by: str | None  # without the " at <time>" suffix
     last_reload_type: str | None
     restarted_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogMessage(Record):
+    """One syslog message of `show logging` (or console output pasted from a
+    terminal): "%FACILITY-SEVERITY-MNEMONIC: text"."""
+
+    sequence: int | None  # "000123: " service sequence-numbers, when printed
+    timestamp: str | None  # as printed, without the ": " after it ("*Mar  1 00:05:12.123")
+    facility: str  # RF_INTERDEV, HSRP, LINK-SP (sub-facility kept)
+    severity: int  # 0 (emergencies) .. 7 (debugging)
+    mnemonic: str
+    text: str  # what follows "%FAC-SEV-MNEMONIC: " on its line
+    message: str  # "%FAC-SEV-MNEMONIC: text" as printed
+    continuation: list[str] = field(default_factory=list)  # following lines of the same message

@@ -23,6 +23,11 @@ class Status(str, Enum):
     CONNECT = "connect"  # TCP or SSH failed: refused, unreachable, host key, algorithms, session dropped
     INVALID_COMMAND = "invalid_command"  # IOS rejected it: % Invalid input, ambiguous, incomplete
     PARSE = "parse"  # the answer came but did not parse
+    PAGING = "paging"  # the output stopped at --More--: `terminal length 0` was refused (AAA authorization)
+    PRIVILEGE = "privilege"  # logged in at user EXEC (>) with no enable secret to go further
+    # The image lacks an optional command: show redundancy inter-device on a
+    # pair whose inventory names its stateful group. Not a failure.
+    NOT_SUPPORTED = "not_supported"
 
     def __str__(self) -> str:
         return self.value
@@ -62,11 +67,11 @@ class Snapshot:
 
     @property
     def up(self) -> bool:
-        return bool(self.results) and all(result.ok for result in self.results)
+        return bool(self.results) and not self.failures
 
     @property
     def failures(self) -> tuple[CommandResult, ...]:
-        return tuple(result for result in self.results if not result.ok)
+        return tuple(result for result in self.results if not result.ok and result.status is not Status.NOT_SUPPORTED)
 
     def result(self, command: str) -> CommandResult | None:
         for result in self.results:

@@ -2,7 +2,9 @@
 
 Each `.raw` of a command we support must parse to at least one record, and
 where the source project shipped its own expected parse (ntc-templates
-`.expected.yml`, genieparser `.expected.json`) the key fields must agree.
+`.expected.yml`, genieparser `.expected.json`) the key fields must agree. The
+packetlife article's outputs (`packetlife__*.raw`) come with the values they
+must give (`.values.json`, flat keys): every key is asserted.
 """
 
 from __future__ import annotations
@@ -18,19 +20,21 @@ from conftest import CORPUS
 from monitor.parse import parse_output
 
 # Corpus folder -> the command we send for it. Folders of commands the monitor
-# does not poll (detail variants, ikev2, logging, application group, standby
+# does not parse (detail variants, ikev2, application group, standby
 # delay/internal) are not listed.
 SUPPORTED = {
     "show_standby": "show standby",
     "show_standby_all": "show standby all",
     "show_standby_brief": "show standby brief",
     "show_redundancy_states": "show redundancy states",
+    "show_redundancy_inter_device": "show redundancy inter-device",
     "show_redundancy": "show redundancy",
     "show_redundancy_switchover_history": "show redundancy switchover history",
     "show_crypto_ipsec_sa": "show crypto ipsec sa",
     "show_crypto_isakmp_sa": "show crypto isakmp sa",
     "show_crypto_session": "show crypto session",
     "show_version": "show version",
+    "show_logging": "show logging",
 }
 
 pytestmark = pytest.mark.skipif(
@@ -43,7 +47,8 @@ def _raws() -> list[Path]:
 
 
 def _expected(raw: Path) -> object | None:
-    for suffix, load in ((".expected.yml", yaml.safe_load), (".expected.json", json.loads)):
+    suffixes = ((".expected.yml", yaml.safe_load), (".expected.json", json.loads), (".values.json", json.loads))
+    for suffix, load in suffixes:
         path = raw.with_name(raw.name[: -len(".raw")] + suffix)
         if path.exists():
             return load(path.read_text(encoding="utf-8"))
@@ -52,6 +57,14 @@ def _expected(raw: Path) -> object | None:
 
 def _records(raw: Path) -> list:
     return parse_output(SUPPORTED[raw.parent.name], raw.read_text(encoding="utf-8"))
+
+
+def test_every_packetlife_output_is_covered() -> None:
+    """The article's outputs are the product's reference: each folder holding
+    one is parsed here, and each comes with the values it must give."""
+    folders = {raw.parent.name for raw in CORPUS.glob("*/packetlife__*.raw")}
+    assert folders <= set(SUPPORTED)
+    assert all(_expected(raw) is not None for raw in CORPUS.glob("*/packetlife__*.raw"))
 
 
 @pytest.mark.parametrize("raw", _raws(), ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -67,6 +80,8 @@ def test_corpus_key_fields_agree(raw: Path) -> None:
     expected = _expected(raw)
     if raw.name.startswith("ntc__"):
         COMPARE_NTC[raw.parent.name](records, expected["parsed_sample"], raw.read_text(encoding="utf-8"))
+    elif raw.name.startswith("packetlife__"):
+        _packetlife(raw.parent.name, records, expected)
     else:
         COMPARE[raw.parent.name](records, expected, raw.read_text(encoding="utf-8"))
 
@@ -126,7 +141,21 @@ def _ntc_version(records: list, rows: list[dict], raw: str) -> None:
     )
 
 
+def _ntc_logging(records: list, rows: list[dict], raw: str) -> None:
+    assert len(records) == len(rows)
+    for record, row in zip(records, rows, strict=True):
+        assert record.timestamp == f"*{row['month']} {row['day']} {row['time']}"
+        assert (record.facility, str(record.severity), record.mnemonic) == (
+            row["facility"],
+            row["severity"],
+            row["mnemonic"],
+        )
+        # ntc keeps continuation lines with their indent in the same list.
+        assert [record.text, *record.continuation] == [line.strip() for line in row["message"]]
+
+
 COMPARE_NTC = {
+    "show_logging": _ntc_logging,
     "show_standby": _ntc_standby,
     "show_standby_brief": _ntc_standby_brief,
     "show_redundancy": _ntc_redundancy,
@@ -300,3 +329,82 @@ COMPARE = {
     "show_version": _genie_version,
     "show_redundancy_switchover_history": _genie_switchover_history,
 }
+
+
+# --- the packetlife article's values (flat keys) -------------------------------
+
+
+def _ms(text: str) -> int:
+    """'3 sec' / '300 msec' -> milliseconds."""
+    number, unit = text.split()
+    return int(number) * (1 if unit == "msec" else 1000)
+
+
+def _clock_seconds(text: str) -> int:
+    hours, minutes, seconds = (int(part) for part in text.split(":"))
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _router_or_none(text: str) -> str | None:
+    return None if text == "unknown" else text
+
+
+# Per folder: flat key -> (record attribute, conversion of the flat value).
+PACKETLIFE_KEYS: dict[str, dict[str, tuple[str, object]]] = {
+    "show_standby": {
+        "interface": ("interface", None),
+        "group": ("group", None),
+        "state": ("state", str.lower),
+        "state_changes": ("state_changes", None),
+        "last_state_change": ("last_state_change_seconds", _clock_seconds),
+        "virtual_ip": ("virtual_ip", None),
+        "virtual_mac": ("active_virtual_mac", None),
+        "hello_time": ("hello_time_ms", _ms),
+        "hold_time": ("hold_time_ms", _ms),
+        "preemption": ("preempt", lambda word: word == "enabled"),
+        "active_router": ("active_router", _router_or_none),
+        "standby_router": ("standby_router", _router_or_none),
+        "priority": ("priority", None),
+        "group_name": ("group_name", None),
+    },
+    "show_redundancy_states": {
+        "my_state": ("my_state", lambda text: _rf(text)),
+        "peer_state": ("peer_state", lambda text: _rf(text)),
+        "mode": ("mode", None),
+        "unit_id": ("unit_id", None),
+        "maintenance_mode": ("maintenance_mode", None),
+        "manual_swact": ("manual_swact", None),
+        "communications": ("communications", None),
+        "client_count": ("client_count", None),
+        "client_notification_tmr_msec": ("client_notification_timer_ms", None),
+        "rf_debug_mask": ("rf_debug_mask", None),
+    },
+    "show_redundancy_inter_device": {
+        "state": ("state_token", None),
+        "scheme": ("scheme", None),
+        "group_name": ("group_name", None),
+        "group_state": ("group_state", None),
+        "security": ("security", None),
+    },
+}
+
+
+def _packetlife(folder: str, records: list, values: dict) -> None:
+    keys = {key: value for key, value in values.items() if key != "note"}
+    if folder == "show_logging":
+        assert set(keys) == {"messages"}
+        assert [record.message for record in records] == keys["messages"]
+        for record, message in zip(records, keys["messages"], strict=True):
+            facility, severity, mnemonic = re.match(r"%(.+)-(\d)-(\w+):", message).groups()
+            assert (record.facility, record.severity, record.mnemonic) == (facility, int(severity), mnemonic)
+        return
+    (record,) = records
+    mapping = PACKETLIFE_KEYS[folder]
+    assert not set(keys) - set(mapping), f"map the new keys {sorted(set(keys) - set(mapping))} to record fields"
+    for key, value in keys.items():
+        attribute, convert = mapping[key]
+        expected = value if convert is None or value is None else convert(value)
+        actual = getattr(record, attribute)
+        if attribute in ("my_state", "peer_state"):
+            actual = (actual.code, actual.name)
+        assert actual == expected, (key, actual, expected)

@@ -116,7 +116,11 @@ def test_unknown_state_word_points_at_its_line() -> None:
 
 
 def test_unknown_rf_state_code() -> None:
-    error = _error("show redundancy states", "       my state = 42 -WARP SPEED\n")
+    text = (
+        "       my state = 42 -WARP SPEED\n     peer state = 8  -STANDBY HOT\n"
+        "           Mode = Duplex\n        Unit ID = 0\n"
+    )
+    error = _error("show redundancy states", text)
     assert (error.kind, error.line_number) == (errors.BAD_VALUE, 1)
 
 
@@ -220,7 +224,10 @@ def test_hsrp_key_never_reaches_error_text() -> None:
         ("show_version/packetlife_7200_reload.raw", "uptime is", "System returned to ROM by"),
         ("show_crypto_session/packetlife_r2_crypto_map.raw", "Session status", "'Peer: ...'"),
         ("show_crypto_session/ikev2_idle_fvrf.raw", "IPSEC FLOW: permit ip", "without its 'Active SAs' line"),
-        ("show_redundancy_inter-device/packetlife_r1_standby.raw", "Scheme", "'Peer present: ...'"),
+        ("show_redundancy_inter-device/packetlife_r1_standby.raw", "Scheme", "'Security: ...'"),
+        ("show_redundancy_inter-device/packetlife_r1_standby.raw", "Groupname", "no 'Security: ...' line"),
+        ("show_redundancy_states/packetlife_r2_active.raw", "my state", "'peer state = ...', 'Mode = ...'"),
+        ("show_redundancy_states/packetlife_r2_active.raw", "Mode", "no 'Unit ID = ...' line"),
     ],
 )
 def test_output_cut_short_is_truncated_not_a_thin_success(fixture: str, cut_after: str, expected: str) -> None:

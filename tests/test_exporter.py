@@ -88,7 +88,17 @@ def get(samples: dict, name: str, **labels: str) -> float | None:
 def running(tmp_path: Path):
     running = Running(tmp_path)
     try:
-        running.wait_for(lambda s: get(s, "ipsecha_device_up", **R1) == 1)
+        # Every device recorded and the pair judged from both members, not
+        # just the first device in (the tests read R2, R4 and the verdict).
+        running.wait_for(
+            lambda s: (
+                all(
+                    get(s, "ipsecha_device_up", device=name, pair=pair) == 1
+                    for name, pair in (("R1", "HUB-PAIR-1"), ("R2", "HUB-PAIR-1"), ("R4", ""), ("R5", ""))
+                )
+                and get(s, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="healthy") == 1
+            )
+        )
         yield running
     finally:
         running.close()

@@ -56,13 +56,31 @@ def test_packetlife_scenario_values() -> None:
         (FIXTURES / "show_redundancy_inter-device/packetlife_r1_standby.raw").read_text(),
     )
     assert interdev.state_token == "RF_INTERDEV_STATE_STDBY" and interdev.state == "standby"
-    assert interdev.group_name == "BRANCH-5-TUNNEL" and interdev.peer_communicating is True
+    assert interdev.group_name == "BRANCH-5-TUNNEL" and interdev.group_state == "Standby"
+    # The real output has no "Peer present:" line: nothing is claimed about the peer.
+    assert interdev.peer_token is None and interdev.peer_communicating is None
+    (remembered,) = parse_output(
+        "show redundancy inter-device",
+        (FIXTURES / "show_redundancy_inter-device/peer_present_remembered_variant.raw").read_text(),
+    )
+    assert remembered.peer_token == "RF_INTERDEV_PEER_NO_COMM" and remembered.peer_communicating is False
 
     (group,) = parse_output("show standby", (FIXTURES / "show_standby/packetlife_r2_active.raw").read_text())
     assert (group.interface, group.group, group.state) == ("FastEthernet0/0", 1, "active")
     assert group.group_name == "BRANCH-5-TUNNEL" and group.group_name_configured is True
     assert group.preempt is False and group.priority == 100 and group.priority_is_default
     assert group.last_state_change_seconds == 11 and group.virtual_ip == "10.0.0.3"
+
+    # The article's own text, which lost the address after "Virtual IP address is".
+    (copy,) = parse_output("show standby", (FIXTURES / "show_standby/packetlife_r2_article_copy.raw").read_text())
+    assert copy.virtual_ip is None and copy.group_name == "BRANCH-5-TUNNEL" and copy.state == "active"
+
+    messages = parse_output("show logging", (FIXTURES / "show_logging/packetlife_r2_failover_console.raw").read_text())
+    assert [(m.facility, m.severity, m.mnemonic) for m in messages] == [
+        ("HSRP", 5, "STATECHANGE"),
+        ("RF_INTERDEV", 4, "RELOAD"),
+    ]
+    assert messages[1].text == "% RF induced self-reload. my state = ACTIVE peer state = STANDBY HOT"
 
 
 def test_hsrp_authentication_key_is_never_captured() -> None:

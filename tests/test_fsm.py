@@ -4,6 +4,7 @@ and every output we have (fixtures and corpus, whole and cut at every line).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from conftest import CORPUS, FIXTURES
 
 from monitor.parse import COMMANDS
 from monitor.parse.fsm import FastFsm, compile_template
-from monitor.parse.templates import run
+from monitor.parse.templates import relaxed, run
 
 TEXTS = [path.read_text(encoding="utf-8", errors="replace") for path in sorted(FIXTURES.glob("*/*.raw"))]
 TEXTS += [path.read_text(encoding="utf-8", errors="replace") for path in sorted(CORPUS.glob("*/*.raw"))]
@@ -25,12 +26,16 @@ def _outcome(parse, text: str) -> object:
         return f"error: {exc}"
 
 
+@pytest.mark.parametrize("required", [True, False], ids=["as written", "without Required (what parse_output runs)"])
 @pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
-def test_fast_engine_matches_textfsm(spec) -> None:
-    engine = compile_template(spec.template_path)
+def test_fast_engine_matches_textfsm(spec, required: bool) -> None:
+    template = spec.template_path.read_text(encoding="utf-8")
+    if not required:
+        template = relaxed(template)
+        assert "Required" not in "".join(line for line in template.splitlines() if line.startswith("Value "))
+    engine = compile_template(spec.template_path, template)
     assert isinstance(engine, FastFsm), "our templates stay within what FastFsm runs"
-    with open(spec.template_path, encoding="utf-8") as handle:
-        stock = textfsm.TextFSM(handle)
+    stock = textfsm.TextFSM(io.StringIO(template))
 
     def stock_parse(text: str) -> list:
         stock.Reset()

@@ -162,10 +162,13 @@ def test_a_host_clock_step_is_not_a_reload(pair: Pair, inventory: Inventory) -> 
     assert [r.device for r in reloads] == ["R4"]
 
 
-def _without_inter_device(snapshot: Snapshot) -> Snapshot:
-    """`snapshot` with its `show redundancy inter-device` timed out."""
+def _without_inter_device(snapshot: Snapshot, status: Status = Status.TIMEOUT) -> Snapshot:
+    """`snapshot` with its `show redundancy inter-device` failed (timed out;
+    or rejected, `% Invalid input`, as on an image that lacks it)."""
     results = tuple(
-        dataclasses.replace(r, status=Status.TIMEOUT, records=()) if r.command == "show redundancy inter-device" else r
+        dataclasses.replace(r, status=status, records=(), error=str(status))
+        if r.command == "show redundancy inter-device"
+        else r
         for r in snapshot.results
     )
     return dataclasses.replace(snapshot, results=results)
@@ -241,3 +244,64 @@ def test_a_reload_across_a_switchover_is_unexpected(pair: Pair, inventory: Inven
 def test_reload_reasons(reason: str, expected: bool) -> None:
     assert classify_reload(reason, switchover=False)[0] is expected
     assert classify_reload(reason, switchover=True)[0] is False
+
+
+# --- the stateful group: inventory or show redundancy inter-device ------------
+
+
+def _inventory_with(inventory: Inventory, stateful_group: str | None) -> Inventory:
+    pairs = {name: dataclasses.replace(p, stateful_group=stateful_group) for name, p in inventory.pairs.items()}
+    return dataclasses.replace(inventory, pairs=pairs)
+
+
+def _judge_without_inter_device(pair: Pair, inventory: Inventory, status: Status):
+    snapshots = {hub.name: _without_inter_device(snapshot_of(hub), status) for hub in pair.hubs}
+    return evaluate_pair(inventory.pairs["HUB-PAIR-1"], snapshots, inventory)
+
+
+def test_no_inter_device_command_and_no_stateful_group_says_how_to_fix_it(pair: Pair, inventory: Inventory) -> None:
+    health = _judge_without_inter_device(pair, inventory, Status.INVALID_COMMAND)
+    assert health.verdict == UNKNOWN and not health.failed
+    unknown = {result.rule: result.message for result in health.unknown}
+    assert set(unknown) == {
+        "stateful_group_consistent",
+        "hsrp_active_present",
+        "single_hsrp_active",
+        "hsrp_active_is_rf_active",
+        "no_preempt",
+    }
+    for message in unknown.values():
+        if message.startswith("needs one"):
+            continue
+        assert "R1: show redundancy inter-device failed (invalid_command)" in message
+        assert "set stateful_group: <HSRP group name> on pair HUB-PAIR-1" in message
+    # Both members answered everything else: neither is ever called unpolled.
+    assert not any("not polled" in result.message for result in health.results)
+
+
+def test_stateful_group_from_the_inventory_judges_hsrp_without_inter_device(pair: Pair, inventory: Inventory) -> None:
+    configured = _inventory_with(inventory, "BRANCH-5-TUNNEL")
+    health = _judge_without_inter_device(pair, configured, Status.NOT_SUPPORTED)
+    assert health.verdict == HEALTHY, [(r.rule, r.message) for r in health.results if not r.ok]
+    assert health.hsrp_active == ("R2",)
+    results = {result.rule: result.message for result in health.results}
+    assert results["stateful_group_consistent"] == "stateful HSRP group BRANCH-5-TUNNEL (from the inventory)"
+    # ... and the rules still bite: split brain on that group fails.
+    pair.r1.set_hsrp(pair.r1.hsrp[0], "active")
+    health = _judge_without_inter_device(pair, configured, Status.NOT_SUPPORTED)
+    assert failed(health)["single_hsrp_active"] == "split brain: R1 and R2 are both HSRP active"
+
+
+def test_stateful_group_that_disagrees_with_the_routers_fails(pair: Pair, inventory: Inventory) -> None:
+    wrong = _inventory_with(inventory, "BRANCH-6-TUNNEL")
+    problems = failed(judge(pair, wrong))
+    assert problems["stateful_group_consistent"] == (
+        "the inventory names stateful group BRANCH-6-TUNNEL but show redundancy inter-device on "
+        "R1 says BRANCH-5-TUNNEL, R2 says BRANCH-5-TUNNEL: fix stateful_group in the inventory or "
+        "`scheme standby` on the routers"
+    )
+    # Without the inter-device answers, a name no member has fails too.
+    health = _judge_without_inter_device(pair, wrong, Status.NOT_SUPPORTED)
+    assert failed(health)["stateful_group_consistent"] == (
+        "R1 and R2 have no HSRP group named BRANCH-6-TUNNEL (show standby)"
+    )

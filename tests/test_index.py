@@ -5,6 +5,7 @@ prefixes), and serves netmiko users through NET_TEXTFSM on its own."""
 from __future__ import annotations
 
 import pytest
+import textfsm
 from conftest import FIXTURES, REPO
 from netmiko.utilities import get_structured_data_textfsm
 from textfsm import clitable
@@ -51,6 +52,9 @@ def test_every_template_file_is_indexed() -> None:
         ("sh cry ses", "show crypto session"),
         ("show version", "show version"),
         ("sh ver", "show version"),
+        ("show logging", "show logging"),
+        ("sh log", "show logging"),
+        ("sh logg", "show logging"),
         ("  show   redundancy   states ", "show redundancy states"),
     ],
 )
@@ -88,3 +92,15 @@ def test_netmiko_users_get_our_rows_through_net_textfsm(spec, monkeypatch: pytes
     assert expected, f"pick a fixture with records for {spec.command}"
     # (netmiko hands back the raw text when no template matched.)
     assert rows == expected
+
+
+@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+def test_every_required_template_value_names_its_line(spec) -> None:
+    """parse_output runs templates without their Required options and leaves
+    completeness to the command table, which names the missing line: so
+    every Required value of a template must appear in `required`."""
+    with open(spec.template_path, encoding="utf-8") as handle:
+        template = textfsm.TextFSM(handle)
+    required_values = {value.name for value in template.values if "Required" in value.OptionNames()}
+    named = {value for values in spec.required.values() for value in values}
+    assert required_values <= named

@@ -518,3 +518,51 @@ def test_fault_slow_device(faulty_lab: Lab) -> None:
     finally:
         faulty_lab.router("R4").faults = Faults()
         connection.disconnect()
+
+
+def test_inter_device_output_has_the_real_routers_shape(lab: Lab) -> None:
+    """The lab's R1 at baseline is the packetlife article's R1 (standby):
+    its output is that real sample, line for line (no `Peer present:`)."""
+    fixtures = Path(__file__).parent / "fixtures" / "cisco_ios"
+    real = (fixtures / "show_redundancy_inter-device" / "packetlife_r1_standby.raw").read_text()
+    real_lines = [line.rstrip() for line in real.splitlines() if line.strip() and not line.startswith("R1#")]
+    rendered = SHOW_COMMANDS[("show", "redundancy", "inter-device")](lab.router("R1"))
+    assert rendered.splitlines() == real_lines
+    assert "Peer present" not in rendered
+    # The remembered `Peer present:` line only as a deliberate variant, still parsed.
+    lab.router("R1").interdev_peer_line = True
+    try:
+        variant = SHOW_COMMANDS[("show", "redundancy", "inter-device")](lab.router("R1"))
+    finally:
+        lab.router("R1").interdev_peer_line = False
+    assert "  Peer present: RF_INTERDEV_PEER_COMM" in variant.splitlines()
+    (record,) = parse_output("show redundancy inter-device", variant)
+    assert record.group_name == "BRANCH-5-TUNNEL" and record.peer_communicating is True
+
+
+def test_fault_aaa_refuses_terminal_commands_and_banner(faulty_lab: Lab) -> None:
+    faulty_lab.router("R2").faults = Faults(
+        refuse_terminal_length=True, refuse_terminal_width=True, banner="#### R9# keep out > now ####"
+    )
+    try:
+        shell = _shell(faulty_lab, "R2")
+        try:
+            shell.send(b"terminal length 0\n")
+            assert b"Command authorization failed." in _read(shell)
+            shell.send(b"enable\n")
+            _read(shell)
+            shell.send(faulty_lab.credentials.enable_secret.encode() + b"\r\n")
+            _read(shell)
+            shell.send(b"show crypto ipsec sa\n")
+            assert _read(shell).endswith(b" --More-- ")  # paging stayed on
+            shell.send(b"q")
+            assert _read(shell).rstrip().endswith(b"R2#")  # a single q leaves the pager, as on IOS
+        finally:
+            shell.close()
+        connection = connect(faulty_lab, "R2")  # netmiko finds the prompt past the banner
+        try:
+            assert connection.find_prompt() == "R2#"
+        finally:
+            connection.disconnect()
+    finally:
+        faulty_lab.router("R2").faults = Faults()

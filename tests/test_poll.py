@@ -250,3 +250,48 @@ def test_a_device_closed_mid_poll_is_not_logged_in_again(lab: Lab, tmp_path: Pat
     assert poller.sessions_opened == 1 and not poller.session_open
     assert "left the inventory" in snapshot.failures[-1].error
     assert "left the inventory" in poller.poll().results[0].error  # and never again
+
+
+def test_routers_as_real_ones_behave_at_login(lab: Lab, tmp_path: Path) -> None:
+    """Paging left on by AAA, a login at user EXEC with no enable secret,
+    banners holding prompt characters and a refused `terminal width`: each
+    reported as what it is, quickly, on its own device."""
+    no_enable = {"credentials": {"username": lab.credentials.username, "password": lab.credentials.password}}
+    inventory = load_inventory(
+        write_inventory(lab, tmp_path / "lab.yml", overrides={"P1-R2": no_enable}, drop=("P2-R1", "P2-R2"))
+    )
+    lab.router("P1-R1").faults = Faults(refuse_terminal_length=True)
+    banner = "\n#### P1-R9# authorised access only >>> P1-R9> all sessions are logged ####\nR7#\n"
+    lab.router("P1-R4").faults = Faults(banner=banner, refuse_terminal_width=True)
+    poller = Poller(inventory)
+    try:
+        started = time.monotonic()
+        first = poller.poll_all()
+        cycle = time.monotonic() - started
+        second = poller.device("P1-R1").poll()
+        paged_sessions = poller.device("P1-R1").sessions_opened
+    finally:
+        poller.close()
+
+    # Paging: every long output stops at --More-- with no prompt after it;
+    # spotted at once (not after the 2 s command timeout), the pager quit.
+    paged = first["P1-R1"]
+    assert cycle < 5 and paged.duration_seconds < 5
+    paging = [r for r in paged.results if r.status is Status.PAGING]
+    assert "show crypto ipsec sa" in {r.command for r in paging}  # the lab's outputs over 24 lines
+    assert "terminal length 0" in paging[0].error and "authorization" in paging[0].error
+    assert {r.status for r in paged.results} <= {Status.PAGING, Status.OK}
+    # Short answers still parse, on the same session: the pager was left.
+    assert paged.result("show redundancy inter-device").ok
+    assert paged_sessions == 1 and not second.session_opened
+    assert {r.status for r in second.results} <= {Status.PAGING, Status.OK}
+
+    unprivileged = first["P1-R2"]
+    assert {r.status for r in unprivileged.results} == {Status.PRIVILEGE}
+    error = unprivileged.results[0].error
+    assert "user EXEC (P1-R2>)" in error and "privilege 15" in error and "enable_secret" in error
+
+    # A banner with '#' and '>' and a refused `terminal width` change nothing.
+    assert first["P1-R4"].up, first["P1-R4"].failures
+    assert first["P1-R4"].version.hostname == "P1-R4"
+    assert all(first[name].up for name in ("P1-R5", "P1-R6", "P2-R4")), [first[n].failures for n in first]

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.health import HEALTHY, UNHEALTHY, UNKNOWN, PairHealth
-from monitor.inventory import Inventory
+from monitor.inventory import Device, Inventory
 from monitor.records import HSRP_STATES
 from monitor.snapshot import Snapshot
 
@@ -92,7 +92,8 @@ METRICS: dict[str, MetricSpec] = {
     ),
     "ipsecha_redundancy_stateful_group_info": MetricSpec(
         "info",
-        "The HSRP group `scheme standby` names in show redundancy inter-device (it carries the stateful failover)",
+        "The HSRP group carrying the stateful failover: the pair's stateful_group in the inventory, "
+        "else the one `scheme standby` names in show redundancy inter-device",
         (*DEVICE, "group_name"),
     ),
     "ipsecha_isakmp_sas": MetricSpec("gauge", "ISAKMP (IKEv1) SAs by state", (*DEVICE, "state")),
@@ -160,7 +161,7 @@ def render(view: ExportView) -> bytes:
     for name, snapshot in view.snapshots.items():
         device = view.inventory.devices.get(name)
         if device is not None:
-            _device(out, snapshot, device.expected_peers, view.now)
+            _device(out, snapshot, device, view.now)
     for (name, expected), count in view.reloads.items():
         if name in view.snapshots:
             labels = f'{_device_labels(name, view.inventory.pair_of(name))},expected="{str(expected).lower()}"'
@@ -211,8 +212,9 @@ def _device_labels(device: str, pair: str) -> str:
     return f'device="{escape_label(device)}",pair="{escape_label(pair)}"'
 
 
-def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], now: float) -> None:
+def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float) -> None:
     base = _device_labels(snapshot.device, snapshot.pair)
+    expected_peers = device.expected_peers
     out.add("ipsecha_device_up", base, snapshot.up)
     out.add("ipsecha_poll_duration_seconds", base, snapshot.duration_seconds)
     for peer in expected_peers:  # from the inventory: present whether the poll worked or not
@@ -252,10 +254,11 @@ def _device(out: _Lines, snapshot: Snapshot, expected_peers: tuple[str, ...], no
             out.add("ipsecha_redundancy_interdevice_state", f'{base},state="{state}"', inter.state == state)
         if inter.peer_communicating is not None:
             out.add("ipsecha_redundancy_interdevice_peer_communicating", base, inter.peer_communicating)
-        if inter.group_name:
-            out.add(
-                "ipsecha_redundancy_stateful_group_info", f'{base},group_name="{escape_label(inter.group_name)}"', 1
-            )
+    # The inventory's stateful_group wins (the health rules judge that group;
+    # a disagreeing inter-device answer fails stateful_group_consistent).
+    group_name = device.stateful_group or (inter.group_name if inter is not None else None)
+    if group_name:
+        out.add("ipsecha_redundancy_stateful_group_info", f'{base},group_name="{escape_label(group_name)}"', 1)
 
     version = snapshot.version
     if version is not None:

@@ -131,6 +131,11 @@ class IosCli:
             self.privileged = False
             return Reply("")
         if command[0] == "terminal":
+            faults = self.router.faults
+            if (command[1] == "length" and faults.refuse_terminal_length) or (
+                command[1] == "width" and faults.refuse_terminal_width
+            ):
+                return Reply("Command authorization failed.\n")  # what IOS prints when AAA says no
             if command[1] == "length":
                 self.terminal_length = int(tokens[2])
             elif command[1] == "width":

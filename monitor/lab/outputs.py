@@ -137,15 +137,16 @@ def show_redundancy_inter_device(router: Router) -> str:
     if router.interdev_state is None:
         return "% Redundancy inter-device is not configured"
     group = router.hsrp[0]
-    return "\n".join(
-        [
-            f"Redundancy inter-device state: {router.interdev_state}",
-            "  Scheme: Standby",
-            f"      Groupname: {group.name} Group State: {HSRP_WORDS[group.state]}",
-            f"  Peer present: {router.interdev_peer}",
-            "  Security: Not configured",
-        ]
-    )
+    # The packetlife article's R1 (12.4T), the only real sample: no peer line.
+    lines = [
+        f"Redundancy inter-device state: {router.interdev_state}",
+        "  Scheme: Standby",
+        f"  Groupname: {group.name} Group State: {HSRP_WORDS[group.state]}",
+        "  Security: Not configured",
+    ]
+    if router.interdev_peer_line:  # remembered from Cisco's guide, never seen in a real output
+        lines.insert(3, f"  Peer present: {router.interdev_peer}")
+    return "\n".join(lines)
 
 
 def show_redundancy(router: Router) -> str:

@@ -109,6 +109,10 @@ class Faults:
     slow_seconds: float = 0.0  # real seconds before each command's output
     missing_commands: frozenset[str] = frozenset()  # shows this image lacks ("show redundancy inter-device")
     early_prompt: bool = False  # a stray prompt ahead of each command's echo, as after an Enter typed ahead
+    # AAA command authorization refuses `terminal length` (paging stays on) / `terminal width`
+    refuse_terminal_length: bool = False
+    refuse_terminal_width: bool = False
+    banner: str = ""  # printed at login ahead of the first prompt (a MOTD may hold "#" and ">")
 
 
 @dataclass
@@ -139,6 +143,9 @@ class Router:
     communications_reason: str | None = "Simplex mode"
     interdev_state: str | None = None  # RF_INTERDEV_STATE_* on a hub
     interdev_peer: str = "RF_INTERDEV_PEER_COMM"
+    # Print `Peer present: <interdev_peer>` in show redundancy inter-device: a
+    # line remembered from Cisco's guide that the one real sample lacks (off).
+    interdev_peer_line: bool = False
     tunnels: dict[str, TunnelSa] = field(default_factory=dict)
     log: list[tuple[float, str]] = field(default_factory=list)
     # `show redundancy history`: (lab time, my, peer, my changed, peer changed)

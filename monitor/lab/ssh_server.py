@@ -139,7 +139,7 @@ class RouterSshServer:
             if process.command:  # exec request: one command at the user's privilege level
                 terminal.write(cli.handle(process.command).output)
                 return
-            terminal.write(f"\n{cli.prompt}")
+            terminal.write(f"{faults.banner}\n{cli.prompt}")
             while True:
                 stray = f"\n{cli.prompt}" if self.router.faults.early_prompt else ""
                 line = await terminal.read_line(echo=not cli.awaiting_secret, before_echo=stray)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 
 import textfsm
 
@@ -21,7 +22,7 @@ from monitor.parse.commands import BY_TEMPLATE, COMMANDS, CommandSpec
 from monitor.parse.device_errors import check_device_output
 from monitor.parse.errors import ParseError
 from monitor.parse.fsm import FsmError
-from monitor.parse.templates import OUR_TEMPLATES, index_template, run
+from monitor.parse.templates import OUR_TEMPLATES, filldown_values, index_template, run
 from monitor.records import Record
 
 __all__ = ["COMMANDS", "CommandSpec", "ParseError", "parse_output", "resolve"]
@@ -46,7 +47,7 @@ def parse_output(command: str, text: str) -> list[Record]:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     check_device_output(spec.command, text)
     try:
-        rows = run(spec.template_path, text)
+        rows = _rows(spec, text)
         if not rows:
             if spec.empty_answer is not None and spec.empty_answer.search(text):
                 return []
@@ -67,6 +68,24 @@ def parse_output(command: str, text: str) -> list[Record]:
     except Exception as exc:  # a parser bug must still reach the caller as a ParseError
         message = f"{type(exc).__name__}: {exc} (a bug in ipsec-ha-monitor; please report it with the output)"
         raise ParseError(spec.command, errors.INTERNAL, message) from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _filldown(template: Path) -> frozenset[str]:
+    return filldown_values(template)
+
+
+def _rows(spec: CommandSpec, text: str) -> list[dict[str, object]]:
+    """The template's rows without its Required options, so that a record
+    lacking a required line reaches _check_complete (which names the line)
+    instead of vanishing; rows holding nothing but filled-down values (what
+    is left between blocks) are not records."""
+    filldown = _filldown(spec.template_path)
+    return [
+        row
+        for row in run(spec.template_path, text, required=False)
+        if any(value for name, value in row.items() if name not in filldown)
+    ]
 
 
 def _check_complete(spec: CommandSpec, rows: list[dict[str, object]], text: str) -> None:

@@ -450,7 +450,11 @@ def build_crypto_sessions(rows: list[Row]) -> list[r.Record]:
 
 
 def _ike_columns(row: Row) -> list[list[str]]:
-    return [_list(row, f"IKE_{column}") for column in ("VERSION", "LOCAL", "REMOTE", "STATE")]
+    columns = [_list(row, f"IKE_{column}") for column in ("VERSION", "LOCAL", "REMOTE", "STATE")]
+    if len({len(column) for column in columns}) > 1:
+        # an IKE SA line wrapped onto the next line, and the output ends there
+        raise Incomplete(f"session with {_s(row, 'PEER')} has an IKE SA line cut short")
+    return columns
 
 
 def _zip_longest(*columns: list[str]) -> list[tuple[str, ...]]:
@@ -484,4 +488,23 @@ def build_version(rows: list[Row]) -> list[r.Record]:
             last_reload_type=_opt(row, "LAST_RELOAD_TYPE"),
             restarted_at=_opt(row, "RESTARTED"),
         )
+    ]
+
+
+# --- show logging -------------------------------------------------------------
+
+
+def build_log_messages(rows: list[Row]) -> list[r.Record]:
+    return [
+        r.LogMessage(
+            sequence=_int(row, "SEQUENCE"),
+            timestamp=_opt(row, "TIMESTAMP"),
+            facility=_s(row, "FACILITY"),
+            severity=int(_s(row, "SEVERITY")),
+            mnemonic=_s(row, "MNEMONIC"),
+            text=_s(row, "TEXT"),
+            message=_s(row, "MESSAGE"),
+            continuation=_list(row, "CONTINUATION"),
+        )
+        for row in rows
     ]

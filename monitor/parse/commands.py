@@ -9,6 +9,7 @@ step.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +28,17 @@ class CommandSpec:
     build: builders.Builder
     # Lines every complete record has, each with the template values it sets
     # (any one of them proves the line came): a record missing one means
-    # truncated output or an IOS variant the template does not know.
+    # truncated output or an IOS variant the template does not know. Every
+    # value the template marks Required is listed here too: the parser runs
+    # the template without its Required options, so that a record lacking
+    # one is reported with the missing line's name instead of vanishing.
     required: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # A line that proves the device answered even when there are no records
-    # (no SAs yet is a valid answer, an empty screen is not).
+    # Text that proves the device answered even when there are no records
+    # (no SAs yet is a valid answer, an empty screen is not): searched in the
+    # whole output, only when no record came out.
     empty_answer: re.Pattern[str] | None = None
 
-    @property
+    @functools.cached_property  # a Path join costs more than parsing a short output's lines
     def template_path(self) -> Path:
         return OUR_TEMPLATES / self.template
 
@@ -52,7 +57,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] stan[[dby]] b[[rief]]",
         records.HsrpBriefEntry,
         builders.build_hsrp_brief,
-        required={"the state column": ("STATE",), "the virtual IP column": ("VIRTUAL_IP",)},
+        required={
+            "<interface> <group> <priority> row": ("GROUP", "INTERFACE"),
+            "the state column": ("STATE",),
+            "the virtual IP column": ("VIRTUAL_IP",),
+        },
         empty_answer=re.compile(r"^Interface\s+Grp\s+Pri", re.M),
     ),
     CommandSpec(
@@ -62,6 +71,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         records.HsrpGroup,
         builders.build_hsrp_groups,
         required={
+            "<interface> - Group <n>": ("INTERFACE", "GROUP"),
             "State is ...": ("STATE",),
             "Preemption ...": ("PREEMPT",),
             "Active router is ...": ("ACTIVE_ROUTER",),
@@ -75,6 +85,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] red[[undancy]] sta[[tes]]",
         records.RedundancyStates,
         builders.build_redundancy_states,
+        # What every real sample prints, the article's four-line quotes too.
+        required={
+            "my state = ...": ("MY_STATE_CODE",),
+            "peer state = ...": ("PEER_STATE_CODE",),
+            "Mode = ...": ("MODE",),
+            "Unit ID = ...": ("UNIT_ID",),
+        },
     ),
     CommandSpec(
         "show redundancy inter-device",
@@ -82,7 +99,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] red[[undancy]] i[[nter-device]]",
         records.InterDeviceRedundancy,
         builders.build_inter_device,
-        required={"Peer present: ...": ("PEER",)},
+        # The lines of the one real sample (packetlife); "Peer present:" is
+        # read when present, never required: no real output has it.
+        required={
+            "Redundancy inter-device state: ...": ("STATE",),
+            "Scheme: ...": ("SCHEME",),
+            "Groupname: ... Group State: ...": ("GROUP_NAME",),
+            "Security: ...": ("SECURITY",),
+        },
     ),
     CommandSpec(
         "show redundancy switchover history",
@@ -90,6 +114,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] red[[undancy]] sw[[itchover]] h[[istory]]",
         records.SwitchoverEvent,
         builders.build_switchover_history,
+        required={"<index> <previous> <current> <reason> <time> row": ("INDEX",)},
         empty_answer=re.compile(r"^\s*Index\s+Previous", re.M),
     ),
     CommandSpec(
@@ -98,6 +123,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] red[[undancy]] h[[istory]]",
         records.RedundancyHistoryEvent,
         builders.build_redundancy_history,
+        required={"<time> <event> line": ("TIME",)},
         empty_answer=re.compile(r"^\s*Redundancy\s+Facility\s+Event\s+Log", re.M),
     ),
     CommandSpec(
@@ -121,7 +147,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] cry[[pto]] ips[[ec]] sa",
         records.IpsecSa,
         builders.build_ipsec_sas,
-        required={"#send errors ...": ("SEND_ERRORS",), "current outbound spi: ...": ("CURRENT_OUTBOUND_SPI",)},
+        required={
+            "current_peer ...": ("PEER",),
+            "#send errors ...": ("SEND_ERRORS",),
+            "current outbound spi: ...": ("CURRENT_OUTBOUND_SPI",),
+        },
         empty_answer=re.compile(r"^\s*No\s+SAs\s+found", re.M),
     ),
     CommandSpec(
@@ -130,7 +160,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] cry[[pto]] isa[[kmp]] sa",
         records.IsakmpSa,
         builders.build_isakmp_sas,
-        required={"the state column": ("STATE",)},
+        required={"the dst column / dst: line": ("DST",), "the state column / state: line": ("STATE",)},
         empty_answer=re.compile(r"^\s*(?:dst\s+src\s+state|IPv[46]\s+Crypto\s+ISAKMP\s+SA)", re.M),
     ),
     CommandSpec(
@@ -139,8 +169,28 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "sh[[ow]] cry[[pto]] ses[[sion]]",
         records.CryptoSession,
         builders.build_crypto_sessions,
-        required={"Session status: ...": ("STATUS",), "Peer: ...": ("PEER",), "IPSEC FLOW: ...": ("FLOWS",)},
+        required={
+            "Interface: ...": ("INTERFACE",),
+            "Session status: ...": ("STATUS",),
+            "Peer: ...": ("PEER",),
+            "IPSEC FLOW: ...": ("FLOWS",),
+        },
         empty_answer=re.compile(r"^\s*Crypto\s+session\s+current\s+status", re.M),
+    ),
+    CommandSpec(
+        "show logging",
+        _t("show logging"),
+        "sh[[ow]] log[[ging]]",
+        records.LogMessage,
+        builders.build_log_messages,
+        required={"%FACILITY-SEVERITY-MNEMONIC: ... message": ("MNEMONIC",)},
+        # The header block with no buffer, or "Log Buffer (N bytes):" with
+        # nothing (but a prompt) after it.
+        empty_answer=re.compile(
+            r"^Syslog\s+logging:(?:(?!^Log\s+Buffer\b).)*?"
+            r"(?:^Log\s+Buffer\s+\(\d+\s+bytes\):?[ \t]*(?:\n[ \t]*|\n\S+[#>][^\n]*)*)?\Z",
+            re.M | re.S,
+        ),
     ),
     CommandSpec(
         "show version",
@@ -149,7 +199,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         records.Version,
         builders.build_version,
         required={
-            "<hostname> uptime is ...": ("UPTIME",),
+            "<hostname> uptime is ...": ("UPTIME", "HOSTNAME"),
             "System returned to ROM by ... / Last reload reason: ...": ("RETURNED_TO_ROM_BY", "LAST_RELOAD_REASON"),
         },
     ),

@@ -25,6 +25,7 @@ corpus output, cut at every line, and requires identical rows and errors.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,8 +198,10 @@ class FastFsm:
         return result
 
 
-def compile_template(path: Path) -> FastFsm | textfsm.TextFSM:
-    """The fastest faithful engine for the template at `path`."""
-    with open(path, encoding="utf-8") as handle:
-        template = textfsm.TextFSM(handle)
+def compile_template(path: Path, text: str | None = None) -> FastFsm | textfsm.TextFSM:
+    """The fastest faithful engine for the template at `path` (or for the
+    template `text`, when given: a variant of that file)."""
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    template = textfsm.TextFSM(io.StringIO(text))
     return FastFsm(template) if FastFsm.supports(template) else template

@@ -8,6 +8,7 @@ machine per thread since a TextFSM object holds parse state.
 
 from __future__ import annotations
 
+import io
 import threading
 from pathlib import Path
 
@@ -24,29 +25,64 @@ PLATFORM = "cisco_ios"
 
 
 _compile_lock = threading.Lock()
-_engines: dict[Path, FastFsm | textfsm.TextFSM] = {}
+_engines: dict[tuple[Path, bool], FastFsm | textfsm.TextFSM] = {}
 _per_thread = threading.local()
 
 
-def _engine(path: Path) -> FastFsm | textfsm.TextFSM:
-    engine = _engines.get(path)
+def _template_text(path: Path, required: bool) -> str:
+    text = path.read_text(encoding="utf-8")
+    return text if required else relaxed(text)
+
+
+def relaxed(template: str) -> str:
+    """`template` with the Required option dropped from every Value line.
+
+    TextFSM silently discards a record that lacks a Required value; the
+    parser runs this variant instead so that such a record reaches the
+    completeness check (commands.py `required`), which names the missing line.
+    """
+    lines = []
+    for line in template.splitlines(keepends=True):
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0] == "Value" and not parts[2].startswith("("):
+            options = [option for option in parts[1].split(",") if option != "Required"]
+            line = f"Value {','.join(options)} {parts[2]}" if options else f"Value {parts[2]}"
+        lines.append(line)
+    return "".join(lines)
+
+
+def _engine(path: Path, required: bool = True) -> FastFsm | textfsm.TextFSM:
+    key = (path, required)
+    engine = _engines.get(key)
     if engine is None:
         with _compile_lock:
-            engine = _engines.get(path) or _engines.setdefault(path, compile_template(path))
+            engine = _engines.get(key)
+            if engine is None:
+                engine = _engines[key] = compile_template(path, _template_text(path, required))
     return engine
 
 
-def run(path: Path, text: str) -> list[dict[str, object]]:
-    """Rows of `text` parsed by the template at `path`, as dicts keyed by value name."""
-    engine = _engine(path)
+def filldown_values(path: Path) -> frozenset[str]:
+    """Names of the template's Filldown values."""
+    with open(path, encoding="utf-8") as handle:
+        template = textfsm.TextFSM(handle)
+    return frozenset(value.name for value in template.values if "Filldown" in value.OptionNames())
+
+
+def run(path: Path, text: str, required: bool = True) -> list[dict[str, object]]:
+    """Rows of `text` parsed by the template at `path`, as dicts keyed by value name.
+
+    With required=False the template runs without its Required options (see
+    `relaxed`): records lacking a Required value are returned, not dropped.
+    """
+    engine = _engine(path, required)
     if isinstance(engine, FastFsm):
         rows = engine.parse(text)
     else:
-        machines: dict[Path, textfsm.TextFSM] = _per_thread.__dict__.setdefault("machines", {})
-        machine = machines.get(path)
+        machines: dict[tuple[Path, bool], textfsm.TextFSM] = _per_thread.__dict__.setdefault("machines", {})
+        machine = machines.get((path, required))
         if machine is None:
-            with open(path, encoding="utf-8") as handle:
-                machine = machines[path] = textfsm.TextFSM(handle)
+            machine = machines[(path, required)] = textfsm.TextFSM(io.StringIO(_template_text(path, required)))
         machine.Reset()
         rows = machine.ParseText(text)
     header = engine.header

@@ -62,8 +62,8 @@ def single_spaced(text: str) -> str:
     return " ".join(text.split())
 
 
-_LIFETIME_KB_SEC = re.compile(r"^\(k/sec\):\s*\((\d+)/(\d+)\)$")
-_LIFETIME_SEC = re.compile(r"^\(sec\):\s*\(?(\d+)\)?$")
+_LIFETIME_KB_SEC = re.compile(r"^\(k/sec\)\s*:\s*\((\d+)/(\d+)\)$")
+_LIFETIME_SEC = re.compile(r"^\(sec\)\s*:\s*\(?(\d+)\)?$")
 
 
 def sa_lifetime(text: str) -> tuple[int | None, int | None]:

@@ -23,6 +23,9 @@ BRANCH_COMMANDS = (
     "show crypto session",
 )
 COMMANDS_BY_ROLE = {"hub": HUB_COMMANDS, "branch": BRANCH_COMMANDS}
+# Commands an image may lack when the inventory supplies what they tell:
+# `stateful_group` on the pair names the group show redundancy inter-device would.
+OPTIONAL_WITH_STATEFUL_GROUP = frozenset({"show redundancy inter-device"})
 
 # Each polled command is one the parser knows by this exact name.
 for _command in {*HUB_COMMANDS, *BRANCH_COMMANDS}:

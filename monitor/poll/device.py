@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from monitor.inventory import Device, PollSettings
 from monitor.parse import ParseError, parse_output
 from monitor.parse import errors as parse_errors
-from monitor.poll.commands import COMMANDS_BY_ROLE
+from monitor.poll.commands import COMMANDS_BY_ROLE, OPTIONAL_WITH_STATEFUL_GROUP
 from monitor.poll.session import CommandFailure, DeviceSession
 from monitor.snapshot import CommandResult, Snapshot, Status
 
@@ -135,6 +135,9 @@ class DevicePoller:
                 break
             results.append(result)
             pending.pop(0)
+            if result.status is Status.PAGING and not self._session.is_open:  # the pager would not quit
+                results += [CommandResult(c, result.status, error=f"not run: {result.error}") for c in pending]
+                break
             if result.status in _SESSION_FAILURES:
                 self._session.abort()  # out of step with the device: never reuse it
                 results += [CommandResult(c, result.status, error=f"not run: {result.error}") for c in pending]
@@ -187,7 +190,24 @@ class DevicePoller:
         try:
             records = tuple(parse_output(command, text))
         except ParseError as exc:
-            status = Status.INVALID_COMMAND if exc.kind in _INVALID_COMMAND_KINDS else Status.PARSE
+            if (
+                exc.kind in _INVALID_COMMAND_KINDS
+                and self.device.stateful_group
+                and command in OPTIONAL_WITH_STATEFUL_GROUP
+            ):
+                error = (
+                    f"{command}: not on this image ({exc.kind}); the inventory names the stateful group "
+                    f"{self.device.stateful_group}"
+                )
+                return CommandResult(
+                    command, Status.NOT_SUPPORTED, error=error, duration_seconds=time.monotonic() - began
+                )
+            if exc.kind in _INVALID_COMMAND_KINDS:
+                status = Status.INVALID_COMMAND
+            elif exc.kind == parse_errors.PAGING:
+                status = Status.PAGING
+            else:
+                status = Status.PARSE
             error = self._scrub(str(exc))
             return CommandResult(command, status, error=error, duration_seconds=time.monotonic() - began)
         return CommandResult(command, Status.OK, records, duration_seconds=time.monotonic() - began)

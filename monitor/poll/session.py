@@ -5,6 +5,7 @@ Status and a message fit for an operator; no secret ever reaches either.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -46,6 +47,7 @@ class DeviceSession:
         self.settings = settings
         self._connection: BaseConnection | None = None
         self._prompt = ""
+        self._pager_wants_enter = False  # learnt when `q` alone did not leave the pager
 
     @property
     def is_open(self) -> bool:
@@ -102,6 +104,11 @@ class DeviceSession:
                 except (ValueError, ReadTimeout):
                     raise CommandFailure(Status.AUTH, "enable refused: check the enable secret") from None
             prompt = connection.find_prompt()
+            if prompt.rstrip().endswith(">"):  # user EXEC: most of the show commands are refused
+                raise CommandFailure(
+                    Status.PRIVILEGE,
+                    f"logged in at user EXEC ({prompt.strip()}): give the account privilege 15, or set enable_secret",
+                )
         except CommandFailure:
             _close_quietly(connection)
             raise
@@ -155,6 +162,9 @@ class DeviceSession:
                 if echo_end >= 0 and received[-len(prompt) - 8 :].rstrip(b" \t").endswith(prompt):
                     if len(received.rstrip(b" \t")) - len(prompt) >= echo_end:
                         return received.decode("utf-8", errors="replace")
+                # A pager waiting for a key: `terminal length 0` did not take.
+                if echo_end >= 0 and _PAGER_AT_END.search(received[-64:]) and not _more_within(channel, 0.2):
+                    raise CommandFailure(Status.PAGING, self._leave_pager(command, received.count(b"\n"), deadline))
         except CommandFailure:
             raise
         except TimeoutError:  # socket.timeout too
@@ -170,6 +180,41 @@ class DeviceSession:
                 channel.settimeout(None)
             except Exception:  # the channel is gone; nothing to restore
                 pass
+
+    def _leave_pager(self, command: str, lines: int, deadline: float) -> str:
+        """Quit the pager so the session stays usable (IOS quits on a single
+        `q`; line-based shells want Enter too), or drop the session. The
+        message for the operator."""
+        message = (
+            f"{command}: output stopped at --More-- after {lines} lines: paging is on because "
+            "`terminal length 0` did not take (AAA command authorization refused it?); "
+            "allow `terminal length 0` for the monitoring account"
+        )
+        channel = self._connection.remote_conn if self._connection is not None else None
+        prompt = self._prompt.encode()
+        keys = (b"q\n",) if self._pager_wants_enter else (b"q", b"\n")
+        try:
+            tail = bytearray()
+            for key in keys:
+                channel.sendall(key)
+                wait_until = min(deadline, time.monotonic() + _PAGER_QUIT_SECONDS)
+                while (remaining := wait_until - time.monotonic()) > 0:
+                    channel.settimeout(remaining)
+                    try:
+                        chunk = channel.recv(_CHUNK)
+                    except TimeoutError:
+                        break
+                    if not chunk:
+                        raise ConnectionError("closed")
+                    tail += chunk
+                    if tail.rstrip(b" \t\r\n").endswith(prompt):
+                        if key == b"\n":
+                            self._pager_wants_enter = True
+                        return message
+        except Exception:  # fall through: the session is out of step
+            pass
+        self.abort()
+        return message + " (the pager did not quit: session dropped)"
 
     def close(self) -> None:
         """Log out politely (frees the device's vty line at once)."""
@@ -218,6 +263,23 @@ class DeviceSession:
 
 
 _CHUNK = 65536  # bytes asked of the channel per read
+# IOS's pager (" --More-- "), possibly followed by blanks; no prompt after it.
+_PAGER_AT_END = re.compile(rb"-- ?More ?--[ \t]*$")
+_PAGER_QUIT_SECONDS = 0.5  # for the prompt after `q`, then after Enter
+
+
+def _more_within(channel: paramiko.Channel, seconds: float) -> bool:
+    """Whether more data arrives within `seconds` (a pager waits for a key;
+    "--More--" that merely ends a read is followed by the rest)."""
+    if channel.recv_ready():
+        return True
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up:
+        time.sleep(0.02)
+        if channel.recv_ready():
+            return True
+    return False
+
 
 # Paramiko's transport thread wakes every 0.1 s to see whether it should
 # stop; with hundreds of idle sessions that alone costs a sizeable share of
