@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLES := tests/fixtures/cisco_ios
 
-.PHONY: install demo demo-check lab test test-legacy-ssh fakenos lint bench index dashboards clean
+.PHONY: install demo demo-check lab test test-unit test-legacy-ssh fakenos lint bench index dashboards clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +47,15 @@ lab: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 test: lint
 	$(PY) -m pytest
+
+# The fast subset: no lab, SSH, HTTP server, Prometheus or subprocess (tests
+# marked `integration` are left out). `make test` runs everything.
+test-unit: install
+	$(PY) -m pytest -m "not integration"
 
 # The SSH options' tests under Paramiko 4, which still has SHA-1 (old IOS).
 VENV_PAR4 ?= .venv-par4

@@ -20,13 +20,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # support.paths: the fixtures and the vendored corpus
 
 from ntc_templates.parse import parse_output as ntc_parse_output  # noqa: E402
+from support.paths import CORPUS, FIXTURES  # noqa: E402
 
 from monitor.parse import parse_output  # noqa: E402
 
-FIXTURES = REPO / "tests" / "fixtures" / "cisco_ios"
-CORPUS = REPO.parent / "shared" / "corpus"
 # Commands ntc-templates also has a template for.
 SHARED_COMMANDS = ("show standby", "show standby brief", "show redundancy", "show version")
 

@@ -5,29 +5,30 @@ with --watch), judge every pair, print a table per pair or JSON, and exit
     --state FILE   remember boot times and RF-active members between runs,
                    so a check from cron reports reloads and switchovers
     --watch N      keep polling every N seconds on the same sessions;
-                   SIGHUP reloads the inventory, keeping unchanged sessions
+                   SIGHUP reloads the inventory, keeping unchanged sessions;
+                   SIGINT / SIGTERM stop (the last verdict is the exit code)
+
+A front end over monitor.core.Monitor, as the exporter is: the same
+polling, recording, reload tracking and judging.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from monitor.health import HEALTHY, UNHEALTHY, PairHealth, Reload, ReloadTracker, Switchover, evaluate_pair
+from monitor.core import Monitor, SignalLoop
+from monitor.health import HEALTHY, UNHEALTHY, PairHealth, Reload, ReloadTracker, Switchover
 from monitor.inventory import Inventory, InventoryError, load_inventory
-from monitor.poll import Poller
 from monitor.snapshot import Snapshot
-
-log = logging.getLogger(__name__)
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_NOT_POLLED = 0, 1, 2
 
@@ -67,16 +68,27 @@ class CheckResult:
         }
 
 
-def run_check(poller: Poller, tracker: ReloadTracker, progress: ProgressBar | None = None) -> CheckResult:
-    """Poll every device once and judge every pair."""
-    inventory = poller.inventory
-    started_at, started = time.time(), time.monotonic()
-    snapshots = poller.poll_all(progress.advance if progress is not None else None)
+def run_check(monitor: Monitor, progress: ProgressBar | None = None) -> CheckResult:
+    """Poll every device once and judge every pair (the poll recorded as one)."""
+    polled = monitor.poll_all(progress.advance if progress is not None else None)
     if progress is not None:
         progress.finish()
-    reloads, switchovers = tracker.observe(snapshots, inventory)
-    pairs = tuple(evaluate_pair(pair, snapshots, inventory, reloads) for pair in inventory.pairs.values())
-    return CheckResult(inventory, started_at, time.monotonic() - started, snapshots, pairs, reloads, switchovers)
+    inventory, recorded = polled.inventory, polled.recorded
+    # Every pair had its members polled, so every pair was judged again
+    # (a snapshot dropped as older than the one held keeps that one's verdict).
+    held = {pair.pair: pair for pair in monitor.pairs()}
+    pairs = tuple(
+        verdict for name in inventory.pairs if (verdict := recorded.pairs.get(name) or held.get(name)) is not None
+    )
+    return CheckResult(
+        inventory,
+        polled.started_at,
+        polled.duration_seconds,
+        polled.snapshots,
+        pairs,
+        recorded.reloads,
+        recorded.switchovers,
+    )
 
 
 # --- progress -------------------------------------------------------------------
@@ -177,8 +189,9 @@ def _device_row(snapshot: Snapshot | None, name: str, inventory: Inventory) -> t
     mode = (states.mode or "?") if states else "-"
     comms = (states.communications or "?") if states else "-"
     sas = "-"
-    if snapshot.result("show crypto ipsec sa") is not None and snapshot.result("show crypto ipsec sa").ok:
-        counts = snapshot.active_sas_by_peer()
+    ipsec = snapshot.result("show crypto ipsec sa")
+    counts = snapshot.active_sas_by_peer() if ipsec is not None and ipsec.ok else None
+    if counts is not None:
         if device.expected_peers:
             sas = (
                 f"{sum(1 for peer in device.expected_peers if counts.get(peer, 0))}/{len(device.expected_peers)} peers"
@@ -270,50 +283,30 @@ def main(config: str, as_json: bool, state: str | None, watch: float | None, pro
         print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
         return EXIT_NOT_POLLED
     show_progress = sys.stderr.isatty() if progress is None else progress
-    poller = Poller(inventory)
-    reload_requested = threading.Event()
-    previous_handler = None
-    if watch is not None and hasattr(signal, "SIGHUP"):
-        previous_handler = signal.signal(signal.SIGHUP, lambda *_: reload_requested.set())
+    monitor = Monitor(inventory, tracker)
     exit_code = EXIT_NOT_POLLED
     try:
-        while True:
-            if reload_requested.is_set():
-                reload_requested.clear()
-                _reload(poller, config)
-            bar = ProgressBar(len(poller.device_names), sys.stderr) if show_progress else None
-            result = run_check(poller, tracker, bar)
-            exit_code = result.exit_code
-            if state_path is not None:
-                try:
-                    save_state(state_path, tracker)
-                except ValueError as exc:  # the verdict still prints; the exit code tells of the failure
-                    print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
-                    exit_code = exit_code or EXIT_NOT_POLLED
-            if as_json:
-                sys.stdout.write(json.dumps(result.to_dict(), indent=None if watch else 2) + "\n")
-            else:
-                sys.stdout.write(render_text(result))
-            sys.stdout.flush()
-            if watch is None:
-                return exit_code
-            next_at = time.monotonic() + watch
-            while time.monotonic() < next_at and not reload_requested.is_set():
-                time.sleep(min(0.2, max(0.0, next_at - time.monotonic())))
+        # Once: no signal handling (Ctrl-C interrupts as usual). --watch: the
+        # signal loop (SIGHUP reloads the inventory; SIGINT/SIGTERM stop).
+        with SignalLoop(monitor, config) if watch is not None else nullcontext() as signals:
+            while True:
+                bar = ProgressBar(len(monitor.inventory.devices), sys.stderr) if show_progress else None
+                result = run_check(monitor, bar)
+                exit_code = result.exit_code
+                if state_path is not None:
+                    try:
+                        save_state(state_path, monitor.tracker)
+                    except ValueError as exc:  # the verdict still prints; the exit code tells of the failure
+                        print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
+                        exit_code = exit_code or EXIT_NOT_POLLED
+                if as_json:
+                    sys.stdout.write(json.dumps(result.to_dict(), indent=None if watch else 2) + "\n")
+                else:
+                    sys.stdout.write(render_text(result))
+                sys.stdout.flush()
+                if signals is None or signals.wait(watch or 0.0):
+                    return exit_code
     except KeyboardInterrupt:  # --watch ends here: the last verdict stands
         return exit_code
     finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGHUP, previous_handler)
-        poller.close()
-
-
-def _reload(poller: Poller, config: str) -> None:
-    """SIGHUP: adopt the inventory as it is now, or keep the old one when the
-    new one is bad (the error says where)."""
-    try:
-        inventory = load_inventory(config)
-    except InventoryError as exc:
-        log.error("inventory reload refused, keeping the previous one: %s", exc)
-        return
-    poller.update(inventory)
+        monitor.close()

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitor import __version__
-from monitor.parse import COMMANDS, ParseError, parse_output
+from monitor.lab import DEFAULT_CONTROL_ADDRESS, SCENARIOS
+from monitor.parse import COMMANDS, DEFAULT_PLATFORM, PLATFORMS, ParseError, parse_output
 
 
 def _parse(args: argparse.Namespace) -> int:
@@ -26,7 +27,7 @@ def _parse(args: argparse.Namespace) -> int:
         print(f"ipsec-ha-monitor parse: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        records = parse_output(args.command, text)
+        records = parse_output(args.command, text, args.platform)
     except ParseError as exc:
         print(f"ipsec-ha-monitor parse: {exc}", file=sys.stderr)
         return 1
@@ -145,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Parse a saved output offline. Commands: " + "; ".join(spec.command for spec in COMMANDS),
     )
     parse.add_argument("--command", required=True, help='the show command, abbreviations allowed ("sh red sta")')
+    parse.add_argument(
+        "--platform",
+        choices=PLATFORMS,
+        default=DEFAULT_PLATFORM,
+        help=f"the device's netmiko device type (default {DEFAULT_PLATFORM})",
+    )
     parse.add_argument("file", help="file holding the output, or - for standard input")
     parse.set_defaults(run=_parse)
 
@@ -202,7 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start the lab (R1/R2 hub pair, three branches, over SSH on 127.0.0.1) and serve it.",
     )
     demo.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN_ADDRESS, metavar="HOST:PORT")
-    demo.add_argument("--control-address", default="127.0.0.1:9179", help="the lab's control port")
+    demo.add_argument(
+        "--control-address",
+        default=DEFAULT_CONTROL_ADDRESS,
+        help=f"the lab's control port (default {DEFAULT_CONTROL_ADDRESS})",
+    )
     demo.add_argument("--log-level", choices=LOG_LEVELS, default="warning")
     demo.set_defaults(run=_demo)
 
@@ -210,8 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lab",
         help="run the simulated lab (routers over SSH on 127.0.0.1), or steer a running one",
         description="Run the simulated lab until interrupted, or with 'trigger <scenario> [pair]' / 'status' "
-        "steer the lab running on --control-address. Scenarios: baseline, failover, preempt, simplex, "
-        "split-brain, sa-loss.",
+        "steer the lab running on --control-address. Scenarios: " + ", ".join(SCENARIOS) + ".",
     )
     lab.add_argument("action", nargs="*", help="trigger <scenario> [pair] | status (default: run a lab)")
     lab.add_argument("--scenario", default="baseline", help="scenario to play once the lab is up (default: baseline)")
@@ -219,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--branches", type=int, default=1, help="branch routers per pair (default 1: R4)")
     lab.add_argument("--time-scale", type=float, default=1.0, help="lab seconds per real second (default 1)")
     lab.add_argument("--write-inventory", metavar="PATH", help="write an inventory for check/serve to PATH")
-    lab.add_argument("--control-address", default="127.0.0.1:9179", help="control port (default 127.0.0.1:9179)")
+    lab.add_argument(
+        "--control-address", default=DEFAULT_CONTROL_ADDRESS, help=f"control port (default {DEFAULT_CONTROL_ADDRESS})"
+    )
     lab.set_defaults(run=_lab)
     return parser
 

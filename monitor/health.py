@@ -53,10 +53,16 @@ RULES: dict[str, str] = {
     "no_unexpected_reload": "no member reloaded unexpectedly since the last poll",
 }
 
-# `show version` reasons that an operator asked for (reload command, install).
-_OPERATOR_RELOAD = re.compile(r"^\s*(reload( command)?|admin reload cli|.*\binstall\b.*)\s*$", re.IGNORECASE)
-# Minute resolution of `uptime is ...` plus some clock slack.
-BOOT_TIME_TOLERANCE_SECONDS = 90.0
+# Shared with the alert rules (dashboards/prometheus/ipsecha-rules.yml), which
+# must say the same: tests/test_shared_constants.py holds them to these.
+#
+# `show version` reasons that an operator asked for (reload command, install),
+# matched whole and case-blind (Prometheus anchors `=~`; RE2 reads it as Python).
+OPERATOR_RELOAD_PATTERN = r"\s*(reload( command)?|admin reload cli|.*\binstall\b.*)\s*"
+_OPERATOR_RELOAD = re.compile(OPERATOR_RELOAD_PATTERN, re.IGNORECASE)
+# How far the boot time (poll time minus uptime) may move before it is a
+# reload: `uptime is` has minute resolution, plus clock slack.
+BOOT_TIME_TOLERANCE_SECONDS = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,11 +198,10 @@ class _PairJudge:
             return {}
         result: dict[str, list[Any]] = {}
         for name, snap in self.snapshots.items():
-            standby = snap.result("show standby") if snap is not None else None
-            if standby is None or not standby.ok:
+            groups = snap.hsrp_groups if snap is not None else None
+            if groups is None:  # failed or not polled: unknown, unlike "no groups"
                 continue
-            groups = list(standby.records)
-            result[name] = [group for group in groups if group.group_name == self.scheme] if self.scheme else groups
+            result[name] = [group for group in groups if group.group_name == self.scheme or not self.scheme]
         return result
 
     def _missing(self, command: str, members: Any = None) -> str:
@@ -299,11 +304,9 @@ class _PairJudge:
         snapshot = self.snapshots[name]
         if not expected:
             return True, f"{name} has no expected peers in the inventory"
-        if snapshot is None or snapshot.result("show crypto ipsec sa") is None:
-            return None, f"{name}: show crypto ipsec sa not run"
-        if not snapshot.result("show crypto ipsec sa").ok:
-            return None, f"{name}: show crypto ipsec sa failed"
-        counts = snapshot.active_sas_by_peer()
+        counts = snapshot.active_sas_by_peer() if snapshot is not None else None
+        if counts is None:
+            return None, self._missing("show crypto ipsec sa", [name])
         missing = [peer for peer in expected if counts.get(peer, 0) == 0]
         if missing:
             return False, f"{name} has no active IPsec SA toward {', '.join(missing)}"
@@ -389,7 +392,7 @@ def classify_reload(reason: str, switchover: bool) -> tuple[bool, str]:
     """(expected, why) for a reload with `reason` from `show version`."""
     if switchover:
         return False, "the pair switched over in the same window"
-    if reason and _OPERATOR_RELOAD.match(reason):
+    if reason and _OPERATOR_RELOAD.fullmatch(reason):
         return True, "operator reload"
     return False, "not an operator reload"
 
@@ -450,7 +453,9 @@ class ReloadTracker:
             actives = []
             for member in pair.members:
                 snap = snapshots.get(member)
-                states = snap.redundancy_states if snap is not None else None
+                if snap is None:
+                    continue
+                states = snap.redundancy_states
                 if states is not None and states.my_state.code == ACTIVE:
                     actives.append((member, snap.started_at))
             if len(actives) != 1:

@@ -42,10 +42,12 @@ import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-PLATFORMS = ("cisco_ios", "cisco_xe")
+from monitor.parse.templates import PLATFORMS  # what the parser reads is what may be polled
+
 ROLES = ("hub", "branch")
 _SSH_FIELDS = {"known_hosts", "legacy_ssh"}
 _DEVICE_FIELDS = {"name", "host", "port", "platform", "role", "pair", "expected_peers", "credentials"} | _SSH_FIELDS
@@ -158,9 +160,14 @@ class _Loader:
 
     def load(self) -> Inventory:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except OSError as exc:
             raise InventoryError(self.path, 0, "file", f"cannot read it: {exc.strerror}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise InventoryError(self.path, line, "file", "not UTF-8 text") from None
         try:
             root = yaml.compose(text)
         except yaml.YAMLError as exc:
@@ -170,7 +177,7 @@ class _Loader:
         if root is None:
             raise InventoryError(self.path, 1, "file", "empty inventory: expected 'devices'")
         top = self.mapping(root, "inventory", {"defaults", "devices", "pairs", "lab", "polling"})
-        lab = self.boolean(top.get("lab"), "lab") if "lab" in top else False
+        lab = self.boolean(top["lab"], "lab") if "lab" in top else False
         defaults = self.mapping(top["defaults"], "defaults", _DEFAULT_FIELDS) if "defaults" in top else {}
         if "devices" not in top:
             raise self.error(root, "devices", "missing: the inventory needs at least one device")
@@ -271,7 +278,7 @@ class _Loader:
         if credentials_node is None:
             raise self.error(node, f"{where}.credentials", "missing (here or in defaults)")
         role = self.choice(fields["role"], f"{where}.role", ROLES)
-        peers = ()
+        peers: tuple[str, ...] = ()
         if "expected_peers" in fields:
             if role != "hub":
                 raise self.error(fields["expected_peers"], f"{where}.expected_peers", "only a hub has expected peers")
@@ -302,7 +309,7 @@ class _Loader:
 
     def polling(self, node: yaml.Node) -> PollSettings:
         fields = self.mapping(node, "polling", set(PollSettings.__dataclass_fields__))
-        values: dict[str, float] = {}
+        values: dict[str, Any] = {}  # workers an int, the rest seconds
         for name, value in fields.items():
             if name == "workers":
                 number = self.number(value, "polling.workers", 1)
@@ -358,6 +365,8 @@ class _Loader:
             value = source.read_text(encoding="utf-8").splitlines()[0].strip() if source.stat().st_size else ""
         except OSError as exc:
             raise self.error(fields["file"], f"{where}.file", f"cannot read {source}: {exc.strerror}") from None
+        except UnicodeDecodeError:  # the decoder's message would quote a byte of the secret
+            raise self.error(fields["file"], f"{where}.file", f"{source} is not UTF-8 text") from None
         if not value:
             raise self.error(fields["file"], f"{where}.file", f"{source} is empty")
         return Secret(value, f"file {source}")

@@ -12,12 +12,12 @@ SIGINT / SIGTERM stop it.
 from __future__ import annotations
 
 import logging
-import signal
+import math
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
+from monitor.core import SignalLoop
 from monitor.export.exporter import Exporter
 from monitor.export.server import ExporterServer
 from monitor.export.web_config import WebConfig, load_web_config
@@ -50,30 +50,19 @@ def run_exporter(
     else:
         tls = "TLS" if server.web.tls else "no TLS"
         log.info("%s: %s, %d basic-auth user(s)", server.url, tls, len(server.web.users))
-    stop = threading.Event()
-    reload_requested = threading.Event()
-    handlers = {signal.SIGINT: stop.set, signal.SIGTERM: stop.set}
-    if config is not None and hasattr(signal, "SIGHUP"):
-        handlers[signal.SIGHUP] = reload_requested.set
-    previous = {signum: signal.signal(signum, lambda *_, f=f: f()) for signum, f in handlers.items()}
-    if interval > 0:
-        exporter.start(interval)
-    server.serve_in_thread()
-    polling = f"polling every {interval:g} s" if interval > 0 else "no background polling: /probe only"
-    print(f"serving {len(inventory.devices)} devices on {server.url}/metrics ({polling})")
-    sys.stdout.flush()
     try:
-        while not stop.wait(0.2):
-            if reload_requested.is_set():
-                reload_requested.clear()
-                try:
-                    exporter.update_inventory(load_inventory(config))
-                    log.info("inventory %s reloaded", config)
-                except InventoryError as exc:
-                    log.error("inventory reload refused, keeping the previous one: %s", exc)
+        with SignalLoop(exporter.monitor, config) as signals:
+            if interval > 0:
+                exporter.start(interval)
+            server.serve_in_thread()
+            polling = f"polling every {interval:g} s" if interval > 0 else "no background polling: /probe only"
+            print(f"serving {len(inventory.devices)} devices on {server.url}/metrics ({polling})")
+            sys.stdout.flush()
+            while not signals.wait(math.inf):
+                pass
+    except KeyboardInterrupt:  # a stop signal while the main thread was busy (starting, reloading)
+        pass
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         server.shutdown()
         server.server_close()
         exporter.stop()
@@ -93,7 +82,7 @@ def serve(config: str, listen: str, interval: float, web_config: str | None = No
 
 def demo(listen: str, control: str) -> int:
     """The lab (baseline, three branches) and the exporter over it."""
-    from monitor.lab import Lab, LabThread
+    from monitor.lab import SCENARIOS, Lab, LabThread
     from monitor.lab.control import parse_address, serve_control
 
     try:
@@ -119,7 +108,7 @@ def demo(listen: str, control: str) -> int:
             f"  {base}/probe?target=R1\n"
             f"  {base}/targets     Prometheus HTTP service discovery\n"
             f"try: ipsec-ha-monitor lab trigger failover --control-address {control}\n"
-            f"     (also preempt, simplex, split-brain, sa-loss, baseline), then watch /metrics\n"
+            f"     (also {', '.join(name for name in SCENARIOS if name != 'failover')}), then watch /metrics\n"
             "Ctrl-C stops the demo."
         )
         try:

@@ -11,9 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
-from monitor.records import HsrpGroup, InterDeviceRedundancy, IpsecSa, RedundancyStates, Version
+from monitor.parse import COMMANDS
+from monitor.records import (
+    CryptoSession,
+    HsrpGroup,
+    InterDeviceRedundancy,
+    IpsecSa,
+    IsakmpSa,
+    Record,
+    RedundancyStates,
+    Version,
+)
+
+R = TypeVar("R", bound=Record)
+# Each polled command by the record it yields, from the command table.
+_COMMAND_OF: dict[type[Record], str] = {spec.record: spec.command for spec in COMMANDS}
 
 
 class Status(str, Enum):
@@ -79,36 +93,56 @@ class Snapshot:
                 return result
         return None
 
-    def records(self, command: str) -> tuple[Any, ...]:
-        """The command's records, or () when it was not polled or failed."""
+    def records(self, command: str) -> tuple[Any, ...] | None:
+        """The command's records: () when it ran and there was nothing (no
+        SAs yet), None when it failed or was not polled."""
         result = self.result(command)
-        return result.records if result is not None and result.ok else ()
+        return result.records if result is not None and result.ok else None
 
-    # The records the health rules read, typed; None / () when missing.
+    def records_of(self, kind: type[R]) -> tuple[R, ...] | None:
+        """The records of type `kind` (the command table says which command
+        yields them): () when there were none, None when the command failed
+        or was not polled."""
+        return self.records(_COMMAND_OF[kind])
+
+    # The records the health rules, check and the exporter read, typed. None
+    # always means "not known" (failed or not polled), never "none".
     @property
     def version(self) -> Version | None:
-        return _first(self.records("show version"))
+        return _first(self.records_of(Version))
 
     @property
     def redundancy_states(self) -> RedundancyStates | None:
-        return _first(self.records("show redundancy states"))
+        return _first(self.records_of(RedundancyStates))
 
     @property
     def inter_device(self) -> InterDeviceRedundancy | None:
-        return _first(self.records("show redundancy inter-device"))
+        return _first(self.records_of(InterDeviceRedundancy))
 
     @property
-    def hsrp_groups(self) -> tuple[HsrpGroup, ...]:
-        return self.records("show standby")
+    def hsrp_groups(self) -> tuple[HsrpGroup, ...] | None:
+        return self.records_of(HsrpGroup)
 
     @property
-    def ipsec_sas(self) -> tuple[IpsecSa, ...]:
-        return self.records("show crypto ipsec sa")
+    def ipsec_sas(self) -> tuple[IpsecSa, ...] | None:
+        return self.records_of(IpsecSa)
 
-    def active_sas_by_peer(self) -> dict[str, int]:
-        """Active inbound+outbound ESP SAs per peer address."""
+    @property
+    def isakmp_sas(self) -> tuple[IsakmpSa, ...] | None:
+        return self.records_of(IsakmpSa)
+
+    @property
+    def crypto_sessions(self) -> tuple[CryptoSession, ...] | None:
+        return self.records_of(CryptoSession)
+
+    def active_sas_by_peer(self) -> dict[str, int] | None:
+        """Active inbound+outbound ESP SAs per peer address; None when
+        show crypto ipsec sa failed or was not polled."""
+        sas = self.ipsec_sas
+        if sas is None:
+            return None
         counts: dict[str, int] = {}
-        for sa in self.ipsec_sas:
+        for sa in sas:
             counts[sa.peer] = counts.get(sa.peer, 0) + sa.active_esp_sa_count
         return counts
 
@@ -125,5 +159,5 @@ class Snapshot:
         }
 
 
-def _first(records: tuple[Any, ...]) -> Any:
+def _first(records: tuple[Any, ...] | None) -> Any:
     return records[0] if records else None

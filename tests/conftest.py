@@ -1,4 +1,4 @@
-"""Shared test paths."""
+"""Fixtures only; the helpers the tests share live in tests/support/."""
 
 from __future__ import annotations
 
@@ -8,23 +8,16 @@ import pytest
 
 from monitor.inventory import Inventory, load_inventory
 from monitor.lab.router import Clock
-from monitor.lab.topology import Pair, build_pairs, lab_credentials, set_baseline
-
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures" / "cisco_ios"
-# Real device outputs from public fixtures, laid beside the repository
-# (../shared/corpus) on every developer machine and in CI.
-CORPUS = REPO.parent / "shared" / "corpus"
+from monitor.lab.topology import LabPair, build_pairs, lab_credentials, set_baseline
 
 
-def command_of(folder: Path) -> str:
-    """ntc-templates convention: the folder names the command."""
-    return folder.name.replace("_", " ")
-
-
-# The packetlife pair with two branches, as the health and metric tests judge
-# it: router state set by hand (no SSH), and the inventory naming it.
-PAIR_INVENTORY = """\
+@pytest.fixture
+def inventory(tmp_path: Path) -> Inventory:
+    """The packetlife pair with two branches, as the health and metric tests
+    judge it (router state set by hand, no SSH): the inventory naming it."""
+    path = tmp_path / "inventory.yml"
+    path.write_text(
+        """\
 lab: true
 defaults: {credentials: {username: lab, password: x}}
 pairs: [{name: HUB-PAIR-1, members: [R1, R2]}]
@@ -33,18 +26,15 @@ devices:
   - {name: R2, host: 10.0.0.2, role: hub, expected_peers: [172.16.0.4, 172.16.0.5]}
   - {name: R4, host: 172.16.0.4, role: branch}
   - {name: R5, host: 172.16.0.5, role: branch}
-"""
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Inventory:
-    path = tmp_path / "inventory.yml"
-    path.write_text(PAIR_INVENTORY, encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return load_inventory(path)
 
 
 @pytest.fixture
-def pair() -> Pair:
+def pair() -> LabPair:
+    """The packetlife pair with two branches at baseline, router state only."""
     (pair,) = build_pairs(1, 2, lab_credentials(), Clock(1.0))
     set_baseline(pair)
     return pair

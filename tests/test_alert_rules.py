@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_helpers import PROMTOOL, RULES, RULES_DIR, metric_names, needs_prometheus, recorded_rules, rules
+from support.prometheus import PROMTOOL, RULES, RULES_DIR, metric_names, needs_prometheus, recorded_rules, rules
 
 from monitor.export.metrics import METRICS
 from monitor.health import classify_reload
@@ -31,6 +31,7 @@ def promtool(*args: str, cwd: Path = RULES_DIR) -> subprocess.CompletedProcess[s
     return subprocess.run([str(PROMTOOL), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.integration
 @needs_prometheus
 def test_promtool_accepts_the_rules_and_the_example_configs() -> None:
     checked = promtool("check", "rules", RULES.name)
@@ -41,6 +42,7 @@ def test_promtool_accepts_the_rules_and_the_example_configs() -> None:
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+@pytest.mark.integration
 @needs_prometheus
 def test_promtool_unit_tests_pass() -> None:
     tested = promtool("test", "rules", RULE_TESTS.name)
@@ -48,6 +50,7 @@ def test_promtool_unit_tests_pass() -> None:
     assert "SUCCESS" in tested.stdout
 
 
+@pytest.mark.integration
 @needs_prometheus
 def test_promtool_unit_tests_catch_a_broken_rule(tmp_path) -> None:
     """The unit tests would notice a rule that no longer fires: the split
@@ -61,6 +64,7 @@ def test_promtool_unit_tests_catch_a_broken_rule(tmp_path) -> None:
     assert "alertname: IpsechaHsrpSplitBrain" in tested.stdout + tested.stderr
 
 
+@pytest.mark.integration  # the builder as a process
 def test_the_unit_test_file_is_what_its_builder_writes(tmp_path) -> None:
     written = tmp_path / "tests.yml"
     subprocess.run([sys.executable, str(RULES_DIR / "build_rule_tests.py"), str(written)], check=True, timeout=60)

@@ -11,18 +11,21 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from poll_helpers import closed_port, stop, write_inventory
+from support.inventories import write_inventory
+from support.processes import closed_port, start_monitor, stop
+from support.waiting import wait_until
 
 from monitor.check import ProgressBar
 from monitor.cli import main
 from monitor.lab import Lab, LabThread
 from monitor.lab.router import Faults
 from monitor.snapshot import CommandResult, Snapshot, Status
+
+pytestmark = pytest.mark.integration  # the lab over SSH, `check` as a process
 
 TIME_SCALE = 20  # a 30 s reload takes 1.5 s
 
@@ -69,12 +72,12 @@ def test_failover_reports_the_takeover_and_the_unexpected_reload(
     assert check(capsys, path, "--state", str(state))[0] == 0
     running.trigger("failover")
     reports: list[tuple[int, dict]] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def reload_reported() -> bool:
         reports.append(check(capsys, path, "--state", str(state)))
-        if reports[-1][1]["reloads"]:
-            break
-        time.sleep(0.2)
+        return bool(reports[-1][1]["reloads"])
+
+    wait_until(reload_reported, 60, "a check reporting R2's reload", interval=0.2)
     running.wait()
     takeovers = [report["switchovers"] for _, report in reports if report["switchovers"]]
     assert [[(s["previous_active"], s["active"]) for s in found] for found in takeovers] == [[("R2", "R1")]]
@@ -87,10 +90,14 @@ def test_failover_reports_the_takeover_and_the_unexpected_reload(
     assert reload["why"] == "the pair switched over in the same window"
     assert code == 1 and "no_unexpected_reload" in rules(back)
     # Once R2 is STANDBY HOT again the pair is healthy, the reload reported once.
-    deadline = time.monotonic() + 30
-    while (result := check(capsys, path, "--state", str(state)))[0] != 0 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    code, healed = result
+    results: list[tuple[int, dict]] = []
+
+    def healthy() -> bool:
+        results.append(check(capsys, path, "--state", str(state)))
+        return results[-1][0] == 0
+
+    wait_until(healthy, 30, "a healthy check", interval=0.2)
+    code, healed = results[-1]
     assert code == 0 and healed["reloads"] == [] and healed["pairs"][0]["rf_active"] == "R1"
 
 
@@ -227,17 +234,14 @@ def _read_reports(process: subprocess.Popen, reports: list[dict]) -> None:
 def test_watch_reloads_the_inventory_on_sighup_keeping_sessions(tmp_path: Path) -> None:
     with LabThread(Lab(pairs=1, branches=2, time_scale=TIME_SCALE)) as running:
         path = write_inventory(running.lab, tmp_path / "lab.yml")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "check", "--config", str(path), "--json", "--watch", "0.3"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # SIGINT ends --watch; start_monitor makes sure the child does not
+        # inherit an ignored SIGINT from a runner started in the background.
+        process = start_monitor("check", "--config", str(path), "--json", "--watch", "0.3")
         reports: list[dict] = []
         reader = threading.Thread(target=_read_reports, args=(process, reports), daemon=True)
         reader.start()
         try:
-            _wait_for(lambda: len(reports) >= 2)
+            wait_until(lambda: len(reports) >= 2, what="two --watch reports")
             assert [d["device"] for d in reports[-1]["devices"]] == ["R1", "R2", "R4", "R5"]
             assert not any(d["session_opened"] for d in reports[-1]["devices"])  # reused
             # A bad inventory on SIGHUP is refused; polling carries on with the old one.
@@ -245,13 +249,15 @@ def test_watch_reloads_the_inventory_on_sighup_keeping_sessions(tmp_path: Path) 
             path.write_text("devices: [\n", encoding="utf-8")
             seen = len(reports)
             process.send_signal(signal.SIGHUP)
-            _wait_for(lambda: len(reports) >= seen + 2)
+            wait_until(lambda: len(reports) >= seen + 2, what="two reports after the bad SIGHUP")
             assert [d["device"] for d in reports[-1]["devices"]] == ["R1", "R2", "R4", "R5"]
             # A good one drops R5 and keeps every other session.
             path.write_text(good, encoding="utf-8")
             write_inventory(running.lab, path, drop=("R5",))
             process.send_signal(signal.SIGHUP)
-            _wait_for(lambda: [d["device"] for d in reports[-1]["devices"]] == ["R1", "R2", "R4"])
+            wait_until(
+                lambda: [d["device"] for d in reports[-1]["devices"]] == ["R1", "R2", "R4"], what="a report without R5"
+            )
             assert not any(d["session_opened"] for d in reports[-1]["devices"])
             assert all(d["up"] for d in reports[-1]["devices"])
         finally:
@@ -265,10 +271,3 @@ def test_watch_reloads_the_inventory_on_sighup_keeping_sessions(tmp_path: Path) 
 
 def typed_logins(lab: Lab, name: str) -> int:
     return list(lab.router(name).commands_received).count("terminal length 0")
-
-
-def _wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)

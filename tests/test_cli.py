@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import FIXTURES, REPO
+import pytest
+from support.paths import FIXTURES, REPO
+
+pytestmark = pytest.mark.integration  # `python -m monitor` and the console script as processes
 
 
 def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,5 @@
-"""Every template against the real device outputs in ../shared/corpus.
+"""Every template against the real device outputs in tests/corpus (copies,
+with their sources in MANIFEST.tsv and their licences in NOTICE).
 
 Each `.raw` of a command we support must parse to at least one record, and
 where the source project shipped its own expected parse (ntc-templates
@@ -9,41 +10,20 @@ must give (`.values.json`, flat keys): every key is asserted.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CORPUS
+from support.paths import CORPUS, CORPUS_COMMANDS, MANIFEST
 
 from monitor.parse import parse_output
 
-# Corpus folder -> the command we send for it. Folders of commands the monitor
-# does not parse (detail variants, ikev2, application group, standby
-# delay/internal) are not listed.
-SUPPORTED = {
-    "show_standby": "show standby",
-    "show_standby_all": "show standby all",
-    "show_standby_brief": "show standby brief",
-    "show_redundancy_states": "show redundancy states",
-    "show_redundancy_inter_device": "show redundancy inter-device",
-    "show_redundancy": "show redundancy",
-    "show_redundancy_switchover_history": "show redundancy switchover history",
-    "show_crypto_ipsec_sa": "show crypto ipsec sa",
-    "show_crypto_isakmp_sa": "show crypto isakmp sa",
-    "show_crypto_session": "show crypto session",
-    "show_version": "show version",
-    "show_logging": "show logging",
-}
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS} (it lies beside the repository on dev and CI machines)"
-)
-
 
 def _raws() -> list[Path]:
-    return sorted(path for folder in SUPPORTED for path in (CORPUS / folder).glob("*.raw"))
+    return sorted(path for folder in CORPUS_COMMANDS for path in (CORPUS / folder).glob("*.raw"))
 
 
 def _expected(raw: Path) -> object | None:
@@ -56,15 +36,38 @@ def _expected(raw: Path) -> object | None:
 
 
 def _records(raw: Path) -> list:
-    return parse_output(SUPPORTED[raw.parent.name], raw.read_text(encoding="utf-8"))
+    return parse_output(CORPUS_COMMANDS[raw.parent.name], raw.read_text(encoding="utf-8"))
 
 
 def test_every_packetlife_output_is_covered() -> None:
     """The article's outputs are the product's reference: each folder holding
     one is parsed here, and each comes with the values it must give."""
     folders = {raw.parent.name for raw in CORPUS.glob("*/packetlife__*.raw")}
-    assert folders <= set(SUPPORTED)
+    assert folders <= set(CORPUS_COMMANDS)
     assert all(_expected(raw) is not None for raw in CORPUS.glob("*/packetlife__*.raw"))
+
+
+def test_the_copy_matches_its_manifest() -> None:
+    """tests/corpus is a copy of public files: every file MANIFEST.tsv lists
+    is there, every file there is listed with its source and licence, and
+    NOTICE names every source project and licence."""
+    with MANIFEST.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream, delimiter="\t", quoting=csv.QUOTE_NONE))
+    listed = [row["file"] for row in rows]
+    assert len(listed) == len(set(listed)), "a file listed twice"
+    present = {
+        path.relative_to(CORPUS).as_posix()
+        for path in CORPUS.rglob("*")
+        if path.is_file() and path.name not in (MANIFEST.name, "NOTICE")
+    }
+    assert sorted(present - set(listed)) == [], "files not in MANIFEST.tsv"
+    assert sorted(set(listed) - present) == [], "listed files missing"
+    assert all(row["source_repo"] and row["source_path"] and row["license"] for row in rows)
+    notice = (CORPUS / "NOTICE").read_text(encoding="utf-8")
+    for source in {row["source_repo"].split(" (")[0] for row in rows}:
+        assert source in notice, source
+    for licence in {row["license"] for row in rows}:
+        assert licence in notice, licence
 
 
 @pytest.mark.parametrize("raw", _raws(), ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import FIXTURES, command_of
+from support.paths import FIXTURES, command_of
 
 from monitor.parse import ParseError, errors, parse_output
 

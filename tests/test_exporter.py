@@ -7,9 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,14 +14,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from poll_helpers import stop, write_inventory
-from prometheus_client.parser import text_string_to_metric_families
+from support.exposition import parse_samples
+from support.exposition import sample as get
+from support.inventories import write_inventory
+from support.processes import closed_port, start_monitor, stop
+from support.waiting import wait_until
 
 from monitor.export.exporter import Exporter
 from monitor.export.server import ExporterServer
 from monitor.inventory import load_inventory
 from monitor.lab import Lab, LabThread
 from monitor.lab.router import Faults
+
+pytestmark = pytest.mark.integration  # the lab, the exporter's HTTP server, `serve` and `demo` as processes
 
 TIME_SCALE = 20
 R1 = {"device": "R1", "pair": "HUB-PAIR-1"}
@@ -62,26 +64,18 @@ class Running:
     def samples(self, path: str = "/metrics") -> dict[str, dict[tuple, float]]:
         status, text = self.get(path)
         assert status == 200, text
-        out: dict[str, dict[tuple, float]] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                key = tuple(sorted(sample.labels.items()))
-                assert key not in out.get(sample.name, {}), f"duplicate series {sample.name}{dict(key)}"
-                out.setdefault(sample.name, {})[key] = sample.value
-        return out
+        return parse_samples(text)
 
     def wait_for(self, condition, timeout: float = 60.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            samples = self.samples()
-            if condition(samples):
-                return samples
-            assert time.monotonic() < deadline, "timed out waiting for the metrics"
-            time.sleep(0.1)
+        """The first scrape whose samples meet `condition`."""
+        found: list[dict] = []
 
+        def met() -> bool:
+            found[:] = [self.samples()]
+            return bool(condition(found[0]))
 
-def get(samples: dict, name: str, **labels: str) -> float | None:
-    return samples.get(name, {}).get(tuple(sorted(labels.items())))
+        wait_until(met, timeout, "the metrics", interval=0.1)
+        return found[0]
 
 
 @pytest.fixture
@@ -242,43 +236,18 @@ def test_targets_and_landing_page(running: Running) -> None:
 def test_serve_as_a_process(tmp_path: Path) -> None:
     with LabThread(Lab(pairs=1, branches=1, time_scale=TIME_SCALE)) as lab_thread:
         path = write_inventory(lab_thread.lab, tmp_path / "lab.yml")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "monitor",
-                "serve",
-                "--config",
-                str(path),
-                "--web.listen-address",
-                "127.0.0.1:0",
-                "--poll-interval",
-                "0.5",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        process = start_monitor(
+            "serve", "--config", str(path), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0.5"
         )
         try:
             line = process.stdout.readline()
             assert line.startswith("serving 3 devices on http://127.0.0.1:"), line
             url = line.split(" on ")[1].split()[0]
-            deadline = time.monotonic() + 30
-            while True:
-                with urllib.request.urlopen(url, timeout=10) as response:
-                    text = response.read().decode()
-                if 'ipsecha_device_up{device="R4",pair=""} 1' in text or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            assert 'ipsecha_device_up{device="R4",pair=""} 1' in text
+            text = wait_until(lambda: _scraped(url, 'ipsecha_device_up{device="R4",pair=""} 1'), 30, "R4 up")
             # SIGHUP: the inventory without R4; R4's series leave, the others stay.
             write_inventory(lab_thread.lab, path, drop=("R4",))
             process.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 30
-            while 'device="R4"' in text and time.monotonic() < deadline:
-                time.sleep(0.2)
-                with urllib.request.urlopen(url, timeout=10) as response:
-                    text = response.read().decode()
+            text = wait_until(lambda: _scraped(url, unless='device="R4"'), 30, "R4's series gone")
             assert 'device="R4"' not in text and 'ipsecha_device_up{device="R1",pair="HUB-PAIR-1"} 1' in text
         finally:
             stderr = stop(process)
@@ -287,31 +256,32 @@ def test_serve_as_a_process(tmp_path: Path) -> None:
     assert lab_thread.lab.credentials.password not in stderr
 
 
+def _scraped(url: str, wanted: str = "", unless: str | None = None) -> str:
+    """The page at `url` if it holds `wanted` (and not `unless`), else ""."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return text if wanted in text and (unless is None or unless not in text) else ""
+
+
 def test_demo_needs_no_configuration() -> None:
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "demo", "--web.listen-address", f"127.0.0.1:{ports[0]}",
-         "--control-address", f"127.0.0.1:{ports[1]}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    ports = [closed_port(), closed_port()]
+    process = start_monitor(
+        "demo", "--web.listen-address", f"127.0.0.1:{ports[0]}", "--control-address", f"127.0.0.1:{ports[1]}"
+    )
     try:
         lines = [process.stdout.readline() for _ in range(9)]
         assert any(f"lab trigger failover --control-address 127.0.0.1:{ports[1]}" in line for line in lines), lines
         assert lines[-1].startswith(f"serving 5 devices on http://127.0.0.1:{ports[0]}/metrics"), lines
-        deadline = time.monotonic() + 30
-        while True:
-            with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/metrics", timeout=10) as response:
-                text = response.read().decode()
-            if text.count("ipsecha_device_up{") == 5 and " 0\n" not in text.split("# HELP ipsecha_poll_duration")[0]:
-                break
-            assert time.monotonic() < deadline, text[:2000]
-            time.sleep(0.2)
+        url = f"http://127.0.0.1:{ports[0]}/metrics"
+
+        def every_device_polled() -> str:
+            text = _scraped(url)
+            polled = (
+                text.count("ipsecha_device_up{") == 5 and " 0\n" not in text.split("# HELP ipsecha_poll_duration")[0]
+            )
+            return text if polled else ""
+
+        text = wait_until(every_device_polled, 30, "all 5 demo devices polled")
         assert 'ipsecha_pair_verdict{pair="HUB-PAIR-1",verdict="healthy"} 1' in text
     finally:
         stop(process)

@@ -2,7 +2,7 @@
 `fakenos`), a third-party fake network OS with its own SSH server and shell,
 serving real outputs from the corpus (tests/fakenos/outputs, see SOURCES).
 
-Nothing here uses the project's lab (monitor.lab, lab_helpers, poll_helpers):
+Nothing here uses the project's lab (monitor.lab) or the test helpers (tests/support):
 the lab renders our own understanding of IOS, so a poller bug that shares
 its assumptions would pass the lab tests; these devices are someone else's
 idea of an IOS session (their echo, line handling, prompts and banners).
@@ -33,6 +33,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+pytestmark = pytest.mark.integration  # FakeNOS, `check` and `serve` as processes
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = REPO / "tests" / "fakenos"

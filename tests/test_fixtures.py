@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FIXTURES, command_of
+from support.paths import FIXTURES, command_of
 
 from monitor.parse import COMMANDS, parse_output, resolve
 from monitor.parse.templates import run

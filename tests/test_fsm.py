@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import textfsm
-from conftest import CORPUS, FIXTURES
+from support.paths import CORPUS, FIXTURES
 
 from monitor.parse import COMMANDS
 from monitor.parse.fsm import FastFsm, compile_template

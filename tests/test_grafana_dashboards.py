@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dashboard_helpers import FLEET, GRAFANA, PAIR, exprs, load, panels
-from prometheus_helpers import metric_names, recorded_rules
+from support.dashboards import FLEET, GRAFANA, PAIR, exprs, load, panels
+from support.prometheus import metric_names, recorded_rules
 
 from monitor.export.metrics import METRICS
 from monitor.records import HSRP_STATES
@@ -48,6 +48,7 @@ def value_options(mappings: list[dict[str, Any]]) -> dict[str, str]:
     return {code: option["text"] for m in mappings if m["type"] == "value" for code, option in m["options"].items()}
 
 
+@pytest.mark.integration  # build.py as a process
 def test_the_committed_dashboards_are_what_build_writes(tmp_path) -> None:
     for folder in (tmp_path / "first", tmp_path / "second"):
         folder.mkdir()

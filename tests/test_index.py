@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 import textfsm
-from conftest import FIXTURES, REPO
 from netmiko.utilities import get_structured_data_textfsm
+from support.paths import FIXTURES, REPO
 from textfsm import clitable
 
 from monitor.parse import COMMANDS, ParseError, resolve

@@ -75,6 +75,7 @@ def test_polling_settings_and_ssh_options(write, tmp_path: Path) -> None:
     assert load_inventory(write(GOOD)).polling.workers == 32
 
 
+@pytest.mark.integration  # the lab's SSH servers
 def test_the_lab_inventory_loads_as_is(tmp_path: Path) -> None:
     lab = Lab(branches=2)
     with LabThread(lab):  # ports are known once the servers listen

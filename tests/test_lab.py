@@ -3,6 +3,7 @@ every monitored command parsing, refusals, and each scenario's timeline."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -13,15 +14,19 @@ import ntc_templates
 import paramiko
 import pytest
 import yaml
-from lab_helpers import Sampler, connect, in_order, sequence
 from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
 from ntc_templates.parse import parse_output as ntc_parse_output
+from support.lab import Sampler, connect, in_order, sequence
+from support.processes import closed_port
+from support.waiting import wait_until
 
 from monitor.lab import Lab, LabThread
 from monitor.lab.outputs import SHOW_COMMANDS
 from monitor.lab.router import Faults
 from monitor.parse import ParseError, parse_output
 from monitor.parse.templates import index_template
+
+pytestmark = pytest.mark.integration  # the lab over SSH, `lab` as a process
 
 NTC_TEMPLATES = Path(ntc_templates.__file__).resolve().parent / "templates"
 
@@ -138,25 +143,29 @@ def _shell(lab: Lab, name: str):
     return shell
 
 
-def _read(shell, settle: float = 0.3, timeout: float = 10.0) -> bytes:
-    """What the router sends until it has been quiet for `settle` seconds."""
-    data, deadline, quiet_since = b"", time.monotonic() + timeout, time.monotonic()
-    while time.monotonic() < deadline:
-        if shell.recv_ready():
-            data += shell.recv(65536)
-            quiet_since = time.monotonic()
-        elif data and time.monotonic() - quiet_since > settle:
-            break
-        else:
-            time.sleep(0.02)
-    return data
+# How the router's answer ends: a prompt at the start of a line, a password
+# prompt, or the pager.
+ANSWERED = re.compile(rb"(?:^|\n)[\w.-]+[>#]\s*$|Password: $| --More-- $")
+
+
+def _read(shell, until: re.Pattern[bytes] = ANSWERED, timeout: float = 10.0) -> bytes:
+    """What the router sends until it ends as `until` says."""
+    data = bytearray()
+
+    def answered() -> bool:
+        while shell.recv_ready():
+            data.extend(shell.recv(65536))
+        return until.search(data) is not None
+
+    wait_until(answered, timeout, f"an answer ending as {until.pattern!r}", 0.02, lambda: bytes(data[-300:]))
+    return bytes(data)
 
 
 def test_secret_typed_ahead_is_never_echoed(lab: Lab) -> None:
     shell = _shell(lab, "R2")
     try:
         shell.send(b"enable\n" + lab.credentials.enable_secret.encode() + b"\n")
-        answer = _read(shell)
+        answer = _read(shell, until=re.compile(rb"R2#$"))
         assert lab.credentials.enable_secret.encode() not in answer
         assert answer.endswith(b"R2#")
     finally:
@@ -202,7 +211,7 @@ def test_exec_requests_run_at_user_privilege(lab: Lab) -> None:
 
 # ntc-templates' show redundancy stops on "Standby Location" in the current
 # processor section, which a standby unit prints (it fails the same way on
-# the public unicon ASR1k standby sample in ../shared/corpus).
+# the public unicon ASR1k standby sample in tests/corpus).
 NTC_KNOWN_GAPS = {("R1", "show redundancy")}
 
 
@@ -252,24 +261,17 @@ def _refused(port: int) -> bool:
     return False
 
 
-def _wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
-
-
 def test_failover_timeline() -> None:
     lab = Lab(branches=1, time_scale=5)
     with LabThread(lab) as running, Sampler(lab, "R1", "172.16.0.4") as r1, Sampler(lab, "R2", "172.16.0.4") as r2:
-        _wait_for(lambda: r1.samples and r2.samples)
+        wait_until(lambda: r1.samples and r2.samples, what="a first sample of each hub")
         running.trigger("failover")
-        time.sleep(0.8)
-        assert _refused(lab.servers["R2"].port), "R2 must refuse SSH while it reloads"
+        # R2 must refuse SSH while it reloads (a reload takes 6 s at this time scale).
+        wait_until(lambda: _refused(lab.servers["R2"].port), 30, "R2 refusing SSH while it reloads", interval=0.02)
         running.wait(timeout=60)
         # Observe the end state over SSH (a sampler may still be reconnecting).
-        _wait_for(lambda: any(s.reachable and s.uptime_seconds < 600 and s.rf_my == 8 for s in r2.samples))
-        _wait_for(lambda: r1.samples[-1].reachable and r1.samples[-1].rf_peer == 8)
+        wait_until(lambda: any(s.reachable and s.uptime_seconds < 600 and s.rf_my == 8 for s in r2.samples))
+        wait_until(lambda: r1.samples[-1].reachable and r1.samples[-1].rf_peer == 8)
         connection = connect(lab, "R2")
         try:
             history = parse_output("show redundancy history", connection.send_command("show redundancy history"))
@@ -324,10 +326,11 @@ def test_failover_leaves_the_reload_in_the_logs() -> None:
 def test_preempt_breaks_the_tunnels_until_renegotiation() -> None:
     lab = Lab(branches=1, time_scale=10)
     with LabThread(lab) as running, Sampler(lab, "R2", "172.16.0.4") as r2:
-        time.sleep(0.5)
+        wait_until(lambda: r2.samples, what="a first sample of R2")
         running.trigger("preempt")
         running.wait(timeout=90)
-        time.sleep(0.5)
+        ended = r2.now()
+        wait_until(lambda: r2.sampled_since(ended), 30, "a sample of R2 once the scenario is over")
     up = [s for s in r2.samples if s.reachable]
     # Back from its reload, R2 takes HSRP active while RF is still negotiating...
     back = [s for s in up if s.uptime_seconds is not None and s.uptime_seconds < 300]
@@ -395,16 +398,11 @@ def test_counters_grow_while_traffic_flows() -> None:
 
 def test_lab_command_line_runs_writes_inventory_and_takes_triggers(tmp_path) -> None:
     inventory = tmp_path / "lab.yml"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        control = f"127.0.0.1:{probe.getsockname()[1]}"
+    control = f"127.0.0.1:{closed_port()}"
     command = [sys.executable, "-m", "monitor", "lab", "--time-scale", "30", "--control-address", control]
     process = subprocess.Popen([*command, "--write-inventory", str(inventory)], stdout=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while not inventory.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert inventory.exists()
+        wait_until(inventory.exists, 30, "the lab's inventory file", interval=0.1)
         answer = subprocess.run(
             [sys.executable, "-m", "monitor", "lab", "trigger", "failover", "--control-address", control],
             capture_output=True,
@@ -439,8 +437,7 @@ def test_scenarios_can_follow_each_other_and_pairs_are_independent() -> None:
         assert lab.router("P2-R1").rf_my == 13 and lab.router("P2-R2").rf_my == 8
         # Cancelling a scenario mid-reload brings the router back.
         running.trigger("failover", "HUB-PAIR-2")
-        time.sleep(0.2)
-        assert not lab.router("P2-R1").reachable
+        wait_until(lambda: not lab.router("P2-R1").reachable, 30, "P2-R1 reloading", interval=0.01)
         running.trigger("simplex", "HUB-PAIR-2")
         running.wait(timeout=60)
         assert all(router.reachable for router in lab.routers)

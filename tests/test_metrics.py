@@ -8,13 +8,14 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-from snapshot_helpers import snapshot_of
+from support.exposition import Samples, parse_samples
+from support.exposition import sample as value
+from support.snapshots import snapshot_of
 
 from monitor.export import METRICS, ExportView, render
 from monitor.health import evaluate_pair
 from monitor.inventory import Inventory
-from monitor.lab.topology import Pair, drop_tunnel
+from monitor.lab.topology import LabPair, drop_tunnel
 from monitor.snapshot import Snapshot, Status
 
 CONTRACT = {  # SPEC.md: name -> labels
@@ -33,26 +34,16 @@ CONTRACT = {  # SPEC.md: name -> labels
 }
 
 
-def scrape(pair: Pair, inventory: Inventory, **replaced: Snapshot) -> dict[str, dict[tuple, float]]:
+def scrape(pair: LabPair, inventory: Inventory, **replaced: Snapshot) -> Samples:
     """name -> {sorted label items: value}, as a Prometheus server would read it."""
     snapshots = {router.name: snapshot_of(router) for router in (*pair.hubs, *pair.branches)}
     snapshots.update(replaced)
     health = [evaluate_pair(p, snapshots, inventory) for p in inventory.pairs.values()]
     view = ExportView(inventory, snapshots, health, {("R2", False): 1}, now=1_000_010.0)
-    samples: dict[str, dict[tuple, float]] = {}
-    for family in text_string_to_metric_families(render(view).decode()):
-        for sample in family.samples:
-            key = tuple(sorted(sample.labels.items()))
-            assert key not in samples.get(sample.name, {}), f"duplicate series {sample.name}{dict(key)}"
-            samples.setdefault(sample.name, {})[key] = sample.value
-    return samples
+    return parse_samples(render(view).decode())
 
 
-def value(samples: dict, name: str, **labels: str) -> float:
-    return samples[name][tuple(sorted(labels.items()))]
-
-
-def test_every_contract_metric_on_the_baseline(pair: Pair, inventory: Inventory) -> None:
+def test_every_contract_metric_on_the_baseline(pair: LabPair, inventory: Inventory) -> None:
     samples = scrape(pair, inventory)
     for name, labels in CONTRACT.items():
         assert name in samples, name
@@ -94,7 +85,7 @@ def test_every_contract_metric_on_the_baseline(pair: Pair, inventory: Inventory)
     assert value(samples, "ipsecha_reload_info", **r2, reason="reload", returned_to_rom_by="reload") == 1
 
 
-def test_an_expected_peer_without_sa_reads_0_not_absent(pair: Pair, inventory: Inventory) -> None:
+def test_an_expected_peer_without_sa_reads_0_not_absent(pair: LabPair, inventory: Inventory) -> None:
     drop_tunnel(pair.r2.tunnels["172.16.0.5"], negotiating=True)
     samples = scrape(pair, inventory)
     r2 = {"device": "R2", "pair": "HUB-PAIR-1"}
@@ -103,7 +94,7 @@ def test_an_expected_peer_without_sa_reads_0_not_absent(pair: Pair, inventory: I
     assert value(samples, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="unhealthy") == 1
 
 
-def test_the_stateful_group_and_expected_peers_are_exported(pair: Pair, inventory: Inventory) -> None:
+def test_the_stateful_group_and_expected_peers_are_exported(pair: LabPair, inventory: Inventory) -> None:
     """The alert rules join on these: which HSRP group carries stateful
     failover (from `scheme standby`), and which peers the inventory expects
     (there whether or not the device answered)."""
@@ -123,7 +114,7 @@ def test_the_stateful_group_and_expected_peers_are_exported(pair: Pair, inventor
     assert ("device", "R2") not in {i for key in samples["ipsecha_redundancy_stateful_group_info"] for i in key}
 
 
-def test_a_failed_command_drops_its_series_and_says_so(pair: Pair, inventory: Inventory) -> None:
+def test_a_failed_command_drops_its_series_and_says_so(pair: LabPair, inventory: Inventory) -> None:
     r1 = snapshot_of(pair.r1)
     failed = tuple(
         dataclasses.replace(r, status=Status.TIMEOUT, records=(), error="stalled")
@@ -158,7 +149,7 @@ def test_names_follow_the_writing_exporters_guide() -> None:
         assert set(spec.labels) >= ({"pair"} if name.startswith("ipsecha_pair_") else {"device", "pair"})
 
 
-def test_label_values_are_escaped(pair: Pair, inventory: Inventory) -> None:
+def test_label_values_are_escaped(pair: LabPair, inventory: Inventory) -> None:
     reason = 'error - a Software forced crash, "PC" 0x60435894 \\ see\nbootflash'
     r4 = snapshot_of(pair.branches[0])
     results = tuple(
@@ -172,7 +163,7 @@ def test_label_values_are_escaped(pair: Pair, inventory: Inventory) -> None:
     assert labels["reason"] == reason
 
 
-def test_two_sessions_toward_one_peer_give_one_series(pair: Pair, inventory: Inventory) -> None:
+def test_two_sessions_toward_one_peer_give_one_series(pair: LabPair, inventory: Inventory) -> None:
     r4 = snapshot_of(pair.branches[0])
     (session,) = r4.result("show crypto session").records
     down = dataclasses.replace(session, interface="Tunnel1", status="DOWN", up=False)

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from poll_helpers import closed_port, write_inventory
+from support.inventories import write_inventory
+from support.processes import closed_port
 
 from monitor.inventory import load_inventory
 from monitor.lab import Lab, LabThread
@@ -17,6 +18,8 @@ from monitor.lab.router import Faults
 from monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, DevicePoller, Poller
 from monitor.poll.session import DeviceSession
 from monitor.snapshot import Status
+
+pytestmark = pytest.mark.integration  # the lab over SSH
 
 # Lines netmiko types to log in and out, besides the polled commands.
 LOGIN_LINES = {"", "terminal width 511", "terminal length 0", "enable", "exit"}

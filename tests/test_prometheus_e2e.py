@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,13 +19,15 @@ from typing import Any
 
 import pytest
 import yaml
-from dashboard_helpers import GRAFANA, exprs
-from poll_helpers import stop, write_inventory
-from prometheus_helpers import RULES_DIR, PrometheusServer, needs_prometheus, scaled_rules
+from support.dashboards import GRAFANA, exprs
+from support.exposition import parse_samples
+from support.inventories import write_inventory
+from support.processes import start_monitor, stop
+from support.prometheus import RULES_DIR, PrometheusServer, needs_prometheus, scaled_rules
 
 from monitor.lab import Lab, LabThread
 
-pytestmark = needs_prometheus
+pytestmark = [needs_prometheus, pytest.mark.integration]  # the lab, `serve` and Prometheus as processes
 
 RULE_SCALE = 120  # rule minutes -> test half-seconds
 LAB_SCALE = 2  # a lab failover (about 45 lab seconds) takes about 22 s
@@ -36,12 +37,9 @@ DASHBOARDS = sorted(GRAFANA.glob("*.json"))
 
 def start_serve(inventory: Path, poll_interval: str) -> tuple[subprocess.Popen[str], str]:
     """`ipsec-ha-monitor serve` on a free port; (process, host:port)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "serve", "--config", str(inventory),
-         "--web.listen-address", "127.0.0.1:0", "--poll-interval", poll_interval, "--log-level", "warning"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = start_monitor(
+        "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0",
+        "--poll-interval", poll_interval, "--log-level", "warning",
     )  # fmt: skip
     line = process.stdout.readline()
     if " on http://" not in line:
@@ -292,8 +290,8 @@ def test_scale_out_polls_each_device_on_exactly_one_replica(tmp_path: Path) -> N
             polled: dict[str, int] = {}
             for _, address in replicas:
                 with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as response:
-                    text = response.read().decode()
-                for device in set(re.findall(r'ipsecha_exporter_polls_total\{device="([^"]+)"', text)):
+                    samples = parse_samples(response.read().decode())
+                for device in {dict(key)["device"] for key in samples.get("ipsecha_exporter_polls_total", {})}:
                     polled[device] = polled.get(device, 0) + 1
             assert polled == dict.fromkeys(devices, 1)
         finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from poll_helpers import write_inventory
+from support.inventories import write_inventory
 
 from monitor.inventory import load_inventory
 from monitor.lab import Lab, LabThread
@@ -15,6 +15,8 @@ from monitor.lab.ssh_server import host_key
 from monitor.poll import Poller
 from monitor.poll.session import PARAMIKO_HAS_SHA1
 from monitor.snapshot import Status
+
+pytestmark = pytest.mark.integration  # the lab and SSH servers
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, FIXTURES, command_of
-from test_corpus import SUPPORTED as CORPUS_COMMANDS  # real outputs of the commands we parse, by folder
+from support.paths import CORPUS, CORPUS_COMMANDS, FIXTURES, command_of
 
 from monitor.parse import COMMANDS, ParseError, errors, parse_output, resolve
 

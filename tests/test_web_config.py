@@ -24,6 +24,8 @@ from monitor.export.server import ExporterServer
 from monitor.export.web_config import WebConfigError, load_web_config
 from monitor.inventory import load_inventory
 
+pytestmark = pytest.mark.integration  # the exporter's HTTPS server
+
 PASSWORD = "Scrape-Canary-51f0"
 
 

@@ -1,7 +1,9 @@
-"""The exporter's state: the latest snapshot of every device, the reload
-counts, the pair verdicts, and its own poll statistics, fed by a background
-polling loop (/metrics) or by single-device probes (/probe). Scrapes only
-read this state; they never wait on SSH (except /probe, by design).
+"""The exporter: a front end over the Monitor (monitor/core.py), which
+holds the latest snapshots, reloads and pair verdicts. Here: the background
+polling loop (/metrics), single-device probes (/probe), the /metrics page
+rendered once per change and shared by every scrape, and the exporter's own
+poll statistics. Scrapes only read; they never wait on SSH (except /probe,
+by design).
 """
 
 from __future__ import annotations
@@ -11,14 +13,13 @@ import logging
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 
+from monitor.core import Monitor, Recorded
 from monitor.export.metrics import ExportView, escape_label, render
-from monitor.health import PairHealth, ReloadTracker, evaluate_pair
+from monitor.health import PairHealth
 from monitor.inventory import Inventory
 from monitor.poll import Poller
-from monitor.snapshot import CommandResult, Snapshot, Status
+from monitor.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -28,29 +29,35 @@ PAGE_MAX_AGE_SECONDS = 1.0
 PAGE_MIN_AGE_SECONDS = 0.25
 # Buckets of ipsecha_exporter_poll_duration_seconds (one device's poll).
 POLL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_NO_PAGE: tuple[int, float, bytes, bytes] = (-1, 0.0, b"", b"")
 
 
 class Exporter:
-    def __init__(self, inventory: Inventory, poller: Poller | None = None) -> None:
-        self.poller = poller or Poller(inventory)
-        self._lock = threading.Lock()
-        self._snapshots: dict[str, Snapshot] = {}
-        self._tracker = ReloadTracker()
-        self._reloads: Counter[tuple[str, bool]] = Counter()
-        self._pairs: dict[str, PairHealth] = {}
+    def __init__(self, inventory: Inventory, poller: Poller | None = None, monitor: Monitor | None = None) -> None:
+        self.monitor = monitor or Monitor(inventory, poller=poller)
+        self._lock = threading.Lock()  # the own metrics below
         self._polls: Counter[tuple[str, str]] = Counter()  # (device, "success"/"failure")
         self._errors: Counter[tuple[str, str]] = Counter()  # (device, status)
         self._durations: dict[str, list[float]] = {}  # device -> [bucket counts..., +Inf count, sum]
         self._cycles = 0
-        self._generation = 0  # bumped by every change of the state
-        self._page: tuple[int, float, bytes, bytes] = (-1, 0.0, b"", b"")  # generation, at, body, gzipped body
+        self._page = _NO_PAGE  # generation, at, body, gzipped body
         self._render_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.monitor.subscribe(on_record=self._count, on_update=self._prune)
 
     @property
     def inventory(self) -> Inventory:
-        return self.poller.inventory
+        return self.monitor.inventory
+
+    @property
+    def poller(self) -> Poller:
+        return self.monitor.poller
+
+    @property
+    def longest_probe_seconds(self) -> float:
+        """No probe waits longer than a poll may take at all."""
+        return self.monitor.longest_poll_seconds
 
     # --- feeding ----------------------------------------------------------------
 
@@ -58,7 +65,7 @@ class Exporter:
         """One cycle over the inventory (the background loop's step). Each
         device is recorded as soon as its poll ends, so a slow device never
         holds back the others' fresh data."""
-        self.poller.poll_all(lambda snapshot: self.record({snapshot.device: snapshot}))
+        self.monitor.poll_all(as_one=False)
         with self._lock:
             self._cycles += 1
 
@@ -68,71 +75,34 @@ class Exporter:
         seconds the view holds a timed-out snapshot instead; the poll itself
         carries on and lands in the state when it ends. KeyError for a name
         not in the inventory."""
-        device = self.poller.device(name)  # KeyError first: no connection for strangers
-        done: Future[Snapshot] = Future()
+        snapshot, on_time = self.monitor.probe(name, timeout)
+        view = self.view(name)
+        if on_time:
+            return view
+        return ExportView(view.inventory, {name: snapshot}, view.pairs, view.reloads, view.now)
 
-        def run() -> None:
-            try:
-                snapshot = device.poll()
-                self.record({name: snapshot})
-                done.set_result(snapshot)
-            except BaseException as exc:  # reported to the prober below
-                done.set_exception(exc)
+    def record(self, polled: dict[str, Snapshot]) -> Recorded:
+        """Take in polled snapshots (the Monitor's record; the own metrics
+        count what it took in)."""
+        return self.monitor.record(polled)
 
-        threading.Thread(target=run, name=f"probe-{name}", daemon=True).start()
-        try:
-            done.result(timeout=max(0.1, timeout))
-        except FutureTimeout:
-            message = f"probe answered at its {timeout:.1f} s deadline; the poll goes on"
-            results = tuple(CommandResult(c, Status.TIMEOUT, error=message) for c in device.commands)
-            late = Snapshot(name, device.device.pair or "", device.device.role, time.time() - timeout, timeout, results)
-            view = self.view(name)
-            return ExportView(view.inventory, {name: late}, view.pairs, view.reloads, view.now)
-        return self.view(name)
-
-    def record(self, polled: dict[str, Snapshot]) -> None:
-        """Take in polled snapshots: state, reloads, verdicts, own metrics."""
+    def _count(self, recorded: Recorded) -> None:
+        """Every record the Monitor takes in (under its lock): the own
+        metrics, and a log line per reload and switchover."""
+        for reload in recorded.reloads:
+            log.warning(
+                "%s reloaded (%s): reason %r, %s",
+                reload.device,
+                "expected" if reload.expected else "UNEXPECTED",
+                reload.reason,
+                reload.why,
+            )
+        for switchover in recorded.switchovers:
+            log.warning(
+                "switchover in %s: %s took over from %s", switchover.pair, switchover.active, switchover.previous_active
+            )
         with self._lock:
-            # Only what is newer than the state, for devices still in the
-            # inventory: a poll shared by several probes arrives once per
-            # caller, a poll from before a SIGHUP may name a removed device,
-            # and an older snapshot must never replace a newer one (its
-            # smaller uptime would read as a reload).
-            snapshots = {
-                name: snapshot
-                for name, snapshot in polled.items()
-                if name in self.inventory.devices
-                and (name not in self._snapshots or snapshot.started_at > self._snapshots[name].started_at)
-            }
-            if not snapshots:
-                return
-            self._generation += 1
-            self._snapshots.update(snapshots)
-            latest = dict(self._snapshots)
-            # The pairs touched: judged again, and their other member's latest
-            # snapshot goes with the new ones so a switchover is seen whole.
-            pairs = [self.inventory.pairs[name] for name in {self.inventory.pair_of(n) for n in snapshots} if name]
-            partners = {member: latest[member] for pair in pairs for member in pair.members if member in latest}
-            reloads, switchovers = self._tracker.observe(partners | snapshots, self.inventory)
-            for reload in reloads:
-                self._reloads[(reload.device, reload.expected)] += 1
-                log.warning(
-                    "%s reloaded (%s): reason %r, %s",
-                    reload.device,
-                    "expected" if reload.expected else "UNEXPECTED",
-                    reload.reason,
-                    reload.why,
-                )
-            for switchover in switchovers:
-                log.warning(
-                    "switchover in %s: %s took over from %s",
-                    switchover.pair,
-                    switchover.active,
-                    switchover.previous_active,
-                )
-            for pair in pairs:
-                self._pairs[pair.name] = evaluate_pair(pair, latest, self.inventory, reloads)
-            for name, snapshot in snapshots.items():
+            for name, snapshot in recorded.snapshots.items():
                 self._polls[(name, "success" if snapshot.up else "failure")] += 1
                 for failure in snapshot.failures:
                     self._errors[(name, failure.status.value)] += 1
@@ -142,6 +112,17 @@ class Exporter:
                         buckets[index] += 1
                 buckets[-2] += 1
                 buckets[-1] += snapshot.duration_seconds
+
+    def _prune(self, inventory: Inventory) -> None:
+        """An inventory update: a device that left takes its series with it,
+        counters included; the next scrape renders the new inventory at once."""
+        with self._lock:
+            self._page = _NO_PAGE
+            for counter in (self._polls, self._errors):
+                for key in [key for key in counter if key[0] not in inventory.devices]:
+                    del counter[key]
+            for name in [name for name in self._durations if name not in inventory.devices]:
+                del self._durations[name]
 
     # --- background loop ----------------------------------------------------------
 
@@ -164,43 +145,27 @@ class Exporter:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.poller.close()
+        self.monitor.close()
 
     def update_inventory(self, inventory: Inventory) -> None:
         """SIGHUP: the new inventory; devices no longer in it leave the state
         and the metrics."""
-        previous = self.inventory.devices
-        self.poller.update(inventory)
-        with self._lock:
-            self._generation += 1
-            self._page = (-1, 0.0, b"", b"")  # the next scrape renders the new inventory at once
-            # Removed and changed devices: a changed one is polled afresh.
-            gone = [name for name in self._snapshots if inventory.devices.get(name) != previous.get(name)]
-            for name in gone:
-                del self._snapshots[name]
-            self._tracker.forget(gone)  # a new device of the same name starts afresh
-            # A device that left takes its series with it, counters included.
-            for counter in (self._polls, self._errors, self._reloads):
-                for key in [key for key in counter if key[0] not in inventory.devices]:
-                    del counter[key]
-            for name in [name for name in self._durations if name not in inventory.devices]:
-                del self._durations[name]
-            self._pairs = {name: health for name, health in self._pairs.items() if name in inventory.pairs}
+        self.monitor.update_inventory(inventory)
 
     # --- reading -------------------------------------------------------------------
 
     def view(self, device: str | None = None) -> ExportView:
         """Everything (device None), or one device and its pair's verdict."""
-        with self._lock:
-            if device is None:
-                snapshots = dict(self._snapshots)
-                pairs = list(self._pairs.values())
-            else:
-                snapshots = {device: self._snapshots[device]} if device in self._snapshots else {}
-                pair = self._pairs.get(self.inventory.pair_of(device))
-                pairs = [pair] if pair is not None else []
-            reloads = {key: count for key, count in self._reloads.items() if key[0] in snapshots}
-        return ExportView(self.inventory, snapshots, pairs, reloads, now=time.time())
+        state = self.monitor.state()
+        if device is None:
+            snapshots = state.snapshots
+            pairs = list(state.pairs.values())
+        else:
+            snapshots = {device: state.snapshots[device]} if device in state.snapshots else {}
+            pair = state.pairs.get(state.inventory.pair_of(device)) if device in state.inventory.devices else None
+            pairs = [pair] if pair is not None else []
+        reloads = {key: count for key, count in state.reload_counts.items() if key[0] in snapshots}
+        return ExportView(state.inventory, snapshots, pairs, reloads, now=time.time())
 
     def metrics_page(self, gzipped: bool = False, max_age: float = PAGE_MAX_AGE_SECONDS) -> bytes:
         """The /metrics body (gzip-compressed, as Prometheus asks for it, when
@@ -208,8 +173,7 @@ class Exporter:
         every `max_age` seconds, for the data ages) and shared by every
         scrape in between: twenty scrapers cost one render, not twenty."""
         with self._render_lock:
-            with self._lock:
-                generation = self._generation
+            generation = self.monitor.generation
             cached_generation, rendered_at, body, compressed = self._page
             age = time.monotonic() - rendered_at
             # While a cycle records device after device, re-render at most
@@ -265,5 +229,4 @@ class Exporter:
         return "".join(lines)
 
     def pair_table(self) -> list[PairHealth]:
-        with self._lock:
-            return list(self._pairs.values())
+        return self.monitor.pairs()

@@ -1,6 +1,6 @@
 """Snapshots and pair health -> Prometheus metric families.
 
-The `ipsecha_` names in ../shared/SPEC.md are a contract with dashboards,
+The `ipsecha_` names (README "Metrics") are a contract with dashboards,
 alert rules and users' queries; METRICS below is the one place each name,
 type, help text and label set is written down.
 
@@ -226,7 +226,7 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float) -> None
         out.add("ipsecha_command_success", command, result.ok)
         out.add("ipsecha_command_status", f'{command},status="{result.status.value}"', 1)
 
-    for group in snapshot.hsrp_groups:
+    for group in snapshot.hsrp_groups or ():
         labels = f'{base},interface="{escape_label(group.interface)}",group="{group.group}"'
         named = f'{labels},group_name="{escape_label(group.group_name or "")}"'
         for state in HSRP_STATES:
@@ -266,11 +266,11 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float) -> None
         reason, rom = escape_label(version.reload_reason or ""), escape_label(version.returned_to_rom_by or "")
         out.add("ipsecha_reload_info", f'{base},reason="{reason}",returned_to_rom_by="{rom}"', 1)
 
-    ipsec = snapshot.result("show crypto ipsec sa")
-    if ipsec is not None and ipsec.ok:
+    ipsec_sas = snapshot.ipsec_sas
+    if ipsec_sas is not None:
         active = dict.fromkeys(expected_peers, 0)
         counters: dict[str, list[int]] = {}
-        for sa in ipsec.records:
+        for sa in ipsec_sas:
             active[sa.peer] = active.get(sa.peer, 0) + sa.active_esp_sa_count
             totals = counters.setdefault(sa.peer, [0, 0, 0, 0])
             totals[0] += sa.pkts_encrypt or 0
@@ -286,20 +286,20 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float) -> None
             out.add("ipsecha_ipsec_send_errors_total", labels, send_errors)
             out.add("ipsecha_ipsec_receive_errors_total", labels, receive_errors)
 
-    isakmp = snapshot.result("show crypto isakmp sa")
-    if isakmp is not None and isakmp.ok:
+    isakmp_sas = snapshot.isakmp_sas
+    if isakmp_sas is not None:
         by_state: dict[str, int] = {}
-        for sa in isakmp.records:
-            by_state[sa.state] = by_state.get(sa.state, 0) + 1
+        for isakmp in isakmp_sas:
+            by_state[isakmp.state] = by_state.get(isakmp.state, 0) + 1
         for state, count in sorted(by_state.items()):
             out.add("ipsecha_isakmp_sas", f'{base},state="{escape_label(state)}"', count)
 
-    sessions = snapshot.result("show crypto session")
-    if sessions is not None and sessions.ok:
+    sessions = snapshot.crypto_sessions
+    if sessions is not None:
         # One peer may have sessions on several interfaces: one series per
         # peer (up when any is) and per distinct status, never a duplicate.
         by_peer: dict[str, set[tuple[str, bool]]] = {}
-        for session in sessions.records:
+        for session in sessions:
             if session.peer:
                 by_peer.setdefault(session.peer, set()).add((session.status, session.up))
         for peer, seen in by_peer.items():

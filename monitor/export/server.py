@@ -25,7 +25,6 @@ from urllib.parse import parse_qs, urlsplit
 from monitor.export.exporter import Exporter
 from monitor.export.metrics import render
 from monitor.export.web_config import WebConfig
-from monitor.poll.device import GRACE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class ExporterServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = str(self.server_address[0]), self.server_address[1]
         host = f"[{host}]" if ":" in host else host
         return f"{'https' if self.web.tls else 'http'}://{host}:{port}"
 
@@ -131,8 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
             timeout = DEFAULT_PROBE_TIMEOUT
         if not math.isfinite(timeout):
             timeout = DEFAULT_PROBE_TIMEOUT
-        ceiling = self.server.exporter.poller.settings.poll_timeout + GRACE_SECONDS
-        return min(ceiling, max(0.5, timeout - _PROBE_MARGIN))
+        return min(self.server.exporter.longest_probe_seconds, max(0.5, timeout - _PROBE_MARGIN))
 
     def _targets(self, query: dict[str, list[str]]) -> None:
         inventory = self.server.exporter.inventory

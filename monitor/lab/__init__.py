@@ -9,7 +9,26 @@ exporter and alerts.
     lab.py        all of it, plus the inventory
 """
 
-from monitor.lab.lab import Lab, LabThread
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from monitor.lab.scenarios import SCENARIOS
 
-__all__ = ["SCENARIOS", "Lab", "LabThread"]
+if TYPE_CHECKING:
+    from monitor.lab.lab import Lab, LabThread
+
+# Where `ipsec-ha-monitor lab` and `demo` listen for `lab trigger ...`.
+DEFAULT_CONTROL_ADDRESS = "127.0.0.1:9179"
+
+__all__ = ["DEFAULT_CONTROL_ADDRESS", "SCENARIOS", "Lab", "LabThread"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lab and LabThread pull in asyncssh (half a second): only on first use,
+    # so the command line can list the scenarios without starting any of it.
+    if name in ("Lab", "LabThread"):
+        from monitor.lab import lab
+
+        return getattr(lab, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,8 +17,6 @@ from monitor.lab.lab import Lab
 from monitor.lab.scenarios import SCENARIOS
 from monitor.rf_states import RF_STATE_NAMES
 
-DEFAULT_CONTROL = ("127.0.0.1", 9179)
-
 
 def parse_address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")

@@ -25,14 +25,14 @@ import yaml
 from monitor.lab.router import Clock, Router
 from monitor.lab.scenarios import SCENARIOS, ScenarioContext, finish_reload
 from monitor.lab.ssh_server import RouterSshServer
-from monitor.lab.topology import Pair, build_pairs, lab_credentials
+from monitor.lab.topology import LabPair, build_pairs, lab_credentials
 
 
 class Lab:
     def __init__(self, pairs: int = 1, branches: int = 1, time_scale: float = 1.0, host: str = "127.0.0.1") -> None:
         self.clock = Clock(time_scale)
         self.credentials = lab_credentials()
-        self.pairs: list[Pair] = build_pairs(pairs, branches, self.credentials, self.clock)
+        self.pairs: list[LabPair] = build_pairs(pairs, branches, self.credentials, self.clock)
         self.servers = {router.name: RouterSshServer(router, host) for router in self.routers}
         self.timeline: list[tuple[float, str, str]] = []  # (lab time, pair, step)
         self._scenarios: dict[str, asyncio.Task[None]] = {}  # running, by pair name
@@ -44,7 +44,7 @@ class Lab:
     def router(self, name: str) -> Router:
         return self.servers[name].router
 
-    def pair(self, name: str | None = None) -> Pair:
+    def pair(self, name: str | None = None) -> LabPair:
         if name is None:
             return self.pairs[0]
         for pair in self.pairs:
@@ -101,7 +101,7 @@ class Lab:
         server = self.servers[router.name]
         await (server.start() if reachable else server.stop())
 
-    def _note(self, pair: Pair, step: str) -> None:
+    def _note(self, pair: LabPair, step: str) -> None:
         self.timeline.append((self.clock.now(), pair.name, step))
 
     def inventory(self) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """What a simulated router prints: one function per show command, from its
-state. Formats follow the real outputs in ../shared/corpus and the tests'
+state. Formats follow the real outputs in tests/corpus and the tests'
 fixtures (12.4T on a 7200, the packetlife article's routers)."""
 
 from __future__ import annotations

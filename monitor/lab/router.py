@@ -41,7 +41,7 @@ class Clock:
 
 
 @dataclass
-class HsrpGroup:
+class LabHsrpGroup:
     interface: str
     group: int
     name: str
@@ -58,7 +58,7 @@ class HsrpGroup:
 
 
 @dataclass
-class Counter:
+class PacketCounter:
     """A packet counter that grows at `rate` per lab second while running."""
 
     base: int = 0
@@ -87,10 +87,10 @@ class TunnelSa:
     isakmp_state: str | None = "QM_IDLE"  # None: no IKE SA
     isakmp_status: str = "ACTIVE"  # ACTIVE or STDBY
     session_status: str = "UP-ACTIVE"
-    encaps: Counter = field(default_factory=Counter)
-    decaps: Counter = field(default_factory=Counter)
-    send_errors: Counter = field(default_factory=Counter)
-    recv_errors: Counter = field(default_factory=Counter)
+    encaps: PacketCounter = field(default_factory=PacketCounter)
+    decaps: PacketCounter = field(default_factory=PacketCounter)
+    send_errors: PacketCounter = field(default_factory=PacketCounter)
+    recv_errors: PacketCounter = field(default_factory=PacketCounter)
     lifetime_seconds: int = 3600
 
     @property
@@ -116,7 +116,7 @@ class Faults:
 
 
 @dataclass
-class Credentials:
+class LabCredentials:
     username: str
     password: str
     enable_secret: str
@@ -127,7 +127,7 @@ class Router:
     name: str
     role: str  # "hub" or "branch"
     outside_ip: str
-    credentials: Credentials
+    credentials: LabCredentials
     clock: Clock
     image: str = "C7200-ADVIPSERVICESK9-M"
     version: str = "12.4(24)T"
@@ -135,7 +135,7 @@ class Router:
     returned_to_rom_by: str = "reload"
     reachable: bool = True  # False while reloading: SSH refuses connections
     faults: Faults = field(default_factory=Faults)
-    hsrp: list[HsrpGroup] = field(default_factory=list)
+    hsrp: list[LabHsrpGroup] = field(default_factory=list)
     rf_my: int = RF_ACTIVE
     rf_peer: int = RF_DISABLED
     duplex: bool = False
@@ -161,7 +161,7 @@ class Router:
         self.log.append((self.now(), message))
         del self.log[:-200]  # a bounded buffer, like `logging buffered`
 
-    def set_hsrp(self, group: HsrpGroup, state: str) -> None:
+    def set_hsrp(self, group: LabHsrpGroup, state: str) -> None:
         if state == group.state:
             return
         self.syslog(

@@ -1,6 +1,6 @@
 """Scenarios: what happens to a hub pair, step by step, in lab time.
 
-Each scenario is a coroutine driving one Pair through a ScenarioContext,
+Each scenario is a coroutine driving one LabPair through a ScenarioContext,
 which lends it a clock to sleep on and the power to make a router reload
 (its SSH server stops, then comes back). Durations are lab seconds; the
 lab's time scale makes them pass faster. Scenarios that need a working pair
@@ -14,10 +14,10 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from monitor.lab.router import RF_ACTIVE, RF_DISABLED, RF_STANDBY_HOT, Counter, Router
+from monitor.lab.router import RF_ACTIVE, RF_DISABLED, RF_STANDBY_HOT, PacketCounter, Router
 from monitor.lab.topology import (
     PACKETS_PER_SECOND,
-    Pair,
+    LabPair,
     drop_tunnel,
     hold_tunnel,
     negotiate,
@@ -31,13 +31,13 @@ RENEGOTIATION_SECONDS = 20.0  # branches notice dead SAs (DPD) and set up new on
 
 @dataclass
 class ScenarioContext:
-    pair: Pair
+    pair: LabPair
     sleep: Callable[[float], Awaitable[None]]  # lab seconds
     set_reachable: Callable[[Router, bool], Awaitable[None]]
     note: Callable[[str], None]  # records a step of the timeline
 
 
-def stable_roles(pair: Pair) -> tuple[Router, Router] | None:
+def stable_roles(pair: LabPair) -> tuple[Router, Router] | None:
     """(active, standby) when one hub is RF ACTIVE with a STANDBY HOT peer."""
     for active in pair.hubs:
         standby = pair.peer_of(active)
@@ -74,16 +74,16 @@ async def finish_reload(ctx: ScenarioContext, router: Router) -> None:
     for tunnel in router.tunnels.values():
         drop_tunnel(tunnel, negotiating=False)
         tunnel.encaps, tunnel.decaps, tunnel.send_errors, tunnel.recv_errors = (
-            Counter(),
-            Counter(),
-            Counter(),
-            Counter(),
+            PacketCounter(),
+            PacketCounter(),
+            PacketCounter(),
+            PacketCounter(),
         )
     await ctx.set_reachable(router, True)
     ctx.note(f"{router.name} is back (uptime reset, last reload: reload)")
 
 
-def take_over(pair: Pair, new_active: Router) -> None:
+def take_over(pair: LabPair, new_active: Router) -> None:
     """`new_active` becomes RF ACTIVE with its peer gone and serves the SAs it holds."""
     new_active.set_rf(RF_ACTIVE, RF_DISABLED)
     new_active.switchovers += 1
@@ -97,7 +97,7 @@ def take_over(pair: Pair, new_active: Router) -> None:
     new_active.set_traffic(True, PACKETS_PER_SECOND)
 
 
-def _peers_talk(pair: Pair, router: Router, active: Router, rf_code: int) -> None:
+def _peers_talk(pair: LabPair, router: Router, active: Router, rf_code: int) -> None:
     """The rebooted `router` reaches `rf_code` and the IPC link is up again."""
     for hub in pair.hubs:
         hub.duplex, hub.communications_up, hub.communications_reason = True, True, None
@@ -139,7 +139,7 @@ async def rejoin_as_standby(ctx: ScenarioContext, router: Router) -> None:
     for peer, tunnel in router.tunnels.items():
         source = active.tunnels[peer]
         tunnel.inbound_spi, tunnel.outbound_spi = source.inbound_spi, source.outbound_spi
-        tunnel.encaps, tunnel.decaps = Counter(), Counter()
+        tunnel.encaps, tunnel.decaps = PacketCounter(), PacketCounter()
         if tunnel.installed:
             hold_tunnel(tunnel, active=False)
         else:

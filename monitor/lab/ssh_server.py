@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncssh
-from asyncssh.connection import SSHConnection
 from asyncssh.constants import MSG_IGNORE
 
 from monitor.lab.ios_cli import IosCli
@@ -29,18 +28,16 @@ def _without_ignore_packets(send_packet: Callable[..., None]) -> Callable[..., N
     """asyncssh puts an empty SSH_MSG_IGNORE in front of every packet it
     sends once encrypted; IOS does not. Left in, every lab router would cost
     its SSH clients twice the packets a real one does (bench/poll_bench.py
-    counted 8 packets per command, 4 of them IGNORE)."""
+    counted 8 packets per command, 4 of them IGNORE). Wraps one connection's
+    bound send_packet: other asyncssh users in the process are untouched."""
 
     @functools.wraps(send_packet)
-    def send(self: Any, pkttype: int, *args: Any, **kwargs: Any) -> None:
+    def send(pkttype: int, *args: Any, **kwargs: Any) -> None:
         if pkttype != MSG_IGNORE:
-            send_packet(self, pkttype, *args, **kwargs)
+            send_packet(pkttype, *args, **kwargs)
 
     return send
 
-
-if not getattr(SSHConnection.send_packet, "__wrapped__", None):
-    SSHConnection.send_packet = _without_ignore_packets(SSHConnection.send_packet)
 
 # What an old IOS image offers (12.x, early 15.x): SHA-1 key exchange and an
 # RSA host key signed with SHA-1, nothing newer.
@@ -51,9 +48,10 @@ LEGACY_HOST_KEY = "ssh-rsa"
 def host_key(algorithm: str = "ssh-ed25519") -> asyncssh.SSHKey:
     """One throwaway host key per algorithm and process, shared by every router."""
     if algorithm not in _host_keys:
-        _host_keys[algorithm] = asyncssh.generate_private_key(
-            algorithm, **({"key_size": 2048} if "rsa" in algorithm else {})
-        )
+        if "rsa" in algorithm:
+            _host_keys[algorithm] = asyncssh.generate_private_key(algorithm, key_size=2048)
+        else:
+            _host_keys[algorithm] = asyncssh.generate_private_key(algorithm)
     return _host_keys[algorithm]
 
 
@@ -62,6 +60,8 @@ class _Auth(asyncssh.SSHServer):
         self._server = server
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        # Before key exchange, so before the first packet that would carry an IGNORE.
+        conn.send_packet = _without_ignore_packets(conn.send_packet)  # type: ignore[method-assign]
         self._server.connections.add(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:

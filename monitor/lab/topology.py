@@ -2,7 +2,7 @@
 group 1 "BRANCH-5-TUNNEL" on Fa0/0 with SSO inter-device redundancy, and
 branch routers with a crypto map to the pair's virtual IP.
 
-Pair 1 is the article's: R1 (10.0.0.1, starts STANDBY HOT), R2 (10.0.0.2,
+LabPair 1 is the article's: R1 (10.0.0.1, starts STANDBY HOT), R2 (10.0.0.2,
 starts ACTIVE), virtual IP 10.0.0.3, hub LAN 192.168.1.0/24; branch R4 at
 172.16.0.4 with LAN 192.168.4.0/24, further branches R5, R6, ... With more
 than one pair, names get a "P<k>-" prefix.
@@ -18,9 +18,9 @@ from monitor.lab.router import (
     RF_ACTIVE,
     RF_STANDBY_HOT,
     Clock,
-    Counter,
-    Credentials,
-    HsrpGroup,
+    LabCredentials,
+    LabHsrpGroup,
+    PacketCounter,
     Router,
     TunnelSa,
 )
@@ -30,7 +30,7 @@ PACKETS_PER_SECOND = 20.0
 
 
 @dataclass
-class Pair:
+class LabPair:
     name: str
     r1: Router  # the article's R1: standby at start
     r2: Router  # the article's R2: active at start
@@ -48,9 +48,9 @@ class Pair:
         return self.r1.hsrp[0].virtual_ip
 
 
-def lab_credentials() -> Credentials:
+def lab_credentials() -> LabCredentials:
     """Throwaway credentials, new for every lab."""
-    return Credentials("lab", secrets.token_urlsafe(12), secrets.token_urlsafe(12))
+    return LabCredentials("lab", secrets.token_urlsafe(12), secrets.token_urlsafe(12))
 
 
 def _hub_lan(k: int) -> str:
@@ -61,7 +61,7 @@ def _branch_lan(k: int, j: int) -> str:
     return f"192.168.{4 + j}.0/255.255.255.0" if k == 1 else f"10.{k}.{4 + j}.0/255.255.255.0"
 
 
-def build_pairs(pairs: int, branches: int, credentials: Credentials, clock: Clock, seed: int = 5) -> list[Pair]:
+def build_pairs(pairs: int, branches: int, credentials: LabCredentials, clock: Clock, seed: int = 5) -> list[LabPair]:
     if not 1 <= pairs <= 250 or not 0 <= branches <= 250:
         raise ValueError("the lab holds 1-250 hub pairs with 0-250 branches each")
     rng = random.Random(seed)
@@ -71,9 +71,9 @@ def build_pairs(pairs: int, branches: int, credentials: Credentials, clock: Cloc
         net = f"10.{k - 1}.0"
         r1 = Router(f"{prefix}R1", "hub", f"{net}.1", credentials, clock)
         r2 = Router(f"{prefix}R2", "hub", f"{net}.2", credentials, clock)
-        pair = Pair(f"HUB-PAIR-{k}", r1, r2)
+        pair = LabPair(f"HUB-PAIR-{k}", r1, r2)
         for hub in pair.hubs:
-            hub.hsrp.append(HsrpGroup("FastEthernet0/0", 1, HSRP_GROUP_NAME, f"{net}.3", 100))
+            hub.hsrp.append(LabHsrpGroup("FastEthernet0/0", 1, HSRP_GROUP_NAME, f"{net}.3", 100))
         for j in range(branches):
             address = f"172.{16 + (k - 1) // 250}.{(k - 1) % 250}.{4 + j}"
             branch = Router(f"{prefix}R{4 + j}", "branch", address, credentials, clock)
@@ -93,7 +93,7 @@ def build_pairs(pairs: int, branches: int, credentials: Credentials, clock: Cloc
     return built
 
 
-def set_baseline(pair: Pair, rng: random.Random | None = None) -> None:
+def set_baseline(pair: LabPair, rng: random.Random | None = None) -> None:
     """R2 HSRP active and RF ACTIVE, R1 standby and STANDBY HOT, fresh SAs on
     R2 (synced to R1 as standby), traffic flowing, no preemption."""
     active, standby = pair.r2, pair.r1
@@ -110,7 +110,7 @@ def set_baseline(pair: Pair, rng: random.Random | None = None) -> None:
     negotiate(pair, (active, standby), rng or random.Random())
 
 
-def negotiate(pair: Pair, hubs: tuple[Router, ...], rng: random.Random) -> None:
+def negotiate(pair: LabPair, hubs: tuple[Router, ...], rng: random.Random) -> None:
     """Every branch sets up a new SA pair (new SPIs, counters from zero) with
     the pair's virtual IP, held by `hubs`: active on the RF-active hub, where
     traffic flows, and as standby copies on the other."""
@@ -130,11 +130,11 @@ def negotiate(pair: Pair, hubs: tuple[Router, ...], rng: random.Random) -> None:
 
 def install(tunnel: TunnelSa, inbound: int, outbound: int) -> None:
     tunnel.inbound_spi, tunnel.outbound_spi = inbound, outbound
-    tunnel.encaps, tunnel.decaps = Counter(), Counter()
-    tunnel.send_errors, tunnel.recv_errors = Counter(), Counter()
+    tunnel.encaps, tunnel.decaps = PacketCounter(), PacketCounter()
+    tunnel.send_errors, tunnel.recv_errors = PacketCounter(), PacketCounter()
 
 
-def set_hsrp_roles(pair: Pair, active: Router | None, standby: Router | None) -> None:
+def set_hsrp_roles(pair: LabPair, active: Router | None, standby: Router | None) -> None:
     """HSRP group 1 on both hubs: `active` holds it, `standby` backs it up
     (either may be None). A hub that is neither is left in its state."""
     for hub in pair.hubs:

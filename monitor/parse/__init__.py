@@ -1,7 +1,11 @@
 """Parsing layer: raw show-command output -> typed records.
 
-    resolve(command)            -> the CommandSpec (abbreviations allowed)
-    parse_output(command, text) -> list of records, or ParseError
+    resolve(command, platform)            -> the CommandSpec (abbreviations allowed)
+    parse_output(command, text, platform) -> list of records, or ParseError
+
+`platform` is the device's netmiko device type (`cisco_ios`, the default,
+or `cisco_xe`): the command table and its CliTable index have a row per
+platform and command.
 
 Nothing else escapes: device error messages, paging, truncation, values IOS
 is not known to print and template failures all become a ParseError naming
@@ -18,31 +22,35 @@ import textfsm
 
 from monitor.parse import errors
 from monitor.parse.builders import BadValue, Incomplete
-from monitor.parse.commands import BY_TEMPLATE, COMMANDS, CommandSpec
+from monitor.parse.commands import BY_TEMPLATE, COMMANDS, TABLE, CommandSpec
 from monitor.parse.device_errors import check_device_output
 from monitor.parse.errors import ParseError
 from monitor.parse.fsm import FsmError
-from monitor.parse.templates import OUR_TEMPLATES, filldown_values, index_template, run
+from monitor.parse.templates import DEFAULT_PLATFORM, OUR_TEMPLATES, PLATFORMS, filldown_values, index_template, run
 from monitor.records import Record
 
-__all__ = ["COMMANDS", "CommandSpec", "ParseError", "parse_output", "resolve"]
+__all__ = ["COMMANDS", "DEFAULT_PLATFORM", "PLATFORMS", "TABLE", "CommandSpec", "ParseError", "parse_output", "resolve"]
 
 
 @functools.lru_cache(maxsize=256)
-def resolve(command: str) -> CommandSpec:
-    """The spec for `command` as a user or poller typed it ("sh red sta" too),
-    looked up in our CliTable index as netmiko would."""
-    template = index_template(OUR_TEMPLATES, " ".join(command.split()))
-    if template is None:
-        supported = ", ".join(spec.command for spec in COMMANDS)
-        message = f"not a command this monitor parses (supported: {supported})"
+def resolve(command: str, platform: str = DEFAULT_PLATFORM) -> CommandSpec:
+    """The spec for `command` as a user or poller typed it ("sh red sta" too)
+    on `platform`, looked up in our CliTable index as netmiko would."""
+    if platform not in PLATFORMS:
+        message = f"not a platform this monitor parses: {platform!r} (supported: {', '.join(PLATFORMS)})"
         raise ParseError(command, errors.UNSUPPORTED_COMMAND, message)
-    return BY_TEMPLATE[template]
+    template = index_template(OUR_TEMPLATES, " ".join(command.split()), platform)
+    if template is None:
+        supported = ", ".join(spec.command for spec in TABLE if spec.platform == platform)
+        message = f"not a command this monitor parses on {platform} (supported: {supported})"
+        raise ParseError(command, errors.UNSUPPORTED_COMMAND, message)
+    return BY_TEMPLATE[(platform, template)]
 
 
-def parse_output(command: str, text: str) -> list[Record]:
-    """Records parsed from `text`, the output of `command` on a Cisco IOS device."""
-    spec = resolve(command)
+def parse_output(command: str, text: str, platform: str = DEFAULT_PLATFORM) -> list[Record]:
+    """Records parsed from `text`, the output of `command` on a device of
+    `platform` (a netmiko device type: cisco_ios, cisco_xe)."""
+    spec = resolve(command, platform)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     check_device_output(spec.command, text)

@@ -1,6 +1,6 @@
-"""The command table: the one place that says, for each show command the
-monitor understands, which template parses it, which record it becomes, and
-what a complete answer must contain.
+"""The command table: the one place that says, for each platform and show
+command the monitor understands, which template parses it, which record it
+becomes, and what a complete answer must contain.
 
 The CliTable `index` in textfsm_templates/ is generated from this table
 (`python -m monitor.parse.write_index`); a test keeps the committed file in
@@ -9,6 +9,7 @@ step.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from monitor import records
 from monitor.parse import builders
-from monitor.parse.templates import OUR_TEMPLATES, PLATFORM
+from monitor.parse.templates import DEFAULT_PLATFORM, OUR_TEMPLATES
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class CommandSpec:
     # (no SAs yet is a valid answer, an empty screen is not): searched in the
     # whole output, only when no record came out.
     empty_answer: re.Pattern[str] | None = None
+    platform: str = DEFAULT_PLATFORM  # the netmiko device type (index Platform column)
 
     @functools.cached_property  # a Path join costs more than parsing a short output's lines
     def template_path(self) -> Path:
@@ -205,7 +207,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
 )
 
-BY_TEMPLATE: dict[str, CommandSpec] = {spec.template: spec for spec in COMMANDS}
+# IOS-XE prints these commands as classic IOS does (the corpus's IOS-XE
+# samples parse with the IOS templates), so its rows reuse them. An IOS-XE
+# variant is one template `cisco_xe_<command>.textfsm`, its fixtures under
+# tests/fixtures/cisco_xe/<command>/, and its row here in place of the copy.
+XE_COMMANDS: tuple[CommandSpec, ...] = tuple(dataclasses.replace(spec, platform="cisco_xe") for spec in COMMANDS)
+
+# Every (platform, command) row: what the index lists and resolve() finds.
+TABLE: tuple[CommandSpec, ...] = COMMANDS + XE_COMMANDS
+BY_TEMPLATE: dict[tuple[str, str], CommandSpec] = {(spec.platform, spec.template): spec for spec in TABLE}
 
 
 def render_index() -> str:
@@ -220,5 +230,5 @@ def render_index() -> str:
         "Template, Hostname, Platform, Command",
         "",
     ]
-    lines += [f"{spec.template}, .*, {PLATFORM}, {spec.index_command}$" for spec in COMMANDS]
+    lines += [f"{spec.template}, .*, {spec.platform}, {spec.index_command}$" for spec in TABLE]
     return "\n".join(lines) + "\n"

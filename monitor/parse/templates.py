@@ -21,7 +21,10 @@ from monitor.parse.fsm import FastFsm, compile_template
 # shipped inside the wheel (see pyproject.toml).
 OUR_TEMPLATES = Path(__file__).resolve().parents[2] / "textfsm_templates"
 INDEX_FILE = "index"
-PLATFORM = "cisco_ios"
+# netmiko device types whose output this parser reads (the index's Platform
+# column); the inventory accepts these and no others.
+PLATFORMS = ("cisco_ios", "cisco_xe")
+DEFAULT_PLATFORM = "cisco_ios"
 
 
 _compile_lock = threading.Lock()
@@ -93,14 +96,15 @@ _index_lock = threading.Lock()
 _indexes: dict[Path, clitable.CliTable] = {}
 
 
-def index_template(template_dir: Path, command: str) -> str | None:
+def index_template(template_dir: Path, command: str, platform: str = DEFAULT_PLATFORM) -> str | None:
     """The template file the CliTable index in `template_dir` names for
-    `command` (abbreviations allowed), or None when no row matches."""
+    `command` (abbreviations allowed) on `platform`, or None when no row
+    matches."""
     with _index_lock:
         table = _indexes.get(template_dir)
         if table is None:
             table = _indexes[template_dir] = clitable.CliTable(INDEX_FILE, str(template_dir))
-        row = table.index.GetRowMatch({"Command": command, "Platform": PLATFORM})
+        row = table.index.GetRowMatch({"Command": command, "Platform": platform})
     if not row:
         return None
     # A row may list several templates joined by ":"; ours list one.

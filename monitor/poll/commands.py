@@ -5,8 +5,6 @@ is ever typed on a device, apart from what logging in takes (netmiko's
 
 from __future__ import annotations
 
-from monitor.parse import resolve
-
 HUB_COMMANDS = (
     "show version",
     "show standby",
@@ -26,7 +24,3 @@ COMMANDS_BY_ROLE = {"hub": HUB_COMMANDS, "branch": BRANCH_COMMANDS}
 # Commands an image may lack when the inventory supplies what they tell:
 # `stateful_group` on the pair names the group show redundancy inter-device would.
 OPTIONAL_WITH_STATEFUL_GROUP = frozenset({"show redundancy inter-device"})
-
-# Each polled command is one the parser knows by this exact name.
-for _command in {*HUB_COMMANDS, *BRANCH_COMMANDS}:
-    assert resolve(_command).command == _command, _command

@@ -188,7 +188,7 @@ class DevicePoller:
             error = self._scrub(failure.message)
             return CommandResult(command, failure.status, error=error, duration_seconds=time.monotonic() - began)
         try:
-            records = tuple(parse_output(command, text))
+            records = tuple(parse_output(command, text, self.device.platform))
         except ParseError as exc:
             if (
                 exc.kind in _INVALID_COMMAND_KINDS

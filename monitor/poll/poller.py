@@ -76,6 +76,28 @@ class Poller:
         with self._lock:
             return self._devices[name]
 
+    @property
+    def longest_poll_seconds(self) -> float:
+        """The longest a caller waits for one device's poll (its poll
+        timeout and the grace past it); a probe never waits longer."""
+        return self.settings.poll_timeout + GRACE_SECONDS
+
+    @staticmethod
+    def timed_out(
+        device: DevicePoller, message: str, started_at: float | None = None, duration: float = 0.0
+    ) -> Snapshot:
+        """A stand-in snapshot for a poll not waited for: every command of
+        the device timed out, with `message`."""
+        info = device.device
+        return Snapshot(
+            device=info.name,
+            pair=info.pair or "",
+            role=info.role,
+            started_at=time.time() if started_at is None else started_at,
+            duration_seconds=duration,
+            results=tuple(CommandResult(command, Status.TIMEOUT, error=message) for command in device.commands),
+        )
+
     def poll(self, name: str) -> Snapshot:
         """Poll one device now, in the calling thread (or join its running poll)."""
         return self.device(name).poll()
@@ -103,13 +125,13 @@ class Poller:
                     snapshots[name] = future.result()
                 except Exception:  # a bug in a poller: report it on that device only
                     log.exception("%s: poll failed", name)
-                    snapshots[name] = _failed(pollers[name], "internal error in the poller (see the log)")
+                    snapshots[name] = self.timed_out(pollers[name], "internal error in the poller (see the log)")
                 if progress is not None:
                     progress(snapshots[name])
         for future in pending:
             name = futures[future]
             log.warning("%s: poll still running after %.0f s; reported as timed out", name, time.monotonic() - started)
-            snapshots[name] = _failed(pollers[name], f"poll abandoned after {time.monotonic() - started:.0f} s")
+            snapshots[name] = self.timed_out(pollers[name], f"poll abandoned after {time.monotonic() - started:.0f} s")
             if progress is not None:
                 progress(snapshots[name])
         return {name: snapshots[name] for name in pollers}  # inventory order
@@ -149,15 +171,3 @@ class Poller:
         for future in [closer.submit(poller.close) for poller in pollers]:
             future.exception()  # wait; a failed logout leaves nothing to do
         closer.shutdown()
-
-
-def _failed(poller: DevicePoller, message: str) -> Snapshot:
-    device = poller.device
-    return Snapshot(
-        device=device.name,
-        pair=device.pair or "",
-        role=device.role,
-        started_at=time.time(),
-        duration_seconds=0.0,
-        results=tuple(CommandResult(command, Status.TIMEOUT, error=message) for command in poller.commands),
-    )

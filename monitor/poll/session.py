@@ -130,10 +130,7 @@ class DeviceSession:
         blocking reads that wake when data arrives. netmiko's send_command
         polls every 25 ms and re-scans the whole output each time, which
         made up most of a reused poll's CPU (bench/poll_bench.py)."""
-        connection = self._connection
-        if connection is None:
-            raise CommandFailure(Status.CONNECT, "no open session")
-        channel = connection.remote_conn
+        channel = self._channel()
         echo, prompt = command.encode(), b"\n" + self._prompt.encode()
         deadline = time.monotonic() + timeout
         received = bytearray()
@@ -181,6 +178,13 @@ class DeviceSession:
             except Exception:  # the channel is gone; nothing to restore
                 pass
 
+    def _channel(self) -> paramiko.Channel:
+        """The open session's SSH channel (netmiko types it loosely: telnet too)."""
+        channel = self._connection.remote_conn if self._connection is not None else None
+        if not isinstance(channel, paramiko.Channel):
+            raise CommandFailure(Status.CONNECT, "no open session")
+        return channel
+
     def _leave_pager(self, command: str, lines: int, deadline: float) -> str:
         """Quit the pager so the session stays usable (IOS quits on a single
         `q`; line-based shells want Enter too), or drop the session. The
@@ -190,10 +194,10 @@ class DeviceSession:
             "`terminal length 0` did not take (AAA command authorization refused it?); "
             "allow `terminal length 0` for the monitoring account"
         )
-        channel = self._connection.remote_conn if self._connection is not None else None
         prompt = self._prompt.encode()
         keys = (b"q\n",) if self._pager_wants_enter else (b"q", b"\n")
         try:
+            channel = self._channel()
             tail = bytearray()
             for key in keys:
                 channel.sendall(key)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from conftest import REPO
+from support.paths import REPO
 
 GRAFANA = REPO / "dashboards" / "grafana"
 FLEET, PAIR = "ipsecha-fleet.json", "ipsecha-pair.json"

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -19,8 +18,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO
-from poll_helpers import closed_port
+
+from support.paths import REPO
+from support.processes import closed_port, stop
+from support.waiting import wait_until
 
 RULES_DIR = REPO / "dashboards" / "prometheus"
 RULES = RULES_DIR / "ipsecha-rules.yml"
@@ -100,26 +101,24 @@ class PrometheusServer:
         )
 
     def __enter__(self) -> PrometheusServer:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError(f"prometheus did not start: {self.logged()}")
-            time.sleep(0.1)
+        try:
+            wait_until(lambda: self.process.poll() is not None or self._ready(), 30, "prometheus to start", 0.1)
+        except AssertionError:
+            pass
+        if self.process.poll() is not None or not self._ready():
+            self.__exit__()
+            raise RuntimeError(f"prometheus did not start: {self.logged()}")
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
 
     def __exit__(self, *exc_info: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
         self.log.close()
 
     def logged(self) -> str:
@@ -149,8 +148,4 @@ class PrometheusServer:
 
     def wait_for(self, what: str, condition: Any, timeout: float) -> None:
         """Poll `condition()` until it is true; fail after `timeout` s."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {timeout:.0f} s; alerts: {self.alerts()}")
-            time.sleep(0.25)
+        wait_until(condition, timeout, what, interval=0.25, describe=lambda: f"alerts: {self.alerts()}")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import socket
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -46,27 +43,3 @@ def write_inventory(
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     path.chmod(0o600)
     return path
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(process: subprocess.Popen[str], signum: int = signal.SIGTERM) -> str:
-    """Signal a process started with piped output, reap it (killing it after
-    20 s), close its pipes; its stderr."""
-    process.send_signal(signum)
-    try:
-        process.wait(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    stderr = process.stderr.read() if process.stderr else ""
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
-    return stderr

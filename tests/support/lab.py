@@ -65,6 +65,15 @@ class Sampler:
         self._stop.set()
         self._thread.join(30)
 
+    def now(self) -> float:
+        """Seconds since sampling began: the clock of `Sample.at`."""
+        return time.monotonic() - self._start
+
+    def sampled_since(self, moment: float) -> bool:
+        """A reachable sample begun after `moment` (a `now()`) is in: the
+        second one stamped after it (a sample is stamped when it ends)."""
+        return sum(1 for sample in self.samples if sample.reachable and sample.at > moment) >= 2
+
     def _run(self) -> None:
         connection = None
         while not self._stop.is_set():

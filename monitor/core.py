@@ -1,0 +1,417 @@
+"""The pipeline, written once: poll -> record -> judge. `check` and the
+exporter are front ends over one Monitor.
+
+    monitor = Monitor(load_inventory("inventory.yml"))
+    polled = monitor.poll_all()          # check: the whole fleet, judged as one poll
+    monitor.poll_all(as_one=False)       # exporter: each device recorded as its poll ends
+    monitor.probe("R1", timeout=9.5)     # /probe: one device now
+    monitor.reload_inventory(path)       # SIGHUP: a bad file is refused, the old one stays
+    monitor.state()                      # what a page shows
+    monitor.close()
+
+The Monitor owns the Poller (the SSH sessions), the ReloadTracker, the
+latest snapshot of every device, the reload counts and the pair verdicts.
+Recording keeps the newest snapshot of each device (a result older than the
+one held is dropped, never read as a reload), judges again only the pairs a
+poll touched, and reports the reloads and switchovers seen. An inventory
+update closes removed and changed devices' sessions (unchanged ones stay),
+drops their snapshots and forgets the reload history of a name that left or
+now points at another host.
+
+SignalLoop is the one main-thread loop of `check --watch` and `serve`:
+SIGHUP reloads the inventory, SIGINT / SIGTERM stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from types import FrameType, TracebackType
+from typing import Any, NamedTuple
+
+from monitor.health import PairHealth, Reload, ReloadTracker, Switchover, evaluate_pair
+from monitor.inventory import Device, Inventory, InventoryError, load_inventory
+from monitor.poll import Poller
+from monitor.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+RecordListener = Callable[["Recorded"], None]
+UpdateListener = Callable[[Inventory], None]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one record() took in and what came of it."""
+
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)  # taken in: newer than held, in the inventory
+    pairs: dict[str, PairHealth] = field(default_factory=dict)  # the pairs judged again, inventory order
+    reloads: tuple[Reload, ...] = ()
+    switchovers: tuple[Switchover, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.snapshots)
+
+
+@dataclass(frozen=True)
+class Polled:
+    """One poll of the whole inventory."""
+
+    inventory: Inventory
+    started_at: float  # Unix time
+    duration_seconds: float
+    snapshots: dict[str, Snapshot]  # every device polled, inventory order
+    recorded: Recorded  # all of it (as_one=False: merged from each device's record)
+
+
+@dataclass(frozen=True)
+class State:
+    """A consistent copy of the Monitor's state."""
+
+    inventory: Inventory
+    snapshots: dict[str, Snapshot]
+    pairs: dict[str, PairHealth]
+    reload_counts: dict[tuple[str, bool], int]  # (device, expected) -> reloads seen since the start
+    generation: int  # bumped by every change
+
+
+class Probed(NamedTuple):
+    snapshot: Snapshot
+    on_time: bool  # False: a timed-out stand-in; the poll goes on and is recorded when it ends
+
+
+class Monitor:
+    def __init__(
+        self, inventory: Inventory, tracker: ReloadTracker | None = None, poller: Poller | None = None
+    ) -> None:
+        self.poller = poller or Poller(inventory)
+        self.tracker = tracker if tracker is not None else ReloadTracker()
+        self._lock = threading.Lock()
+        self._snapshots: dict[str, Snapshot] = {}
+        self._pairs: dict[str, PairHealth] = {}
+        self._reload_counts: Counter[tuple[str, bool]] = Counter()
+        self._polled_after: dict[str, float] = {}  # device -> Unix time its entry last changed
+        self._generation = 0
+        self._on_record: list[RecordListener] = []
+        self._on_update: list[UpdateListener] = []
+
+    @property
+    def inventory(self) -> Inventory:
+        return self.poller.inventory
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every change of the state (a record, an inventory update)."""
+        with self._lock:
+            return self._generation
+
+    @property
+    def longest_poll_seconds(self) -> float:
+        """The longest a caller waits for one device's poll."""
+        return self.poller.longest_poll_seconds
+
+    def subscribe(self, on_record: RecordListener | None = None, on_update: UpdateListener | None = None) -> None:
+        """Call `on_record` with every non-empty Recorded and `on_update` with
+        every adopted inventory, under the Monitor's lock: a listener's own
+        state changes together with the Monitor's. Listeners must not call
+        back into the Monitor."""
+        if on_record is not None:
+            self._on_record.append(on_record)
+        if on_update is not None:
+            self._on_update.append(on_update)
+
+    # --- polling ------------------------------------------------------------------
+
+    def poll_all(self, progress: Callable[[Snapshot], None] | None = None, *, as_one: bool = True) -> Polled:
+        """Poll every device once. `as_one`: the poll is recorded as one when
+        every device has answered (check: reloads and switchovers judged
+        from the whole fleet at once); otherwise each device is recorded as
+        its poll ends (the exporter: a slow device never holds back the
+        others' fresh data)."""
+        inventory = self.inventory
+        started_at, started = time.time(), time.monotonic()
+        parts: list[Recorded] = []
+
+        def each(snapshot: Snapshot) -> None:
+            if not as_one:
+                parts.append(self.record({snapshot.device: snapshot}))
+            if progress is not None:
+                progress(snapshot)
+
+        snapshots = self.poller.poll_all(each)
+        recorded = self.record(snapshots) if as_one else _merge(parts, inventory)
+        return Polled(inventory, started_at, time.monotonic() - started, snapshots, recorded)
+
+    def probe(self, name: str, timeout: float) -> Probed:
+        """Poll one inventory device now (sharing a poll already running for
+        it) and record the result. Past `timeout` seconds the answer is a
+        timed-out stand-in; the poll carries on and is recorded when it
+        ends. KeyError for a name not in the inventory, before anything is
+        contacted."""
+        device = self.poller.device(name)
+        done: Future[Snapshot] = Future()
+
+        def run() -> None:
+            try:
+                snapshot = device.poll()
+                self.record({name: snapshot})
+                done.set_result(snapshot)
+            except BaseException as exc:  # handed to the prober below
+                done.set_exception(exc)
+
+        threading.Thread(target=run, name=f"probe-{name}", daemon=True).start()
+        try:
+            return Probed(done.result(timeout=max(0.1, timeout)), True)
+        except FutureTimeout:
+            message = f"probe answered at its {timeout:.1f} s deadline; the poll goes on"
+            return Probed(self.poller.timed_out(device, message, time.time() - timeout, timeout), False)
+
+    # --- recording ------------------------------------------------------------------
+
+    def record(self, polled: Mapping[str, Snapshot]) -> Recorded:
+        """Take in polled snapshots: the latest state, reloads, switchovers,
+        and the verdicts of the pairs they touch."""
+        with self._lock:
+            inventory = self.inventory
+            # Only what is newer than the state, for devices still in the
+            # inventory: a poll shared by several probes arrives once per
+            # caller, a poll from before a SIGHUP may name a removed device
+            # or the old host of a changed one, and an older snapshot must
+            # never replace a newer one (its smaller uptime would read as a
+            # reload).
+            snapshots = {
+                name: snapshot
+                for name, snapshot in polled.items()
+                if name in inventory.devices
+                and (name not in self._snapshots or snapshot.started_at > self._snapshots[name].started_at)
+                and snapshot.started_at >= self._polled_after.get(name, snapshot.started_at)
+            }
+            if not snapshots:
+                return Recorded()
+            self._generation += 1
+            self._snapshots.update(snapshots)
+            latest = self._snapshots
+            # The pairs touched: judged again, and their other member's latest
+            # snapshot goes with the new ones so a switchover is seen whole.
+            touched = {inventory.pair_of(name) for name in snapshots}
+            pairs = [pair for name, pair in inventory.pairs.items() if name in touched]
+            partners = {member: latest[member] for pair in pairs for member in pair.members if member in latest}
+            reloads, switchovers = self.tracker.observe(partners | snapshots, inventory)
+            for reload in reloads:
+                self._reload_counts[(reload.device, reload.expected)] += 1
+            verdicts = {pair.name: evaluate_pair(pair, latest, inventory, reloads) for pair in pairs}
+            self._pairs.update(verdicts)
+            recorded = Recorded(snapshots, verdicts, reloads, switchovers)
+            for listener in self._on_record:
+                listener(recorded)
+            return recorded
+
+    # --- the inventory ----------------------------------------------------------------
+
+    def update_inventory(self, inventory: Inventory) -> list[str]:
+        """Adopt a new inventory: unchanged devices keep their sessions;
+        removed and changed ones are closed and their snapshots dropped (a
+        changed device is polled afresh); a name that left the inventory or
+        now points at another host has its reload history forgotten, so its
+        new host's uptime is never read as a reload. Returns those names."""
+        previous = self.inventory
+        cutoff = time.time()  # a changed entry's old poller started its polls before this
+        self.poller.update(inventory)
+        with self._lock:
+            self._generation += 1
+            for name in set(previous.devices) | set(inventory.devices):
+                if name not in inventory.devices:
+                    self._polled_after.pop(name, None)
+                elif inventory.devices[name] != previous.devices.get(name):
+                    self._polled_after[name] = cutoff
+            changed = {name for name in self._snapshots if inventory.devices.get(name) != previous.devices.get(name)}
+            for name in changed:
+                del self._snapshots[name]
+            forgotten = sorted(
+                name
+                for name in set(self.tracker.devices) | set(previous.devices)
+                if _host(inventory.devices.get(name)) != _host(previous.devices.get(name))
+            )
+            self.tracker.forget(forgotten)
+            # A pair that left, or whose members changed or moved: its
+            # RF-active member is no longer known (no false switchover).
+            moved = set(forgotten)
+            for name in set(self.tracker.rf_active) | set(self.tracker.switched_at):
+                pair = inventory.pairs.get(name)
+                if pair != previous.pairs.get(name) or (pair is not None and moved & set(pair.members)):
+                    self.tracker.rf_active.pop(name, None)
+                    self.tracker.switched_at.pop(name, None)
+            for key in [key for key in self._reload_counts if key[0] not in inventory.devices]:
+                del self._reload_counts[key]
+            # Verdicts: a pair that left goes; one whose entry or members
+            # changed is judged again from what is left of its snapshots.
+            verdicts: dict[str, PairHealth] = {}
+            for name, health in self._pairs.items():
+                pair = inventory.pairs.get(name)
+                if pair is None:
+                    continue
+                if pair != previous.pairs.get(name) or changed & set(pair.members):
+                    health = evaluate_pair(pair, self._snapshots, inventory, ())
+                verdicts[name] = health
+            self._pairs = verdicts
+            for listener in self._on_update:
+                listener(inventory)
+        return forgotten
+
+    def reload_inventory(self, path: str | os.PathLike[str]) -> bool:
+        """SIGHUP: adopt the inventory as it is now in `path`, or keep the
+        current one when the file is bad (the error, logged, says where)."""
+        try:
+            inventory = load_inventory(path)
+        except InventoryError as exc:
+            log.error("inventory reload refused, keeping the previous one: %s", exc)
+            return False
+        except Exception as exc:  # never kill the process over a reload; the text could quote a secret
+            log.error("inventory reload refused, keeping the previous one: %s: %s", path, type(exc).__name__)
+            log.debug("inventory reload failed", exc_info=True)
+            return False
+        self.update_inventory(inventory)
+        log.info("inventory %s reloaded", path)
+        return True
+
+    # --- reading ------------------------------------------------------------------------
+
+    def state(self) -> State:
+        with self._lock:
+            return State(
+                self.inventory,
+                dict(self._snapshots),
+                dict(self._pairs),
+                dict(self._reload_counts),
+                self._generation,
+            )
+
+    def pairs(self) -> list[PairHealth]:
+        """The latest verdict of every pair judged so far."""
+        with self._lock:
+            return list(self._pairs.values())
+
+    def close(self) -> None:
+        """Log out of every session."""
+        self.poller.close()
+
+
+def _host(device: Device | None) -> tuple[str, int] | None:
+    return (device.host, device.port) if device is not None else None
+
+
+def _merge(parts: list[Recorded], inventory: Inventory) -> Recorded:
+    snapshots: dict[str, Snapshot] = {}
+    pairs: dict[str, PairHealth] = {}
+    reloads: list[Reload] = []
+    switchovers: list[Switchover] = []
+    for part in parts:
+        snapshots.update(part.snapshots)
+        pairs.update(part.pairs)
+        reloads += part.reloads
+        switchovers += part.switchovers
+    ordered = {name: pairs[name] for name in inventory.pairs if name in pairs}
+    return Recorded(snapshots, ordered, tuple(reloads), tuple(switchovers))
+
+
+# --- the signal loop ------------------------------------------------------------------
+
+
+class SignalLoop:
+    """The main thread's loop for `check --watch` and `serve`: SIGHUP
+    reloads the inventory from `config` (None: no reloads; a bad file is
+    refused, logged, and the previous inventory kept), SIGINT / SIGTERM
+    stop. A stop signal ends wait(); one arriving while the main thread
+    works (polls, reloads) raises KeyboardInterrupt there, as Ctrl-C does
+    by default, so the work does not run to its end first.
+
+        with SignalLoop(monitor, config) as signals:
+            while not signals.wait(interval):
+                ...
+
+    The handlers are installed on entry (from the main thread only; from
+    another thread the loop still waits, without signals) and the previous
+    ones restored on exit. A stop signal the process was started ignoring
+    stays ignored, as Python leaves an ignored SIGINT."""
+
+    TICK = 0.1  # seconds between looks at the flags the handlers set
+
+    def __init__(self, monitor: Monitor, config: str | os.PathLike[str] | None) -> None:
+        self.monitor = monitor
+        self.config = config
+        self._stop = False
+        self._reload = False
+        self._waiting = False
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop
+
+    def stop(self) -> None:
+        """End the loop, as a stop signal does (from any thread)."""
+        self._stop = True
+
+    def request_reload(self) -> None:
+        """Reload the inventory at the next wait(), as SIGHUP does."""
+        self._reload = True
+
+    def __enter__(self) -> SignalLoop:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        handlers: dict[int, Callable[[int, FrameType | None], None]] = {
+            signal.SIGINT: self._on_stop,
+            signal.SIGTERM: self._on_stop,
+        }
+        if self.config is not None and hasattr(signal, "SIGHUP"):
+            handlers[signal.SIGHUP] = self._on_reload
+        for signum, handler in handlers.items():
+            if signum != getattr(signal, "SIGHUP", None) and signal.getsignal(signum) == signal.SIG_IGN:
+                continue  # started with it ignored (a background job): leave it so
+            self._previous[signum] = signal.signal(signum, handler)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds`; True once a stop was asked for. A reload
+        asked for meanwhile (or before) is done at once and ends the wait
+        (False), so the caller can act on the new inventory."""
+        deadline = time.monotonic() + seconds
+        while not self._stop:
+            if self._reload:
+                self._reload = False
+                if self.config is not None:
+                    self.monitor.reload_inventory(self.config)
+                return self._stop
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            # Handlers only set flags: Event.set() from a handler can deadlock.
+            self._waiting = True
+            try:
+                time.sleep(min(self.TICK, remaining))
+            finally:
+                self._waiting = False
+        return True
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self._stop = True
+        if not self._waiting:
+            raise KeyboardInterrupt
+
+    def _on_reload(self, signum: int, frame: FrameType | None) -> None:
+        self._reload = True
