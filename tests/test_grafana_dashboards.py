@@ -147,7 +147,8 @@ def test_every_metric_an_expr_reads_exists(board: dict[str, Any]) -> None:
     checked = 0
     for where, expr in exprs(board):
         used = metric_names(expr)
-        assert used, f"{where}: reads no ipsecha metric: {expr}"
+        # The alert panels read Prometheus's own ALERTS series (ipsec-ha-monitor's alerts by name).
+        assert used or "ALERTS{" in expr, f"{where}: reads no ipsecha metric: {expr}"
         assert used <= known, f"{where}: unknown {sorted(used - known)}"
         checked += 1
     assert checked >= 10
@@ -176,3 +177,35 @@ def test_the_builder_rejects_a_metric_that_does_not_exist(monkeypatch: pytest.Mo
     board["panels"][1]["targets"][0]["expr"] = "ipsecha_renamed_metric"
     with pytest.raises(ValueError, match="ipsecha_renamed_metric"):
         build.check(board, recorded)
+
+
+def test_both_dashboards_show_the_exporter_health_and_the_firing_alerts(board: dict[str, Any]) -> None:
+    """An exporter outage reads "Exporter down", never an empty tile; data age
+    and the last successful poll are shown; the firing alerts of the selected
+    pairs are counted and listed, and those queries always return a series
+    (0 or a "none firing" row), so a green tile never hides a firing page
+    and "no alerts" is a value, not a blank."""
+    by_title = {panel["title"]: panel for panel in panels(board)}
+    exporter = by_title["Exporter"]
+    assert 'up{job=~"ipsecha.*"}' in exporter["targets"][0]["expr"]
+    defaults = exporter["fieldConfig"]["defaults"]
+    assert defaults["noValue"] == "Exporter down"
+    special = [m for m in defaults["mappings"] if m["type"] == "special"]
+    assert special and special[0]["options"]["result"]["text"] == "Exporter down"
+    assert value_options(defaults["mappings"]) == {"0": "Scrape failing", "1": "Up"}
+    every = json.dumps([t["expr"] for p in panels(board) for t in p.get("targets", [])])
+    assert "ipsecha_data_age_seconds" in every
+    assert "timestamp(device:ipsecha_device_up:max" in every  # the last successful poll
+    alert_exprs = [(where, expr) for where, expr in exprs(board) if "ALERTS{" in expr]
+    assert {where.split(" (")[0] for where, _ in alert_exprs} == {
+        "Critical alerts firing",
+        "Warnings firing",
+        "Firing alerts",
+    }
+    for where, expr in alert_exprs:
+        assert 'alertstate="firing"' in expr and 'pair=~"$pair"' in expr, where
+        assert 'alertname="IpsechaExporterDown"' in expr, where  # no pair label: shown whatever the filter
+        assert expr.rstrip().endswith(("or vector(0)", '"none firing", "", "")')), where
+    # The health row comes first: nothing below it can look green while it does not.
+    first_row = next(panel for panel in board["panels"] if panel["type"] == "row")
+    assert first_row["title"] == "Exporter and alerts"

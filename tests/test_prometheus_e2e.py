@@ -22,7 +22,7 @@ import yaml
 from support.dashboards import GRAFANA, exprs
 from support.exposition import parse_samples
 from support.inventories import write_inventory
-from support.processes import start_monitor, stop
+from support.processes import start_serve, stop
 from support.prometheus import RULES_DIR, PrometheusServer, needs_prometheus, scaled_rules
 
 from monitor.lab import Lab, LabThread
@@ -33,19 +33,6 @@ RULE_SCALE = 120  # rule minutes -> test half-seconds
 LAB_SCALE = 2  # a lab failover (about 45 lab seconds) takes about 22 s
 INTERVAL = "500ms"  # scrape, rule evaluation and exporter polling
 DASHBOARDS = sorted(GRAFANA.glob("*.json"))
-
-
-def start_serve(inventory: Path, poll_interval: str) -> tuple[subprocess.Popen[str], str]:
-    """`ipsec-ha-monitor serve` on a free port; (process, host:port)."""
-    process = start_monitor(
-        "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0",
-        "--poll-interval", poll_interval, "--log-level", "warning",
-    )  # fmt: skip
-    line = process.stdout.readline()
-    if " on http://" not in line:
-        stop(process)
-        raise RuntimeError(f"serve did not start: {line!r}")
-    return process, line.split("http://")[1].split("/")[0]
 
 
 def example_config(

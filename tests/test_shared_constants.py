@@ -41,15 +41,19 @@ def test_the_operator_reload_reasons_are_the_ones_check_accepts() -> None:
         assert not classify_reload(reason, switchover=False)[0] and not anchored.fullmatch(reason), reason
 
 
+_NAMING = re.compile(r'ipsecha_redundancy_(my|peer)_state(?::\w+)?\s*==\s*(\d+)\s*,\s*"rf_state"\s*,\s*"([^"]+)"')
+_COMPARISON = re.compile(r"ipsecha_redundancy_(my|peer)_state(?::\w+)?(?:\{[^}]*\})?\s*(?:==|!=)\s*(?:bool\s+)?(\d+)")
+
+
 def test_the_rf_codes_the_rules_compare_against_are_the_ones_health_uses() -> None:
-    comparisons = {
-        (metric, code)
-        for expr in _rules().values()
-        for metric, code in re.findall(
-            r"ipsecha_redundancy_(my|peer)_state(?::\w+)?(?:\{[^}]*\})?\s*(?:==|!=)\s*(?:bool\s+)?(\d+)", expr
-        )
-    }
-    assert comparisons == {("my", str(ACTIVE)), ("peer", str(STANDBY_HOT))}
+    exprs = list(_rules().values())
+    # Rules that name the states (label rf_state) use RF_STATE_NAMES's names.
+    for expr in exprs:
+        for _side, code, name in _NAMING.findall(expr):
+            assert RF_STATE_NAMES[int(code)] == name, (code, name)
+    # Every other comparison is "my state is ACTIVE" or "peer state is (not) STANDBY HOT".
+    judged = {pair for expr in exprs for pair in _COMPARISON.findall(_NAMING.sub("", expr))}
+    assert judged == {("my", str(ACTIVE)), ("peer", str(STANDBY_HOT))}
     # The header comment that explains the codes lists them as IOS prints them.
     header = RULES_FILE.read_text(encoding="utf-8").split("groups:")[0]
     for code, name in ((STANDBY_HOT, "STANDBY HOT"), (ACTIVE, "ACTIVE")):

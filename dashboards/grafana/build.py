@@ -450,6 +450,92 @@ def annotation(name: str, color: str, expr: str, title: str, text: str) -> Json:
     }
 
 
+# --- exporter health and firing alerts ---------------------------------------
+#
+# Both dashboards open with these, so an exporter outage reads "exporter down"
+# instead of empty panels, and a green tile never hides a firing alert.
+
+EXPORTER_JOBS = 'job=~"ipsecha.*"'  # as IpsechaExporterDown (and the example configs) name the scrape jobs
+FIRING = 'alertstate="firing", alertname=~"Ipsecha.*"'
+
+
+def exporter_stat() -> Json:
+    """1 while every ipsecha* scrape succeeds and device data arrives, 0 while
+    a scrape fails; no data (no scrape job, or no device series at all) reads
+    as down too, never as an empty tile."""
+    down = "Exporter down"
+    item = stat(
+        "Exporter",
+        'Whether Prometheus scrapes ipsec-ha-monitor: every `up{job=~"ipsecha.*"}` target answers and '
+        "`ipsecha_device_up` series arrive. Down or no data: every other panel is blank or stale and no IPsec HA "
+        "alert can fire (IpsechaExporterDown pages after 5 minutes).",
+        [target(f"min(up{{{EXPORTER_JOBS}}}) and on () count(ipsecha_device_up)")],
+        mappings=[
+            *value_mappings({0: ("Scrape failing", RED), 1: ("Up", GREEN)}),
+            {"options": {"match": "null+nan", "result": {"color": RED, "index": 2, "text": down}}, "type": "special"},
+        ],
+        steps=thresholds((None, RED), (1, GREEN)),
+    )
+    item["fieldConfig"]["defaults"]["noValue"] = down
+    return item
+
+
+def firing_alerts(pair_matchers: str, extra: str = "") -> str:
+    """Firing ipsec-ha-monitor alerts of the selected pairs, and
+    IpsechaExporterDown, which has no pair label, whatever the pair filter."""
+    return (
+        f"ALERTS{{{FIRING}, {pair_matchers}{extra}}}"
+        f' or ALERTS{{alertstate="firing", alertname="IpsechaExporterDown"{extra}}}'
+    )
+
+
+def severity_matcher(severity: str) -> str:
+    return f', severity="{severity}"'
+
+
+def alert_stats(pair_matchers: str) -> list[Json]:
+    """Firing critical alerts and warnings as counts: `or vector(0)` makes
+    "none" a green 0 rather than no data."""
+    return [
+        stat(
+            f"{title} firing",
+            f"ipsec-ha-monitor {title.lower()} firing now for the selected pairs (and IpsechaExporterDown): the "
+            "`ALERTS` series Prometheus keeps. Nonzero: see Firing alerts.",
+            [target(f"count({firing_alerts(pair_matchers, severity_matcher(severity))}) or vector(0)")],
+            steps=thresholds((None, GREEN), (1, color)),
+        )
+        for title, severity, color in (("Critical alerts", "critical", RED), ("Warnings", "warning", ORANGE))
+    ]
+
+
+def alert_table(pair_matchers: str) -> Json:
+    """One row per firing alert; a single "none firing" row when there is none."""
+    none = 'label_replace(vector(0), "alertname", "none firing", "", "")'
+    item = table(
+        "Firing alerts",
+        "ipsec-ha-monitor alerts firing now for the selected pairs (and IpsechaExporterDown), from Prometheus's "
+        "`ALERTS` series; each alert's runbook is in docs/runbooks.md.",
+        {"alertname": "Alert", "severity": "Severity", "pair": "Pair", "device": "Device"},
+        [Column(f"max by (alertname, severity, pair, device) ({firing_alerts(pair_matchers)})\nor on () {none}", None)],
+        sort_by="Severity",
+    )
+    item["options"]["sortBy"][0]["desc"] = False  # critical first
+    return item
+
+
+def last_good_poll(matchers: str) -> str:
+    """Seconds since each device's last successful poll (device_up 1), at
+    one-minute resolution over the last 6 hours; absent for a device not
+    polled successfully in that time."""
+    return (
+        "time() - max by (pair, device) (\n"
+        f"  max_over_time(timestamp(device:ipsecha_device_up:max{{{matchers}}} == 1)[6h:1m])\n)"
+    )
+
+
+LAST_GOOD_POLL = thresholds((None, GREEN), (180, ORANGE), (600, RED))  # 600 s: IpsechaDeviceNotPolled's for:
+
+
 def fleet() -> Json:
     code = verdict_code(PAIRS)
     pair_link = {
@@ -534,6 +620,7 @@ def fleet() -> Json:
             Column(
                 f"max by (pair, device) (ipsecha_data_age_seconds{{{DEVICES}}})", "Data age", unit="s", steps=DATA_AGE
             ),
+            Column(last_good_poll(DEVICES), "Since last good poll", unit="s", steps=LAST_GOOD_POLL),
             Column(f"max by (pair, device) (ipsecha_poll_duration_seconds{{{DEVICES}}})", "Poll duration", unit="s"),
             Column(f"device:ipsecha_uptime_seconds:max{{{DEVICES}}}", "Uptime", unit="dtdurations"),
             Column(
@@ -589,7 +676,22 @@ def fleet() -> Json:
             steps=thresholds((None, GREEN), (1, ORANGE)),
         ),
     ]
+    health = [
+        exporter_stat(),
+        stat(
+            "Oldest data",
+            "Age of the oldest device data the exporter serves (selected pairs); above 300 s IpsechaStaleData fires. "
+            "No data: the exporter is down or not scraped.",
+            [target(f"max(ipsecha_data_age_seconds{{{DEVICES}}})")],
+            steps=DATA_AGE,
+            unit="s",
+        ),
+        *alert_stats(PAIR),
+    ]
     panels = [
+        (row("Exporter and alerts"), 24, 1),
+        *((item, 4, 4) for item in health),
+        (alert_table(PAIR), 8, 4),
         (row("Fleet"), 24, 1),
         *((item, 4, 4) for item in totals),
         *((item, 4, 4) for item in device_totals),
@@ -785,7 +887,32 @@ def pair() -> Json:
         sort_by="OK",
     )
     command_status["options"]["sortBy"][0]["desc"] = False  # failures first
+    health = [
+        exporter_stat(),
+        *alert_stats(PAIRS),
+        stat(
+            "Data age",
+            "Seconds since each hub's last poll ended; above 300 s IpsechaStaleData fires. No data: the exporter is "
+            "down or not scraped.",
+            [target(f"max by (pair, device) (ipsecha_data_age_seconds{{{HUBS}}})", "{{device}}")],
+            steps=DATA_AGE,
+            unit="s",
+            text_mode="value_and_name",
+        ),
+        stat(
+            "Since last good poll",
+            "Seconds since each hub's last successful poll (every command ran and parsed), at one-minute "
+            "resolution; IpsechaDeviceNotPolled fires after 10 minutes.",
+            [target(last_good_poll(HUBS), "{{device}}")],
+            steps=LAST_GOOD_POLL,
+            unit="s",
+            text_mode="value_and_name",
+        ),
+    ]
     panels = [
+        (row("Exporter and alerts"), 24, 1),
+        *((item, 3, 4) for item in health),
+        (alert_table(PAIRS), 9, 4),
         (row("Pair status"), 24, 1),
         *((item, 4, 4) for item in status),
         (rules, 16, 5),

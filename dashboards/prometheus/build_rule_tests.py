@@ -2,11 +2,16 @@
 
     python dashboards/prometheus/build_rule_tests.py [OUTFILE]
 
-Scenarios are written here as compact Python (a hub's series in one call);
-the expected annotations are the rules' own templates rendered for the
-expected labels, so a reworded description needs no hand edits. The test
-suite checks that the committed file is what this script writes and runs
-`promtool test rules` on it.
+Scenarios are written here as compact Python (a hub's series in one call).
+Expected annotations made from labels alone are the rules' own templates
+rendered here for the expected labels, so rewording them needs no hand
+edits; texts that query Prometheus (hub lists, RF state names, failing
+scrape targets) or compare values are written out in the cases below, and
+promtool checks both against what Prometheus renders. To write a new case:
+set TEXTS_TODO, run this and `promtool test rules`, read the rendered texts
+it prints, and write them in. The test suite checks that the committed file
+is what this script writes, runs `promtool test rules` on it, and
+(tests/test_alert_texts.py) that every rendered text reads right.
 """
 
 from __future__ import annotations
@@ -23,16 +28,51 @@ RULES = yaml.safe_load((HERE / "ipsecha-rules.yml").read_text())
 ALERTS = {rule["alert"]: rule for group in RULES["groups"] for rule in group["rules"] if "alert" in rule}
 
 
+_IF = re.compile(r"\{\{ if \$labels\.(\w+) \}\}(.*?)(?:\{\{ else \}\}(.*?))?\{\{ end \}\}", re.S)
+
+
+class NeedsPrometheus(ValueError):
+    """A template this script cannot render (`query`, `match`, comparisons):
+    the test case gives the expected text, and promtool checks it."""
+
+
+def render_text(template: str, value: float, labels: dict[str, str]) -> str:
+    """One annotation template as Prometheus renders it, for the label forms
+    only: `$labels.X`, `$value`, `$externalLabels.X` (none are set in the
+    tests) and `if $labels.X` / `else` / `end`. Any other form raises
+    NeedsPrometheus."""
+    text = re.sub(r"\{\{ \$externalLabels\.\w+ \}\}", "", template)
+    text = _IF.sub(lambda m: m.group(2) if labels.get(m.group(1)) else (m.group(3) or ""), text)
+    text = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m.group(1), ""), text)
+    text = text.replace("{{ $value }}", f"{value:g}").replace("{{ $value | humanize }}", f"{value:g}")
+    if "{{" in text:
+        raise NeedsPrometheus(f"a template form this script cannot render: {text}")
+    return text
+
+
 def render(alert: str, value: float, **labels: str) -> dict[str, str]:
-    """The annotations of `alert` as Prometheus renders them. Only the
-    template forms the rules use are known; any other is an error."""
+    """Every annotation of `alert` by render_text."""
+    return {key: render_text(t, value, labels) for key, t in ALERTS[alert]["annotations"].items()}
+
+
+# True while writing a new case: the texts this script cannot render are
+# written as TODO, and `promtool test rules` prints what Prometheus renders.
+TEXTS_TODO = False
+
+
+def annotations(alert: str, value: float, labels: dict[str, str], texts: dict[str, str]) -> dict[str, str]:
+    """The expected annotations: `texts` (written out by hand for the
+    templates that query Prometheus), the rest by render_text."""
+    if set(texts) - set(ALERTS[alert]["annotations"]):
+        raise ValueError(f"{alert}: no such annotation {sorted(set(texts) - set(ALERTS[alert]['annotations']))}")
     out = {}
     for key, template in ALERTS[alert]["annotations"].items():
-        text = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m.group(1), ""), template)
-        text = text.replace("{{ $value }}", f"{value:g}").replace("{{ $value | humanize }}", f"{value:g}")
-        if "{{" in text:
-            raise ValueError(f"{alert}.{key}: a template form this script cannot render: {text}")
-        out[key] = text
+        try:
+            out[key] = texts[key] if key in texts else render_text(template, value, labels)
+        except NeedsPrometheus as error:
+            if not TEXTS_TODO:
+                raise NeedsPrometheus(f"{alert}.{key}: give the expected text: {error}") from None
+            out[key] = "TODO"
     return out
 
 
@@ -62,8 +102,9 @@ def s(metric, labels, values):
     return f"      - series: '{metric}{{{labels}}}'\n        values: '{values}'\n"
 
 
-def dev(d, pair=P, inst="exporter:9477"):
-    return f'instance="{inst}",job="ipsecha",device="{d}",pair="{pair}"'
+def dev(d, pair=P, inst="exporter:9477", job="ipsecha"):
+    """A device series' labels: from /metrics by default; /probe gives instance=<device>, job=ipsecha-replica-N."""
+    return f'instance="{inst}",job="{job}",device="{d}",pair="{pair}"'
 
 
 def hub(
@@ -106,8 +147,8 @@ def alert(name, t, exp):
     if not exp:
         return text + "        exp_alerts: []\n"
     text += "        exp_alerts:\n"
-    for labels, value in exp:
-        ann = render(name, value, **labels)
+    for labels, value, *texts in exp:
+        ann = annotations(name, value, labels, texts[0] if texts else {})
         text += "          - exp_labels:\n"
         for k, v in labels.items():
             if v == "":
@@ -180,6 +221,98 @@ def peer_series(device, peer, sa, expected=True, encrypted=None, errors=None, re
     return out
 
 
+# The expected texts of the templates that query Prometheus (hub lists, RF
+# state names, the scrape targets that fail) or compare values, written out
+# for each case that fires them; promtool checks them against what
+# Prometheus renders, tests/test_alert_texts.py checks they read right.
+RELOAD_CHECK = (
+    " Check `show logging` / `show redundancy history` for what triggered it, that the router came back as STANDBY"
+    " HOT, and `show crypto session` for branches that did not come back."
+)
+NOT_OPERATOR = (
+    ' Only an operator\'s reload (`reload`, "Reload Command", "Admin reload CLI" or an install) with no switchover'
+    " in the pair within the hour before counts as expected."
+)
+PEER_TAIL = (
+    " (1 DISABLED: peer gone or reloading; 2-3 INITIALIZATION/NEGOTIATION: booting; 4-7 STANDBY COLD: bulk sync not"
+    " finished.) A failover now drops every tunnel of the pair. Check on the peer hub: `show redundancy states` and"
+    " `show redundancy history` (is it stuck, or reloading in a loop?), `show redundancy inter-device`, and that both"
+    " hubs run the same IOS image and redundancy config."
+)
+RF_COUNT_TAIL = (
+    " Two: both claim the IPsec state (the IPC link is down and each went active). None: no hub that answers holds"
+    " the IPsec state; a hub that is not polled may be down while the other did not take over. Check `show"
+    " redundancy states`, `show redundancy inter-device` and `show standby` on each hub that answers, and the"
+    " console of a hub that does not."
+)
+STALE_TAIL = (
+    ". Check that the exporter runs and its scrape succeeds (`up`, the Prometheus targets page), its log for stuck"
+    " polls, and `ipsecha_exporter_poll_duration_seconds` against the poll interval. A device just removed from the"
+    " inventory clears within the hour."
+)
+EXPORTER_TAIL = (
+    " Check that the exporter process runs (`ipsec-ha-monitor serve`), that Prometheus reaches its listen address,"
+    " its TLS/basic-auth settings, and the `up` series and targets page in Prometheus."
+)
+
+
+SIMPLEX_SUMMARY = f"{P}: RF-active R2 runs Simplex although both hubs answer (RF states: R1 DISABLED, R2 ACTIVE)"
+IPC_SUMMARY = f"{P}: IPC communications down on RF-active R2 (RF states: R1 DISABLED, R2 ACTIVE)"
+SPLIT_SUMMARY = f"{P}: split brain, 2 hubs are HSRP active on the stateful group (HSRP states: R1 active, R2 active)"
+NOHSRP_SUMMARY = f"{P}: no hub is HSRP active on the stateful group (HSRP states: R1 standby, R2 unknown)"
+NO_DATA_DESCRIPTION = (
+    "Prometheus holds no ipsecha_device_up series: no scrape job named ipsecha* delivers device data (the job is"
+    " missing or renamed, or the exporter serves an empty inventory), so no IPsec HA rule can fire." + EXPORTER_TAIL
+)
+
+
+def rf_count_description(how_many: str) -> str:
+    return f"{P} should have exactly one RF ACTIVE hub; of the hubs that report their RF state, {how_many}." + (
+        RF_COUNT_TAIL
+    )
+
+
+def exporter_description(targets: str) -> str:
+    return (
+        f"Prometheus cannot scrape {targets}, so the devices behind these targets are not judged and their alerts go"
+        " quiet." + EXPORTER_TAIL
+    )
+
+
+def reload_texts(device: str, pair: str, reason: str) -> dict[str, str]:
+    """IpsechaUnexpectedReload: an operator's reason (unexpected for the switchover) or another one."""
+    where = f"{device} of {pair}" if pair else device
+    if reason == "reload":
+        return {
+            "summary": f"{device} ({pair}) reloaded unexpectedly: an operator's reload, but the pair switched over"
+            " within the hour before",
+            "description": f'{where} restarted; `show version` gives the last reload reason "{reason}". That is an'
+            f" operator's reload, but the RF-active hub of {pair} changed within the hour before it, so it is taken"
+            ' for a failover: IOS calls an RF self-reload "reload" too.' + RELOAD_CHECK,
+        }
+    return {
+        "summary": f'{device}{f" ({pair})" if pair else ""} reloaded unexpectedly: "{reason}", not an'
+        " operator's reload",
+        "description": f'{where} restarted; `show version` gives the last reload reason "{reason}".'
+        + NOT_OPERATOR
+        + RELOAD_CHECK,
+    }
+
+
+def peer_texts(reported: int, name: str, own: str) -> dict[str, str]:
+    """IpsechaPeerNotStandbyHot: R2 RF ACTIVE, reporting R1 as `name`; R1's own state `own`."""
+    return {
+        "summary": f"{P}: peer hub R1 is not STANDBY HOT (RF-active R2 reports it {name})",
+        "description": f"R2 is RF ACTIVE and has reported its peer in RF state {reported}, not 8 STANDBY HOT, for 15"
+        f" minutes. The peer hub R1 reports its own RF state as {own}." + PEER_TAIL,
+    }
+
+
+def stale_texts(device: str, pair: str, why: str) -> dict[str, str]:
+    where = f"{device} (pair {pair})" if pair else device
+    return {"description": f"Prometheus has no fresh data for {where}: {why}" + STALE_TAIL}
+
+
 def build() -> str:
     """The whole test file."""
     out = [HEADER]
@@ -224,10 +357,10 @@ def build() -> str:
             series,
             [
                 *quiet("12m"),
-                ("IpsechaUnexpectedReload", "16m", [(reload[0][0], 1)]),
+                ("IpsechaUnexpectedReload", "16m", [(reload[0][0], 1, reload_texts("R2", P, "reload"))]),
                 *quiet("16m", but=["IpsechaUnexpectedReload"]),
                 *quiet("21m", but=["IpsechaUnexpectedReload"]),
-                ("IpsechaUnexpectedReload", "75m", [(reload[0][0], 1)]),
+                ("IpsechaUnexpectedReload", "75m", [(reload[0][0], 1, reload_texts("R2", P, "reload"))]),
                 *quiet("30m", but=["IpsechaUnexpectedReload"]),
                 *quiet("85m"),
             ],
@@ -242,7 +375,7 @@ def build() -> str:
             baseline(r2={"peer": "4x90"}, r1={"my": "4x90", "peer": "13x90"}),
             [
                 *quiet("14m"),
-                ("IpsechaPeerNotStandbyHot", "15m", [(not_hot, 4)]),
+                ("IpsechaPeerNotStandbyHot", "15m", [(not_hot, 4, peer_texts(4, "STANDBY COLD", "STANDBY COLD"))]),
                 *quiet("15m", but=["IpsechaPeerNotStandbyHot"]),
             ],
         )
@@ -269,9 +402,29 @@ def build() -> str:
             ),
             [
                 *quiet("4m", but=["IpsechaNoHsrpActive"]),
-                ("IpsechaPairSimplex", "5m", [(simplex, 0)]),
-                ("IpsechaIpcCommunicationsDown", "5m", [(ipc, 0)]),
-                ("IpsechaPeerNotStandbyHot", "15m", [(not_hot, 1)]),
+                (
+                    "IpsechaPairSimplex",
+                    "5m",
+                    [
+                        (
+                            simplex,
+                            0,
+                            {"summary": SIMPLEX_SUMMARY},
+                        )
+                    ],
+                ),
+                (
+                    "IpsechaIpcCommunicationsDown",
+                    "5m",
+                    [
+                        (
+                            ipc,
+                            0,
+                            {"summary": IPC_SUMMARY},
+                        )
+                    ],
+                ),
+                ("IpsechaPeerNotStandbyHot", "15m", [(not_hot, 1, peer_texts(1, "DISABLED", "DISABLED"))]),
             ],
         )
     )
@@ -318,13 +471,25 @@ def build() -> str:
                 (
                     "IpsechaUnexpectedReload",
                     "22m",
-                    [(crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", reason="power-on"), 1)],
+                    [
+                        (
+                            crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", reason="power-on"),
+                            1,
+                            reload_texts("R4", "", "power-on"),
+                        )
+                    ],
                 ),
                 *quiet("50m", but=["IpsechaUnexpectedReload"]),
                 (
                     "IpsechaUnexpectedReload",
                     "50m",
-                    [(crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", reason="power-on"), 1)],
+                    [
+                        (
+                            crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", reason="power-on"),
+                            1,
+                            reload_texts("R4", "", "power-on"),
+                        )
+                    ],
                 ),
             ],
         )
@@ -339,12 +504,35 @@ def build() -> str:
             baseline(r1={"active": "1x90", "standby": "0x90"}) + lan_active("R1") + lan_active("R2"),
             [
                 *quiet("0m"),
-                ("IpsechaHsrpSplitBrain", "1m", [(split, 2)]),
+                (
+                    "IpsechaHsrpSplitBrain",
+                    "1m",
+                    [
+                        (
+                            split,
+                            2,
+                            {"summary": SPLIT_SUMMARY},
+                        )
+                    ],
+                ),
                 ("IpsechaHsrpActiveNotRfActive", "1m", []),
                 (
                     "IpsechaHsrpActiveNotRfActive",
                     "2m",
-                    [(crit(alertname="IpsechaHsrpActiveNotRfActive", device="R1", pair=P), 1)],
+                    [
+                        (
+                            crit(alertname="IpsechaHsrpActiveNotRfActive", device="R1", pair=P),
+                            1,
+                            {
+                                "summary": f"{P}: R1 is HSRP active but R2 is the RF-active hub",
+                                "description": "R1 owns the virtual IP (HSRP active on the stateful group) but R2 is RF"
+                                " ACTIVE and holds the IPsec state, so branch traffic reaches a hub without working"
+                                " SAs. RF states: R1 STANDBY HOT, R2 ACTIVE. Check `show standby` and `show redundancy"
+                                " states` on both hubs; `standby ... preempt` or a tracked object that moved HSRP"
+                                " without RF following is the usual cause.",
+                            },
+                        )
+                    ],
                 ),
             ],
         )
@@ -364,7 +552,20 @@ def build() -> str:
             "R2's outside interface goes down at 0 and R1 does not take over (tracking misconfigured): no owner of\n"
             "the virtual IP. 30 s later is a normal election; after a minute it pages.",
             baseline(r2={"active": "0x90"}),
-            [*quiet("0m"), ("IpsechaNoHsrpActive", "1m", [(nohsrp, 0)])],
+            [
+                *quiet("0m"),
+                (
+                    "IpsechaNoHsrpActive",
+                    "1m",
+                    [
+                        (
+                            nohsrp,
+                            0,
+                            {"summary": NOHSRP_SUMMARY},
+                        )
+                    ],
+                ),
+            ],
         )
     )
 
@@ -474,8 +675,19 @@ def build() -> str:
             [
                 *quiet("10m", but=["IpsechaStaleData"]),
                 ("IpsechaStaleData", "9m", []),
-                ("IpsechaStaleData", "10m", [(stale_r2, 601)]),
-                ("IpsechaStaleData", "25m", [(stale_r1, 1), (stale_r2, 1501)]),
+                (
+                    "IpsechaStaleData",
+                    "10m",
+                    [(stale_r2, 601, stale_texts("R2", P, "the exporter serves a poll 10m 1s old"))],
+                ),
+                (
+                    "IpsechaStaleData",
+                    "25m",
+                    [
+                        (stale_r1, 1, stale_texts("R1", P, "its series stopped arriving")),
+                        (stale_r2, 1501, stale_texts("R2", P, "the exporter serves a poll 25m 1s old")),
+                    ],
+                ),
             ],
         )
     )
@@ -535,7 +747,13 @@ def build() -> str:
                 (
                     "IpsechaUnexpectedReload",
                     "32m",
-                    [(crit(alertname="IpsechaUnexpectedReload", device="R2", pair=P, reason="power-on"), 1)],
+                    [
+                        (
+                            crit(alertname="IpsechaUnexpectedReload", device="R2", pair=P, reason="power-on"),
+                            1,
+                            reload_texts("R2", P, "power-on"),
+                        )
+                    ],
                 )
             ],
         )
@@ -549,7 +767,10 @@ def build() -> str:
                 r2={"peer": "4x8 stale 4x80", "my": "13x8 stale 13x80", "up": "1x8 0 1x80"},
                 r1={"my": "4x90", "peer": "13x90"},
             ),
-            [("IpsechaPeerNotStandbyHot", "14m", []), ("IpsechaPeerNotStandbyHot", "15m", [(not_hot, 4)])],
+            [
+                ("IpsechaPeerNotStandbyHot", "14m", []),
+                ("IpsechaPeerNotStandbyHot", "15m", [(not_hot, 4, peer_texts(4, "STANDBY COLD", "STANDBY COLD"))]),
+            ],
         )
     )
 
@@ -558,7 +779,23 @@ def build() -> str:
         test(
             "Both hubs RF ACTIVE from 0 (each went active when the IPC link failed): paged after 2 minutes.",
             baseline(r1={"my": "13x90", "peer": "1x90"}, r2={"peer": "1x90"}),
-            [("IpsechaPairNotOneRfActive", "1m", []), ("IpsechaPairNotOneRfActive", "2m", [(rf_count, 2)])],
+            [
+                ("IpsechaPairNotOneRfActive", "1m", []),
+                (
+                    "IpsechaPairNotOneRfActive",
+                    "2m",
+                    [
+                        (
+                            rf_count,
+                            2,
+                            {
+                                "summary": f"{P}: 2 hubs report RF ACTIVE (RF states: R1 ACTIVE, R2 ACTIVE)",
+                                "description": rf_count_description("2 are"),
+                            },
+                        )
+                    ],
+                ),
+            ],
         )
     )
     out.append(
@@ -569,20 +806,158 @@ def build() -> str:
                 r2={k: "1x0 stale" for k in ("my", "peer", "duplex", "comms", "active", "standby", "scheme")}
                 | {"up": "0x90", "uptime": "1814400 stale"}
             ),
-            [("IpsechaPairNotOneRfActive", "1m", []), ("IpsechaPairNotOneRfActive", "2m", [(rf_count, 0)])],
+            [
+                ("IpsechaPairNotOneRfActive", "1m", []),
+                (
+                    "IpsechaPairNotOneRfActive",
+                    "2m",
+                    [
+                        (
+                            rf_count,
+                            0,
+                            {
+                                "summary": f"{P}: no hub reports RF ACTIVE (RF states: R1 STANDBY HOT, R2 not polled)",
+                                "description": rf_count_description("none is"),
+                            },
+                        )
+                    ],
+                ),
+            ],
         )
     )
 
-    down = warn(alertname="IpsechaExporterDown", instance="exporter:9477", job="ipsecha")
+    def branch(d: str) -> str:
+        return dev(d, "", d, "ipsecha-replica-1")  # in no pair, scraped through /probe
+
     out.append(
         test(
-            "The exporter's scrape fails from 0 (`up` 0, its series gone): paged after 5 minutes. A second\n"
-            "Prometheus that never got any ipsec-ha-monitor data at all pages the same way.",
+            'Routers in no pair (pair=""), scraped through /probe (instance = the device): branch R4 stops\n'
+            "answering polls at 0, the exporter's poll of R5 hangs at 0, R6 counts receive errors from the hub\n"
+            "rising from 0, and R7, a standalone hub that reports RF ACTIVE, has no SA toward its expected peer.\n"
+            "Each alert reads right without a pair.",
+            s("ipsecha_device_up", branch("R4"), "0x30")
+            + s("ipsecha_data_age_seconds", branch("R4"), "1x30")
+            + s("ipsecha_device_up", branch("R5"), "1x30")
+            + s("ipsecha_data_age_seconds", branch("R5"), "1+60x30")
+            + s("ipsecha_device_up", branch("R6"), "1x30")
+            + s("ipsecha_data_age_seconds", branch("R6"), "1x30")
+            + s("ipsecha_ipsec_send_errors_total", branch("R6") + ',peer="10.0.0.1"', "0x30")
+            + s("ipsecha_ipsec_receive_errors_total", branch("R6") + ',peer="10.0.0.1"', "0+10x30")
+            + s("ipsecha_device_up", branch("R7"), "1x30")
+            + s("ipsecha_data_age_seconds", branch("R7"), "1x30")
+            + s("ipsecha_redundancy_my_state", branch("R7"), "13x30")
+            + s("ipsecha_ipsec_sa_active", branch("R7") + ',peer="172.16.0.8"', "0x30")
+            + s("ipsecha_ipsec_peer_expected", branch("R7") + ',peer="172.16.0.8"', "1x30"),
+            [
+                *quiet("4m"),
+                (
+                    "IpsechaBranchSaMissing",
+                    "5m",
+                    [(crit(alertname="IpsechaBranchSaMissing", device="R7", pair="", peer="172.16.0.8"), 0)],
+                ),
+                (
+                    "IpsechaDeviceNotPolled",
+                    "10m",
+                    [(warn(alertname="IpsechaDeviceNotPolled", device="R4", pair=""), 0)],
+                ),
+                (
+                    "IpsechaStaleData",
+                    "10m",
+                    [
+                        (
+                            warn(alertname="IpsechaStaleData", device="R5", pair=""),
+                            601,
+                            stale_texts("R5", "", "the exporter serves a poll 10m 1s old"),
+                        )
+                    ],
+                ),
+                (
+                    "IpsechaIpsecErrorsRising",
+                    "15m",
+                    [(warn(alertname="IpsechaIpsecErrorsRising", device="R6", pair="", peer="10.0.0.1"), 50)],
+                ),
+            ],
+        )
+    )
+
+    down = warn(alertname="IpsechaExporterDown")
+    out.append(
+        test(
+            "/metrics: the exporter's scrape fails from 0 (`up` 0, its series gone): one alert, no labels, naming\n"
+            "the target, after 5 minutes.",
             s("up", 'instance="exporter:9477",job="ipsecha"', "0x30")
             + s("up", 'instance="node:9100",job="node"', "1x30"),
             [
                 ("IpsechaExporterDown", "4m", []),
-                ("IpsechaExporterDown", "5m", [(down, 0), (warn(alertname="IpsechaExporterDown"), 1)]),
+                (
+                    "IpsechaExporterDown",
+                    "5m",
+                    [
+                        (
+                            down,
+                            1,
+                            {
+                                "summary": "ipsec-ha-monitor scrapes failing: 1 target(s) of job ipsecha",
+                                "description": exporter_description("exporter:9477 (job ipsecha)"),
+                            },
+                        )
+                    ],
+                ),
+            ],
+        )
+    )
+    probe = 'instance="{0}",job="ipsecha-replica-{1}"'
+    out.append(
+        test(
+            "/probe: replica 0 is down from 0 (its targets R1 and R2 fail), replica 1 still delivers branch R4. One\n"
+            "alert naming both failing targets.",
+            s("up", probe.format("R1", 0), "0x30")
+            + s("up", probe.format("R2", 0), "0x30")
+            + s("up", probe.format("R4", 1), "1x30")
+            + s("ipsecha_device_up", dev("R4", "", "R4", "ipsecha-replica-1"), "1x30")
+            + s("ipsecha_data_age_seconds", dev("R4", "", "R4", "ipsecha-replica-1"), "1x30"),
+            [
+                ("IpsechaExporterDown", "4m", []),
+                (
+                    "IpsechaExporterDown",
+                    "5m",
+                    [
+                        (
+                            down,
+                            2,
+                            {
+                                "summary": "ipsec-ha-monitor scrapes failing: 2 target(s) of job ipsecha-replica-0",
+                                "description": exporter_description(
+                                    "R1 (job ipsecha-replica-0), R2 (job ipsecha-replica-0)"
+                                ),
+                            },
+                        )
+                    ],
+                ),
+            ],
+        )
+    )
+    out.append(
+        test(
+            "absent(): a Prometheus with no ipsecha* job at all (the job was left out of its config): one alert,\n"
+            "no labels, saying there is no data at all.",
+            s("up", 'instance="node:9100",job="node"', "1x30"),
+            [
+                ("IpsechaExporterDown", "4m", []),
+                (
+                    "IpsechaExporterDown",
+                    "5m",
+                    [
+                        (
+                            down,
+                            1,
+                            {
+                                "summary": "Prometheus has no ipsec-ha-monitor data at all",
+                                "description": NO_DATA_DESCRIPTION,
+                            },
+                        )
+                    ],
+                ),
             ],
         )
     )

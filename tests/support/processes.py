@@ -7,6 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 
@@ -50,3 +52,56 @@ def stop(process: subprocess.Popen[Any], signum: int = signal.SIGTERM, timeout: 
         if stream is not None:
             stream.close()
     return stderr
+
+
+class ServerProcess:
+    """A server binary started on 127.0.0.1 with its log in `folder`, ready
+    once GET <url>/-/ready answers 200 (Prometheus and Alertmanager alike);
+    use as a context manager: stopped and reaped on exit."""
+
+    name = "server"
+
+    def __init__(self, folder: Path, argv: list[str], url: str) -> None:
+        self.folder, self.url = folder, url
+        self.log = (folder / f"{self.name}.log").open("w")
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def __enter__(self) -> Any:
+        from support.waiting import wait_until
+
+        try:
+            wait_until(lambda: self.process.poll() is not None or self._ready(), 30, f"{self.name} to start", 0.1)
+        except AssertionError:
+            pass
+        if self.process.poll() is not None or not self._ready():
+            self.__exit__()
+            raise RuntimeError(f"{self.name} did not start: {self.logged()}")
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def __exit__(self, *exc_info: object) -> None:
+        stop(self.process)
+        self.log.close()
+
+    def logged(self) -> str:
+        self.log.flush()
+        return (self.folder / f"{self.name}.log").read_text()[-3000:]
+
+
+def start_serve(inventory: Path, poll_interval: str) -> tuple[subprocess.Popen[str], str]:
+    """`ipsec-ha-monitor serve` on a free port; (process, host:port)."""
+    process = start_monitor(
+        "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0",
+        "--poll-interval", poll_interval, "--log-level", "warning",
+    )  # fmt: skip
+    line = process.stdout.readline()
+    if " on http://" not in line:
+        stop(process)
+        raise RuntimeError(f"serve did not start: {line!r}")
+    return process, line.split("http://")[1].split("/")[0]

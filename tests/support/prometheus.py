@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 import yaml
 
 from support.paths import REPO
-from support.processes import closed_port, stop
+from support.processes import ServerProcess, closed_port
 from support.waiting import wait_until
 
 RULES_DIR = REPO / "dashboards" / "prometheus"
@@ -77,53 +76,27 @@ def scaled_rules(factor: float) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-class PrometheusServer:
+class PrometheusServer(ServerProcess):
     """`prometheus` on 127.0.0.1 with `config` (a dict, written to a file in
     `folder`); use as a context manager."""
 
+    name = "prometheus"
+
     def __init__(self, folder: Path, config: dict[str, Any]) -> None:
-        self.folder = folder
         self.port = closed_port()  # free until Prometheus binds it
-        self.url = f"http://127.0.0.1:{self.port}"
         config_path = folder / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-        self.log = (folder / "prometheus.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                str(PROMETHEUS),
-                f"--config.file={config_path}",
-                f"--storage.tsdb.path={folder / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--log.level=warn",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        argv = [
+            str(PROMETHEUS),
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
+        super().__init__(folder, argv, f"http://127.0.0.1:{self.port}")
 
     def __enter__(self) -> PrometheusServer:
-        try:
-            wait_until(lambda: self.process.poll() is not None or self._ready(), 30, "prometheus to start", 0.1)
-        except AssertionError:
-            pass
-        if self.process.poll() is not None or not self._ready():
-            self.__exit__()
-            raise RuntimeError(f"prometheus did not start: {self.logged()}")
-        return self
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    def __exit__(self, *exc_info: object) -> None:
-        stop(self.process)
-        self.log.close()
-
-    def logged(self) -> str:
-        self.log.flush()
-        return (self.folder / "prometheus.log").read_text()[-3000:]
+        return super().__enter__()
 
     def api(self, path: str, **params: Any) -> Any:
         query = urllib.parse.urlencode(params)
