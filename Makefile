@@ -82,6 +82,7 @@ fakenos: $(VENV_FAKENOS)/.installed
 
 bench: install
 	$(PY) bench/parse_bench.py
+	$(PY) bench/parse_worst_bench.py
 	$(PY) bench/lab_bench.py
 	$(PY) bench/poll_bench.py
 	$(PY) bench/scrape_bench.py

@@ -29,7 +29,27 @@ from monitor.parse.fsm import FsmError
 from monitor.parse.templates import DEFAULT_PLATFORM, OUR_TEMPLATES, PLATFORMS, filldown_values, index_template, run
 from monitor.records import Record
 
-__all__ = ["COMMANDS", "DEFAULT_PLATFORM", "PLATFORMS", "TABLE", "CommandSpec", "ParseError", "parse_output", "resolve"]
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_PLATFORM",
+    "MAX_LINE",
+    "PLATFORMS",
+    "TABLE",
+    "CommandSpec",
+    "ParseError",
+    "parse_output",
+    "resolve",
+]
+
+
+# The longest line the parser reads. IOS wraps its output at the terminal
+# width (at most 511 columns; the poller sets it), and the longest line of
+# any real output in tests/corpus and tests/fixtures is 232 characters: a
+# longer line is no show output, and refusing it before any regex runs bounds
+# what a hostile or garbled line can cost.
+MAX_LINE = 4096
+# How much of an over-long line an error quotes.
+_QUOTED = 200
 
 
 @functools.lru_cache(maxsize=256)
@@ -53,6 +73,8 @@ def parse_output(command: str, text: str, platform: str = DEFAULT_PLATFORM) -> l
     spec = resolve(command, platform)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > MAX_LINE:
+        _check_line_lengths(spec.command, text)
     check_device_output(spec.command, text)
     try:
         rows = _rows(spec, text)
@@ -76,6 +98,20 @@ def parse_output(command: str, text: str, platform: str = DEFAULT_PLATFORM) -> l
     except Exception as exc:  # a parser bug must still reach the caller as a ParseError
         message = f"{type(exc).__name__}: {exc} (a bug in ipsec-ha-monitor; please report it with the output)"
         raise ParseError(spec.command, errors.INTERNAL, message) from exc
+
+
+def _check_line_lengths(command: str, text: str) -> None:
+    """Refuse a line longer than MAX_LINE (lines as the template engine splits
+    them), quoting only its start."""
+    lines = text.splitlines()
+    if max(map(len, lines)) <= MAX_LINE:
+        return
+    number, line = next((n, line) for n, line in enumerate(lines, 1) if len(line) > MAX_LINE)
+    message = (
+        f"line {number} is {len(line)} characters long, over the {MAX_LINE} this parser reads "
+        "(IOS wraps show output at the terminal width): not show output"
+    )
+    raise ParseError(command, errors.BAD_VALUE, message, number, line[:_QUOTED] + "...")
 
 
 @functools.lru_cache(maxsize=64)
@@ -122,13 +158,30 @@ def _template_error(spec: CommandSpec, text: str, exc: Exception) -> ParseError:
 
 def _line_with(text: str, tokens: tuple[str, ...]) -> tuple[int, str]:
     """The first line holding every token as a whole word (0, "" if none)."""
-    words = [re.compile(rf"(?<![\w.]){re.escape(token)}(?![\w.])") for token in tokens if token]
+    words = [token for token in tokens if token]
     if not words:
         return 0, ""
     for number, line in enumerate(text.splitlines(), 1):
-        if all(word.search(line) for word in words):
+        if all(_has_word(line, word) for word in words):
             return number, line
     return 0, ""
+
+
+_WORD_CHAR = re.compile(r"[\w.]")
+
+
+def _has_word(line: str, token: str) -> bool:
+    """Whether `token` occurs in `line` with no word character or dot either
+    side (what a regex search for the token between `(?<![\\w.])` and
+    `(?![\\w.])` finds) by str.find, which stays
+    linear where a regex search for a long token would not."""
+    start = line.find(token)
+    while start >= 0:
+        end = start + len(token)
+        if (start == 0 or not _WORD_CHAR.match(line, start - 1)) and not _WORD_CHAR.match(line, end):
+            return True
+        start = line.find(token, start + 1)
+    return False
 
 
 def _first_content_line(text: str) -> tuple[int, str]:

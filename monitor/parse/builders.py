@@ -85,7 +85,9 @@ def _router(text: str | None) -> str | None:
     return None if text in (None, "unknown") else text
 
 
-_TRACK = re.compile(r"^(object|interface)\s+(\S+)\s*(?:state\s+(\w+))?\s*(?:\(unknown\))?\s*(?:decrement\s+(\d+))?$")
+# Each optional part starts with its own blanks and a literal, so that no two
+# quantifiers share a run of blanks (adjacent `\s*`s made this cubic).
+_TRACK = re.compile(r"^(object|interface)\s+(\S+)(?:\s+state\s+(\w+))?(?:\s*\(unknown\))?(?:\s+decrement\s+(\d+))?\s*$")
 
 
 def _tracked(text: str) -> r.TrackedObject:
@@ -466,7 +468,9 @@ def _zip_longest(*columns: list[str]) -> list[tuple[str, ...]]:
 
 # "System returned to ROM by reload at 10:02:13 UTC Thu Nov 26 2026": the
 # reason is what precedes the time stamp.
-_REASON_TIME = re.compile(r"\s+at\s+\d{1,2}:\d\d:\d\d\b.*$")
+# Searched from the first blank of a run only: from each blank of a long run
+# `\s+` would rescan the rest of it.
+_REASON_TIME = re.compile(r"(?<!\s)\s+at\s+\d{1,2}:\d\d:\d\d\b.*$")
 
 
 def build_version(rows: list[Row]) -> list[r.Record]:

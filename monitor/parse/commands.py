@@ -117,7 +117,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         records.SwitchoverEvent,
         builders.build_switchover_history,
         required={"<index> <previous> <current> <reason> <time> row": ("INDEX",)},
-        empty_answer=re.compile(r"^\s*Index\s+Previous", re.M),
+        empty_answer=re.compile(r"^[^\S\n]*Index\s+Previous", re.M),
     ),
     CommandSpec(
         "show redundancy history",
@@ -126,7 +126,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         records.RedundancyHistoryEvent,
         builders.build_redundancy_history,
         required={"<time> <event> line": ("TIME",)},
-        empty_answer=re.compile(r"^\s*Redundancy\s+Facility\s+Event\s+Log", re.M),
+        empty_answer=re.compile(r"^[^\S\n]*Redundancy\s+Facility\s+Event\s+Log", re.M),
     ),
     CommandSpec(
         "show redundancy",
@@ -154,7 +154,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "#send errors ...": ("SEND_ERRORS",),
             "current outbound spi: ...": ("CURRENT_OUTBOUND_SPI",),
         },
-        empty_answer=re.compile(r"^\s*No\s+SAs\s+found", re.M),
+        empty_answer=re.compile(r"^[^\S\n]*No\s+SAs\s+found", re.M),
     ),
     CommandSpec(
         "show crypto isakmp sa",
@@ -163,7 +163,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         records.IsakmpSa,
         builders.build_isakmp_sas,
         required={"the dst column / dst: line": ("DST",), "the state column / state: line": ("STATE",)},
-        empty_answer=re.compile(r"^\s*(?:dst\s+src\s+state|IPv[46]\s+Crypto\s+ISAKMP\s+SA)", re.M),
+        empty_answer=re.compile(r"^[^\S\n]*(?:dst\s+src\s+state|IPv[46]\s+Crypto\s+ISAKMP\s+SA)", re.M),
     ),
     CommandSpec(
         "show crypto session",
@@ -177,7 +177,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "Peer: ...": ("PEER",),
             "IPSEC FLOW: ...": ("FLOWS",),
         },
-        empty_answer=re.compile(r"^\s*Crypto\s+session\s+current\s+status", re.M),
+        empty_answer=re.compile(r"^[^\S\n]*Crypto\s+session\s+current\s+status", re.M),
     ),
     CommandSpec(
         "show logging",
@@ -187,9 +187,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         builders.build_log_messages,
         required={"%FACILITY-SEVERITY-MNEMONIC: ... message": ("MNEMONIC",)},
         # The header block with no buffer, or "Log Buffer (N bytes):" with
-        # nothing (but a prompt) after it.
+        # nothing (but a prompt) after it. The scan from a header stops at the
+        # next header (the search resumes there, with the same answer): from
+        # every header to the end would be quadratic.
         empty_answer=re.compile(
-            r"^Syslog\s+logging:(?:(?!^Log\s+Buffer\b).)*?"
+            r"^Syslog\s+logging:(?:(?!^Log\s+Buffer\b|^Syslog\s+logging:).)*?"
             r"(?:^Log\s+Buffer\s+\(\d+\s+bytes\):?[ \t]*(?:\n[ \t]*|\n\S+[#>][^\n]*)*)?\Z",
             re.M | re.S,
         ),

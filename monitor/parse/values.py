@@ -13,7 +13,9 @@ import re
 _SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 # "1 year, 13 weeks, 6 days, 1 hour, 2 minutes" (show version, show redundancy)
-_LONG_PART = re.compile(r"(\d+)\s+(year|week|day|hour|min(?:ute)?|sec(?:ond)?)s?\b")
+# (from the first digit of a number only: a long run of digits must not be
+# rescanned from each of its digits)
+_LONG_PART = re.compile(r"(?<!\d)(\d+)\s+(year|week|day|hour|min(?:ute)?|sec(?:ond)?)s?\b")
 # "00:00:11", "1d02h", "5d11h", "27w0d", "1y47w" (HSRP, syslog-style ages)
 _CLOCK = re.compile(r"^(\d+):(\d\d):(\d\d)(?:\.\d+)?$")
 _COMPACT = re.compile(r"^(?:\d+[ywdhms])+$")
