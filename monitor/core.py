@@ -172,7 +172,7 @@ class Monitor:
             return Probed(done.result(timeout=max(0.1, timeout)), True)
         except FutureTimeout:
             message = f"probe answered at its {timeout:.1f} s deadline; the poll goes on"
-            return Probed(self.poller.timed_out(device, message, time.time() - timeout, timeout), False)
+            return Probed(device.timed_out(message, time.time() - timeout, timeout), False)
 
     # --- recording ------------------------------------------------------------------
 
@@ -244,11 +244,14 @@ class Monitor:
             # A pair that left, or whose members changed or moved: its
             # RF-active member is no longer known (no false switchover).
             moved = set(forgotten)
-            for name in set(self.tracker.rf_active) | set(self.tracker.switched_at):
-                pair = inventory.pairs.get(name)
-                if pair != previous.pairs.get(name) or (pair is not None and moved & set(pair.members)):
-                    self.tracker.rf_active.pop(name, None)
-                    self.tracker.switched_at.pop(name, None)
+            self.tracker.forget_pairs(
+                [
+                    name
+                    for name in set(self.tracker.rf_active) | set(self.tracker.switched_at)
+                    if (pair := inventory.pairs.get(name)) != previous.pairs.get(name)
+                    or (pair is not None and moved & set(pair.members))
+                ]
+            )
             for key in [key for key in self._reload_counts if key[0] not in inventory.devices]:
                 del self._reload_counts[key]
             # Verdicts: a pair that left goes; one whose entry or members

@@ -473,6 +473,13 @@ class ReloadTracker:
         for name in devices:
             self.devices.pop(name, None)
 
+    def forget_pairs(self, pairs: list[str]) -> None:
+        """Drop the RF-active member known of these pairs (removed, or their
+        members changed): the next one seen is no switchover."""
+        for name in pairs:
+            self.rf_active.pop(name, None)
+            self.switched_at.pop(name, None)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "devices": {

@@ -16,7 +16,9 @@ from monitor.parse import errors
 # then text. Syslog messages ("%HSRP-5-STATECHANGE: ...") have no blank after
 # the percent sign and are not errors of the command.
 _IOS_MESSAGE = re.compile(r"^[ \t]*%[ \t]+(\S.*)$", re.MULTILINE)
-_PAGER = re.compile(r"-- ?More ?--")
+# IOS's pager prompt (" --More-- "); the pollers spot it live from this too.
+PAGER_PROMPT = r"-- ?More ?--"
+_PAGER = re.compile(PAGER_PROMPT)
 _MESSAGE_KINDS = (
     ("Invalid input", errors.INVALID_INPUT),
     ("Ambiguous command", errors.AMBIGUOUS),

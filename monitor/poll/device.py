@@ -74,8 +74,7 @@ class DevicePoller:
             try:
                 return inflight.result(timeout=wait)
             except FutureTimeout:
-                message = f"a poll of this device has been running for over {wait:g} s"
-                return self._snapshot(time.time(), time.monotonic(), self._all(Status.TIMEOUT, message), False)
+                return self.timed_out(f"a poll of this device has been running for over {wait:g} s")
         try:
             snapshot = self._poll()
         except BaseException as exc:  # a bug must not leave waiters hanging
@@ -135,10 +134,8 @@ class DevicePoller:
                 break
             results.append(result)
             pending.pop(0)
-            if result.status is Status.PAGING and not self._session.is_open:  # the pager would not quit
-                results += [CommandResult(c, result.status, error=f"not run: {result.error}") for c in pending]
-                break
-            if result.status in _SESSION_FAILURES:
+            pager_stuck = result.status is Status.PAGING and not self._session.is_open  # it dropped the session
+            if result.status in _SESSION_FAILURES or pager_stuck:
                 self._session.abort()  # out of step with the device: never reuse it
                 results += [CommandResult(c, result.status, error=f"not run: {result.error}") for c in pending]
                 break
@@ -225,6 +222,13 @@ class DevicePoller:
         for failure in snapshot.failures:
             log.debug("%s: %s: %s: %s", self.device.name, failure.command, failure.status, failure.error)
         return snapshot
+
+    def timed_out(self, message: str, started_at: float | None = None, duration: float = 0.0) -> Snapshot:
+        """A stand-in for a poll not waited for (a shared poll running too
+        long, a probe past its deadline, a poll abandoned or crashed): every
+        command timed out, with `message`."""
+        started_at = time.time() if started_at is None else started_at
+        return self._snapshot(started_at, time.monotonic() - duration, self._all(Status.TIMEOUT, message), False)
 
     def _all(self, status: Status, error: str) -> list[CommandResult]:
         """One failure for every command of the poll."""

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from monitor.inventory import Inventory
 from monitor.poll.device import GRACE_SECONDS, DevicePoller
-from monitor.snapshot import CommandResult, Snapshot, Status
+from monitor.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,22 +82,6 @@ class Poller:
         timeout and the grace past it); a probe never waits longer."""
         return self.settings.poll_timeout + GRACE_SECONDS
 
-    @staticmethod
-    def timed_out(
-        device: DevicePoller, message: str, started_at: float | None = None, duration: float = 0.0
-    ) -> Snapshot:
-        """A stand-in snapshot for a poll not waited for: every command of
-        the device timed out, with `message`."""
-        info = device.device
-        return Snapshot(
-            device=info.name,
-            pair=info.pair or "",
-            role=info.role,
-            started_at=time.time() if started_at is None else started_at,
-            duration_seconds=duration,
-            results=tuple(CommandResult(command, Status.TIMEOUT, error=message) for command in device.commands),
-        )
-
     def poll(self, name: str) -> Snapshot:
         """Poll one device now, in the calling thread (or join its running poll)."""
         return self.device(name).poll()
@@ -125,13 +109,13 @@ class Poller:
                     snapshots[name] = future.result()
                 except Exception:  # a bug in a poller: report it on that device only
                     log.exception("%s: poll failed", name)
-                    snapshots[name] = self.timed_out(pollers[name], "internal error in the poller (see the log)")
+                    snapshots[name] = pollers[name].timed_out("internal error in the poller (see the log)")
                 if progress is not None:
                     progress(snapshots[name])
         for future in pending:
             name = futures[future]
             log.warning("%s: poll still running after %.0f s; reported as timed out", name, time.monotonic() - started)
-            snapshots[name] = self.timed_out(pollers[name], f"poll abandoned after {time.monotonic() - started:.0f} s")
+            snapshots[name] = pollers[name].timed_out(f"poll abandoned after {time.monotonic() - started:.0f} s")
             if progress is not None:
                 progress(snapshots[name])
         return {name: snapshots[name] for name in pollers}  # inventory order

@@ -15,6 +15,7 @@ from netmiko.base_connection import BaseConnection
 from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
 
 from monitor.inventory import Device, PollSettings
+from monitor.parse.device_errors import PAGER_PROMPT
 from monitor.snapshot import Status
 
 # What Paramiko 5 removed and old IOS images may still need: SHA-1 key
@@ -268,7 +269,7 @@ class DeviceSession:
 
 _CHUNK = 65536  # bytes asked of the channel per read
 # IOS's pager (" --More-- "), possibly followed by blanks; no prompt after it.
-_PAGER_AT_END = re.compile(rb"-- ?More ?--[ \t]*$")
+_PAGER_AT_END = re.compile(PAGER_PROMPT.encode() + rb"[ \t]*$")
 _PAGER_QUIT_SECONDS = 0.5  # for the prompt after `q`, then after Enter
 
 
