@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from monitor.core import Monitor, SignalLoop
-from monitor.health import HEALTHY, UNHEALTHY, PairHealth, Reload, ReloadTracker, Switchover
+from monitor.health import HEALTHY, RECOVERING, UNHEALTHY, PairHealth, Reload, ReloadTracker, Switchover, reload_cause
 from monitor.inventory import Inventory, InventoryError, load_inventory
 from monitor.snapshot import Snapshot
 
@@ -47,7 +47,8 @@ class CheckResult:
 
     @property
     def exit_code(self) -> int:
-        if any(pair.verdict == UNHEALTHY for pair in self.pairs):
+        # Recovering pages too (an unexpected reload within the hour).
+        if any(pair.verdict in (UNHEALTHY, RECOVERING) for pair in self.pairs):
             return EXIT_UNHEALTHY
         if any(not snapshot.up for snapshot in self.snapshots.values()) or any(
             pair.verdict != HEALTHY for pair in self.pairs
@@ -163,12 +164,17 @@ def render_text(result: CheckResult) -> str:
         ]
         for reload in result.reloads:
             kind = "expected" if reload.expected else "UNEXPECTED"
+            evidence = f" from {reload.evidence}" if reload.evidence else ""
             lines.append(
-                f"  {kind} reload of {reload.device}: reason {reload.reason or 'not given'!r} ({reload.why}), "
+                f"  {kind} reload of {reload.device}: {reload.cause}{evidence} ({reload.why}), "
                 f"up {_duration(reload.uptime_seconds)}"
             )
     lines.append("")
-    verdicts = ("healthy", "unhealthy", "not every device could be polled or judged")
+    verdicts = (
+        "healthy",
+        "unhealthy, or recovering from an unexpected reload within the hour",
+        "not every device could be polled or judged",
+    )
     lines.append(f"exit {result.exit_code}: {verdicts[result.exit_code]}")
     return "\n".join(lines) + "\n"
 
@@ -191,7 +197,11 @@ def _device_row(snapshot: Snapshot | None, name: str, inventory: Inventory) -> t
     sas = "-"
     ipsec = snapshot.result("show crypto ipsec sa")
     counts = snapshot.active_sas_by_peer() if ipsec is not None and ipsec.ok else None
-    if counts is not None:
+    copies = snapshot.standby_sas_by_peer() if ipsec is not None and ipsec.ok else None
+    if counts is not None and copies and not any(counts.values()):
+        # The standby unit: its synchronised copies, not active SAs.
+        sas = f"{sum(1 for count in copies.values() if count)} peers (copies)"
+    elif counts is not None:
         if device.expected_peers:
             sas = (
                 f"{sum(1 for peer in device.expected_peers if counts.get(peer, 0))}/{len(device.expected_peers)} peers"
@@ -200,7 +210,10 @@ def _device_row(snapshot: Snapshot | None, name: str, inventory: Inventory) -> t
             sas = f"{sum(1 for count in counts.values() if count)} peers"
     version = snapshot.version
     uptime = _duration(version.uptime_seconds) if version and version.uptime_seconds is not None else "-"
-    reason = (version.reload_reason or version.returned_to_rom_by or "-") if version else "-"
+    reason = "-"
+    if version is not None:
+        cause = reload_cause(version, snapshot.log_messages).cause
+        reason = f"{version.reload_reason or version.returned_to_rom_by or '-'} ({cause})"
     return (name, poll, hsrp, rf, mode, comms, sas, uptime, reason)
 
 

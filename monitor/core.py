@@ -81,6 +81,8 @@ class State:
     pairs: dict[str, PairHealth]
     reload_counts: dict[tuple[str, bool], int]  # (device, expected) -> reloads seen since the start
     generation: int  # bumped by every change
+    reload_causes: dict[tuple[str, str], int] = field(default_factory=dict)  # (device, cause) -> reloads seen
+    booted_at: dict[str, float] = field(default_factory=dict)  # device -> when its current boot began
 
 
 class Probed(NamedTuple):
@@ -98,6 +100,7 @@ class Monitor:
         self._snapshots: dict[str, Snapshot] = {}
         self._pairs: dict[str, PairHealth] = {}
         self._reload_counts: Counter[tuple[str, bool]] = Counter()
+        self._reload_causes: Counter[tuple[str, str]] = Counter()
         self._polled_after: dict[str, float] = {}  # device -> Unix time its entry last changed
         self._generation = 0
         self._on_record: list[RecordListener] = []
@@ -207,7 +210,9 @@ class Monitor:
             reloads, switchovers = self.tracker.observe(partners | snapshots, inventory)
             for reload in reloads:
                 self._reload_counts[(reload.device, reload.expected)] += 1
-            verdicts = {pair.name: evaluate_pair(pair, latest, inventory, reloads) for pair in pairs}
+                self._reload_causes[(reload.device, reload.cause)] += 1
+            recent = self.tracker.recent()
+            verdicts = {pair.name: evaluate_pair(pair, latest, inventory, *recent) for pair in pairs}
             self._pairs.update(verdicts)
             recorded = Recorded(snapshots, verdicts, reloads, switchovers)
             for listener in self._on_record:
@@ -254,6 +259,8 @@ class Monitor:
             )
             for key in [key for key in self._reload_counts if key[0] not in inventory.devices]:
                 del self._reload_counts[key]
+            for cause_key in [key for key in self._reload_causes if key[0] not in inventory.devices]:
+                del self._reload_causes[cause_key]
             # Verdicts: a pair that left goes; one whose entry or members
             # changed is judged again from what is left of its snapshots.
             verdicts: dict[str, PairHealth] = {}
@@ -262,7 +269,7 @@ class Monitor:
                 if pair is None:
                     continue
                 if pair != previous.pairs.get(name) or changed & set(pair.members):
-                    health = evaluate_pair(pair, self._snapshots, inventory, ())
+                    health = evaluate_pair(pair, self._snapshots, inventory, *self.tracker.recent())
                 verdicts[name] = health
             self._pairs = verdicts
             for listener in self._on_update:
@@ -295,6 +302,8 @@ class Monitor:
                 dict(self._pairs),
                 dict(self._reload_counts),
                 self._generation,
+                dict(self._reload_causes),
+                self.tracker.booted_at(),
             )
 
     def pairs(self) -> list[PairHealth]:

@@ -14,30 +14,47 @@ missing):
     hsrp_active_is_rf_active the HSRP-active member is the RF-active unit
     no_preempt               no preemption on a stateful group
     expected_peers_have_sa   every expected branch peer has an active SA on the RF-active member
-    no_unexpected_reload     no member reloaded unexpectedly since the last poll
+    standby_has_sa_copies    the STANDBY HOT member holds standby copies of the SAs of every
+                             branch peer with active SAs on the RF-active member
+    no_unexpected_reload     no member reloaded unexpectedly within the last hour
+    no_reload_loop           no member reloaded 3 or more times within the last hour
+    no_rf_flapping           the RF-active role changed hands fewer than 3 times within the hour
 
-Verdict: `unhealthy` when a rule failed; otherwise `unknown` when a member
-could not be polled or a rule could not be judged; otherwise `healthy`.
+When a member answers no poll while the other reports it ACTIVE as its
+peer with Communications Up, that member counts as the RF-active one and
+the rules on it are judged from its peer's view, or left unknown: a hub
+the monitor cannot reach is not a pair without an active unit.
+
+Verdict (worst first): `unhealthy` when a rule failed; `recovering` when
+the only failed rule is no_unexpected_reload (the pair works again, but a
+member reloaded unexpectedly within the hour: the window the reload alert
+keeps firing); `unknown` when a member could not be polled or a rule could
+not be judged; otherwise `healthy`.
 
 Reloads (ReloadTracker): a device's uptime going backwards between two
 good polls, or its boot time (poll time minus uptime) falling after the
-previous good poll. A failed poll is never a reload.
-Expected only when `show version` gives an operator reload as the reason
-and the pair did not switch over in the same window.
+previous good poll. A failed poll is never a reload. Its cause comes from
+the device's own log when the log kept the message that preceded the boot
+(`%RF_INTERDEV-4-RELOAD` RF self-reload, `%SYS-5-RELOAD` operator), else
+from `show version`'s reason. Expected only for an operator reload when
+the pair did not switch over in the same window.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.inventory import Inventory, Pair
+from monitor.records import LogMessage, Version
 from monitor.rf_states import ACTIVE, STANDBY_HOT
 from monitor.snapshot import Snapshot
 
-HEALTHY, UNHEALTHY, UNKNOWN = "healthy", "unhealthy", "unknown"
+HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN = "healthy", "recovering", "unhealthy", "unknown"
+VERDICTS = (HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN)
 
 RULES: dict[str, str] = {
     "one_rf_active": "exactly one member is RF ACTIVE",
@@ -50,7 +67,10 @@ RULES: dict[str, str] = {
     "hsrp_active_is_rf_active": "the HSRP-active member is the RF-active unit",
     "no_preempt": "no preemption on a stateful HSRP group",
     "expected_peers_have_sa": "every expected branch peer has an active IPsec SA on the RF-active member",
-    "no_unexpected_reload": "no member reloaded unexpectedly since the last poll",
+    "standby_has_sa_copies": "the STANDBY HOT member holds copies of the RF-active member's SAs for every branch peer",
+    "no_unexpected_reload": "no member reloaded unexpectedly within the last hour",
+    "no_reload_loop": "no member reloaded 3 or more times within the last hour",
+    "no_rf_flapping": "the RF-active role changed hands fewer than 3 times within the last hour",
 }
 
 # Shared with the alert rules (dashboards/prometheus/ipsecha-rules.yml), which
@@ -63,6 +83,26 @@ _OPERATOR_RELOAD = re.compile(OPERATOR_RELOAD_PATTERN, re.IGNORECASE)
 # How far the boot time (poll time minus uptime) may move before it is a
 # reload: `uptime is` has minute resolution, plus clock slack.
 BOOT_TIME_TOLERANCE_SECONDS = 120.0
+# How long a reload or a switchover counts against a pair (the reload
+# alert keeps firing this long), and how many within it make a loop.
+RECENT_SECONDS = 3600.0
+RELOAD_LOOP_COUNT = 3
+RF_FLAPPING_COUNT = 3
+
+# Why a device reloaded, as ipsecha_reload_info's `cause` label says it.
+RELOAD_CAUSES = ("operator", "rf_self_reload", "crash", "power", "unknown")
+OPERATOR, RF_SELF_RELOAD, CRASH, POWER, UNKNOWN_CAUSE = RELOAD_CAUSES
+# The log messages IOS writes just before it goes down, by (facility,
+# mnemonic), and the one it writes once it is back.
+_RELOAD_MESSAGES = {("RF_INTERDEV", "RELOAD"): RF_SELF_RELOAD, ("SYS", "RELOAD"): OPERATOR}
+_RESTART_MESSAGE = ("SYS", "RESTART")
+# `show version` reasons, when the log has no word on it ("System
+# returned to ROM by bus error at PC ...", "power-on", "Critical software
+# exception, check bootflash:crashinfo...").
+_POWER_REASON = re.compile(r"\bpower", re.IGNORECASE)
+_CRASH_REASON = re.compile(
+    r"crash|exception|error|watchdog|parity|\babort|segv|illegal|\bsignal|\bbus\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +125,8 @@ class Reload:
     reason: str  # as `show version` gives it ("" when it gives none)
     expected: bool
     why: str  # why it counts as expected or not
+    cause: str = UNKNOWN_CAUSE  # one of RELOAD_CAUSES
+    evidence: str = ""  # what told the cause: the log message, or show version's reason
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,7 +138,60 @@ class Reload:
             "reason": self.reason,
             "expected": self.expected,
             "why": self.why,
+            "cause": self.cause,
+            "evidence": self.evidence,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reload:
+        return cls(
+            str(data["device"]),
+            str(data["pair"]),
+            float(data["detected_at"]),
+            int(data["uptime_seconds"]),
+            int(data["previous_uptime_seconds"]),
+            str(data["reason"]),
+            bool(data["expected"]),
+            str(data["why"]),
+            str(data.get("cause", UNKNOWN_CAUSE)),
+            str(data.get("evidence", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadCause:
+    cause: str  # one of RELOAD_CAUSES
+    evidence: str  # "show logging: %RF_INTERDEV-4-RELOAD: ...", "show version: reload", or ""
+
+
+def reload_cause(version: Version | None, log: Sequence[LogMessage] | None) -> ReloadCause:
+    """Why the device's current boot began. The device's own log first:
+    the last reload message before the last restart message (a buffer that
+    a reload cleared has no such pair, so the log then says nothing).
+    Else `show version`'s reason; an RF self-reload reads "reload" there,
+    like the operator's command, which only the log tells apart."""
+    pending: LogMessage | None = None
+    before_boot: LogMessage | None = None
+    for message in log or ():
+        key = (message.facility, message.mnemonic)
+        if key == _RESTART_MESSAGE:
+            before_boot, pending = pending, None
+        elif key in _RELOAD_MESSAGES:
+            pending = message
+    if before_boot is not None:
+        cause = _RELOAD_MESSAGES[(before_boot.facility, before_boot.mnemonic)]
+        return ReloadCause(cause, f"show logging: {before_boot.message}")
+    reason = (version.reload_reason or version.returned_to_rom_by or "") if version is not None else ""
+    if not reason:
+        return ReloadCause(UNKNOWN_CAUSE, "")
+    evidence = f"show version: {reason}"
+    if _OPERATOR_RELOAD.fullmatch(reason):
+        return ReloadCause(OPERATOR, evidence)
+    if _POWER_REASON.search(reason):
+        return ReloadCause(POWER, evidence)
+    if _CRASH_REASON.search(reason):
+        return ReloadCause(CRASH, evidence)
+    return ReloadCause(UNKNOWN_CAUSE, evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,26 +245,44 @@ def evaluate_pair(
     snapshots: Mapping[str, Snapshot],
     inventory: Inventory,
     reloads: tuple[Reload, ...] = (),
+    switchovers: tuple[Switchover, ...] = (),
 ) -> PairHealth:
     """Judge one pair from its members' latest snapshots (a member missing
-    from `snapshots` counts as not polled)."""
-    return _PairJudge(pair, snapshots, inventory, reloads).judge()
+    from `snapshots` counts as not polled), the reloads and the switchovers
+    seen within the last hour (ReloadTracker.recent)."""
+    return _PairJudge(pair, snapshots, inventory, reloads, switchovers).judge()
 
 
 class _PairJudge:
     def __init__(
-        self, pair: Pair, snapshots: Mapping[str, Snapshot], inventory: Inventory, reloads: tuple[Reload, ...]
+        self,
+        pair: Pair,
+        snapshots: Mapping[str, Snapshot],
+        inventory: Inventory,
+        reloads: tuple[Reload, ...],
+        switchovers: tuple[Switchover, ...],
     ) -> None:
         self.pair = pair
         self.inventory = inventory
         self.reloads = tuple(r for r in reloads if r.device in pair.members)
+        self.switchovers = tuple(s for s in switchovers if s.pair == pair.name)
         self.snapshots = {name: snapshots.get(name) for name in pair.members}
         self.not_polled = [name for name, snap in self.snapshots.items() if snap is None or not snap.up]
         self.states = {
             name: snap.redundancy_states for name, snap in self.snapshots.items() if snap and snap.redundancy_states
         }
         self.rf_actives = [name for name, states in self.states.items() if states.my_state.code == ACTIVE]
+        # A member whose RF state is not known, reported ACTIVE by its peer
+        # over working IPC: (that member, the peer that says so).
+        self.reported: tuple[str, str] | None = None
+        if not self.rf_actives and len(self.states) == len(pair.members) - 1:
+            reporter, states = next(iter(self.states.items()))
+            silent = next(name for name in pair.members if name not in self.states)
+            if states.peer_state is not None and states.peer_state.code == ACTIVE and states.communications_up:
+                self.reported = (silent, reporter)
+                self.rf_actives = [silent]
         self.rf_active = self.rf_actives[0] if len(self.rf_actives) == 1 else None
+        self.rf_standby = next((name for name in pair.members if name != self.rf_active), None)
         # The group `scheme standby` names, per member that answered show
         # redundancy inter-device with one.
         self.schemes = {
@@ -241,9 +354,15 @@ class _PairJudge:
             self.hsrp_active_is_rf_active(),
             self.no_preempt(),
             self.on_active("expected_peers_have_sa", self._expected_peers),
+            self.standby_has_sa_copies(),
             self.no_unexpected_reload(),
+            self.no_reload_loop(),
+            self.no_rf_flapping(),
         )
-        if any(result.ok is False for result in results):
+        failed = {result.rule for result in results if result.ok is False}
+        if failed == {"no_unexpected_reload"}:
+            verdict = RECOVERING
+        elif failed:
             verdict = UNHEALTHY
         elif self.not_polled or any(result.ok is None for result in results):
             verdict = UNKNOWN
@@ -265,6 +384,11 @@ class _PairJudge:
         rule = "one_rf_active"
         if len(self.rf_actives) > 1:
             return RuleResult(rule, False, f"both {' and '.join(self.rf_actives)} are RF ACTIVE")
+        if self.reported is not None:
+            silent, reporter = self.reported
+            return RuleResult(
+                rule, True, f"{silent} is RF ACTIVE as {reporter} reports it ({self._missing_member(silent)})"
+            )
         if self.rf_active is not None:
             return RuleResult(rule, True, f"{self.rf_active} is RF ACTIVE")
         if len(self.states) < len(self.pair.members):
@@ -277,8 +401,30 @@ class _PairJudge:
     def on_active(self, rule: str, check: Any) -> RuleResult:
         if self.rf_active is None:
             return RuleResult(rule, None, "no single RF-active member to judge")
+        if self.reported is not None:
+            return self._from_peer_view(rule)
         ok, message = check(self.rf_active, self.states[self.rf_active])
         return RuleResult(rule, ok, message)
+
+    def _from_peer_view(self, rule: str) -> RuleResult:
+        """A rule on an RF-active member that answers no poll, judged from
+        what its peer reports: the peer's own state (it is the peer the
+        rule asks about), and the mode and IPC the two share."""
+        assert self.reported is not None
+        silent, reporter = self.reported
+        states = self.states[reporter]
+        why = f"as {reporter} reports ({self._missing_member(silent)})"
+        if rule == "peer_standby_hot":
+            ok = states.my_state.code == STANDBY_HOT
+            return RuleResult(rule, ok, f"{reporter} is {states.my_state.name}, {why}")
+        if rule == "duplex":
+            return RuleResult(rule, None if states.mode is None else states.duplex is True, f"{states.mode}, {why}")
+        if rule == "communications_up":
+            return RuleResult(rule, True, f"Communications = {states.communications}, {why}")
+        return RuleResult(rule, None, f"{silent}'s own data is needed: {self._missing_member(silent)}")
+
+    def _missing_member(self, name: str) -> str:
+        return self._missing("show redundancy states", [name]) or f"{name}: no RF state"
 
     def _peer_standby_hot(self, name: str, states: Any) -> tuple[bool, str]:
         peer = states.peer_state
@@ -379,21 +525,79 @@ class _PairJudge:
             return RuleResult(rule, None, self._hsrp_unknown())
         return RuleResult(rule, True, "no preemption on the stateful group")
 
+    def standby_has_sa_copies(self) -> RuleResult:
+        rule = "standby_has_sa_copies"
+        active, standby = self.rf_active, self.rf_standby
+        if active is None or standby is None:
+            return RuleResult(rule, None, "no single RF-active member to judge")
+        states = self.states.get(standby)
+        if states is None:
+            return RuleResult(rule, None, self._missing("show redundancy states", [standby]))
+        if states.my_state.code != STANDBY_HOT:
+            # Not synchronised yet, or gone: peer_standby_hot says so.
+            return RuleResult(rule, None, f"{standby} is {states.my_state.name}, not STANDBY HOT: holds no copies yet")
+        active_snap, standby_snap = self.snapshots[active], self.snapshots[standby]
+        counts = active_snap.active_sas_by_peer() if active_snap is not None else None
+        if counts is None:
+            return RuleResult(rule, None, self._missing("show crypto ipsec sa", [active]))
+        copies = standby_snap.standby_sas_by_peer() if standby_snap is not None else None
+        labelled_active = standby_snap.active_sas_by_peer() if standby_snap is not None else None
+        if copies is None or labelled_active is None:
+            return RuleResult(rule, None, self._missing("show crypto ipsec sa", [standby]))
+        # Per peer, not per SPI: a rekey replaces the active SAs first and
+        # their copies follow within seconds, while the previous copies stay.
+        # Any SA the standby unit holds is a copy, whatever its Status says
+        # (STANDBY as IOS 12.4 prints it; an image may print ACTIVE there).
+        peers = sorted(peer for peer, count in counts.items() if count > 0)
+        lacking = [peer for peer in peers if copies.get(peer, 0) + labelled_active.get(peer, 0) == 0]
+        if lacking:
+            shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
+            return RuleResult(
+                rule,
+                False,
+                f"{standby} is STANDBY HOT but holds no SA copy for {len(lacking)} of the {len(peers)} branch "
+                f"peers with active SAs on {active} ({shown}): a failover now drops their tunnels",
+            )
+        return RuleResult(rule, True, f"{standby} holds SA copies for all {len(peers)} peers active on {active}")
+
     def no_unexpected_reload(self) -> RuleResult:
         rule = "no_unexpected_reload"
         unexpected = [reload for reload in self.reloads if not reload.expected]
         if unexpected:
-            text = "; ".join(f"{r.device} reloaded ({r.reason or 'no reason given'}: {r.why})" for r in unexpected)
-            return RuleResult(rule, False, text)
-        return RuleResult(rule, True, "no unexpected reload seen")
+            text = "; ".join(
+                f"{r.device} reloaded ({r.cause}, {r.reason or 'no reason given'}: {r.why})" for r in unexpected
+            )
+            return RuleResult(rule, False, text + " within the last hour")
+        return RuleResult(rule, True, "no unexpected reload within the last hour")
+
+    def no_reload_loop(self) -> RuleResult:
+        rule = "no_reload_loop"
+        counts = Counter(reload.device for reload in self.reloads)
+        looping = [f"{device} {count} times" for device, count in counts.items() if count >= RELOAD_LOOP_COUNT]
+        if looping:
+            return RuleResult(rule, False, f"reload loop: {', '.join(looping)} within the last hour")
+        return RuleResult(rule, True, f"fewer than {RELOAD_LOOP_COUNT} reloads of any member within the last hour")
+
+    def no_rf_flapping(self) -> RuleResult:
+        rule = "no_rf_flapping"
+        count = len(self.switchovers)
+        if count >= RF_FLAPPING_COUNT:
+            path = " -> ".join([self.switchovers[0].previous_active, *(s.active for s in self.switchovers)])
+            return RuleResult(rule, False, f"the RF-active role changed hands {count} times within the hour ({path})")
+        return RuleResult(rule, True, f"{count} switchover(s) within the last hour")
 
 
-def classify_reload(reason: str, switchover: bool) -> tuple[bool, str]:
-    """(expected, why) for a reload with `reason` from `show version`."""
+def classify_reload(reason: str, switchover: bool, cause: ReloadCause | None = None) -> tuple[bool, str]:
+    """(expected, why) for a reload: `cause` as reload_cause gives it
+    (default: from `reason`, show version's, alone)."""
+    if cause is None:
+        cause = reload_cause(Version("", None, None, "", 0, reason or None, None, None, None), ())
     if switchover:
         return False, "the pair switched over in the same window"
-    if reason and _OPERATOR_RELOAD.fullmatch(reason):
+    if cause.cause == OPERATOR:
         return True, "operator reload"
+    if cause.cause == RF_SELF_RELOAD:
+        return False, "an RF self-reload is never expected"
     return False, "not an operator reload"
 
 
@@ -402,18 +606,22 @@ class _Seen:
     boot_time: float  # Unix time: poll start minus uptime
     uptime: int
     polled_at: float
+    booted_at: float  # the boot time first estimated for this boot: steady until the next reload
 
 
 @dataclass
 class ReloadTracker:
     """Remembers each device's boot time and each pair's RF-active member
-    between polls, and reports reloads and switchovers. Its state is plain
-    data (`to_dict` / `from_dict`), so `check --state FILE` can keep it
-    across runs."""
+    between polls, reports reloads and switchovers, and keeps those of the
+    last hour (RECENT_SECONDS) for the rules that look back. Its state is
+    plain data (`to_dict` / `from_dict`), so `check --state FILE` can keep
+    it across runs."""
 
     devices: dict[str, _Seen] = field(default_factory=dict)
     rf_active: dict[str, str] = field(default_factory=dict)  # pair -> its RF-active member when last seen
     switched_at: dict[str, float] = field(default_factory=dict)  # pair -> Unix time of its last switchover seen
+    recent_reloads: list[Reload] = field(default_factory=list)  # within RECENT_SECONDS of the last observation
+    recent_switchovers: list[Switchover] = field(default_factory=list)
 
     def observe(
         self, snapshots: Mapping[str, Snapshot], inventory: Inventory
@@ -427,25 +635,59 @@ class ReloadTracker:
                 continue  # a failed poll is not a reload
             boot_time = snapshot.started_at - version.uptime_seconds
             seen = self.devices.get(name)
-            self.devices[name] = _Seen(boot_time, version.uptime_seconds, snapshot.started_at)
             # Uptime never goes backwards on a running device (IOS prints it
             # in whole minutes, floored); a boot after the previous good poll
             # also catches a reload missed while the device was unreachable.
             # Only the first test trusts the clocks, and only the second needs
             # the tolerance (a stepped host clock must not reload the fleet).
-            if seen is None or not (
+            rebooted = seen is not None and (
                 version.uptime_seconds < seen.uptime or boot_time > seen.polled_at + BOOT_TIME_TOLERANCE_SECONDS
-            ):
+            )
+            booted_at = seen.booted_at if seen is not None and not rebooted else boot_time
+            self.devices[name] = _Seen(boot_time, version.uptime_seconds, snapshot.started_at, booted_at)
+            if seen is None or not rebooted:
                 continue
             reason = version.reload_reason or version.returned_to_rom_by or ""
             # The pair switched over since the device was last seen: in this
             # poll, or in one made while the device was down.
             switched_at = self.switched_at.get(snapshot.pair)
             in_switchover = bool(snapshot.pair) and switched_at is not None and switched_at >= seen.polled_at
-            expected, why = classify_reload(reason, in_switchover)
+            cause = reload_cause(version, snapshot.log_messages)
+            expected, why = classify_reload(reason, in_switchover, cause)
             uptime = version.uptime_seconds
-            reloads.append(Reload(name, snapshot.pair, snapshot.started_at, uptime, seen.uptime, reason, expected, why))
+            reloads.append(
+                Reload(
+                    name,
+                    snapshot.pair,
+                    snapshot.started_at,
+                    uptime,
+                    seen.uptime,
+                    reason,
+                    expected,
+                    why,
+                    cause.cause,
+                    cause.evidence,
+                )
+            )
+        self.recent_reloads += reloads
+        self.recent_switchovers += switchovers
+        latest = max((snapshot.started_at for snapshot in snapshots.values()), default=None)
+        if latest is not None:
+            self._forget_before(latest - RECENT_SECONDS)
         return tuple(reloads), switchovers
+
+    def recent(self) -> tuple[tuple[Reload, ...], tuple[Switchover, ...]]:
+        """The reloads and switchovers seen within the last hour."""
+        return tuple(self.recent_reloads), tuple(self.recent_switchovers)
+
+    def booted_at(self) -> dict[str, float]:
+        """Per device, when its current boot began (Unix time), as first
+        estimated: steady for the life of the boot, new with each reload."""
+        return {name: seen.booted_at for name, seen in self.devices.items()}
+
+    def _forget_before(self, cutoff: float) -> None:
+        self.recent_reloads = [r for r in self.recent_reloads if r.detected_at >= cutoff]
+        self.recent_switchovers = [s for s in self.recent_switchovers if s.detected_at >= cutoff]
 
     def _switchovers(self, snapshots: Mapping[str, Snapshot], inventory: Inventory) -> tuple[Switchover, ...]:
         found: list[Switchover] = []
@@ -470,8 +712,10 @@ class ReloadTracker:
 
     def forget(self, devices: list[str]) -> None:
         """Drop what is known of these devices (removed, or now another host)."""
-        for name in devices:
+        gone = set(devices)
+        for name in gone:
             self.devices.pop(name, None)
+        self.recent_reloads = [r for r in self.recent_reloads if r.device not in gone]
 
     def forget_pairs(self, pairs: list[str]) -> None:
         """Drop the RF-active member known of these pairs (removed, or their
@@ -479,15 +723,18 @@ class ReloadTracker:
         for name in pairs:
             self.rf_active.pop(name, None)
             self.switched_at.pop(name, None)
+        self.recent_switchovers = [s for s in self.recent_switchovers if s.pair not in pairs]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "devices": {
-                name: {"boot_time": s.boot_time, "uptime": s.uptime, "polled_at": s.polled_at}
+                name: {"boot_time": s.boot_time, "uptime": s.uptime, "polled_at": s.polled_at, "booted_at": s.booted_at}
                 for name, s in self.devices.items()
             },
             "rf_active": dict(self.rf_active),
             "switched_at": dict(self.switched_at),
+            "recent_reloads": [reload.to_dict() for reload in self.recent_reloads],
+            "recent_switchovers": [switchover.to_dict() for switchover in self.recent_switchovers],
         }
 
     @classmethod
@@ -495,11 +742,23 @@ class ReloadTracker:
         """Rebuild from `to_dict` output; raises ValueError on a bad shape."""
         try:
             devices = {
-                str(name): _Seen(float(s["boot_time"]), int(s["uptime"]), float(s["polled_at"]))
+                str(name): _Seen(
+                    float(s["boot_time"]),
+                    int(s["uptime"]),
+                    float(s["polled_at"]),
+                    float(s.get("booted_at", s["boot_time"])),
+                )
                 for name, s in dict(data.get("devices", {})).items()
             }
             rf_active = {str(pair): str(member) for pair, member in dict(data.get("rf_active", {})).items()}
             switched_at = {str(pair): float(at) for pair, at in dict(data.get("switched_at", {})).items()}
+            reloads = [Reload.from_dict(item) for item in list(data.get("recent_reloads", []))]
+            switchovers = [
+                Switchover(
+                    str(item["pair"]), float(item["detected_at"]), str(item["previous_active"]), str(item["active"])
+                )
+                for item in list(data.get("recent_switchovers", []))
+            ]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"not a state this monitor wrote: {exc}") from None
-        return cls(devices, rf_active, switched_at)
+        return cls(devices, rf_active, switched_at, reloads, switchovers)

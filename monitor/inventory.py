@@ -21,7 +21,7 @@
       command_timeout: 20           # seconds for one command's whole output
       poll_timeout: 60              # seconds for one device's whole poll
       keepalive: 30                 # seconds between SSH keepalives on idle sessions
-      backoff_initial: 5            # seconds before retrying an unreachable device,
+      backoff_initial: 5            # seconds before retrying a refused login (auth),
       backoff_max: 300              # doubling per failure up to this
 
 Per device (or in defaults): `known_hosts: PATH` checks the SSH host key

@@ -196,6 +196,12 @@ class EspSa:
     lifetime_kilobytes: int | None
     lifetime_seconds: int | None
 
+    @property
+    def standby(self) -> bool:
+        """A copy the RF-active unit synchronised to this standby unit
+        (`Status: STANDBY`; a STANDBY in either part of XE's `X(Y)` form)."""
+        return self.status is not None and "STANDBY" in self.status
+
 
 @dataclass(frozen=True, slots=True)
 class IpsecSa(Record):
@@ -227,6 +233,11 @@ class IpsecSa(Record):
     def active_esp_sa_count(self) -> int:
         """Active inbound plus outbound ESP SAs (the contract's SA gauge)."""
         return sum(sa.active for sa in self.inbound_esp) + sum(sa.active for sa in self.outbound_esp)
+
+    @property
+    def standby_esp_sa_count(self) -> int:
+        """Inbound plus outbound ESP SA copies held as the standby unit."""
+        return sum(sa.standby for sa in self.inbound_esp) + sum(sa.standby for sa in self.outbound_esp)
 
 
 @dataclass(frozen=True, slots=True)

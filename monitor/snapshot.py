@@ -9,6 +9,7 @@ its place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from monitor.records import (
     InterDeviceRedundancy,
     IpsecSa,
     IsakmpSa,
+    LogMessage,
     Record,
     RedundancyStates,
     Version,
@@ -138,13 +140,25 @@ class Snapshot:
     def active_sas_by_peer(self) -> dict[str, int] | None:
         """Active inbound+outbound ESP SAs per peer address; None when
         show crypto ipsec sa failed or was not polled."""
+        return self._sas_by_peer(lambda sa: sa.active_esp_sa_count)
+
+    def standby_sas_by_peer(self) -> dict[str, int] | None:
+        """Standby ESP SA copies (inbound+outbound) per peer address; None
+        when show crypto ipsec sa failed or was not polled."""
+        return self._sas_by_peer(lambda sa: sa.standby_esp_sa_count)
+
+    def _sas_by_peer(self, count: Callable[[IpsecSa], int]) -> dict[str, int] | None:
         sas = self.ipsec_sas
         if sas is None:
             return None
         counts: dict[str, int] = {}
         for sa in sas:
-            counts[sa.peer] = counts.get(sa.peer, 0) + sa.active_esp_sa_count
+            counts[sa.peer] = counts.get(sa.peer, 0) + count(sa)
         return counts
+
+    @property
+    def log_messages(self) -> tuple[LogMessage, ...] | None:
+        return self.records_of(LogMessage)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -2,8 +2,8 @@
 the unit tests (every alert firing and not firing), and that the unit-test
 file is what its builder writes. Plus what promtool cannot see: every alert
 carries for/severity/summary/description, every metric a rule reads is one
-the exporter serves, and the rules' operator-reload regex agrees with the
-`check` command's."""
+the exporter serves, and the reload alert calls expected the reloads the
+`check` command does."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import yaml
 from support.prometheus import PROMTOOL, RULES, RULES_DIR, metric_names, needs_prometheus, recorded_rules, rules
 
 from monitor.export.metrics import METRICS
-from monitor.health import classify_reload
+from monitor.health import RELOAD_CAUSES, ReloadCause, classify_reload
 
 RULE_TESTS = RULES_DIR / "ipsecha-rules.test.yml"
 CONFIGS = ("prometheus.yml", "prometheus-scale-out.yml")
@@ -97,24 +97,49 @@ def test_every_metric_the_rules_read_is_served() -> None:
         assert not unknown, (rule.get("alert") or rule.get("record"), unknown)
 
 
-def test_the_operator_reload_regex_agrees_with_check() -> None:
-    """IpsechaUnexpectedReload and `check` must call the same reasons
-    expected. (Prometheus anchors the regex; RE2 reads it as Python does.)"""
+def test_the_reload_alert_expects_what_check_expects() -> None:
+    """IpsechaUnexpectedReload and `check` call the same reloads expected: by
+    cause (ipsecha_reload_info's label, the exporter's reload_cause), and
+    none after a hand-over of the RF-active role in the pair."""
     expr = alerts()["IpsechaUnexpectedReload"]["expr"]
-    pattern = re.compile(re.search(r"reason!~`([^`]+)`", expr).group(1))
-    reasons = [
-        "reload",
-        "Reload Command",
-        "reload command",
-        "Admin reload CLI",
-        "Reload - install",
-        "power-on",
-        "Power Failure",
-        "RF induced self-reload",
-        "Critical software exception",
-        "",
-        "s/w reset",
-    ]
-    for reason in reasons:
-        expected, _ = classify_reload(reason, switchover=False)
-        assert bool(pattern.fullmatch(reason)) == expected, reason
+    (expected_cause,) = re.findall(r'ipsecha_reload_info\{cause!="(\w+)"\}', expr)
+    assert "pair:ipsecha_rf_handovers:1h > 0" in expr
+    for cause in RELOAD_CAUSES:
+        for switchover in (False, True):
+            by_rules = cause == expected_cause and not switchover
+            by_check, _ = classify_reload("", switchover, ReloadCause(cause, ""))
+            assert by_rules == by_check, (cause, switchover)
+
+
+def test_one_reload_alert_per_boot() -> None:
+    """The reload alert's labels are the device's and its boot's: a second
+    reload within the hour (a new boot) is a second alert."""
+    expr = alerts()["IpsechaUnexpectedReload"]["expr"]
+    assert expr.startswith("max by (pair, device, boot) (ipsecha_reload_info)")
+    assert "boot" in METRICS["ipsecha_reload_info"].labels
+
+
+@pytest.mark.parametrize(
+    ("name", "severity"),
+    [
+        ("IpsechaStandbyMissingSaCopies", "critical"),
+        ("IpsechaReloadLoop", "critical"),
+        ("IpsechaRfFlapping", "critical"),
+        ("IpsechaUnexpectedReload", "critical"),
+        ("IpsechaPairNotOneRfActive", "critical"),
+    ],
+)
+def test_the_stateful_failover_alerts_exist(name: str, severity: str) -> None:
+    assert alerts()[name]["labels"]["severity"] == severity
+
+
+def test_no_expr_times_events_in_seconds() -> None:
+    """The end-to-end tests scale every duration of the rules (ranges,
+    offsets, for, keep_firing_for) to play minutes in seconds, and the lab
+    reports its uptimes on its own clock: a reload or hand-over timed against
+    the wall clock (`time()`, a tolerance of so many seconds added) would
+    not follow. Events are counted and compared, never timed."""
+    for rule in rules():
+        name = rule.get("alert") or rule.get("record")
+        assert "time()" not in rule["expr"], name
+        assert not re.search(r"[+-]\s*\d{2,}", rule["expr"]), name

@@ -9,7 +9,7 @@ IpsechaExporterDown from a failing /metrics scrape, failing /probe targets
 and absent() (no labels at all). Texts made from labels only are also
 rendered here for a wider matrix of label sets. Plus: every alert links to
 its runbook section, and the tables the templates repeat (RF state names,
-the operator-reload regex) agree with the code and the exprs."""
+the reload causes) agree with the code and the exprs."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import yaml
 from support.paths import REPO
 from support.prometheus import PROMTOOL, RULES_DIR, needs_prometheus, rules
 
+from monitor.health import RELOAD_CAUSES
 from monitor.rf_states import RF_STATE_NAMES
 
 RULE_TESTS = RULES_DIR / "ipsecha-rules.test.yml"
@@ -40,6 +41,8 @@ PAIR_ONLY = {
     "IpsechaHsrpActiveNotRfActive",
     "IpsechaPairNotOneRfActive",
     "IpsechaHsrpPreemptOnStatefulGroup",
+    "IpsechaStandbyMissingSaCopies",
+    "IpsechaRfFlapping",
 }
 NO_LABELS = {"IpsechaExporterDown"}  # one alert for the whole setup
 
@@ -137,10 +140,11 @@ def test_pair_only_alerts_read_only_series_with_a_pair(name: str) -> None:
     assert 'pair!=""' in expr or re.search(r"\bpair:ipsecha_\w+:\w+", expr) or "stateful_active" in expr, name
 
 
+BOOT = "2026-11-30T12:34Z"
 LABEL_SETS = [
-    {"pair": "HUB-PAIR-1", "device": "R1", "peer": "172.16.0.4", "interface": "Gi0/0", "group": "1", "reason": "x"},
-    {"pair": "", "device": "R4", "peer": "10.0.0.1", "interface": "Gi0/0", "group": "1", "reason": "power-on"},
-    {"device": "R4", "peer": "10.0.0.1"},  # an empty label is no label
+    {"pair": "HUB-PAIR-1", "device": "R1", "peer": "172.16.0.4", "interface": "Gi0/0", "group": "1", "boot": BOOT},
+    {"pair": "", "device": "R4", "peer": "10.0.0.1", "interface": "Gi0/0", "group": "1", "boot": BOOT},
+    {"device": "R4", "peer": "10.0.0.1", "boot": BOOT},  # an empty label is no label
 ]
 SOURCES = [{}, {"instance": "exporter:9477", "job": "ipsecha"}, {"instance": "R4", "job": "ipsecha-replica-1"}]
 
@@ -213,12 +217,27 @@ def test_the_rf_state_names_of_the_rules_are_the_codes() -> None:
         assert named == RF_STATE_NAMES, record
 
 
-def test_the_reload_texts_use_the_exprs_operator_regex() -> None:
+def test_the_reload_texts_name_every_cause() -> None:
+    """IpsechaUnexpectedReload's texts tell each cause the exporter writes
+    (RELOAD_CAUSES; unknown is the fallback), and the firing cases render
+    the text of every cause through promtool: each read right above."""
     rule = alerts()["IpsechaUnexpectedReload"]
-    in_expr = re.search(r"reason!~`([^`]+)`", rule["expr"]).group(1)
     for key in ("summary", "description"):
-        in_text = re.findall(r"match `\^([^`]+)\$`", rule["annotations"][key])
-        assert in_text == [in_expr], key
+        named = re.findall(r'eq \$cause "(\w+)"', rule["annotations"][key])
+        assert set(named) == set(RELOAD_CAUSES) - {"unknown"}, key
+    rendered = set()
+    for case, name, labels, _ in firing_cases():
+        if name != "IpsechaUnexpectedReload":
+            continue
+        (info,) = [
+            s["series"]
+            for s in case["input_series"]
+            if s["series"].startswith("ipsecha_reload_info{")
+            and f'device="{labels["device"]}"' in s["series"]
+            and f'boot="{labels["boot"]}"' in s["series"]
+        ]
+        rendered.add(re.search(r'cause="(\w+)"', info).group(1))
+    assert rendered == set(RELOAD_CAUSES)
 
 
 def test_exporter_down_is_one_rule() -> None:

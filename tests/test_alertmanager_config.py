@@ -55,6 +55,10 @@ def test_severities_are_the_rules_own() -> None:
         ("IpsechaPairSimplex", CRITICAL),
         ("IpsechaPeerNotStandbyHot", CRITICAL),
         ("IpsechaUnexpectedReload", CRITICAL),
+        ("IpsechaStandbyMissingSaCopies", CRITICAL),
+        ("IpsechaReloadLoop", CRITICAL),
+        ("IpsechaRfFlapping", CRITICAL),
+        ("IpsechaPairNotOneRfActive", CRITICAL),
         ("IpsechaHsrpPreemptOnStatefulGroup", WARNING),
         ("IpsechaDeviceNotPolled", WARNING),
     ],
@@ -67,7 +71,8 @@ def test_a_pair_alert_goes_by_severity(alertname: str, receiver: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("alertname", "receiver"), [("IpsechaDeviceNotPolled", WARNING), ("IpsechaUnexpectedReload", CRITICAL)]
+    ("alertname", "receiver"),
+    [("IpsechaDeviceNotPolled", WARNING), ("IpsechaUnexpectedReload", CRITICAL), ("IpsechaReloadLoop", CRITICAL)],
 )
 def test_a_branch_alert_without_pair_is_grouped_by_device(alertname: str, receiver: str) -> None:
     # The exporter labels branch routers pair="": Prometheus drops empty labels.
@@ -135,3 +140,25 @@ def test_inhibitions_name_alerts_the_rules_define() -> None:
             mentioned |= set(value.strip('"').split("|"))
     assert mentioned - names == set()
     assert {"IpsechaExporterDown", "IpsechaUnexpectedReload", "IpsechaHsrpSplitBrain"} <= mentioned
+
+
+def test_reload_alerts_mute_the_aftermath_but_never_each_other() -> None:
+    """A reload (unexpected, or one of a loop) mutes its pair's Simplex, IPC
+    and peer alerts; no inhibition mutes a reload alert, a reload loop, RF
+    flapping or missing SA copies: each new reload must reach a human."""
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+
+    def names(matchers: list[str]) -> set[str]:
+        return {n for m in matchers for n in m.replace("=~", "=").partition("=")[2].strip('"').split("|")}
+
+    sources = {frozenset(names(i["source_matchers"])): i for i in config["inhibit_rules"]}
+    reload = sources[frozenset({"IpsechaUnexpectedReload", "IpsechaReloadLoop"})]
+    assert names(reload["target_matchers"]) == {
+        "IpsechaPairSimplex",
+        "IpsechaIpcCommunicationsDown",
+        "IpsechaPeerNotStandbyHot",
+    }
+    assert reload["equal"] == ["pair"]
+    never_muted = {"IpsechaUnexpectedReload", "IpsechaReloadLoop", "IpsechaRfFlapping", "IpsechaStandbyMissingSaCopies"}
+    for inhibit in config["inhibit_rules"]:
+        assert not names(inhibit["target_matchers"]) & never_muted, inhibit

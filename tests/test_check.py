@@ -23,6 +23,7 @@ from monitor.check import ProgressBar
 from monitor.cli import main
 from monitor.lab import Lab, LabThread
 from monitor.lab.router import Faults
+from monitor.poll import BRANCH_COMMANDS
 from monitor.snapshot import CommandResult, Snapshot, Status
 
 pytestmark = pytest.mark.integration  # the lab over SSH, `check` as a process
@@ -64,6 +65,21 @@ def test_baseline_is_healthy(running: LabThread, tmp_path: Path, capsys: pytest.
     assert "devices in no pair:" in text and text.rstrip().endswith("exit 0: healthy")
 
 
+def checks_until_a_reload(
+    capsys: pytest.CaptureFixture[str], path: Path, state: Path, device: str
+) -> list[tuple[int, dict]]:
+    """`check --state` run again and again until one reports a reload: every
+    (exit code, report) on the way."""
+    reports: list[tuple[int, dict]] = []
+
+    def reload_reported() -> bool:
+        reports.append(check(capsys, path, "--state", str(state)))
+        return bool(reports[-1][1]["reloads"])
+
+    wait_until(reload_reported, 60, f"a check reporting {device}'s reload", interval=0.2)
+    return reports
+
+
 def test_failover_reports_the_takeover_and_the_unexpected_reload(
     running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -71,13 +87,7 @@ def test_failover_reports_the_takeover_and_the_unexpected_reload(
     state = tmp_path / "state.json"
     assert check(capsys, path, "--state", str(state))[0] == 0
     running.trigger("failover")
-    reports: list[tuple[int, dict]] = []
-
-    def reload_reported() -> bool:
-        reports.append(check(capsys, path, "--state", str(state)))
-        return bool(reports[-1][1]["reloads"])
-
-    wait_until(reload_reported, 60, "a check reporting R2's reload", interval=0.2)
+    reports = checks_until_a_reload(capsys, path, state, "R2")
     running.wait()
     takeovers = [report["switchovers"] for _, report in reports if report["switchovers"]]
     assert [[(s["previous_active"], s["active"]) for s in found] for found in takeovers] == [[("R2", "R1")]]
@@ -89,16 +99,20 @@ def test_failover_reports_the_takeover_and_the_unexpected_reload(
     assert (reload["device"], reload["expected"], reload["reason"]) == ("R2", False, "reload")
     assert reload["why"] == "the pair switched over in the same window"
     assert code == 1 and "no_unexpected_reload" in rules(back)
-    # Once R2 is STANDBY HOT again the pair is healthy, the reload reported once.
+    assert reload["cause"] == "rf_self_reload"  # R2's own log says so; show version says "reload"
+    assert reload["evidence"].startswith("show logging: %RF_INTERDEV-4-RELOAD: % RF induced self-reload")
+    # Once R2 is STANDBY HOT again the pair works, but stays `recovering` (exit 1)
+    # for the hour the reload pages: the reload is reported once, then kept.
     results: list[tuple[int, dict]] = []
 
-    def healthy() -> bool:
+    def recovered() -> bool:
         results.append(check(capsys, path, "--state", str(state)))
-        return results[-1][0] == 0
+        return results[-1][1]["pairs"][0]["verdict"] == "recovering"
 
-    wait_until(healthy, 30, "a healthy check", interval=0.2)
+    wait_until(recovered, 30, "a recovering check", interval=0.2)
     code, healed = results[-1]
-    assert code == 0 and healed["reloads"] == [] and healed["pairs"][0]["rf_active"] == "R1"
+    assert code == 1 and healed["reloads"] == [] and healed["pairs"][0]["rf_active"] == "R1"
+    assert set(rules(healed)) == {"no_unexpected_reload"}
 
 
 @pytest.mark.parametrize(
@@ -108,6 +122,7 @@ def test_failover_reports_the_takeover_and_the_unexpected_reload(
         ("simplex", {"peer_standby_hot", "duplex", "communications_up"}),
         ("split-brain", {"single_hsrp_active", "hsrp_active_is_rf_active"}),
         ("sa-loss", {"expected_peers_have_sa"}),
+        ("sync-loss", {"standby_has_sa_copies"}),
     ],
 )
 def test_scenarios_fail_their_rule(
@@ -121,6 +136,40 @@ def test_scenarios_fail_their_rule(
     assert set(rules(report)) == failing
 
 
+def test_an_unreachable_active_hub_is_no_pair_failure(
+    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    running.trigger("active-unreachable")
+    running.wait()
+    try:
+        code, report = check(capsys, path)
+    finally:
+        running.trigger("baseline")
+        running.wait()
+    # R2 answers no poll; R1 reports it ACTIVE over working IPC: unknown, not unhealthy.
+    assert code == 2 and report["pairs"][0]["verdict"] == "unknown" and rules(report) == {}
+    assert report["pairs"][0]["rf_active"] == "R2"
+    assert rules(report, True)["one_rf_active"].startswith("R2 is RF ACTIVE as R1 reports it (R2: show")
+
+
+def test_standby_reload_is_an_rf_self_reload(
+    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    state = tmp_path / "state.json"
+    assert check(capsys, path, "--state", str(state))[0] == 0
+    running.trigger("standby-reload")
+    reports = checks_until_a_reload(capsys, path, state, "R1")
+    running.wait()
+    code, back = reports[-1]
+    (reload,) = back["reloads"]
+    # No switchover, and show version says "reload": only R1's log tells.
+    assert (reload["device"], reload["cause"], reload["expected"]) == ("R1", "rf_self_reload", False)
+    assert not any(report["switchovers"] for _, report in reports)
+    assert code == 1
+
+
 def test_a_device_not_polled_exits_2(running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_inventory(running.lab, tmp_path / "lab.yml", overrides={"R5": {"port": closed_port()}})
     code, report = check(capsys, path)
@@ -129,7 +178,7 @@ def test_a_device_not_polled_exits_2(running: LabThread, tmp_path: Path, capsys:
     assert not r5["up"] and r5["commands"][0]["status"] == "connect"
     assert main(["check", "--config", str(path), "--progress", "never"]) == 2
     out = capsys.readouterr().out
-    assert "  R5: all 4 commands: connect: TCP connection to 127.0.0.1:" in out
+    assert f"  R5: all {len(BRANCH_COMMANDS)} commands: connect: TCP connection to 127.0.0.1:" in out
     assert out.rstrip().endswith("exit 2: not every device could be polled or judged")
 
 

@@ -115,7 +115,9 @@ def test_the_contract_on_the_baseline(running: Running) -> None:
     assert get(samples, "ipsecha_uptime_seconds", **R2) > 86_400
     assert 0 < get(samples, "ipsecha_poll_duration_seconds", **R2) < 5
     assert get(samples, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="healthy") == 1
-    assert "ipsecha_reloads_total" not in samples  # no reload seen yet
+    # No reload seen yet: every device's counters at 0, for both kinds.
+    assert set(samples["ipsecha_reloads_total"].values()) == {0}
+    assert len(samples["ipsecha_reloads_total"]) == 2 * len(samples["ipsecha_device_up"])
     assert get(samples, "ipsecha_exporter_polls_total", device="R2", result="success") >= 1
     assert get(samples, "ipsecha_exporter_poll_duration_seconds_count", device="R2") >= 1
 
@@ -124,15 +126,15 @@ def test_failover_in_the_metrics(running: Running) -> None:
     running.lab_thread.trigger("failover")
     # While R2 reloads: it is down, its state series are gone, R1 is active without a peer.
     # (The poll that R2's reload cuts short keeps what ran before it: wait for
-    # one in which show redundancy states failed too.)
+    # one made while R2 was down, in which every command failed.)
     outage = running.wait_for(
         lambda s: (
             get(s, "ipsecha_device_up", **R2) == 0
+            and get(s, "ipsecha_command_success", **R2, command="show version") == 0
             and get(s, "ipsecha_command_success", **R2, command="show redundancy states") == 0
         )
     )
     assert get(outage, "ipsecha_redundancy_my_state", **R2) is None
-    assert get(outage, "ipsecha_command_success", **R2, command="show version") == 0
     running.wait_for(lambda s: get(s, "ipsecha_redundancy_my_state", **R1) == 13)
     # Back: the reload is counted once, as unexpected, with its reason; R1 keeps
     # the active role and its peer is STANDBY HOT (8) again.
@@ -142,9 +144,12 @@ def test_failover_in_the_metrics(running: Running) -> None:
             and get(s, "ipsecha_redundancy_peer_state", **R1) == 8
         )
     )
-    assert get(back, "ipsecha_reload_info", **R2, reason="reload", returned_to_rom_by="reload") == 1
+    (info,) = [dict(key) for key in back["ipsecha_reload_info"] if dict(key)["device"] == "R2"]
+    # show version says "reload"; R2's own log says the RF reloaded it.
+    assert (info["reason"], info["returned_to_rom_by"], info["cause"]) == ("reload", "reload", "rf_self_reload")
+    assert get(back, "ipsecha_reloads_by_cause_total", **R2, cause="rf_self_reload") == 1
     assert get(back, "ipsecha_redundancy_my_state", **R1) == 13
-    assert get(back, "ipsecha_reloads_total", **R1, expected="false") is None
+    assert get(back, "ipsecha_reloads_total", **R1, expected="false") == 0  # from 0: the first reload is an increase
     assert get(back, "ipsecha_ipsec_sa_active", **R1, peer="172.16.0.4") == 2
 
 
@@ -155,6 +160,7 @@ def test_failover_in_the_metrics(running: Running) -> None:
         ("simplex", "communications_up"),
         ("split-brain", "single_hsrp_active"),
         ("sa-loss", "expected_peers_have_sa"),
+        ("sync-loss", "standby_has_sa_copies"),
     ],
 )
 def test_scenarios_in_the_metrics(running: Running, scenario: str, failing: str) -> None:
@@ -170,6 +176,9 @@ def test_scenarios_in_the_metrics(running: Running, scenario: str, failing: str)
         assert get(samples, "ipsecha_ipsec_sa_active", **R2, peer="172.16.0.4") == 0
     if scenario == "preempt":
         assert get(samples, "ipsecha_hsrp_preempt", **R2, interface="FastEthernet0/0", group="1") == 1
+    if scenario == "sync-loss":  # R1 stays STANDBY HOT without a copy
+        assert get(samples, "ipsecha_ipsec_sa_standby", **R1, peer="172.16.0.4") == 0
+        assert get(samples, "ipsecha_redundancy_my_state", **R1) == 8
 
 
 @pytest.fixture
@@ -297,7 +306,7 @@ def test_late_and_removed_snapshots_are_ignored(probed: Running, tmp_path: Path)
     exporter.record({"R4": older})  # a slow cycle's result landing after a probe's
     samples = running.samples()
     assert get(samples, "ipsecha_exporter_polls_total", device="R4", result="success") == 1
-    assert "ipsecha_reloads_total" not in samples  # its smaller uptime was not read as a reload
+    assert set(samples["ipsecha_reloads_total"].values()) == {0}  # its smaller uptime was not read as a reload
     # SIGHUP removes R5 while a cycle still polls it: its late result stays out.
     late = running.exporter.poller.poll("R5")
     exporter.update_inventory(load_inventory(write_inventory(running.lab, tmp_path / "smaller.yml", drop=("R5",))))

@@ -55,7 +55,10 @@ HUB_COMMANDS = (
     "show crypto ipsec sa",
     "show crypto isakmp sa",
     "show crypto session",
+    "show logging",
 )
+# The log is read filtered to its reload messages: typed so, reported as "show logging".
+LOG_TYPED = "show logging | include RELOAD|RESTART"
 # Credentials reach the monitor through environment variables only.
 PASSWORD_ENV, ENABLE_ENV = "IPSECHA_FAKENOS_PASSWORD", "IPSECHA_FAKENOS_ENABLE"
 BANNER = "#### Authorized access only > all sessions logged ####"
@@ -89,6 +92,7 @@ R1_OUTPUTS = {
     "show crypto ipsec sa": "show_crypto_ipsec_sa/genie__iosxe_interface_golden_output_2.raw",
     "show crypto isakmp sa": "show_crypto_isakmp_sa/genie__iosxe_golden_output_isakmp_no_ipv6.raw",
     "show crypto session": "show_crypto_session/genie__ios_golden_output.raw",
+    LOG_TYPED: "show_logging/packetlife__standby_setup.raw",
 }
 R2_OUTPUTS = {
     **R1_OUTPUTS,
@@ -384,7 +388,7 @@ def test_healthy_packetlife_pair_check_and_serve(
 # Paged answers: with `length 4` on the vty lines every served output pages;
 # with IOS's default `length 24` only the long ones (show version, 42 lines;
 # show crypto ipsec sa, 47) do and the others complete.
-EVERY_OUTPUT_PAGES = (4, dict.fromkeys(HUB_COMMANDS, "paging"), 8.0)
+EVERY_OUTPUT_PAGES = (4, {**dict.fromkeys(HUB_COMMANDS, "paging"), "show logging": "ok"}, 8.0)
 LONG_OUTPUTS_PAGE = (
     24,
     {**dict.fromkeys(HUB_COMMANDS, "ok"), "show version": "paging", "show crypto ipsec sa": "paging"},
@@ -409,7 +413,7 @@ def test_paging_refused_is_spotted_at_once(
     message naming `terminal length 0` and command authorization, not wait
     for a prompt until command_timeout (20 s here; connect_timeout 30 s).
 
-    Each device's poll (login and 7 commands) must end within `within`
+    Each device's poll (login and 8 commands) must end within `within`
     seconds, and the whole `check` process within 3 s more (start-up, JSON;
     a loaded CI machine): 5 s when two commands page (measured: 4.0 s a
     poll, 4.7 s the check); 8 s when all seven do (5.0 s and 5.7 s), because
@@ -422,7 +426,10 @@ def test_paging_refused_is_spotted_at_once(
         device("R1", R1_OUTPUTS, credentials, errors=refused, page_length=page_length),
         device("R2", R2_OUTPUTS, credentials, errors=refused, page_length=page_length),
     ]
-    lines = {command: len((OUTPUTS / path).read_text().splitlines()) for command, path in R2_OUTPUTS.items()}
+    lines = {
+        "show logging" if command == LOG_TYPED else command: len((OUTPUTS / path).read_text().splitlines())
+        for command, path in R2_OUTPUTS.items()
+    }
     assert {c for c, n in lines.items() if n >= page_length} == {c for c, s in expected.items() if s == "paging"}
     with fakenos_devices(fakenos_python, tmp_path, devices) as ports:
         inventory = write_inventory(tmp_path, ports, connect_timeout=30)

@@ -9,16 +9,24 @@ import pytest
 from support.snapshots import snapshot_of
 
 from monitor.health import (
+    CRASH,
     HEALTHY,
+    OPERATOR,
+    POWER,
+    RECOVERING,
+    RF_SELF_RELOAD,
     RULES,
     UNHEALTHY,
     UNKNOWN,
+    UNKNOWN_CAUSE,
     ReloadTracker,
     classify_reload,
     evaluate_pair,
+    reload_cause,
 )
 from monitor.inventory import Inventory
 from monitor.lab.topology import LabPair, drop_tunnel, set_hsrp_roles
+from monitor.parse import parse_output
 from monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
 from monitor.snapshot import CommandResult, Snapshot, Status
 
@@ -102,7 +110,7 @@ def test_a_member_not_polled_is_unknown_unless_the_other_shows_a_failure(pair: L
     down = Snapshot("R1", "HUB-PAIR-1", "hub", 1.0, 3.0, (CommandResult("show version", Status.CONNECT, error="x"),))
     health = judge(pair, inventory, R1=down)
     assert health.verdict == UNKNOWN and not health.failed
-    assert {result.rule for result in health.unknown} == {"single_hsrp_active", "no_preempt"}
+    assert {result.rule for result in health.unknown} == {"single_hsrp_active", "no_preempt", "standby_has_sa_copies"}
     pair.r2.set_rf(ACTIVE, DISABLED)
     assert judge(pair, inventory, R1=None).verdict == UNHEALTHY
 
@@ -219,7 +227,9 @@ def test_a_reload_across_a_switchover_is_unexpected(pair: LabPair, inventory: In
         ("R2", False, "the pair switched over in the same window")
     ]
     health = evaluate_pair(inventory.pairs["HUB-PAIR-1"], back, inventory, reloads)
-    assert failed(health)["no_unexpected_reload"] == "R2 reloaded (reload: the pair switched over in the same window)"
+    assert failed(health)["no_unexpected_reload"] == (
+        "R2 reloaded (operator, reload: the pair switched over in the same window) within the last hour"
+    )
     # The tracker's state survives a round trip through JSON-able data.
     assert ReloadTracker.from_dict(tracker.to_dict()) == tracker
     with pytest.raises(ValueError, match="not a state this monitor wrote"):
@@ -309,3 +319,205 @@ def test_stateful_group_that_disagrees_with_the_routers_fails(pair: LabPair, inv
     assert failed(health)["stateful_group_consistent"] == (
         "R1 and R2 have no HSRP group named BRANCH-6-TUNNEL (show standby)"
     )
+
+
+# --- the standby's SA copies ----------------------------------------------------
+
+
+def test_standby_without_sa_copies_fails_per_branch_peer(pair: LabPair, inventory: Inventory) -> None:
+    health = judge(pair, inventory)
+    results = {result.rule: result for result in health.results}
+    assert results["standby_has_sa_copies"].ok is True
+    assert results["standby_has_sa_copies"].message == "R1 holds SA copies for all 2 peers active on R2"
+    # R1 stays STANDBY HOT but lost the copies of 172.16.0.5's SAs.
+    drop_tunnel(pair.r1.tunnels["172.16.0.5"], negotiating=False)
+    health = judge(pair, inventory)
+    assert health.verdict == UNHEALTHY
+    assert failed(health) == {
+        "standby_has_sa_copies": "R1 is STANDBY HOT but holds no SA copy for 1 of the 2 branch peers with active "
+        "SAs on R2 (172.16.0.5): a failover now drops their tunnels"
+    }
+
+
+def test_standby_copies_are_not_judged_before_standby_hot(pair: LabPair, inventory: Inventory) -> None:
+    for tunnel in pair.r1.tunnels.values():
+        drop_tunnel(tunnel, negotiating=False)
+    pair.r1.set_rf(NEGOTIATION, ACTIVE)
+    pair.r2.set_rf(ACTIVE, NEGOTIATION)
+    health = judge(pair, inventory)
+    assert set(failed(health)) == {"peer_standby_hot"}  # what is wrong, said once
+    assert next(r for r in health.results if r.rule == "standby_has_sa_copies").ok is None
+
+
+# --- a member the monitor cannot reach -------------------------------------------
+
+
+def test_an_unreachable_active_hub_reported_active_by_its_peer_is_no_pair_failure(
+    pair: LabPair, inventory: Inventory
+) -> None:
+    down = Snapshot("R2", "HUB-PAIR-1", "hub", 1.0, 3.0, (CommandResult("show version", Status.CONNECT, error="x"),))
+    health = judge(pair, inventory, R2=down)
+    assert health.verdict == UNKNOWN and not health.failed
+    assert health.rf_active == "R2" and health.rf_active_members == ("R2",)
+    results = {result.rule: result for result in health.results}
+    assert results["one_rf_active"].ok is True
+    assert results["one_rf_active"].message == ("R2 is RF ACTIVE as R1 reports it (R2: show redundancy states not run)")
+    assert results["peer_standby_hot"].ok is True and results["duplex"].ok is True
+    assert results["expected_peers_have_sa"].ok is None  # R2's own SAs are not known
+    # Never polled at all: the same.
+    assert judge(pair, inventory, R2=None).rf_active == "R2"
+    # Without working IPC the peer's word is no proof: unknown, not "R2".
+    pair.r1.communications_up = False
+    health = judge(pair, inventory, R2=down)
+    assert health.rf_active is None and not health.failed
+    assert next(r for r in health.results if r.rule == "one_rf_active").ok is None
+
+
+# --- reload causes --------------------------------------------------------------------
+
+
+def _log(*lines: str):
+    return parse_output("show logging", "\n".join(lines), filtered=True)
+
+
+def _version(reason: str):
+    (version,) = parse_output("show version", _show_version(reason))
+    return version
+
+
+def _show_version(reason: str) -> str:
+    from monitor.lab.outputs import show_version
+    from monitor.lab.router import Clock, LabCredentials, Router
+
+    router = Router("R9", "hub", "10.9.9.9", LabCredentials("u", "p", "s"), Clock())
+    router.returned_to_rom_by = reason
+    return show_version(router)
+
+
+RF_LOG = (
+    "Nov 30 12:00:01.000: %RF_INTERDEV-4-RELOAD: % RF induced self-reload. my state = NEGOTIATION peer state = ACTIVE"
+)
+OPERATOR_LOG = (
+    "Nov 30 12:00:01.000: %SYS-5-RELOAD: Reload requested by admin on vty0 (192.168.1.100). "
+    "Reload Reason: Reload Command."
+)
+RESTART_LOG = "Nov 30 12:01:00.000: %SYS-5-RESTART: System restarted --"
+
+
+def test_reload_cause_comes_from_the_log_before_the_boot() -> None:
+    version = _version("reload")  # what IOS says for both kinds
+    assert reload_cause(version, _log(RF_LOG, RESTART_LOG)).cause == RF_SELF_RELOAD
+    assert reload_cause(version, _log(OPERATOR_LOG, RESTART_LOG)).cause == OPERATOR
+    # The message before the *last* restart counts: an older boot's does not.
+    assert reload_cause(version, _log(RF_LOG, RESTART_LOG, OPERATOR_LOG, RESTART_LOG)).cause == OPERATOR
+    assert reload_cause(version, _log(OPERATOR_LOG, RESTART_LOG, RESTART_LOG)).evidence == "show version: reload"
+    # A reload message after the boot is a reload to come, not this boot's cause.
+    assert reload_cause(version, _log(RESTART_LOG, RF_LOG)).cause == OPERATOR
+    evidence = reload_cause(version, _log(RF_LOG, RESTART_LOG)).evidence
+    assert evidence.startswith("show logging: %RF_INTERDEV-4-RELOAD: % RF induced self-reload")
+
+
+@pytest.mark.parametrize(
+    ("reason", "cause"),
+    [
+        ("reload", OPERATOR),
+        ("Reload Command", OPERATOR),
+        ("power-on", POWER),
+        ("power cycle at 10:00:00 UTC Mon Nov 30 2026 (SP by power on)", POWER),
+        ("bus error at PC 0x602DADE0, address 0x480811", CRASH),
+        ("error - a Software forced crash, PC 0x60435894", CRASH),
+        ("watchdog timer expired", CRASH),
+        ("Critical software exception, check bootflash:crashinfo_RP_00_00", CRASH),
+        ("Unknown reason", UNKNOWN_CAUSE),
+        ("SSO Switchover", UNKNOWN_CAUSE),
+    ],
+)
+def test_reload_cause_without_the_log_falls_back_to_show_version(reason: str, cause: str) -> None:
+    assert reload_cause(_version(reason), ()).cause == cause
+    assert reload_cause(_version(reason), None).cause == cause
+
+
+def test_an_rf_self_reload_is_unexpected_without_a_switchover(pair: LabPair, inventory: Inventory) -> None:
+    tracker = ReloadTracker()
+    day = 86_400
+    tracker.observe({"R1": _with_uptime(snapshot_of(pair.r1), 1000.0, day, "reload")}, inventory)
+    pair.r1.syslog(RF_LOG.partition(": ")[2])
+    pair.r1.syslog(RESTART_LOG.partition(": ")[2])
+    (reload,) = tracker.observe({"R1": _with_uptime(snapshot_of(pair.r1), 1300.0, 120, "reload")}, inventory)[0]
+    assert (reload.cause, reload.expected, reload.why) == (RF_SELF_RELOAD, False, "an RF self-reload is never expected")
+    # The same reload, logged as the operator's: expected.
+    tracker = ReloadTracker()
+    tracker.observe({"R1": _with_uptime(snapshot_of(pair.r1), 1000.0, day, "reload")}, inventory)
+    pair.r1.syslog(OPERATOR_LOG.partition(": ")[2])
+    pair.r1.syslog(RESTART_LOG.partition(": ")[2])
+    (reload,) = tracker.observe({"R1": _with_uptime(snapshot_of(pair.r1), 1300.0, 120, "reload")}, inventory)[0]
+    assert (reload.cause, reload.expected) == (OPERATOR, True)
+
+
+# --- the last hour: recovering, reload loops, flapping ------------------------------
+
+
+def test_reloads_count_for_an_hour_and_three_make_a_loop(pair: LabPair, inventory: Inventory) -> None:
+    tracker = ReloadTracker()
+    hub_pair = inventory.pairs["HUB-PAIR-1"]
+    at, uptime = 1000.0, 86_400
+    tracker.observe({"R1": _with_uptime(snapshot_of(pair.r1), at, uptime)}, inventory)
+    boots = []
+    for n in range(1, 4):  # three operator reloads of R1, 10 minutes apart
+        at += 600
+        reloads, _ = tracker.observe({"R1": _with_uptime(snapshot_of(pair.r1), at, 60)}, inventory)
+        assert [r.expected for r in reloads] == [True]
+        boots.append(tracker.booted_at()["R1"])
+        snapshots = {"R1": _with_uptime(snapshot_of(pair.r1), at, 60), "R2": snapshot_of(pair.r2, started_at=at)}
+        health = evaluate_pair(hub_pair, snapshots, inventory, *tracker.recent())
+        assert health.verdict == (HEALTHY if n < 3 else UNHEALTHY)
+    assert failed(health) == {"no_reload_loop": "reload loop: R1 3 times within the last hour"}
+    assert len(set(boots)) == 3  # each boot its own start
+    # The boot's start stays put while the device runs on.
+    tracker.observe({"R1": _with_uptime(snapshot_of(pair.r1), at + 30, 60)}, inventory)
+    assert tracker.booted_at()["R1"] == boots[-1]
+    # An hour after the first, it no longer counts.
+    tracker.observe({"R1": _with_uptime(snapshot_of(pair.r1), 1000.0 + 600 + 3601, 3000)}, inventory)
+    assert len(tracker.recent()[0]) == 2
+    assert ReloadTracker.from_dict(tracker.to_dict()) == tracker
+
+
+def test_an_unexpected_reload_keeps_the_pair_recovering_for_the_hour(pair: LabPair, inventory: Inventory) -> None:
+    tracker = ReloadTracker()
+    hub_pair = inventory.pairs["HUB-PAIR-1"]
+
+    def judged(at: float, uptime: int):
+        r1 = _with_uptime(snapshot_of(pair.r1), at, uptime, "power-on")
+        snapshots = {"R1": r1, "R2": snapshot_of(pair.r2, started_at=at)}
+        tracker.observe(snapshots, inventory)
+        return evaluate_pair(hub_pair, snapshots, inventory, *tracker.recent())
+
+    assert judged(1000.0, 86_400).verdict == HEALTHY
+    health = judged(1300.0, 60)  # back from a power cycle
+    assert health.verdict == RECOVERING
+    assert failed(health) == {
+        "no_unexpected_reload": "R1 reloaded (power, power-on: not an operator reload) within the last hour"
+    }
+    assert judged(1300.0 + 3000, 3060).verdict == RECOVERING  # still within the hour
+    assert judged(1300.0 + 3601, 3660).verdict == HEALTHY
+
+
+def test_three_switchovers_within_the_hour_are_flapping(pair: LabPair, inventory: Inventory) -> None:
+    tracker = ReloadTracker()
+    hub_pair = inventory.pairs["HUB-PAIR-1"]
+    at = 1000.0
+    tracker.observe({hub.name: snapshot_of(hub, started_at=at) for hub in pair.hubs}, inventory)
+    active, standby = pair.r2, pair.r1
+    for n in range(1, 4):
+        at += 300
+        active.set_rf(STANDBY_HOT, ACTIVE)
+        standby.set_rf(ACTIVE, STANDBY_HOT)
+        set_hsrp_roles(pair, standby, active)
+        active, standby = standby, active
+        snapshots = {hub.name: snapshot_of(hub, started_at=at) for hub in pair.hubs}
+        _, switchovers = tracker.observe(snapshots, inventory)
+        assert len(switchovers) == 1
+        health = evaluate_pair(hub_pair, snapshots, inventory, *tracker.recent())
+        rule = next(r for r in health.results if r.rule == "no_rf_flapping")
+        assert rule.ok is (n < 3)
+    assert rule.message == "the RF-active role changed hands 3 times within the hour (R2 -> R1 -> R2 -> R1)"

@@ -3,6 +3,8 @@ every monitored command parsing, refusals, and each scenario's timeline."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import socket
 import subprocess
@@ -14,15 +16,26 @@ import ntc_templates
 import paramiko
 import pytest
 import yaml
-from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
+from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 from ntc_templates.parse import parse_output as ntc_parse_output
 from support.lab import Sampler, connect, in_order, sequence
 from support.processes import closed_port
 from support.waiting import wait_until
 
 from monitor.lab import Lab, LabThread
+from monitor.lab.control import status
+from monitor.lab.ios_cli import IosCli
 from monitor.lab.outputs import SHOW_COMMANDS
-from monitor.lab.router import Faults
+from monitor.lab.rekey import MAX_WAIT_SECONDS, REKEY_SYNC_SECONDS, maintain_sas
+from monitor.lab.router import Clock, Faults, Router
+from monitor.lab.scenarios import (
+    OPERATOR_RELOAD_LOG,
+    RELOAD_LOOP_PAUSE_SECONDS,
+    RELOAD_SECONDS,
+    SCENARIOS,
+    ScenarioContext,
+)
+from monitor.lab.topology import LabPair, build_pairs, lab_credentials
 from monitor.parse import ParseError, parse_output
 from monitor.parse.templates import index_template
 
@@ -563,3 +576,383 @@ def test_fault_aaa_refuses_terminal_commands_and_banner(faulty_lab: Lab) -> None
             connection.disconnect()
     finally:
         faulty_lab.router("R2").faults = Faults()
+
+
+# --- output filters: `show ... | include` -------------------------------------
+
+LOG_FILTER = "show logging | include RELOAD|RESTART"  # what the monitor polls
+RF_SELF_RELOAD_OF_STANDBY = (
+    "%RF_INTERDEV-4-RELOAD: % RF induced self-reload. my state = STANDBY HOT peer state = ACTIVE"
+)
+RESTART = "%SYS-5-RESTART: System restarted --"
+
+
+def _enabled_cli(router: Router) -> IosCli:
+    cli = IosCli(router)
+    cli.handle("enable")
+    cli.handle(router.credentials.enable_secret)
+    assert cli.prompt.endswith("#")
+    return cli
+
+
+def _messages(output: str) -> list[str]:
+    """The log messages of `show logging` lines, time stamps left out."""
+    return [line[line.index("%") :] for line in output.splitlines() if "%" in line]
+
+
+def test_output_filters_include_exclude_begin() -> None:
+    (pair,) = build_pairs(1, 1, lab_credentials(), Clock(1.0))
+    r1 = pair.r1
+    r1.syslog(OPERATOR_RELOAD_LOG)
+    cli = _enabled_cli(r1)
+    whole = SHOW_COMMANDS[("show", "logging")](r1).splitlines()
+    assert len(whole) == 10  # 7 header lines and 3 messages
+    included = cli.handle(LOG_FILTER).output
+    assert included.splitlines() == [line for line in whole if re.search("RELOAD|RESTART", line)]
+    assert _messages(included) == [RESTART, OPERATOR_RELOAD_LOG]
+    assert cli.handle("sh log | i RELOAD|RESTART").output == included  # abbreviations, as IOS takes them
+    # The rest of the line is the regular expression, spaces and all.
+    hsrp = cli.handle("show logging | inc Grp 1 state Init -> ").output.splitlines()
+    assert hsrp and all("Grp 1 state Init -> " in line for line in hsrp)
+    assert cli.handle("show logging | include NO-SUCH-MESSAGE").output == ""
+    excluded = cli.handle("show version | exclude ^$|Cisco").output.splitlines()
+    assert excluded and not any(line == "" or "Cisco" in line for line in excluded)
+    assert any(line.startswith("R1 uptime is") for line in excluded)
+    begun = cli.handle("show redundancy states | begin Communications").output.splitlines()
+    assert begun[0].startswith(" Communications = Up") and "my state" not in "".join(begun)
+    # Errors as IOS words them, and nothing runs.
+    assert cli.handle("show logging | include (").output.startswith("% Invalid regular expression")
+    assert cli.handle("show logging |").output == "% Incomplete command.\n"
+    assert cli.handle("show logging | include").output == "% Incomplete command.\n"
+    unknown = cli.handle("show logging | frobnicate x").output
+    assert "% Invalid input detected at '^' marker." in unknown
+    assert unknown.splitlines()[0].index("^") == len("R1#show logging | ")
+    not_a_show = cli.handle("terminal length 0 | include x").output
+    assert not_a_show.splitlines()[0].index("^") == len("R1#terminal length 0 ")
+    # An image without the base command refuses the filtered one the same way.
+    r1.faults = Faults(missing_commands=frozenset({"show logging"}))
+    missing = cli.handle(LOG_FILTER).output
+    assert missing.splitlines()[0].index("^") == len("R1#show ") and "% Invalid input" in missing
+
+
+def test_output_filters_at_user_exec_only_where_the_show_is_allowed() -> None:
+    (pair,) = build_pairs(1, 1, lab_credentials(), Clock(1.0))
+    cli = IosCli(pair.r2)
+    assert cli.prompt == "R2>"
+    assert cli.handle("show version | include uptime").output.startswith("R2 uptime is 3 weeks")
+    assert "% Invalid input detected" in cli.handle(LOG_FILTER).output
+
+
+def test_filtered_log_over_ssh(lab: Lab) -> None:
+    connection = connect(lab, "R1")
+    try:
+        output = connection.send_command(LOG_FILTER)
+        uptime = connection.send_command("show version | include uptime")
+    finally:
+        connection.disconnect()
+    assert _messages(output) == [RESTART]  # the boot three weeks ago
+    assert output.strip().count("\n") == 0
+    assert uptime.startswith("R1 uptime is")
+
+
+# --- rekeys: the active SAs renew each lifetime, the standby's copies follow ---
+
+
+class ManualClock(Clock):
+    """Lab time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at = 0.0
+
+    def now(self) -> float:
+        return self.at
+
+
+def _ipsec(router: Router) -> list:
+    return parse_output("show crypto ipsec sa", SHOW_COMMANDS[("show", "crypto", "ipsec", "sa")](router))
+
+
+def _standby_copies(records: list) -> dict[str, int]:
+    """STANDBY ESP SAs (inbound + outbound) per peer, as `show crypto ipsec sa` shows them."""
+    return {sa.peer: sum(esp.status == "STANDBY" for esp in (*sa.inbound_esp, *sa.outbound_esp)) for sa in records}
+
+
+def _spis(records: list) -> dict[str, tuple[str, ...]]:
+    return {sa.peer: tuple(esp.spi for esp in (*sa.inbound_esp, *sa.outbound_esp)) for sa in records}
+
+
+def _copies_shown(router: Router) -> dict[str, str]:
+    """Per peer: the ISAKMP status column and the crypto session status."""
+    isakmp = parse_output("show crypto isakmp sa", SHOW_COMMANDS[("show", "crypto", "isakmp", "sa")](router))
+    sessions = parse_output("show crypto session", SHOW_COMMANDS[("show", "crypto", "session")](router))
+    by_peer = {row.src: str(row.status) for row in isakmp}
+    return {s.peer: f"{by_peer.get(s.peer)}/{s.status}" for s in sessions}
+
+
+def _play(pair: LabPair, scenario: str) -> list[str]:
+    """Play a scenario on router state alone: no SSH, no waiting (sleeps are instant)."""
+    notes: list[str] = []
+
+    async def sleep(seconds: float) -> None:
+        pass
+
+    async def set_reachable(router: Router, reachable: bool) -> None:
+        router.reachable = reachable
+
+    async def set_management(router: Router, up: bool) -> None:
+        router.management_cut = not up
+
+    asyncio.run(SCENARIOS[scenario](ScenarioContext(pair, sleep, set_reachable, set_management, notes.append)))
+    return notes
+
+
+def test_rekey_renews_the_sas_and_the_standby_keeps_its_copies_until_synced() -> None:
+    clock, rng = ManualClock(), random.Random(12)
+    (pair,) = build_pairs(1, 2, lab_credentials(), clock, sa_lifetime=100)
+    active, standby = pair.r2, pair.r1
+    peers = {"172.16.0.4", "172.16.0.5"}
+    both_copies = dict.fromkeys(peers, 2)
+    first = _spis(_ipsec(active))
+    assert _spis(_ipsec(standby)) == first and _standby_copies(_ipsec(standby)) == both_copies
+
+    clock.at = 99.0  # within the lifetime: nothing changes, the next look is at its end
+    assert maintain_sas(pair, clock.at, rng) == 100.0
+    assert _spis(_ipsec(active)) == first and _ipsec(active)[0].pkts_encaps == 1980
+
+    clock.at = 100.5  # the rekey: new SPIs on the active hub and the branch, counters from zero
+    assert maintain_sas(pair, clock.at, rng) == 100.5 + REKEY_SYNC_SECONDS
+    second = _spis(_ipsec(active))
+    assert all(set(second[peer]).isdisjoint(first[peer]) for peer in peers)
+    (branch,) = _ipsec(pair.branches[0])
+    assert set(branch.inbound_esp[0].spi + branch.outbound_esp[0].spi) == set("".join(second["172.16.0.4"]))
+    assert all(sa.active_esp_sa_count == 2 for sa in _ipsec(active))
+    assert all(esp.lifetime_seconds == 100 for esp in _ipsec(active)[0].inbound_esp)
+
+    clock.at = 100.5 + REKEY_SYNC_SECONDS - 0.1  # the sync window: the standby shows the previous copies
+    maintain_sas(pair, clock.at, rng)
+    assert _ipsec(active)[0].pkts_encaps == int(20 * (REKEY_SYNC_SECONDS - 0.1))
+    window = _ipsec(standby)
+    assert _spis(window) == first and _standby_copies(window) == both_copies
+    assert _copies_shown(standby) == dict.fromkeys(peers, "STDBY/UP-STANDBY")
+
+    clock.at = 100.5 + REKEY_SYNC_SECONDS  # synced: the copies are the new SAs
+    assert maintain_sas(pair, clock.at, rng) == min(200.5, clock.at + MAX_WAIT_SECONDS)  # the next rekey
+    synced = _ipsec(standby)
+    assert _spis(synced) == second and _standby_copies(synced) == both_copies
+    assert all(sa.active_esp_sa_count == 0 and sa.pkts_encaps == 0 for sa in synced)
+    assert _copies_shown(standby) == dict.fromkeys(peers, "STDBY/UP-STANDBY")
+    assert _copies_shown(active) == dict.fromkeys(peers, "ACTIVE/UP-ACTIVE")
+
+
+def test_rekey_after_sync_loss_brings_no_copies_back_until_baseline() -> None:
+    clock, rng = ManualClock(), random.Random(12)
+    (pair,) = build_pairs(1, 2, lab_credentials(), clock, sa_lifetime=100)
+    active, standby = pair.r2, pair.r1
+    clock.at = 10.0
+    assert _play(pair, "sync-loss") == ["SA sync lost: R1 STANDBY HOT without SA copies"]
+    assert (standby.rf_my, standby.rf_peer, standby.communications_up) == (8, 13, True)
+    assert _standby_copies(_ipsec(standby)) == {"172.16.0.4": 0, "172.16.0.5": 0}
+    before = _spis(_ipsec(active))
+    for clock.at in (100.0, 100.0 + REKEY_SYNC_SECONDS, 200.0, 250.0):  # two rekeys, and long after
+        maintain_sas(pair, clock.at, rng)
+        assert _standby_copies(_ipsec(standby)) == {"172.16.0.4": 0, "172.16.0.5": 0}
+        assert all(sa.active_esp_sa_count == 2 for sa in _ipsec(active))
+    assert _spis(_ipsec(active)) != before
+    # A reload of the standby does not bring them back either...
+    _play(pair, "standby-reload")
+    assert standby.rf_my == 8 and _standby_copies(_ipsec(standby)) == {"172.16.0.4": 0, "172.16.0.5": 0}
+    # ...baseline does, and later rekeys reach the standby again.
+    _play(pair, "baseline")
+    assert _standby_copies(_ipsec(standby)) == {"172.16.0.4": 2, "172.16.0.5": 2}
+    clock.at = 400.0
+    maintain_sas(pair, clock.at, rng)
+    clock.at += REKEY_SYNC_SECONDS
+    maintain_sas(pair, clock.at, rng)
+    assert _spis(_ipsec(standby)) == _spis(_ipsec(active))
+
+
+def test_rekeys_over_ssh_never_leave_the_standby_without_copies() -> None:
+    lab = Lab(branches=2, time_scale=10, sa_lifetime=10)  # a rekey every real second
+    both_copies = {"172.16.0.4": 2, "172.16.0.5": 2}
+    with LabThread(lab):
+        r1, r2 = connect(lab, "R1"), connect(lab, "R2")
+        active_spis, standby_spis, copies = [], [], []
+        try:
+            deadline = time.monotonic() + 4.5
+            while time.monotonic() < deadline:
+                standby = parse_output("show crypto ipsec sa", r1.send_command("show crypto ipsec sa"))
+                active = parse_output("show crypto ipsec sa", r2.send_command("show crypto ipsec sa"))
+                copies.append(_standby_copies(standby))
+                standby_spis.append(_spis(standby))
+                active_spis.append(_spis(active))
+                assert all(sa.active_esp_sa_count == 2 for sa in active)
+        finally:
+            r1.disconnect()
+            r2.disconnect()
+    assert len(copies) >= 10 and all(c == both_copies for c in copies), copies
+    distinct_active = sequence(active_spis)
+    assert len(distinct_active) >= 4  # rekeyed at least three times
+    distinct_standby = sequence(standby_spis)
+    assert len(distinct_standby) >= 3  # the copies followed...
+    assert all(spis in distinct_active for spis in distinct_standby)  # ...and were always the active's SAs
+
+
+def test_sa_lifetime_must_outlast_the_sync() -> None:
+    with pytest.raises(ValueError, match="sa_lifetime"):
+        Lab(sa_lifetime=REKEY_SYNC_SECONDS)
+
+
+# --- issue 12 scenarios, observed over SSH --------------------------------------
+
+
+def _states(connection) -> object:
+    (states,) = parse_output("show redundancy states", connection.send_command("show redundancy states"))
+    return states
+
+
+def test_standby_reload_self_reloads_without_switchover() -> None:
+    lab = Lab(branches=2, time_scale=10)
+    both_copies = {"172.16.0.4": 2, "172.16.0.5": 2}
+    with LabThread(lab) as running:
+        running.trigger("standby-reload")
+        wait_until(lambda: _refused(lab.servers["R1"].port), 10, "R1 refusing SSH while it reloads", interval=0.02)
+        r2 = connect(lab, "R2")  # meanwhile R2 carries on alone: no switchover
+        try:
+            alone = _states(r2)
+            (group,) = parse_output("show standby", r2.send_command("show standby"))
+            switchovers = r2.send_command("show redundancy | include Switchovers")
+        finally:
+            r2.disconnect()
+        assert (alone.my_state.code, alone.peer_state.code, alone.mode) == (13, 1, "Simplex")
+        assert group.state == "active" and switchovers.strip() == "Switchovers system experienced = 0"
+        assert _refused(lab.servers["R1"].port)
+        running.wait(timeout=30)
+        r1, r2 = connect(lab, "R1"), connect(lab, "R2")
+        try:
+            r1_states, r2_states = _states(r1), _states(r2)
+            copies = _standby_copies(parse_output("show crypto ipsec sa", r1.send_command("show crypto ipsec sa")))
+            active = parse_output("show crypto ipsec sa", r2.send_command("show crypto ipsec sa"))
+            r1_log, r2_log = r1.send_command(LOG_FILTER), r2.send_command(LOG_FILTER)
+            (r1_version,) = parse_output("show version", r1.send_command("show version"))
+            (r2_version,) = parse_output("show version", r2.send_command("show version"))
+        finally:
+            r1.disconnect()
+            r2.disconnect()
+    assert (r1_states.my_state.code, r1_states.peer_state.code, r1_states.communications_up) == (8, 13, True)
+    assert (r2_states.my_state.code, r2_states.peer_state.code) == (13, 8)
+    assert copies == both_copies and all(sa.active_esp_sa_count == 2 for sa in active)
+    assert _messages(r1_log) == [RESTART, RF_SELF_RELOAD_OF_STANDBY, RESTART]
+    assert "RF_INTERDEV" not in r2_log and "SYS-5-RELOAD" not in r2_log  # R2 never reloaded
+    assert r1_version.uptime_seconds < 600 and r1_version.returned_to_rom_by == "reload"
+    assert r2_version.uptime_seconds > 7 * 86400
+    at = {step: when for when, _, step in lab.timeline}
+    assert at["R1 is back (uptime reset, last reload: reload)"] - at["R1 reloads: SSH refused"] >= RELOAD_SECONDS
+    assert list(at)[-1] == "R1 STANDBY HOT: SAs synced"
+
+
+def test_reload_loop_reloads_the_standby_three_times() -> None:
+    lab = Lab(branches=1, time_scale=40)
+    with LabThread(lab) as running:
+        running.trigger("reload-loop")
+        wait_until(lambda: _refused(lab.servers["R1"].port), 10, "R1 refusing SSH", interval=0.01)
+        running.wait(timeout=60)
+        r1 = connect(lab, "R1")
+        try:
+            states = _states(r1)
+            copies = _standby_copies(parse_output("show crypto ipsec sa", r1.send_command("show crypto ipsec sa")))
+            log = r1.send_command(LOG_FILTER)
+        finally:
+            r1.disconnect()
+    assert (states.my_state.code, states.peer_state.code) == (8, 13) and copies == {"172.16.0.4": 2}
+    assert _messages(log) == [RESTART, *[OPERATOR_RELOAD_LOG, RESTART] * 3]
+    assert lab.router("R2").switchovers == 0 and lab.router("R2").uptime_seconds() > 7 * 86400
+    steps = [(when, step) for when, _, step in lab.timeline]
+    reloads = [when for when, step in steps if step == "R1 reloads: SSH refused"]
+    hot = [when for when, step in steps if step == "R1 STANDBY HOT: SAs synced"]
+    assert len(reloads) == len(hot) == 3
+    # Each reload waits for the previous one to end STANDBY HOT (and a pause).
+    assert all(hot[k] + RELOAD_LOOP_PAUSE_SECONDS <= reloads[k + 1] for k in range(2))
+    assert all(reloads[k] + RELOAD_SECONDS <= hot[k] for k in range(3))
+
+
+def test_sync_loss_leaves_the_standby_hot_without_copies_until_baseline() -> None:
+    lab = Lab(branches=2, time_scale=10, sa_lifetime=10)
+    none = {"172.16.0.4": 0, "172.16.0.5": 0}
+    with LabThread(lab) as running:
+        running.trigger("sync-loss")
+        running.wait(timeout=10)
+        r1, r2 = connect(lab, "R1"), connect(lab, "R2")
+        try:
+            states = _states(r1)
+            sessions = parse_output("show crypto session", r1.send_command("show crypto session"))
+            isakmp = r1.send_command("show crypto isakmp sa")
+            active_spis, copies = [], []
+            deadline = time.monotonic() + 2.5  # two rekeys and more
+            while time.monotonic() < deadline:
+                copies.append(
+                    _standby_copies(parse_output("show crypto ipsec sa", r1.send_command("show crypto ipsec sa")))
+                )
+                active_spis.append(_spis(parse_output("show crypto ipsec sa", r2.send_command("show crypto ipsec sa"))))
+            running.trigger("baseline")
+            running.wait(timeout=10)
+            restored = _standby_copies(parse_output("show crypto ipsec sa", r1.send_command("show crypto ipsec sa")))
+        finally:
+            r1.disconnect()
+            r2.disconnect()
+    assert (states.my_state.code, states.peer_state.code, states.duplex, states.communications_up) == (
+        8,
+        13,
+        True,
+        True,
+    )
+    assert not any(s.status == "UP-STANDBY" for s in sessions) and "STDBY" not in isakmp
+    assert len(sequence(active_spis)) >= 3 and all(c == none for c in copies), copies
+    assert restored == {"172.16.0.4": 2, "172.16.0.5": 2}
+
+
+def test_active_unreachable_cuts_only_ssh_until_baseline() -> None:
+    lab = Lab(branches=1, time_scale=10)
+    with LabThread(lab) as running:
+        running.trigger("active-unreachable")
+        running.wait(timeout=10)
+        r2 = lab.router("R2")
+        assert _refused(lab.servers["R2"].port)
+        with pytest.raises(NetmikoTimeoutException, match="TCP connection to device failed"):
+            connect(lab, "R2", conn_timeout=2)
+        # RF, HSRP and the SAs carry on; the standby still sees its peer ACTIVE.
+        assert (r2.rf_my, r2.hsrp[0].state, r2.tunnels["172.16.0.4"].status) == (13, "active", "ACTIVE")
+        assert {row["device"]: row["reachable"] for row in status(lab)} == {
+            "R1": True,
+            "R2": False,
+            "R4": True,
+        }
+        r1 = connect(lab, "R1")
+        try:
+            states = _states(r1)
+            copies = _standby_copies(parse_output("show crypto ipsec sa", r1.send_command("show crypto ipsec sa")))
+        finally:
+            r1.disconnect()
+        assert (states.my_state.code, states.peer_state.code, states.communications_up) == (8, 13, True)
+        assert copies == {"172.16.0.4": 2}
+        time.sleep(0.5)
+        assert _refused(lab.servers["R2"].port)  # it stays cut
+        running.trigger("baseline")
+        running.wait(timeout=10)
+        connection = connect(lab, "R2")
+        try:
+            back = _states(connection)
+        finally:
+            connection.disconnect()
+    assert (back.my_state.code, back.peer_state.code) == (13, 8)
+
+
+@pytest.mark.parametrize("scenario", ["sync-loss", "standby-reload", "reload-loop", "active-unreachable"])
+def test_new_scenarios_decline_without_a_stable_pair(scenario: str) -> None:
+    (pair,) = build_pairs(1, 1, lab_credentials(), ManualClock())
+    _play(pair, "simplex")
+    before = [(hub.rf_my, hub.reachable, hub.management_cut, hub.boot_time) for hub in pair.hubs]
+    notes = _play(pair, scenario)
+    assert notes == [f"{scenario} declined: no hub is RF ACTIVE with a STANDBY HOT peer (trigger baseline first)"]
+    assert [(hub.rf_my, hub.reachable, hub.management_cut, hub.boot_time) for hub in pair.hubs] == before
+    assert pair.sa_sync

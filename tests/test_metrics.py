@@ -82,7 +82,57 @@ def test_every_contract_metric_on_the_baseline(pair: LabPair, inventory: Invento
     assert value(samples, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="healthy") == 1
     assert value(samples, "ipsecha_pair_rf_active_members", pair="HUB-PAIR-1") == 1
     assert value(samples, "ipsecha_pair_rule_ok", pair="HUB-PAIR-1", rule="peer_standby_hot") == 1
-    assert value(samples, "ipsecha_reload_info", **r2, reason="reload", returned_to_rom_by="reload") == 1
+    (info,) = [dict(key) for key in samples["ipsecha_reload_info"] if dict(key)["device"] == "R2"]
+    assert (info["reason"], info["returned_to_rom_by"], info["cause"]) == ("reload", "reload", "operator")
+    assert info["boot"] == _boot(1_000_000.0 - value(samples, "ipsecha_uptime_seconds", **r2))
+    # The standby's copies: as many as the active SAs, per branch.
+    for peer in ("172.16.0.4", "172.16.0.5"):
+        assert value(samples, "ipsecha_ipsec_sa_standby", **r1, peer=peer) == 2
+        assert value(samples, "ipsecha_ipsec_sa_standby", **r2, peer=peer) == 0
+        assert value(samples, "ipsecha_crypto_session_standby", **r1, peer=peer) == 1
+        assert value(samples, "ipsecha_crypto_session_standby", **r2, peer=peer) == 0
+    assert value(samples, "ipsecha_isakmp_sas", **r1, state="QM_IDLE", status="standby") == 2
+    assert value(samples, "ipsecha_isakmp_sas", **r2, state="QM_IDLE", status="active") == 2
+    assert value(samples, "ipsecha_pair_rule_ok", pair="HUB-PAIR-1", rule="standby_has_sa_copies") == 1
+
+
+def _boot(at: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def test_a_standby_without_copies_reads_0_and_fails_its_rule(pair: LabPair, inventory: Inventory) -> None:
+    for tunnel in pair.r1.tunnels.values():
+        drop_tunnel(tunnel, negotiating=False)
+    samples = scrape(pair, inventory)
+    r1 = {"device": "R1", "pair": "HUB-PAIR-1"}
+    assert value(samples, "ipsecha_ipsec_sa_standby", **r1, peer="172.16.0.4") == 0  # expected peers: 0, not absent
+    assert value(samples, "ipsecha_pair_rule_ok", pair="HUB-PAIR-1", rule="standby_has_sa_copies") == 0
+    assert value(samples, "ipsecha_pair_verdict", pair="HUB-PAIR-1", verdict="unhealthy") == 1
+
+
+def test_reload_causes_and_the_boot_are_exported(pair: LabPair, inventory: Inventory) -> None:
+    pair.r1.syslog("%RF_INTERDEV-4-RELOAD: % RF induced self-reload. my state = STANDBY HOT peer state = ACTIVE")
+    pair.r1.syslog("%SYS-5-RESTART: System restarted --")
+    snapshots = {router.name: snapshot_of(router) for router in (*pair.hubs, *pair.branches)}
+    view = ExportView(
+        inventory,
+        snapshots,
+        [],
+        {("R1", False): 1},
+        1_000_010.0,
+        {("R1", "rf_self_reload"): 1},
+        {"R1": 999_000.0},
+    )
+    samples = parse_samples(render(view).decode())
+    (info,) = [dict(key) for key in samples["ipsecha_reload_info"] if dict(key)["device"] == "R1"]
+    assert (info["cause"], info["boot"]) == ("rf_self_reload", _boot(999_000.0))  # the boot as the monitor saw it begin
+    r1 = {"device": "R1", "pair": "HUB-PAIR-1"}
+    assert value(samples, "ipsecha_reloads_by_cause_total", **r1, cause="rf_self_reload") == 1
+    assert value(samples, "ipsecha_reloads_total", **r1, expected="false") == 1
+    assert value(samples, "ipsecha_reloads_total", **r1, expected="true") == 0  # written from 0
+    assert value(samples, "ipsecha_reloads_by_cause_total", **r1, cause="crash") == 0
 
 
 def test_an_expected_peer_without_sa_reads_0_not_absent(pair: LabPair, inventory: Inventory) -> None:

@@ -44,9 +44,9 @@ def test_the_devices_platform_reaches_the_parser(tmp_path: Path, monkeypatch: py
     platforms: list[str] = []
     real = device_module.parse_output
 
-    def spy(command: str, text: str, platform: str = "cisco_ios"):
+    def spy(command: str, text: str, platform: str = "cisco_ios", *, filtered: bool = False):
         platforms.append(platform)
-        return real(command, text, platform)
+        return real(command, text, platform, filtered=filtered)
 
     monkeypatch.setattr(device_module, "parse_output", spy)
     with LabThread(Lab(pairs=1, branches=1, time_scale=10)) as running:

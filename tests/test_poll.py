@@ -16,6 +16,7 @@ from monitor.inventory import load_inventory
 from monitor.lab import Lab, LabThread
 from monitor.lab.router import Faults
 from monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, DevicePoller, Poller
+from monitor.poll.commands import typed as typed_line
 from monitor.poll.session import DeviceSession
 from monitor.snapshot import Status
 
@@ -63,7 +64,9 @@ def test_poll_all_parses_every_command_and_reuses_sessions(lab: Lab, tmp_path: P
     typed = list(lab.router("P1-R2").commands_received)
     assert typed.count("terminal length 0") == 1
     # Only the fixed read-only commands, and what logging in takes.
-    assert set(typed) <= LOGIN_LINES | set(HUB_COMMANDS)
+    assert set(typed) <= LOGIN_LINES | {typed_line(command) for command in HUB_COMMANDS}
+    assert "show logging | include RELOAD|RESTART" in typed  # the log, filtered: a few lines
+    assert r2.log_messages is not None and {m.mnemonic for m in r2.log_messages} <= {"RELOAD", "RESTART"}
     assert typed.count("show redundancy states") == 2
 
 
@@ -137,9 +140,27 @@ def test_a_reload_between_polls_reopens_the_session(running: LabThread, lab: Lab
     assert again.up and not again.session_opened
 
 
-def test_unreachable_devices_back_off_without_touching_the_network(lab: Lab, tmp_path: Path) -> None:
-    port = closed_port()
-    poller = Poller(load_inventory(write_inventory(lab, tmp_path / "lab.yml", overrides={"P1-R4": {"port": port}})))
+def test_a_refused_connection_is_tried_again_at_every_poll(running: LabThread, lab: Lab, tmp_path: Path) -> None:
+    poller = Poller(load_inventory(write_inventory(lab, tmp_path / "lab.yml")))
+    server = lab.servers["P2-R5"]
+    try:
+        running.run(server.stop())  # reloading: the port refuses
+        down = [poller.poll("P2-R5") for _ in range(3)]
+        running.run(server.start())
+        back = poller.poll("P2-R5")  # the very next poll, no backoff to sit out
+    finally:
+        running.run(server.start())
+        poller.close()
+    for snapshot in down:
+        assert {r.status for r in snapshot.results} == {Status.CONNECT}
+        assert "connection refused" in snapshot.results[0].error
+        assert not snapshot.results[0].error.startswith("not retried")
+    assert back.up, back.failures
+
+
+def test_refused_logins_back_off_without_touching_the_network(lab: Lab, tmp_path: Path) -> None:
+    wrong = {"credentials": {"username": lab.credentials.username, "password": "not-the-password"}}
+    poller = Poller(load_inventory(write_inventory(lab, tmp_path / "lab.yml", overrides={"P1-R4": wrong})))
     try:
         first = poller.poll("P1-R4")
         second = poller.poll("P1-R4")  # within backoff_initial (0.5 s)
@@ -148,15 +169,25 @@ def test_unreachable_devices_back_off_without_touching_the_network(lab: Lab, tmp
         fourth = poller.poll("P1-R4")
     finally:
         poller.close()
-    assert "connection refused" in first.results[0].error
-    assert second.results[0].status is Status.CONNECT
-    assert (
-        second.results[0].error.startswith("not retried for another")
-        and "connection refused" in second.results[0].error
-    )
+    assert first.results[0].status is Status.AUTH and "refused" in first.results[0].error
+    assert second.results[0].status is Status.AUTH
+    assert second.results[0].error.startswith("not retried for another") and "refused" in second.results[0].error
     assert second.duration_seconds < 0.05
-    assert "connection refused" in third.results[0].error and not third.results[0].error.startswith("not retried")
+    assert not third.results[0].error.startswith("not retried")
     assert "after 2 failed login(s)" in fourth.results[0].error  # the wait doubled
+
+
+def test_a_refused_log_filter_leaves_the_device_up(lab: Lab, tmp_path: Path) -> None:
+    lab.router("P1-R4").faults = Faults(missing_commands=frozenset({"show logging"}))
+    poller = Poller(load_inventory(write_inventory(lab, tmp_path / "lab.yml")))
+    try:
+        snapshot = poller.poll("P1-R4")
+    finally:
+        poller.close()
+    result = snapshot.result("show logging")
+    assert result is not None and result.status is Status.NOT_SUPPORTED
+    assert result.error.startswith("show logging | include RELOAD|RESTART: refused (invalid_input)")
+    assert snapshot.up and snapshot.log_messages is None  # reloads fall back to show version
 
 
 def test_concurrent_polls_of_one_device_share_one_poll(lab: Lab, tmp_path: Path) -> None:

@@ -58,8 +58,10 @@ HUBS = 'pair=~"$pair", pair!="", device=~"$device"'
 
 GREEN, BLUE, YELLOW, ORANGE, RED = "green", "blue", "yellow", "orange", "red"
 # Pair verdict as a number, worst highest, so `max` across exporters or
-# probe targets keeps the worst verdict any of them reported.
-VERDICTS = {0: ("healthy", GREEN), 1: ("unknown", ORANGE), 2: ("unhealthy", RED)}
+# probe targets keeps the worst verdict any of them reported. `recovering`:
+# every rule holds but a member reloaded unexpectedly within the hour (the
+# reload alert still fires), so the pair is not shown green.
+VERDICTS = {0: ("healthy", GREEN), 1: ("unknown", YELLOW), 2: ("recovering", ORANGE), 3: ("unhealthy", RED)}
 # HSRP state as a number: 1 + its index in HSRP_STATES; 0 when no state is
 # set, which the exporter writes for a group IOS shows as "Disabled".
 HSRP_CODES = {0: "disabled", **{index + 1: state for index, state in enumerate(HSRP_STATES)}}
@@ -114,6 +116,8 @@ def thresholds(*steps: tuple[float | None, str]) -> Json:
 
 
 OK_IF_ZERO = thresholds((None, GREEN), (1, RED))
+# Reloads of a device or hand-overs of a pair within the hour: 3 make IpsechaReloadLoop / IpsechaRfFlapping.
+RELOADS = HANDOVERS = thresholds((None, GREEN), (1, ORANGE), (3, RED))
 DUPLEX = boolean_mappings("Duplex", "Simplex")
 UP_DOWN = boolean_mappings("Up", "Down")
 DATA_AGE = thresholds((None, GREEN), (90, ORANGE), (300, RED))  # 300 s: IpsechaStaleData's threshold
@@ -122,12 +126,15 @@ DATA_AGE = thresholds((None, GREEN), (90, ORANGE), (300, RED))  # 300 s: Ipsecha
 
 
 def verdict_code(matchers: str) -> str:
-    """0 healthy, 1 unknown, 2 unhealthy: each verdict series is 1 for the
-    current verdict, and the `or` keeps both (their verdict labels differ)."""
-    return (
-        f'max by (pair) (ipsecha_pair_verdict{{{matchers}, verdict="unhealthy"}} * 2'
-        f' or ipsecha_pair_verdict{{{matchers}, verdict="unknown"}})'
+    """0 healthy, 1 unknown, 2 recovering, 3 unhealthy (VERDICTS): each
+    verdict series is 1 for the current verdict, and the `or` keeps them all
+    (their verdict labels differ)."""
+    scaled = " or ".join(
+        f'ipsecha_pair_verdict{{{matchers}, verdict="{text}"}}' + (f" * {code}" if code > 1 else "")
+        for code, (text, _) in sorted(VERDICTS.items(), reverse=True)
+        if code
     )
+    return f"max by (pair) ({scaled})"
 
 
 def on_rf_active(expr: str, matchers: str) -> str:
@@ -148,6 +155,22 @@ def expected_peers_on_rf_active(comparison: str, matchers: str) -> str:
     expected = f"on (pair, device, peer) ipsecha_ipsec_peer_expected{{{matchers}}}"
     kept = on_rf_active(f"({sas})\n  and {expected}\n ", matchers)
     return f"sum by (pair) (\n  {kept}\n)"
+
+
+def sas_by_role(matchers: str) -> list[tuple[str, str]]:
+    """(expr, legend) per pair: the active ESP SAs the RF-active hub holds
+    toward its branches, and the standby copies the other hub holds of them.
+    Equal when the sync works; the copies at 0 while the SAs are not:
+    IpsechaStandbyMissingSaCopies."""
+    active = on_rf_active(f"max by (pair, device, peer) (ipsecha_ipsec_sa_active{{{matchers}}})", matchers)
+    copies = (
+        f"max by (pair, device, peer) (ipsecha_ipsec_sa_standby{{{matchers}}})\n"
+        f"  and on (pair, device) (device:ipsecha_rf_active:bool{{{matchers}}} == 0)"
+    )
+    return [
+        (f"sum by (pair) (\n  {active}\n)", "{{pair}} active SAs (RF-active hub)"),
+        (f"sum by (pair) (\n  {copies}\n)", "{{pair}} standby copies (standby hub)"),
+    ]
 
 
 def hsrp_state_code(matchers: str) -> str:
@@ -544,9 +567,12 @@ def fleet() -> Json:
     }
     pairs = table(
         "Pairs",
-        "One row per pair, worst verdict first. Redundancy columns are read on the RF-active hub. Branch SAs: "
-        "expected branch peers with an active ESP SA on the RF-active hub. Since reload: the lower uptime of the "
-        "two hubs, with that hub's last reload reason. Click a pair for its detail dashboard.",
+        "One row per pair, worst verdict first (recovering: healthy again, but a hub reloaded unexpectedly within "
+        "the hour). Redundancy columns are read on the RF-active hub. Branch SAs: expected branch peers with an "
+        "active ESP SA on the RF-active hub; without standby copy: branch peers whose SAs the STANDBY HOT hub holds "
+        "no copy of. RF hand-overs: switchovers within the hour (3: IpsechaRfFlapping). Since reload: the lower "
+        "uptime of the two hubs, with that hub's last reload cause and reason. Click a pair for its detail "
+        "dashboard.",
         {"pair": "Pair"},
         [
             Column(code, "Verdict", mappings=value_mappings(VERDICTS)),
@@ -573,25 +599,27 @@ def fleet() -> Json:
             ),
             Column(expected_peers_on_rf_active("== bool 0", PAIRS), "Branches without SA", steps=OK_IF_ZERO),
             Column(
-                f"pair:ipsecha_rf_active_changes:1h{{{PAIRS}}}",
-                "RF-active changes (1h)",
-                steps=thresholds((None, GREEN), (1, ORANGE)),
+                f"count by (pair) (device_peer:ipsecha_ipsec_sa_standby_missing:count{{{PAIRS}}})\n"
+                f"or on (pair) 0 * count by (pair) (device:ipsecha_device_up:max{{{PAIRS}}})",
+                "Branches without standby copy",
+                steps=OK_IF_ZERO,
             ),
+            Column(f"pair:ipsecha_rf_handovers:1h{{{PAIRS}}}", "RF hand-overs (1h)", steps=HANDOVERS),
             Column(
                 f"min by (pair) (device:ipsecha_uptime_seconds:max{{{PAIRS}}})",
                 "Since reload",
                 unit="dtdurations",
                 steps=thresholds((None, ORANGE), (3600, GREEN)),
             ),
-            # The reason of the hub with the lower uptime; topk picks one when both hubs share it.
+            # The cause and reason of the hub with the lower uptime; topk picks one when both hubs share it.
             Column(
-                f"topk by (pair) (1, max by (pair, reason) (\n  ipsecha_reload_info{{{PAIRS}}}\n"
+                f"topk by (pair) (1, max by (pair, cause, reason) (\n  ipsecha_reload_info{{{PAIRS}}}\n"
                 "  and on (pair, device) (\n"
                 f"    device:ipsecha_uptime_seconds:max{{{PAIRS}}}\n"
                 f"    == on (pair) group_left min by (pair) (device:ipsecha_uptime_seconds:max{{{PAIRS}}})\n"
                 "  )\n))",
                 None,
-                labels={"reason": "Reload reason"},
+                labels={"cause": "Reload cause", "reason": "Reload reason"},
             ),
             Column(
                 f"sum by (pair) (device:ipsecha_device_up:max{{{PAIRS}}})",
@@ -608,7 +636,8 @@ def fleet() -> Json:
     devices = table(
         "Devices",
         "Every polled device (hubs and branch routers): whether its last poll worked, how old and slow it was, "
-        "how many commands failed, and its last reload.",
+        "how many commands failed, its reloads within the hour (3: IpsechaReloadLoop) and the cause and reason of "
+        "its last one.",
         {"pair": "Pair", "device": "Device"},
         [
             Column(f"device:ipsecha_device_up:max{{{DEVICES}}}", "Polled", mappings=UP_DOWN),
@@ -623,10 +652,11 @@ def fleet() -> Json:
             Column(last_good_poll(DEVICES), "Since last good poll", unit="s", steps=LAST_GOOD_POLL),
             Column(f"max by (pair, device) (ipsecha_poll_duration_seconds{{{DEVICES}}})", "Poll duration", unit="s"),
             Column(f"device:ipsecha_uptime_seconds:max{{{DEVICES}}}", "Uptime", unit="dtdurations"),
+            Column(f"device:ipsecha_reloads:1h{{{DEVICES}}}", "Reloads (1h)", steps=RELOADS),
             Column(
-                f"max by (pair, device, reason) (ipsecha_reload_info{{{DEVICES}}})",
+                f"max by (pair, device, cause, reason) (ipsecha_reload_info{{{DEVICES}}})",
                 None,
-                labels={"reason": "Reload reason"},
+                labels={"cause": "Reload cause", "reason": "Reload reason"},
             ),
         ],
         sort_by="Failed commands",
@@ -645,16 +675,16 @@ def fleet() -> Json:
         }
         for text, color in VERDICTS.values()
     ]
-    # Healthy pairs are always green; any unknown or unhealthy pair colors its total.
-    total_steps = {0: thresholds((None, GREEN)), 1: thresholds((None, GREEN), (1, ORANGE)), 2: OK_IF_ZERO}
+    # Healthy pairs are always green; any other verdict colors its total in the verdict's color.
     totals = [
         stat(
             f"Pairs {text}",
-            f"Pairs whose verdict is {text}.",
+            f"Pairs whose verdict is {text}."
+            + (" Every health rule holds, but a hub reloaded unexpectedly within the hour." if n == 2 else ""),
             [target(f"sum({code} == bool {n})")],
-            steps=total_steps[n],
+            steps=thresholds((None, GREEN), (1, color)) if n else thresholds((None, GREEN)),
         )
-        for n, (text, _) in VERDICTS.items()
+        for n, (text, color) in VERDICTS.items()
     ]
     device_totals = [
         stat(
@@ -693,7 +723,7 @@ def fleet() -> Json:
         *((item, 4, 4) for item in health),
         (alert_table(PAIR), 8, 4),
         (row("Fleet"), 24, 1),
-        *((item, 4, 4) for item in totals),
+        *((item, 3, 4) for item in totals),
         *((item, 4, 4) for item in device_totals),
         (pairs, 24, 12),
         (by_verdict, 24, 7),
@@ -713,7 +743,9 @@ def pair() -> Json:
     status = [
         stat(
             "Verdict",
-            "The exporter's verdict for the pair (`ipsec-ha-monitor check` lists the failing rules).",
+            "The exporter's verdict for the pair (`ipsec-ha-monitor check` lists the failing rules): healthy, "
+            "unknown (not every rule could be judged), recovering (every rule holds, but a hub reloaded "
+            "unexpectedly within the hour: IpsechaUnexpectedReload still fires) or unhealthy.",
             [target(verdict_code(PAIRS), "{{pair}}")],
             mappings=value_mappings(VERDICTS),
         ),
@@ -757,10 +789,11 @@ def pair() -> Json:
         text_mode="value_and_name",
     )
     changes = stat(
-        "RF-active changes (1h)",
-        "Changes of RF-active member in the last hour: a switchover counts 2 (one loses the role, one takes it).",
-        [target(f"pair:ipsecha_rf_active_changes:1h{{{PAIRS}}}", "{{pair}}")],
-        steps=thresholds((None, GREEN), (1, ORANGE)),
+        "RF hand-overs (1h)",
+        "Hand-overs of the RF-active role within the last hour, one per switchover or failover; 3 raise "
+        "IpsechaRfFlapping.",
+        [target(f"pair:ipsecha_rf_handovers:1h{{{PAIRS}}}", "{{pair}}")],
+        steps=HANDOVERS,
     )
     uptime = stat(
         "Uptime",
@@ -830,6 +863,40 @@ def pair() -> Json:
         ),
         unit="pps",
     )
+    reloads = table(
+        "Reloads",
+        "Each hub's current boot: uptime, reloads within the last hour (3: IpsechaReloadLoop), and the cause of "
+        "its last reload (operator, rf_self_reload, crash, power, unknown: from its log where it kept the reload "
+        "message, else from `show version`), with `show version`'s reason and when the boot began.",
+        {"device": "Hub"},
+        [
+            Column(f"device:ipsecha_uptime_seconds:max{{{HUBS}}}", "Uptime", unit="dtdurations"),
+            Column(f"device:ipsecha_reloads:1h{{{HUBS}}}", "Reloads (1h)", steps=RELOADS),
+            Column(
+                f"max by (pair, device, cause, reason, boot) (ipsecha_reload_info{{{HUBS}}})",
+                None,
+                labels={"cause": "Cause", "reason": "Reason", "boot": "Boot (UTC)", "pair": "Pair"},
+            ),
+        ],
+        sort_by="Reloads (1h)",
+    )
+    sync = timeseries(
+        "Active SAs vs standby copies",
+        "Per pair: the active ESP SAs the RF-active hub holds toward its branches, and the standby copies of "
+        "them the other hub holds. Equal while the SA sync works; copies missing on a STANDBY HOT hub for 5 "
+        "minutes raise IpsechaStandbyMissingSaCopies.",
+        refs(*sas_by_role(HUBS)),
+        unit="none",
+        stepped=True,
+    )
+    copies = timeseries(
+        "Standby SA copies per branch peer",
+        "Standby copies of the ESP SAs (Status STANDBY in show crypto ipsec sa) each hub holds toward each "
+        "branch peer: the standby hub should hold as many as the RF-active hub holds active.",
+        refs((f"max by (pair, device, peer) (ipsecha_ipsec_sa_standby{{{HUBS}}})", "{{device}} ⇢ {{peer}}")),
+        unit="none",
+        stepped=True,
+    )
     sas = timeseries(
         "Active SAs per branch peer",
         "Active inbound+outbound ESP SAs toward each branch peer: 0 on the RF-active hub means that branch is down.",
@@ -839,8 +906,14 @@ def pair() -> Json:
     )
     isakmp = timeseries(
         "ISAKMP SAs by state",
-        "IKE SAs per hub and state (QM_IDLE is established).",
-        refs((f"max by (pair, device, state) (ipsecha_isakmp_sas{{{HUBS}}})", "{{device}} {{state}}")),
+        "IKE SAs per hub, state and status (QM_IDLE is established; status standby: the STDBY copies on the "
+        "standby hub, empty where IOS prints no status column).",
+        refs(
+            (
+                f"max by (pair, device, state, status) (ipsecha_isakmp_sas{{{HUBS}}})",
+                "{{device}} {{state}} {{status}}",
+            )
+        ),
         unit="none",
         stepped=True,
     )
@@ -918,6 +991,7 @@ def pair() -> Json:
         (rules, 16, 5),
         (changes, 4, 5),
         (uptime, 4, 5),
+        (reloads, 24, 5),
         (row("HSRP and redundancy"), 24, 1),
         (hsrp, 12, 7),
         (my_state, 12, 7),
@@ -927,6 +1001,8 @@ def pair() -> Json:
         (traffic, 12, 8),
         (errors, 12, 8),
         (sas, 12, 8),
+        (copies, 12, 8),
+        (sync, 12, 8),
         (isakmp, 12, 8),
         (row("Polling"), 24, 1),
         (device_up, 12, 8),
@@ -935,14 +1011,15 @@ def pair() -> Json:
         (age, 8, 7),
         (command_status, 8, 7),
     ]
-    # Reload: the recording rule's "boot time moved forward" (steady across
-    # exporter restarts and replica moves), marked for the 2 minutes after
-    # the first poll that shows it; the offset copy ends the mark.
-    rebooted = f"device:ipsecha_rebooted:1h{{{PAIRS}}}"
+    # Reload: the recording rule's "uptime below the one seen before" (steady
+    # across exporter restarts and replica moves; every reload, a second one
+    # within the hour too), marked for the 2 minutes after the first poll
+    # that shows it; the offset copy ends the mark.
+    reloaded = f"device:ipsecha_reloaded:5m{{{PAIRS}}}"
     reload = (
-        f"max by (pair, device, reason) (ipsecha_reload_info{{{PAIRS}}})\n"
-        f"and on (pair, device) ({rebooted} == 1)\n"
-        f"unless on (pair, device) ({rebooted} offset 2m == 1)"
+        f"max by (pair, device, cause, reason) (ipsecha_reload_info{{{PAIRS}}})\n"
+        f"and on (pair, device) ({reloaded} == 1)\n"
+        f"unless on (pair, device) ({reloaded} offset 2m == 1)"
     )
     # Switchover: the hub that became RF ACTIVE within the last 2 minutes.
     # Both annotations' values are 1 (the left-hand side's), which every
@@ -952,7 +1029,9 @@ def pair() -> Json:
         f"and on (pair, device) (changes(device:ipsecha_rf_active:bool{{{PAIRS}}}[2m]) > 0)"
     )
     annotations = [
-        annotation("Reloads", RED, reload, "{{device}} reloaded", "{{pair}}: {{device}} reloaded ({{reason}})"),
+        annotation(
+            "Reloads", RED, reload, "{{device}} reloaded", "{{pair}}: {{device}} reloaded ({{cause}}: {{reason}})"
+        ),
         annotation(
             "Switchovers", ORANGE, switchover, "Switchover to {{device}}", "{{pair}}: {{device}} became RF ACTIVE"
         ),

@@ -83,7 +83,10 @@ HEADER = """\
 # Hubs R1 and R2 of HUB-PAIR-1, HSRP group 1 (BRANCH-5-TUNNEL, the group that
 # `scheme standby` names) on FastEthernet0/0. RF codes: 13 ACTIVE, 8 STANDBY
 # HOT, 1 DISABLED, 2 INITIALIZATION, 3 NEGOTIATION, 4/7 STANDBY COLD(-BULK).
-# Expected annotations are the rules' templates rendered for the labels.
+# Uptimes start at 3 weeks (boot label 1969-12-11T00:00Z); a reload starts a
+# new ipsecha_reload_info series, its boot label the minute it came back.
+# Expected annotations are the rules' templates rendered for the labels, or
+# the texts Prometheus renders where they query it.
 
 rule_files:
   - ipsecha-rules.yml
@@ -107,6 +110,21 @@ def dev(d, pair=P, inst="exporter:9477", job="ipsecha"):
     return f'instance="{inst}",job="{job}",device="{d}",pair="{pair}"'
 
 
+# When the hubs' baseline boot began: their uptime at time 0 is 1814400 s (3 weeks).
+BOOT0 = "1969-12-11T00:00Z"
+
+
+def boot_at(minute: int) -> str:
+    """ipsecha_reload_info's boot label for a boot that began `minute` minutes into a test."""
+    return f"1970-01-01T{minute // 60:02d}:{minute % 60:02d}Z"
+
+
+def reload_info(labels: str, values: str, reason="reload", cause="operator", boot=BOOT0, rom="reload") -> str:
+    """One boot's ipsecha_reload_info series (a reload starts a new one: a new boot label)."""
+    extra = f',reason="{reason}",returned_to_rom_by="{rom}",cause="{cause}",boot="{boot}"'
+    return s("ipsecha_reload_info", labels + extra, values)
+
+
 def hub(
     d,
     *,
@@ -117,6 +135,8 @@ def hub(
     comms,
     uptime,
     reason="reload",
+    cause="operator",
+    boots=None,
     active,
     standby,
     scheme=None,
@@ -124,8 +144,11 @@ def hub(
     pair=P,
     inst="exporter:9477",
     preempt=None,
+    ipsec=None,
 ) -> str:
-    """The series of one hub; `scheme` also paces reload_info (both come with a poll that answered)."""
+    """The series of one hub; `scheme` also paces reload_info (both come with a poll that answered).
+    `boots`: (values, reason, cause, boot) of each boot's reload_info series, in place of one for the
+    whole case; `ipsec`: the values of ipsecha_command_success for show crypto ipsec sa (none if not given)."""
     L = dev(d, pair, inst)
     out = s("ipsecha_device_up", L, up)
     out += s("ipsecha_data_age_seconds", L, age or "1x90")
@@ -134,11 +157,14 @@ def hub(
     out += s("ipsecha_redundancy_duplex", L, duplex)
     out += s("ipsecha_redundancy_communications_up", L, comms)
     out += s("ipsecha_uptime_seconds", L, uptime)
-    out += s("ipsecha_reload_info", L + f',reason="{reason}",returned_to_rom_by="reload"', scheme or "1x90")
+    for values, why, how, boot in boots or [(scheme or "1x90", reason, cause, BOOT0)]:
+        out += reload_info(L, values, why, how, boot)
     out += s("ipsecha_redundancy_stateful_group_info", L + ',group_name="BRANCH-5-TUNNEL"', scheme or "1x90")
     out += s("ipsecha_hsrp_state", L + "," + GN + ',state="active"', active)
     out += s("ipsecha_hsrp_state", L + "," + GN + ',state="standby"', standby)
     out += s("ipsecha_hsrp_preempt", L + "," + G, preempt or "0x90")
+    if ipsec:
+        out += s("ipsecha_command_success", L + ',command="show crypto ipsec sa"', ipsec)
     return out
 
 
@@ -160,12 +186,25 @@ def alert(name, t, exp):
     return text
 
 
-def test(comment: str, series: str, alerts: list[tuple], interval: str = "1m") -> str:
-    """One test case: `comment` above it, the input series, the alert checks."""
+def test(comment: str, series: str, alerts: list[tuple], interval: str = "1m", exprs: list[tuple] | None = None) -> str:
+    """One test case: `comment` above it, the input series, the alert checks, and `exprs`: checks of
+    recording rules, (selector, time, [(labels, value), ...]) (no samples: an empty list)."""
     text = "".join(f"  # {line}\n" for line in comment.split("\n"))
     text += f"  - interval: {interval}\n    input_series:\n" + series + "    alert_rule_test:\n"
     for check in alerts:
         text += alert(*check)
+    if exprs:
+        text += "    promql_expr_test:\n"
+        for expr, at, samples in exprs:
+            text += f"      - expr: {json.dumps(expr)}\n        eval_time: {at}\n"
+            if not samples:
+                text += "        exp_samples: []\n"
+                continue
+            text += "        exp_samples:\n"
+            name = expr.split("{")[0]  # the exprs are plain selectors of one recorded series
+            for labels, value in samples:
+                series = name + "{" + ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items())) + "}"
+                text += f"          - labels: {json.dumps(series)}\n            value: {value:g}\n"
     return text + "\n"
 
 
@@ -210,9 +249,76 @@ def baseline(r1: dict[str, str] | None = None, r2: dict[str, str] | None = None)
     return hub("R2", **(steady(13, 8, True) | (r2 or {}))) + hub("R1", **(steady(8, 13, False) | (r1 or {})))
 
 
-def peer_series(device, peer, sa, expected=True, encrypted=None, errors=None, receive=None):
+# R2 (RF ACTIVE) answers its poll at 0, none from 1 on: its series stop, device_up reads 0.
+R2_GONE_AT_1 = {
+    "up": "1 0x89",
+    "my": "13 stale",
+    "peer": "8 stale",
+    "duplex": "1 stale",
+    "comms": "1 stale",
+    "uptime": "1814400 stale",
+    "active": "1 stale",
+    "standby": "0 stale",
+    "scheme": "1 stale",
+}
+
+
+MINUTES = range(91)  # a case's minutes: 0 to 90
+
+
+def values(minutes: list) -> str:
+    """promtool's notation for one value per minute: runs of a constant (3 or more) and arithmetic series
+    (4 or more) become `axn` / `a+bxn`; None is no sample (`stale` right after a value, `_` otherwise)."""
+    parts, i = [], 0
+    while i < len(minutes):
+        v = minutes[i]
+        if v is None:
+            if i and minutes[i - 1] is not None:
+                parts.append("stale")
+                i += 1
+                continue
+            j = i
+            while j < len(minutes) and minutes[j] is None:
+                j += 1
+            parts.append("_" if j - i == 1 else f"_x{j - i}")
+            i = j
+            continue
+        j = i + 1
+        step = minutes[j] - v if j < len(minutes) and minutes[j] is not None else 0
+        while j < len(minutes) and minutes[j] is not None and minutes[j] - minutes[j - 1] == step:
+            j += 1
+        n = j - i - 1
+        if n >= (2 if step == 0 else 3):
+            parts.append(f"{v}x{n}" if step == 0 else f"{v}{step:+d}x{n}")
+            i = j
+        else:
+            parts.append(f"{v}")
+            i += 1
+    return " ".join(parts)
+
+
+def back_since(minute: int, downs: list[tuple[int, int]]) -> int | None:
+    """Minutes since the router came back from the last of `downs` before `minute` (None: no reload yet)."""
+    backs = [last + 1 for _, last in downs if last + 1 <= minute]
+    return minute - backs[-1] if backs else None
+
+
+def walked(back: int | None, walk: bool) -> int:
+    """A reloaded standby's RF state `back` minutes after its return: INITIALIZATION, NEGOTIATION, STANDBY
+    COLD, STANDBY COLD-BULK, then STANDBY HOT (or HOT at once)."""
+    steps = (2, 3, 4, 4, 7, 7)
+    return steps[back] if walk and back is not None and back < len(steps) else 8
+
+
+R1_LABELS, R2_LABELS = {"device": "R1", "pair": P}, {"device": "R2", "pair": P}
+
+
+def peer_series(device, peer, sa, expected=True, encrypted=None, errors=None, receive=None, copies=None):
+    """A hub's series toward one branch peer; `copies`: its standby SA copies (none if not given)."""
     L = dev(device) + f',peer="{peer}"'
     out = s("ipsecha_ipsec_sa_active", L, sa)
+    if copies:
+        out += s("ipsecha_ipsec_sa_standby", L, copies)
     if expected:
         out += s("ipsecha_ipsec_peer_expected", L, "1x90")
     out += s("ipsecha_ipsec_packets_encrypted_total", L, encrypted or "0+100x90")
@@ -226,12 +332,9 @@ def peer_series(device, peer, sa, expected=True, encrypted=None, errors=None, re
 # for each case that fires them; promtool checks them against what
 # Prometheus renders, tests/test_alert_texts.py checks they read right.
 RELOAD_CHECK = (
-    " Check `show logging` / `show redundancy history` for what triggered it, that the router came back as STANDBY"
-    " HOT, and `show crypto session` for branches that did not come back."
-)
-NOT_OPERATOR = (
-    ' Only an operator\'s reload (`reload`, "Reload Command", "Admin reload CLI" or an install) with no switchover'
-    " in the pair within the hour before counts as expected."
+    " Check `show logging` (the reload message before `%SYS-5-RESTART`; it survives the reload only with `logging"
+    " persistent` or a syslog server) and `show redundancy history` for what triggered it, that the router came back"
+    " as STANDBY HOT, and `show crypto session` for branches that did not come back."
 )
 PEER_TAIL = (
     " (1 DISABLED: peer gone or reloading; 2-3 INITIALIZATION/NEGOTIATION: booting; 4-7 STANDBY COLD: bulk sync not"
@@ -241,9 +344,9 @@ PEER_TAIL = (
 )
 RF_COUNT_TAIL = (
     " Two: both claim the IPsec state (the IPC link is down and each went active). None: no hub that answers holds"
-    " the IPsec state; a hub that is not polled may be down while the other did not take over. Check `show"
-    " redundancy states`, `show redundancy inter-device` and `show standby` on each hub that answers, and the"
-    " console of a hub that does not."
+    " the IPsec state, and a hub that does not answer is not reported ACTIVE by its peer: it may be down while the"
+    " other did not take over. Check `show redundancy states`, `show redundancy inter-device` and `show standby` on"
+    " each hub that answers, and the console of a hub that does not."
 )
 STALE_TAIL = (
     ". Check that the exporter runs and its scrape succeeds (`up`, the Prometheus targets page), its log for stuck"
@@ -267,8 +370,9 @@ NO_DATA_DESCRIPTION = (
 
 
 def rf_count_description(how_many: str) -> str:
-    return f"{P} should have exactly one RF ACTIVE hub; of the hubs that report their RF state, {how_many}." + (
-        RF_COUNT_TAIL
+    return (
+        f"{P} should have exactly one RF ACTIVE hub; of the hubs that report their RF state (or, for a hub that"
+        f" answers no poll, whose peer reports it ACTIVE with communications Up), {how_many}." + RF_COUNT_TAIL
     )
 
 
@@ -279,23 +383,54 @@ def exporter_description(targets: str) -> str:
     )
 
 
-def reload_texts(device: str, pair: str, reason: str) -> dict[str, str]:
-    """IpsechaUnexpectedReload: an operator's reason (unexpected for the switchover) or another one."""
-    where = f"{device} of {pair}" if pair else device
-    if reason == "reload":
-        return {
-            "summary": f"{device} ({pair}) reloaded unexpectedly: an operator's reload, but the pair switched over"
-            " within the hour before",
-            "description": f'{where} restarted; `show version` gives the last reload reason "{reason}". That is an'
-            f" operator's reload, but the RF-active hub of {pair} changed within the hour before it, so it is taken"
-            ' for a failover: IOS calls an RF self-reload "reload" too.' + RELOAD_CHECK,
-        }
+def reload_texts(device: str, pair: str, boot: str, cause: str, reason: str = "", switched: bool = False) -> dict:
+    """IpsechaUnexpectedReload for a reload with `cause` (ipsecha_reload_info's) and `show version`'s
+    `reason`; `switched`: the pair also handed the RF-active role over within the hour before."""
+    said = f' ("{reason}")' if reason else " (no reason given)"
+    what, why = {
+        "operator": (
+            "an operator's reload, but the pair switched over within the hour before",
+            f" Its log or `show version` tells an operator's reload, but the RF-active role of {pair} changed hands"
+            " within the hour before it, so it is taken for part of a failover.",
+        ),
+        "rf_self_reload": (
+            "an RF induced self-reload",
+            " Its log shows an RF induced self-reload (%RF_INTERDEV-4-RELOAD): the redundancy facility reloaded it"
+            " because it lost the active role or could not negotiate with its peer. An RF self-reload is never"
+            " expected, switchover or not.",
+        ),
+        "crash": (
+            "a crash" + said,
+            " It crashed" + (f' (`show version`: "{reason}")' if reason else "") + "; look for a crashinfo file and"
+            " the traceback.",
+        ),
+        "power": ("a power loss" + said, " It lost power" + (f' (`show version`: "{reason}")' if reason else "") + "."),
+        "unknown": (
+            "cause unknown" + said,
+            " Neither its log nor `show version` (" + (f'reason "{reason}"' if reason else "no reason given") + ")"
+            " tells an operator's reload, so it counts as unexpected.",
+        ),
+    }[cause]
+    also = f" {pair} also switched over within the hour before." if switched and cause != "operator" else ""
     return {
-        "summary": f'{device}{f" ({pair})" if pair else ""} reloaded unexpectedly: "{reason}", not an'
-        " operator's reload",
-        "description": f'{where} restarted; `show version` gives the last reload reason "{reason}".'
-        + NOT_OPERATOR
-        + RELOAD_CHECK,
+        "summary": f"{device}{f' ({pair})' if pair else ''} reloaded unexpectedly: {what}",
+        "description": f"{device}{f' of {pair}' if pair else ''} restarted (boot {boot})." + why + also + RELOAD_CHECK,
+    }
+
+
+def copies_texts(device: str, active: str, peers: list[str], more: int = 0) -> dict[str, str]:
+    """IpsechaStandbyMissingSaCopies: STANDBY HOT `device` lacks copies for `peers` held active on `active`."""
+    count = len(peers) + more
+    return {
+        "summary": f"{P}: STANDBY HOT {device} holds no SA copies for {count} branch"
+        f" {'peer' if count == 1 else 'peers'} with active SAs on RF-active {active}",
+        "description": f"{device} is STANDBY HOT but has held no standby copy of the IPsec SAs toward"
+        f" {', '.join(peers[:5])}{f' (the first 5 of {count})' if count > 5 else ''} for 5 minutes, although the"
+        " RF-active hub holds active SAs toward them: a failover now drops those tunnels, and the branches"
+        f" renegotiate from scratch. Check on {device} `show crypto ipsec sa standby` (or the STANDBY SAs in `show"
+        " crypto ipsec sa`) and the STDBY rows of `show crypto isakmp sa`; on both hubs `show redundancy"
+        " inter-device`, that the crypto map is applied with `redundancy <group> stateful`, and `show logging` for"
+        " IPsec HA / RF sync errors.",
     }
 
 
@@ -317,52 +452,75 @@ def build() -> str:
     """The whole test file."""
     out = [HEADER]
 
-    series = hub(
-        "R2",
-        up="1x9 0x5 1x66",
-        my="13x9 stale _x5 2 3 4 4 7 7 8x60",
-        peer="8x9 stale _x5 1 2 3 3 6 6 13x60",
-        duplex="1x9 stale _x5 0 1x65",
-        comms="1x9 stale _x5 0 1x65",
-        uptime="1814400+60x9 stale _x5 0+60x65",
-        active="1x9 stale _x5 0x65",
-        standby="0x9 stale _x5 0 0 0 0 1x61",
-        scheme="1x9 stale _x5 1x65",
-    )
-    series += hub(
-        "R1",
-        up="1x81",
-        my="8x9 13x72",
-        peer="13x9 1x5 2 3 4 4 7 7 8x60",
-        duplex="1x9 0x6 1x65",
-        comms="1x9 0x6 1x65",
-        uptime="1814400+60x81",
-        active="0x9 1x72",
-        standby="1x9 0x72",
-    )
-    series += s("ipsecha_ipsec_peer_expected", dev("R1") + ',peer="172.16.0.4"', "1x81")
-    series += s("ipsecha_ipsec_peer_expected", dev("R2") + ',peer="172.16.0.4"', "1x81")
-    series += s("ipsecha_ipsec_sa_active", dev("R2") + ',peer="172.16.0.4"', "2x9 stale _x5 0x65")
-    series += s("ipsecha_ipsec_sa_active", dev("R1") + ',peer="172.16.0.4"', "0x9 2x72")
-    series += s("ipsecha_ipsec_receive_errors_total", dev("R1") + ',peer="172.16.0.4"', "0x81")
-    series += s("ipsecha_ipsec_send_errors_total", dev("R1") + ',peer="172.16.0.4"', "0x81")
-    reload = [(crit(alertname="IpsechaUnexpectedReload", device="R2", pair=P, reason="reload"), 1)]
+    def failover(reason: str, cause: str) -> str:
+        """R2 (RF ACTIVE, HSRP active) loses its outside link at 10: R1 takes over at once, R2 reloads (no
+        answer 10-15), is back at 16 (reload_info: `reason`, `cause`, a new boot) and walks INITIALIZATION ->
+        NEGOTIATION -> STANDBY COLD -> COLD-BULK -> STANDBY HOT at 22, with its SA copies from 21 on."""
+        series = hub(
+            "R2",
+            up="1x9 0x5 1x66",
+            my="13x9 stale _x5 2 3 4 4 7 7 8x60",
+            peer="8x9 stale _x5 1 2 3 3 6 6 13x60",
+            duplex="1x9 stale _x5 0 1x65",
+            comms="1x9 stale _x5 0 1x65",
+            uptime="1814400+60x9 stale _x5 0+60x65",
+            active="1x9 stale _x5 0x65",
+            standby="0x9 stale _x5 0 0 0 0 1x61",
+            scheme="1x9 stale _x5 1x65",
+            boots=[("1x9 stale", "reload", "operator", BOOT0), ("_x16 1x65", reason, cause, boot_at(16))],
+            ipsec="1x9 stale _x5 1x65",
+        )
+        series += hub(
+            "R1",
+            up="1x81",
+            my="8x9 13x72",
+            peer="13x9 1x5 2 3 4 4 7 7 8x60",
+            duplex="1x9 0x6 1x65",
+            comms="1x9 0x6 1x65",
+            uptime="1814400+60x81",
+            active="0x9 1x72",
+            standby="1x9 0x72",
+            ipsec="1x81",
+        )
+        series += s("ipsecha_ipsec_peer_expected", dev("R1") + ',peer="172.16.0.4"', "1x81")
+        series += s("ipsecha_ipsec_peer_expected", dev("R2") + ',peer="172.16.0.4"', "1x81")
+        series += s("ipsecha_ipsec_sa_active", dev("R2") + ',peer="172.16.0.4"', "2x9 stale _x5 0x65")
+        series += s("ipsecha_ipsec_sa_active", dev("R1") + ',peer="172.16.0.4"', "0x9 2x72")
+        series += s("ipsecha_ipsec_sa_standby", dev("R2") + ',peer="172.16.0.4"', "0x9 stale _x5 0x4 2x60")
+        series += s("ipsecha_ipsec_sa_standby", dev("R1") + ',peer="172.16.0.4"', "2x9 0x72")
+        series += s("ipsecha_ipsec_receive_errors_total", dev("R1") + ',peer="172.16.0.4"', "0x81")
+        series += s("ipsecha_ipsec_send_errors_total", dev("R1") + ',peer="172.16.0.4"', "0x81")
+        return series
+
+    reload = crit(alertname="IpsechaUnexpectedReload", device="R2", pair=P, boot=boot_at(16))
+    self_reload = reload_texts("R2", P, boot_at(16), "rf_self_reload", "reload", switched=True)
     out.append(
         test(
-            "A normal failover. R2 (RF ACTIVE, HSRP active) loses its outside link at 10: R1 takes over at once, R2\n"
-            "self-reloads (no answer 10-15), is back at 16 and walks INITIALIZATION -> NEGOTIATION -> STANDBY COLD\n"
-            '-> COLD-BULK -> STANDBY HOT at 22. Its reason reads "reload", an operator\'s word, but the pair switched\n'
-            "over: unexpected, at once, and kept firing for an hour. R1's peer was not STANDBY HOT for\n"
-            "12 minutes, Simplex with both up for 1: a normal failover pages only the reload.",
-            series,
+            "A normal failover: R2 self-reloads (its log says RF induced self-reload; `show version` reads\n"
+            '"reload", as for an operator). Unexpected, at once, and kept firing for an hour. R1\'s peer was not\n'
+            "STANDBY HOT for 12 minutes, Simplex with both up for 1, R2 STANDBY HOT with its copies: a normal\n"
+            "failover pages only the reload. One hand-over of the RF-active role: no flapping.",
+            failover("reload", "rf_self_reload"),
             [
                 *quiet("12m"),
-                ("IpsechaUnexpectedReload", "16m", [(reload[0][0], 1, reload_texts("R2", P, "reload"))]),
+                ("IpsechaUnexpectedReload", "15m", []),
+                ("IpsechaUnexpectedReload", "16m", [(reload, 1, self_reload)]),
                 *quiet("16m", but=["IpsechaUnexpectedReload"]),
                 *quiet("21m", but=["IpsechaUnexpectedReload"]),
-                ("IpsechaUnexpectedReload", "75m", [(reload[0][0], 1, reload_texts("R2", P, "reload"))]),
+                ("IpsechaUnexpectedReload", "80m", [(reload, 1, self_reload)]),
                 *quiet("30m", but=["IpsechaUnexpectedReload"]),
-                *quiet("85m"),
+                *quiet("81m"),
+            ],
+        )
+    )
+    out.append(
+        test(
+            "The same failover after an operator's `reload` of the RF-active R2 (its log says so): an operator's\n"
+            "reload, but the pair switched over, so it is taken for part of a failover: unexpected.",
+            failover("Reload Command", "operator"),
+            [
+                ("IpsechaUnexpectedReload", "16m", [(reload, 1, reload_texts("R2", P, boot_at(16), "operator"))]),
+                *quiet("16m", but=["IpsechaUnexpectedReload"]),
             ],
         )
     )
@@ -431,9 +589,9 @@ def build() -> str:
 
     out.append(
         test(
-            'Operator reloads: R1 (the standby) reloaded at 10 with `reload` (reason "Reload Command") and no\n'
-            "switchover: expected, no alert; nor when the operator switches the pair over to R1 at 47, after it\n"
-            "was judged. Branch R4 (in no pair) came back at 20 after a power failure: paged.",
+            'Operator reloads: R1 (the standby) reloaded at 10 with `reload` (its log: "Reload requested by", cause\n'
+            "operator) and no switchover: expected, no alert; nor when the operator switches the pair over to R1 at\n"
+            "47, after it was judged. Branch R4 (in no pair) came back at 21 after a power failure: paged at once.",
             hub(
                 "R2",
                 up="1x90",
@@ -453,7 +611,10 @@ def build() -> str:
                 duplex="1x9 stale _x5 1x75",
                 comms="1x9 stale _x5 1x75",
                 uptime="1814400+60x9 stale _x5 0+60x75",
-                reason="Reload Command",
+                boots=[
+                    ("1x9 stale", "reload", "operator", BOOT0),
+                    ("_x16 1x75", "Reload Command", "operator", boot_at(16)),
+                ],
                 active="0x46 1x44",
                 standby="1x9 stale _x5 1x30 0x44",
                 scheme="1x9 stale _x5 1x75",
@@ -461,21 +622,18 @@ def build() -> str:
             + s("ipsecha_device_up", dev("R4", ""), "1x90")
             + s("ipsecha_data_age_seconds", dev("R4", ""), "1x90")
             + s("ipsecha_uptime_seconds", dev("R4", ""), "900000+60x18 stale _ 0+60x70")
-            + s(
-                "ipsecha_reload_info",
-                dev("R4", "") + ',reason="power-on",returned_to_rom_by="power-on"',
-                "1x18 stale _ 1x70",
-            ),
+            + reload_info(dev("R4", ""), "1x18 stale", "power-on", "power", "1969-12-21T14:00Z", "power-on")
+            + reload_info(dev("R4", ""), "_x21 1x70", "power-on", "power", boot_at(21), "power-on"),
             [
                 *quiet("20m"),
                 (
                     "IpsechaUnexpectedReload",
-                    "22m",
+                    "21m",
                     [
                         (
-                            crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", reason="power-on"),
+                            crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", boot=boot_at(21)),
                             1,
-                            reload_texts("R4", "", "power-on"),
+                            reload_texts("R4", "", boot_at(21), "power", "power-on"),
                         )
                     ],
                 ),
@@ -485,12 +643,256 @@ def build() -> str:
                     "50m",
                     [
                         (
-                            crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", reason="power-on"),
+                            crit(alertname="IpsechaUnexpectedReload", device="R4", pair="", boot=boot_at(21)),
                             1,
-                            reload_texts("R4", "", "power-on"),
+                            reload_texts("R4", "", boot_at(21), "power", "power-on"),
                         )
                     ],
                 ),
+            ],
+        )
+    )
+
+    def r1_reloads(downs: list[tuple[int, int]], walk: bool) -> dict[str, str]:
+        """R1's series when it answers no poll over each of `downs`' (first, last) minutes and is back the
+        minute after, STANDBY HOT at once or (`walk`) through INITIALIZATION ... STANDBY COLD-BULK first."""
+        since = [back_since(m, downs) for m in MINUTES]
+        down = [any(first <= m <= last for first, last in downs) for m in MINUTES]
+
+        def when_up(value: object) -> str:
+            return values([None if gone else value for gone in down])
+
+        return {
+            "up": values([0 if gone else 1 for gone in down]),
+            "my": values([None if gone else walked(back, walk) for gone, back in zip(down, since, strict=True)]),
+            "peer": when_up(13),
+            "duplex": when_up(1),
+            "comms": when_up(1),
+            "uptime": values(
+                [
+                    None if gone else (1814400 + 60 * m if back is None else 60 * back)
+                    for m, gone, back in zip(MINUTES, down, since, strict=True)
+                ]
+            ),
+            "active": "0x90",
+            "standby": when_up(1),
+            "scheme": when_up(1),
+        }
+
+    def r2_seeing(downs: list[tuple[int, int]], walk: bool) -> dict[str, str]:
+        """The RF-active R2's view of R1 meanwhile: its peer DISABLED and Simplex while R1 is down, Simplex
+        still at R1's first poll back, the peer state walking as R1's own."""
+        since = [back_since(m, downs) for m in MINUTES]
+        down = [any(first <= m <= last for first, last in downs) for m in MINUTES]
+        simplex = [gone or back == 0 for gone, back in zip(down, since, strict=True)]
+        return {
+            "peer": values([1 if gone else walked(back, walk) for gone, back in zip(down, since, strict=True)]),
+            "duplex": values([0 if s else 1 for s in simplex]),
+            "comms": values([0 if s else 1 for s in simplex]),
+        }
+
+    twice = [(10, 15), (40, 45)]
+    first_back = crit(alertname="IpsechaUnexpectedReload", device="R1", pair=P, boot=boot_at(16))
+    second_back = crit(alertname="IpsechaUnexpectedReload", device="R1", pair=P, boot=boot_at(46))
+    out.append(
+        test(
+            "The standby R1 self-reloads at 10 with no switchover (its log: RF induced self-reload; `show version`\n"
+            'says "reload"), back at 16, STANDBY HOT at 22; and again at 40, back at 46. Never expected: paged at\n'
+            "16, and the second reload is a second alert (a new boot) at 46 while the first is still firing. Two\n"
+            "reloads within the hour are no loop.",
+            hub("R2", **(steady(13, 8, True) | r2_seeing(twice, walk=True)))
+            + hub(
+                "R1",
+                **r1_reloads(twice, walk=True),
+                boots=[
+                    ("1x9 stale", "reload", "operator", BOOT0),
+                    ("_x16 1x23 stale", "reload", "rf_self_reload", boot_at(16)),
+                    ("_x46 1x44", "reload", "rf_self_reload", boot_at(46)),
+                ],
+            ),
+            [
+                *quiet("15m"),
+                (
+                    "IpsechaUnexpectedReload",
+                    "16m",
+                    [(first_back, 1, reload_texts("R1", P, boot_at(16), "rf_self_reload"))],
+                ),
+                *quiet("16m", but=["IpsechaUnexpectedReload"]),
+                (
+                    "IpsechaUnexpectedReload",
+                    "45m",
+                    [(first_back, 1, reload_texts("R1", P, boot_at(16), "rf_self_reload"))],
+                ),
+                (
+                    "IpsechaUnexpectedReload",
+                    "46m",
+                    [
+                        (first_back, 1, reload_texts("R1", P, boot_at(16), "rf_self_reload")),
+                        (second_back, 1, reload_texts("R1", P, boot_at(46), "rf_self_reload")),
+                    ],
+                ),
+                *quiet("60m", but=["IpsechaUnexpectedReload"]),
+                (
+                    "IpsechaUnexpectedReload",
+                    "81m",
+                    [(second_back, 1, reload_texts("R1", P, boot_at(46), "rf_self_reload"))],
+                ),
+            ],
+        )
+    )
+
+    thrice = [(10, 11), (25, 26), (40, 41)]
+    loop = crit(alertname="IpsechaReloadLoop", device="R1", pair=P)
+    out.append(
+        test(
+            "An operator reloads the standby R1 three times (at 10, 25 and 40; its log: Reload requested by, each\n"
+            "time), with no switchover; it rejoins STANDBY HOT each time. Each reload is expected, but three within\n"
+            "the hour are a loop: paged when R1 is back from the third, at 42, not after the second. It clears when\n"
+            "the first leaves the hour.",
+            hub("R2", **(steady(13, 8, True) | r2_seeing(thrice, walk=False)))
+            + hub(
+                "R1",
+                **r1_reloads(thrice, walk=False),
+                boots=[
+                    ("1x9 stale", "reload", "operator", BOOT0),
+                    ("_x12 1x12 stale", "Reload Command", "operator", boot_at(12)),
+                    ("_x27 1x12 stale", "Reload Command", "operator", boot_at(27)),
+                    ("_x42 1x48", "Reload Command", "operator", boot_at(42)),
+                ],
+            ),
+            [
+                *quiet("30m"),
+                *quiet("41m"),
+                ("IpsechaReloadLoop", "42m", [(loop, 3)]),
+                *quiet("42m", but=["IpsechaReloadLoop"]),
+                ("IpsechaReloadLoop", "71m", [(loop, 3)]),
+                ("IpsechaReloadLoop", "72m", []),
+            ],
+        )
+    )
+
+    quick = [(10, 10), (12, 12), (14, 14)]
+    out.append(
+        test(
+            "The same three operator reloads, each boot lasting under a minute (back at 11, 13 and 15): `show\n"
+            "version`'s uptime reads 0 minutes each time, so only the first reload shows in the uptime; the\n"
+            "exporter counts all three (ipsecha_reloads_total, from 0: it reads the device's log too). Paged at 15.\n"
+            "The exporter restarts at 40 (its counters start again at 0): no reload; the loop clears with the hour.\n"
+            "R2 runs Simplex from 10 to 15, so its Simplex and IPC alerts fire with the loop (Alertmanager mutes\n"
+            "them under it).",
+            hub("R2", **(steady(13, 8, True) | r2_seeing(quick, walk=False)))
+            + hub(
+                "R1",
+                **r1_reloads(quick, walk=False),
+                boots=[
+                    ("1x9 stale", "reload", "operator", BOOT0),
+                    ("_x11 1 stale", "Reload Command", "operator", boot_at(11)),
+                    ("_x13 1 stale", "Reload Command", "operator", boot_at(13)),
+                    ("_x15 1x75", "Reload Command", "operator", boot_at(15)),
+                ],
+            )
+            + s("ipsecha_reloads_total", dev("R1") + ',expected="true"', "0x10 1 1 2 2 3x24 stale _ 0x48")
+            + s("ipsecha_reloads_total", dev("R1") + ',expected="false"', "0x39 stale _ 0x48"),
+            [
+                *quiet("14m"),
+                ("IpsechaReloadLoop", "15m", [(loop, 3)]),
+                *quiet("15m", but=["IpsechaReloadLoop", "IpsechaPairSimplex", "IpsechaIpcCommunicationsDown"]),
+                ("IpsechaReloadLoop", "50m", [(loop, 3)]),
+                *quiet("50m", but=["IpsechaReloadLoop"]),
+                *quiet("80m"),
+            ],
+            exprs=[
+                ('device:ipsecha_reloads_per_series:1h{device="R1"}', "15m", [(R1_LABELS, 1)]),
+                ('device:ipsecha_reloads_counted:1h{device="R1"}', "15m", [(R1_LABELS, 3)]),
+                ('device:ipsecha_reloads_counted:1h{device="R1"}', "50m", [(R1_LABELS, 3)]),
+            ],
+        )
+    )
+
+    slow = [(10, 15), (17, 22), (24, 29)]
+    self_reloads = [
+        (crit(alertname="IpsechaUnexpectedReload", device="R1", pair=P, boot=boot_at(back)), back)
+        for back in (16, 23, 30)
+    ]
+    out.append(
+        test(
+            "The standby R1 self-reloads three times (back at 16, 23 and 30), each boot ending within its first\n"
+            "minute: the uptime reads 0 minutes each time, a step down only at the first. The exporter counts each\n"
+            "one (from 0): three reload alerts, one per boot, and the loop.",
+            hub("R2", **(steady(13, 8, True) | r2_seeing(slow, walk=False)))
+            + hub(
+                "R1",
+                **r1_reloads(slow, walk=False),
+                boots=[
+                    ("1x9 stale", "reload", "operator", BOOT0),
+                    ("_x16 1 stale", "reload", "rf_self_reload", boot_at(16)),
+                    ("_x23 1 stale", "reload", "rf_self_reload", boot_at(23)),
+                    ("_x30 1x60", "reload", "rf_self_reload", boot_at(30)),
+                ],
+            )
+            + s("ipsecha_reloads_total", dev("R1") + ',expected="true"', "0x90")
+            + s("ipsecha_reloads_total", dev("R1") + ',expected="false"', "0x15 1x6 2x6 3x60"),
+            [
+                *quiet("15m"),
+                ("IpsechaReloadLoop", "29m", []),
+                ("IpsechaReloadLoop", "30m", [(loop, 3)]),
+                (
+                    "IpsechaUnexpectedReload",
+                    "30m",
+                    [
+                        (labels, 1, reload_texts("R1", P, boot_at(back), "rf_self_reload"))
+                        for labels, back in self_reloads
+                    ],
+                ),
+            ],
+            exprs=[
+                ('device:ipsecha_reloads_per_series:1h{device="R1"}', "30m", [(R1_LABELS, 1)]),
+                ('device:ipsecha_reloads_counted:1h{device="R1"}', "30m", [(R1_LABELS, 3)]),
+            ],
+        )
+    )
+
+    flapping = crit(alertname="IpsechaRfFlapping", pair=P)
+    out.append(
+        test(
+            "R1 and R2 swap the RF-active role (and HSRP) at 10, 20 and 30: manual switchovers (the reloads that\n"
+            "go with them are left out here). Two hand-overs within the hour are no flapping; the third is, until\n"
+            "the first leaves the hour.",
+            hub(
+                "R2",
+                **(
+                    steady(13, 8, True)
+                    | {"my": "13x9 8x9 13x9 8x60", "peer": "8x9 13x9 8x9 13x60"}
+                    | {"active": "1x9 0x9 1x9 0x60", "standby": "0x9 1x9 0x9 1x60"}
+                ),
+            )
+            + hub(
+                "R1",
+                **(
+                    steady(8, 13, False)
+                    | {"my": "8x9 13x9 8x9 13x60", "peer": "13x9 8x9 13x9 8x60"}
+                    | {"active": "0x9 1x9 0x9 1x60", "standby": "1x9 0x9 1x9 0x60"}
+                ),
+            ),
+            [
+                *quiet("29m"),
+                (
+                    "IpsechaRfFlapping",
+                    "30m",
+                    [
+                        (
+                            flapping,
+                            3,
+                        )
+                    ],
+                ),
+                *quiet("30m", but=["IpsechaRfFlapping"]),
+                ("IpsechaRfFlapping", "69m", [(flapping, 3)]),
+                *quiet("70m"),
+            ],
+            exprs=[
+                ("pair:ipsecha_rf_handovers:1h", f"{minute}m", [({"pair": P}, count)])
+                for minute, count in ((9, 0), (10, 1), (19, 1), (20, 2), (30, 3))
             ],
         )
     )
@@ -598,9 +1000,9 @@ def build() -> str:
             "SAs on the RF-active hub R2. .5 loses its SA at 0 for good: paged after 5 minutes. .4 rekeys every 10\n"
             "minutes (4 SAs while old and new overlap, counters restart with the new SA). .6 is idle (SA up, no\n"
             "traffic). .7 is down for 3 minutes while DPD and IKE set up a new SA. .9 is not expected (a stale\n"
-            "crypto map entry). The standby R1 has 0 SAs toward everyone (its copies are standby). Only .5 pages;\n"
-            "no error alert from the rekeys' counter resets.",
-            baseline()
+            "crypto map entry). The standby R1 has 0 active SAs toward everyone, and standby copies of R2's (they\n"
+            "follow .7's new SA). Only .5 pages; no error alert from the rekeys' counter resets.",
+            baseline(r1={"ipsec": "1x90"})
             + peer_series("R2", "172.16.0.5", "0x90")
             + peer_series(
                 "R2",
@@ -612,13 +1014,92 @@ def build() -> str:
             + peer_series("R2", "172.16.0.6", "2x90", encrypted="5000x90")
             + peer_series("R2", "172.16.0.7", "2x9 0x2 2x77")
             + peer_series("R2", "172.16.0.9", "0x90", expected=False)
-            + peer_series("R1", "172.16.0.4", "0x90")
-            + peer_series("R1", "172.16.0.5", "0x90"),
+            + peer_series("R1", "172.16.0.4", "0x90", copies="2x90")
+            + peer_series("R1", "172.16.0.5", "0x90", copies="0x90")
+            + peer_series("R1", "172.16.0.6", "0x90", copies="2x90")
+            + peer_series("R1", "172.16.0.7", "0x90", copies="2x9 0x2 2x77"),
             [
                 *quiet("4m"),
                 ("IpsechaBranchSaMissing", "5m", [(sa_missing, 0)]),
                 ("IpsechaBranchSaMissing", "60m", [(sa_missing, 0)]),
                 *quiet("60m", but=["IpsechaBranchSaMissing"]),
+            ],
+        )
+    )
+
+    copies = crit(alertname="IpsechaStandbyMissingSaCopies", device="R1", pair=P)
+    lost = [f"172.16.0.{n}" for n in range(4, 10)]
+    out.append(
+        test(
+            "The SA sync stops at 10: the RF-active R2 keeps active SAs toward six branches, and the STANDBY HOT R1\n"
+            "holds no copy of them from then on: 0 for the expected peers .4 and .5, no series at all for the\n"
+            "others (the exporter writes a 0 only for expected peers). Paged after 5 minutes, one alert for R1.",
+            baseline(r1={"ipsec": "1x90"}, r2={"ipsec": "1x90"})
+            + "".join(
+                peer_series("R2", peer, "2x90", expected=peer in lost[:2], copies="0x90")
+                + (
+                    peer_series("R1", peer, "0x90", expected=True, copies="2x9 0x80")
+                    if peer in lost[:2]
+                    else peer_series("R1", peer, "0x9 stale", expected=False, copies="2x9 stale")
+                )
+                for peer in lost
+            ),
+            [
+                *quiet("14m"),
+                (
+                    "IpsechaStandbyMissingSaCopies",
+                    "15m",
+                    [(copies, 6, copies_texts("R1", "R2", lost[:5], more=1))],
+                ),
+                *quiet("15m", but=["IpsechaStandbyMissingSaCopies"]),
+            ],
+        )
+    )
+    out.append(
+        test(
+            "The same three branches, each missing its copies once, never for 5 minutes: .4's copies arrive at 8,\n"
+            "3 minutes after R1 reached STANDBY HOT (bulk sync; not judged while STANDBY COLD-BULK); .5's copies\n"
+            "lag a rekey for 4 minutes at 20; R2's .6 has no SA from 30 (not judged), and R1's `show crypto ipsec\n"
+            "sa` fails from 40 (its copies unknown: not judged, DeviceNotPolled at 50). One STANDBY HOT peer with\n"
+            "all its copies is never paged.",
+            baseline(
+                r1={"my": "7x4 8x85", "ipsec": "1x39 0x50", "up": "1x39 0x50"},
+                r2={"peer": "7x4 8x85", "ipsec": "1x90"},
+            )
+            + peer_series("R2", "172.16.0.4", "2x90")
+            + peer_series("R2", "172.16.0.5", "2x19 4 2x69")
+            + peer_series("R2", "172.16.0.6", "2x29 0x60")
+            + peer_series("R1", "172.16.0.4", "0x39 stale", copies="0x7 2x31 stale")
+            + peer_series("R1", "172.16.0.5", "0x39 stale", copies="2x19 0x3 2x15 stale")
+            + peer_series("R1", "172.16.0.6", "0x39 stale", copies="2x29 0x9 stale"),
+            [
+                *quiet("7m"),
+                *quiet("24m"),
+                *quiet("35m", but=["IpsechaBranchSaMissing"]),
+                *quiet("49m", but=["IpsechaBranchSaMissing"]),
+                ("IpsechaStandbyMissingSaCopies", "60m", []),
+            ],
+        )
+    )
+
+    out.append(
+        test(
+            "An image that prints its synchronised copies as `Status: ACTIVE` on the standby: STANDBY HOT R1 shows\n"
+            "active SAs and no STANDBY ones toward both branches. Those are its copies (the `check` rule counts any\n"
+            "SA the standby holds): never paged. Once they are gone too, at 30, it is.",
+            baseline(r1={"ipsec": "1x90"}, r2={"ipsec": "1x90"})
+            + "".join(
+                peer_series("R2", peer, "2x90") + peer_series("R1", peer, "2x29 0x60", copies="0x90")
+                for peer in ("172.16.0.4", "172.16.0.5")
+            ),
+            [
+                *quiet("34m", but=["IpsechaBranchSaMissing"]),
+                ("IpsechaStandbyMissingSaCopies", "29m", []),
+                (
+                    "IpsechaStandbyMissingSaCopies",
+                    "35m",
+                    [(copies, 2, copies_texts("R1", "R2", ["172.16.0.4", "172.16.0.5"]))],
+                ),
             ],
         )
     )
@@ -695,9 +1176,10 @@ def build() -> str:
     out.append(
         test(
             "/probe with exporter replicas: R2 is probed by replica a until 19 and, from 10 on, also by replica b (a\n"
-            "replica was added; the two jobs' target lists refresh at different times). b's poll reads the uptime a\n"
-            "minute lower than a's. a lets go at 20: R2's series change instance, its boot time moves by a minute,\n"
-            "no reload, no duplicate RF-active member. Then R2 really reloads at 30, seen through b: paged.",
+            "replica was added; the two jobs' target lists refresh at different times). b's latest poll reads the\n"
+            "uptime two minutes lower than a's (an older poll, and IOS's minute resolution). a lets go at 20: R2's\n"
+            "series change instance and the uptime steps back by a minute: no reload, no duplicate RF-active member.\n"
+            "Then R2 really reloads at 30, seen through b: paged, and counted once.",
             hub(
                 "R2",
                 up="1x19 stale",
@@ -711,7 +1193,7 @@ def build() -> str:
                 scheme="1x19 stale",
                 age="1x19 stale",
                 inst="a:9477",
-                reason="power-on",
+                boots=[("1x19 stale", "power-on", "power", BOOT0)],
             )
             + hub(
                 "R2",
@@ -720,13 +1202,17 @@ def build() -> str:
                 peer="_x10 8x19 stale _ 8x60",
                 duplex="_x10 1x19 stale _ 1x60",
                 comms="_x10 1x19 stale _ 1x60",
-                uptime="_x10 1814940+60x19 stale _ 0+60x60",
+                uptime="_x10 1814880+60x19 stale _ 0+60x60",
                 active="_x10 1x19 stale _ 1x60",
                 standby="_x10 0x19 stale _ 0x60",
                 scheme="_x10 1x19 stale _ 1x60",
                 age="_x10 1x80",
                 inst="b:9477",
-                reason="power-on",
+                # b's boot label for the same boot is a minute later: it read the uptime a minute lower.
+                boots=[
+                    ("_x10 1x19 stale", "power-on", "power", "1969-12-11T00:01Z"),
+                    ("_x32 1x60", "power-on", "power", boot_at(32)),
+                ],
             )
             + hub(
                 "R1",
@@ -749,12 +1235,19 @@ def build() -> str:
                     "32m",
                     [
                         (
-                            crit(alertname="IpsechaUnexpectedReload", device="R2", pair=P, reason="power-on"),
+                            crit(alertname="IpsechaUnexpectedReload", device="R2", pair=P, boot=boot_at(32)),
                             1,
-                            reload_texts("R2", P, "power-on"),
+                            reload_texts("R2", P, boot_at(32), "power", "power-on"),
                         )
                     ],
-                )
+                ),
+                *quiet("32m", but=["IpsechaUnexpectedReload"]),
+            ],
+            exprs=[
+                ('device:ipsecha_reloads:1h{device="R2"}', "29m", [(R2_LABELS, 0)]),
+                ('device:ipsecha_reloaded:5m{device="R2"}', "21m", [(R2_LABELS, 0)]),
+                ('device:ipsecha_reloads:1h{device="R2"}', "33m", [(R2_LABELS, 1)]),
+                ("pair:ipsecha_rf_active_members_as_reported:sum", "25m", [({"pair": P}, 1)]),
             ],
         )
     )
@@ -800,17 +1293,14 @@ def build() -> str:
     )
     out.append(
         test(
-            "No hub RF ACTIVE from 0: R2 stops answering and R1 stays STANDBY HOT (it did not take over).\n"
-            "Paged after 2 minutes.",
-            baseline(
-                r2={k: "1x0 stale" for k in ("my", "peer", "duplex", "comms", "active", "standby", "scheme")}
-                | {"up": "0x90", "uptime": "1814400 stale"}
-            ),
+            "No hub RF ACTIVE from 1: R2 stops answering, R1 stays STANDBY HOT (it did not take over) and reports\n"
+            "its peer DISABLED with communications Down. Paged after 2 minutes.",
+            baseline(r2=R2_GONE_AT_1, r1={"peer": "13 1x89", "duplex": "1 0x89", "comms": "1 0x89"}),
             [
-                ("IpsechaPairNotOneRfActive", "1m", []),
+                ("IpsechaPairNotOneRfActive", "2m", []),
                 (
                     "IpsechaPairNotOneRfActive",
-                    "2m",
+                    "3m",
                     [
                         (
                             rf_count,
@@ -825,6 +1315,27 @@ def build() -> str:
             ],
         )
     )
+    unreachable = hub("R2", **(steady(13, 8, True) | R2_GONE_AT_1))
+    out.append(
+        test(
+            "The RF-active hub R2 answers no poll from 1 (SSH refused: its management access is cut), while R1\n"
+            "stays STANDBY HOT and reports its peer ACTIVE with communications Up: R2 counts as the RF-active hub.\n"
+            "No pair alert; only IpsechaDeviceNotPolled, after 10 minutes. R2's series stop, its device_up stays.",
+            unreachable + hub("R1", **steady(8, 13, False)),
+            [
+                *quiet("3m"),
+                *quiet("10m", but=["IpsechaDeviceNotPolled"]),
+                ("IpsechaDeviceNotPolled", "10m", []),
+                ("IpsechaDeviceNotPolled", "11m", [(warn(alertname="IpsechaDeviceNotPolled", device="R2", pair=P), 0)]),
+                *quiet("60m", but=["IpsechaDeviceNotPolled"]),
+            ],
+            exprs=[
+                ("pair:ipsecha_rf_active_members:sum", "5m", [({"pair": P}, 0)]),
+                ("device:ipsecha_rf_active_by_peer:bool", "5m", [(R2_LABELS, 1)]),
+                ("pair:ipsecha_rf_active_members_as_reported:sum", "5m", [({"pair": P}, 1)]),
+            ],
+        )
+    )
 
     def branch(d: str) -> str:
         return dev(d, "", d, "ipsecha-replica-1")  # in no pair, scraped through /probe
@@ -833,7 +1344,8 @@ def build() -> str:
         test(
             'Routers in no pair (pair=""), scraped through /probe (instance = the device): branch R4 stops\n'
             "answering polls at 0, the exporter's poll of R5 hangs at 0, R6 counts receive errors from the hub\n"
-            "rising from 0, and R7, a standalone hub that reports RF ACTIVE, has no SA toward its expected peer.\n"
+            "rising from 0, R7, a standalone hub that reports RF ACTIVE, has no SA toward its expected peer, and\n"
+            "branch R8 loses power three times (back at 6, 13 and 20): three reload alerts and a reload loop.\n"
             "Each alert reads right without a pair.",
             s("ipsecha_device_up", branch("R4"), "0x30")
             + s("ipsecha_data_age_seconds", branch("R4"), "1x30")
@@ -847,9 +1359,34 @@ def build() -> str:
             + s("ipsecha_data_age_seconds", branch("R7"), "1x30")
             + s("ipsecha_redundancy_my_state", branch("R7"), "13x30")
             + s("ipsecha_ipsec_sa_active", branch("R7") + ',peer="172.16.0.8"', "0x30")
-            + s("ipsecha_ipsec_peer_expected", branch("R7") + ',peer="172.16.0.8"', "1x30"),
+            + s("ipsecha_ipsec_peer_expected", branch("R7") + ',peer="172.16.0.8"', "1x30")
+            + s("ipsecha_device_up", branch("R8"), "1x3 0 0 1x4 0 0 1x4 0 0 1x10")
+            + s("ipsecha_data_age_seconds", branch("R8"), "1x30")
+            + s("ipsecha_uptime_seconds", branch("R8"), "500000+60x3 stale _ 0+60x4 stale _ 0+60x4 stale _ 0+60x10")
+            + reload_info(branch("R8"), "1x3 stale", "power-on", "power", "1969-12-26T05:06Z", "power-on")
+            + reload_info(branch("R8"), "_x6 1x4 stale", "power-on", "power", boot_at(6), "power-on")
+            + reload_info(branch("R8"), "_x13 1x4 stale", "power-on", "power", boot_at(13), "power-on")
+            + reload_info(branch("R8"), "_x20 1x10", "power-on", "power", boot_at(20), "power-on"),
             [
                 *quiet("4m"),
+                ("IpsechaReloadLoop", "19m", []),
+                (
+                    "IpsechaReloadLoop",
+                    "20m",
+                    [(crit(alertname="IpsechaReloadLoop", device="R8", pair=""), 3)],
+                ),
+                (
+                    "IpsechaUnexpectedReload",
+                    "20m",
+                    [
+                        (
+                            crit(alertname="IpsechaUnexpectedReload", device="R8", pair="", boot=boot_at(back)),
+                            1,
+                            reload_texts("R8", "", boot_at(back), "power", "power-on"),
+                        )
+                        for back in (6, 13, 20)
+                    ],
+                ),
                 (
                     "IpsechaBranchSaMissing",
                     "5m",
@@ -876,6 +1413,46 @@ def build() -> str:
                     "15m",
                     [(warn(alertname="IpsechaIpsecErrorsRising", device="R6", pair="", peer="10.0.0.1"), 50)],
                 ),
+            ],
+        )
+    )
+
+    def branch_reload(d: str, reason: str, cause: str) -> str:
+        """Branch router `d` (in no pair, from /metrics) back from a reload at 6 with `reason` and `cause`."""
+        labels = dev(d, "")
+        return (
+            s("ipsecha_device_up", labels, "1x3 0 0 1x24")
+            + s("ipsecha_data_age_seconds", labels, "1x30")
+            + s("ipsecha_uptime_seconds", labels, "500000+60x3 stale _ 0+60x24")
+            + reload_info(labels, "1x3 stale", "power-on", "power", "1969-12-26T05:06Z", "power-on")
+            + reload_info(labels, "_x6 1x24", reason, cause, boot_at(6), reason)
+        )
+
+    causes = [
+        ("R9", "bus error at PC 0x6082F7C0, address 0x0", "crash"),
+        ("R10", "", "unknown"),
+        ("R11", "s/w reset", "unknown"),
+    ]
+    out.append(
+        test(
+            "Branch routers back at 6 from a crash (`show version`'s bus error), from a reload `show version`\n"
+            "gives no reason for, and from one it gives a reason no rule knows: each paged, naming what it knows.",
+            "".join(branch_reload(d, reason, cause) for d, reason, cause in causes),
+            [
+                *quiet("5m"),
+                (
+                    "IpsechaUnexpectedReload",
+                    "6m",
+                    [
+                        (
+                            crit(alertname="IpsechaUnexpectedReload", device=d, pair="", boot=boot_at(6)),
+                            1,
+                            reload_texts(d, "", boot_at(6), cause, reason),
+                        )
+                        for d, reason, cause in causes
+                    ],
+                ),
+                *quiet("6m", but=["IpsechaUnexpectedReload"]),
             ],
         )
     )

@@ -165,7 +165,9 @@ class Exporter:
             pair = state.pairs.get(state.inventory.pair_of(device)) if device in state.inventory.devices else None
             pairs = [pair] if pair is not None else []
         reloads = {key: count for key, count in state.reload_counts.items() if key[0] in snapshots}
-        return ExportView(state.inventory, snapshots, pairs, reloads, now=time.time())
+        causes = {key: count for key, count in state.reload_causes.items() if key[0] in snapshots}
+        booted_at = {name: at for name, at in state.booted_at.items() if name in snapshots}
+        return ExportView(state.inventory, snapshots, pairs, reloads, time.time(), causes, booted_at)
 
     def metrics_page(self, gzipped: bool = False, max_age: float = PAGE_MAX_AGE_SECONDS) -> bytes:
         """The /metrics body (gzip-compressed, as Prometheus asks for it, when

@@ -9,17 +9,18 @@ the device's latest poll. When a command failed, its series are dropped
 (never last poll's values presented as fresh); `ipsecha_device_up` is 0,
 `ipsecha_command_success` says which command failed, and
 `ipsecha_data_age_seconds` says how old the poll is. Counters kept by the
-exporter (`ipsecha_reloads_total`) and the inventory's expected peers
+exporter (`ipsecha_reloads_total`, from 0) and the inventory's expected peers
 (`ipsecha_ipsec_sa_active` 0 while a hub that answered has no SA toward
 one) stay, so alerts never depend on a series vanishing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from monitor.health import HEALTHY, UNHEALTHY, UNKNOWN, PairHealth
+from monitor.health import RELOAD_CAUSES, VERDICTS, PairHealth, reload_cause
 from monitor.inventory import Device, Inventory
 from monitor.records import HSRP_STATES
 from monitor.snapshot import Snapshot
@@ -66,6 +67,17 @@ METRICS: dict[str, MetricSpec] = {
         "gauge", "Active inbound+outbound ESP SAs toward the peer (0 for an expected peer without any)", PEER
     ),
     # --- beyond the contract ---
+    "ipsecha_ipsec_sa_standby": MetricSpec(
+        "gauge",
+        "Standby copies of inbound+outbound ESP SAs toward the peer, synchronised from the RF-active unit "
+        "(0 for an expected peer without any)",
+        PEER,
+    ),
+    "ipsecha_reloads_by_cause_total": MetricSpec(
+        "counter",
+        "Reloads seen by this exporter since it started, by cause (operator, rf_self_reload, crash, power, unknown)",
+        (*DEVICE, "cause"),
+    ),
     "ipsecha_ipsec_peer_expected": MetricSpec(
         "gauge", "1 for each branch peer the inventory's expected_peers lists for this device", PEER
     ),
@@ -96,9 +108,17 @@ METRICS: dict[str, MetricSpec] = {
         "else the one `scheme standby` names in show redundancy inter-device",
         (*DEVICE, "group_name"),
     ),
-    "ipsecha_isakmp_sas": MetricSpec("gauge", "ISAKMP (IKEv1) SAs by state", (*DEVICE, "state")),
+    "ipsecha_isakmp_sas": MetricSpec(
+        "gauge",
+        "ISAKMP (IKEv1) SAs by state and status (active, standby: a copy on the standby unit, deleted, "
+        "or empty where IOS prints no status column)",
+        (*DEVICE, "state", "status"),
+    ),
     "ipsecha_crypto_session_up": MetricSpec(
         "gauge", "1 when show crypto session reports the session toward the peer UP", PEER
+    ),
+    "ipsecha_crypto_session_standby": MetricSpec(
+        "gauge", "1 when the session toward the peer is a standby copy (UP-STANDBY) on the standby unit", PEER
     ),
     "ipsecha_crypto_session_status": MetricSpec(
         "gauge",
@@ -115,8 +135,10 @@ METRICS: dict[str, MetricSpec] = {
     "ipsecha_ipsec_receive_errors_total": MetricSpec("counter", "IPsec receive errors from the peer", PEER),
     "ipsecha_reload_info": MetricSpec(
         "info",
-        "Last reload reason and 'returned to ROM by' from show version",
-        (*DEVICE, "reason", "returned_to_rom_by"),
+        "The current boot: last reload reason and 'returned to ROM by' from show version, its cause "
+        "(operator, rf_self_reload, crash, power, unknown; from the device's log where it kept the reload "
+        "message) and when it began (boot, UTC minute, new with each reload)",
+        (*DEVICE, "reason", "returned_to_rom_by", "cause", "boot"),
     ),
     "ipsecha_pair_rf_active_members": MetricSpec("gauge", "Members of the pair that are RF ACTIVE", ("pair",)),
     "ipsecha_pair_hsrp_active_members": MetricSpec(
@@ -124,7 +146,7 @@ METRICS: dict[str, MetricSpec] = {
     ),
     "ipsecha_pair_verdict": MetricSpec(
         "gauge",
-        "Pair verdict from the health rules: 1 for the current one (healthy, unhealthy, unknown)",
+        "Pair verdict from the health rules: 1 for the current one (healthy, recovering, unhealthy, unknown)",
         ("pair", "verdict"),
     ),
     "ipsecha_pair_rule_ok": MetricSpec(
@@ -133,7 +155,6 @@ METRICS: dict[str, MetricSpec] = {
         ("pair", "rule"),
     ),
 }
-_VERDICTS = (HEALTHY, UNHEALTHY, UNKNOWN)
 _INTERDEVICE_STATES = ("active", "standby", "init")
 
 
@@ -148,6 +169,8 @@ class ExportView:
     pairs: Sequence[PairHealth] = ()
     reloads: Mapping[tuple[str, bool], int] = field(default_factory=dict)  # (device, expected) -> count
     now: float = 0.0  # Unix time of the scrape
+    reload_causes: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (device, cause) -> count
+    booted_at: Mapping[str, float] = field(default_factory=dict)  # device -> Unix time its current boot began
 
 
 def render(view: ExportView) -> bytes:
@@ -161,11 +184,20 @@ def render(view: ExportView) -> bytes:
     for name, snapshot in view.snapshots.items():
         device = view.inventory.devices.get(name)
         if device is not None:
-            _device(out, snapshot, device, view.now)
-    for (name, expected), count in view.reloads.items():
-        if name in view.snapshots:
-            labels = f'{_device_labels(name, view.inventory.pair_of(name))},expected="{str(expected).lower()}"'
-            out.add("ipsecha_reloads_total", labels, count)
+            _device(out, snapshot, device, view.now, view.booted_at.get(name))
+    # Every device's reload counters from 0, so that Prometheus sees the
+    # first reload as an increase (a series born at 1 shows none).
+    for name in view.snapshots:
+        if name not in view.inventory.devices:
+            continue
+        base = _device_labels(name, view.inventory.pair_of(name))
+        for expected in (False, True):
+            count = view.reloads.get((name, expected), 0)
+            out.add("ipsecha_reloads_total", f'{base},expected="{str(expected).lower()}"', count)
+        for cause in RELOAD_CAUSES:
+            out.add(
+                "ipsecha_reloads_by_cause_total", f'{base},cause="{cause}"', view.reload_causes.get((name, cause), 0)
+            )
     for pair in view.pairs:
         _pair(out, pair)
     return out.text()
@@ -212,7 +244,7 @@ def _device_labels(device: str, pair: str) -> str:
     return f'device="{escape_label(device)}",pair="{escape_label(pair)}"'
 
 
-def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float) -> None:
+def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float, booted_at: float | None) -> None:
     base = _device_labels(snapshot.device, snapshot.pair)
     expected_peers = device.expected_peers
     out.add("ipsecha_device_up", base, snapshot.up)
@@ -264,14 +296,22 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float) -> None
     if version is not None:
         out.add("ipsecha_uptime_seconds", base, version.uptime_seconds)
         reason, rom = escape_label(version.reload_reason or ""), escape_label(version.returned_to_rom_by or "")
-        out.add("ipsecha_reload_info", f'{base},reason="{reason}",returned_to_rom_by="{rom}"', 1)
+        cause = reload_cause(version, snapshot.log_messages).cause
+        boot = _boot_label(booted_at if booted_at is not None else snapshot.started_at - version.uptime_seconds)
+        out.add(
+            "ipsecha_reload_info",
+            f'{base},reason="{reason}",returned_to_rom_by="{rom}",cause="{cause}",boot="{boot}"',
+            1,
+        )
 
     ipsec_sas = snapshot.ipsec_sas
     if ipsec_sas is not None:
         active = dict.fromkeys(expected_peers, 0)
+        standby = dict.fromkeys(expected_peers, 0)
         counters: dict[str, list[int]] = {}
         for sa in ipsec_sas:
             active[sa.peer] = active.get(sa.peer, 0) + sa.active_esp_sa_count
+            standby[sa.peer] = standby.get(sa.peer, 0) + sa.standby_esp_sa_count
             totals = counters.setdefault(sa.peer, [0, 0, 0, 0])
             totals[0] += sa.pkts_encrypt or 0
             totals[1] += sa.pkts_decrypt or 0
@@ -279,6 +319,8 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float) -> None
             totals[3] += sa.recv_errors or 0
         for peer, count in active.items():
             out.add("ipsecha_ipsec_sa_active", f'{base},peer="{escape_label(peer)}"', count)
+        for peer, count in standby.items():
+            out.add("ipsecha_ipsec_sa_standby", f'{base},peer="{escape_label(peer)}"', count)
         for peer, (encrypted, decrypted, send_errors, receive_errors) in counters.items():
             labels = f'{base},peer="{escape_label(peer)}"'
             out.add("ipsecha_ipsec_packets_encrypted_total", labels, encrypted)
@@ -288,11 +330,14 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float) -> None
 
     isakmp_sas = snapshot.isakmp_sas
     if isakmp_sas is not None:
-        by_state: dict[str, int] = {}
+        by_state: dict[tuple[str, str], int] = {}
         for isakmp in isakmp_sas:
-            by_state[isakmp.state] = by_state.get(isakmp.state, 0) + 1
-        for state, count in sorted(by_state.items()):
-            out.add("ipsecha_isakmp_sas", f'{base},state="{escape_label(state)}"', count)
+            key = (isakmp.state, _isakmp_status(isakmp.status, isakmp.deleted))
+            by_state[key] = by_state.get(key, 0) + 1
+        for (state, status), count in sorted(by_state.items()):
+            out.add(
+                "ipsecha_isakmp_sas", f'{base},state="{escape_label(state)}",status="{escape_label(status)}"', count
+            )
 
     sessions = snapshot.crypto_sessions
     if sessions is not None:
@@ -305,15 +350,34 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float) -> None
         for peer, seen in by_peer.items():
             labels = f'{base},peer="{escape_label(peer)}"'
             out.add("ipsecha_crypto_session_up", labels, any(up for _, up in seen))
+            out.add("ipsecha_crypto_session_standby", labels, any(_STANDBY_SESSION in status for status, _ in seen))
             for status in sorted({status for status, _ in seen}):
                 out.add("ipsecha_crypto_session_status", f'{labels},status="{escape_label(status)}"', 1)
+
+
+# ISAKMP status column words -> the status label.
+_ISAKMP_STATUS = {"ACTIVE": "active", "STDBY": "standby", "STANDBY": "standby"}
+_STANDBY_SESSION = "STANDBY"  # UP-STANDBY: a session the standby unit holds a copy of
+
+
+def _isakmp_status(status: str | None, deleted: bool) -> str:
+    if deleted:
+        return "deleted"
+    if status is None:
+        return ""  # 12.2 prints no status column
+    return _ISAKMP_STATUS.get(status.upper(), status.lower())
+
+
+def _boot_label(booted_at: float) -> str:
+    """A boot's start as a label: the UTC minute, as in 2026-11-30T12:34Z."""
+    return dt.datetime.fromtimestamp(booted_at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def _pair(out: _Lines, pair: PairHealth) -> None:
     labels = f'pair="{escape_label(pair.pair)}"'
     out.add("ipsecha_pair_rf_active_members", labels, len(pair.rf_active_members))
     out.add("ipsecha_pair_hsrp_active_members", labels, len(pair.hsrp_active))
-    for verdict in _VERDICTS:
+    for verdict in VERDICTS:
         out.add("ipsecha_pair_verdict", f'{labels},verdict="{verdict}"', pair.verdict == verdict)
     for result in pair.results:
         if result.ok is not None:

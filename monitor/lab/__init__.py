@@ -6,7 +6,7 @@ exporter and alerts.
     router.py     state of one router        outputs.py   what its shows print
     ios_cli.py    its command line           ssh_server.py the SSH server carrying it
     topology.py   the pairs and branches     scenarios.py  what happens to them
-    lab.py        all of it, plus the inventory
+    rekey.py      SA rekeys, standby copies  lab.py        all of it, plus the inventory
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from monitor.lab.lab import Lab
 from monitor.lab.scenarios import SCENARIOS
+from monitor.lab.topology import SA_LIFETIME_SECONDS
 from monitor.rf_states import RF_STATE_NAMES
 
 
@@ -33,7 +34,7 @@ def status(lab: Lab) -> list[dict[str, object]]:
             {
                 "device": router.name,
                 "port": lab.servers[router.name].port,
-                "reachable": router.reachable,
+                "reachable": router.reachable and not router.management_cut,  # SSH answers
                 "hsrp": group.state if group else None,
                 "rf": f"{RF_STATE_NAMES.get(router.rf_my)} / peer {RF_STATE_NAMES.get(router.rf_peer)}"
                 if group
@@ -73,8 +74,9 @@ async def run_lab(
     scenario: str,
     inventory: Path | None,
     control: tuple[str, int],
+    sa_lifetime: float = SA_LIFETIME_SECONDS,
 ) -> None:
-    lab = Lab(pairs=pairs, branches=branches, time_scale=time_scale)
+    lab = Lab(pairs=pairs, branches=branches, time_scale=time_scale, sa_lifetime=sa_lifetime)
     await lab.start()
     server = await serve_control(lab, control)
     try:

@@ -4,18 +4,24 @@ carries it; tests can drive it directly.
 
 Only show, terminal, enable/disable and exit/logout run. Everything else is
 refused or rejected as IOS would reject an unknown command: the lab never
-changes state because of what a client typed.
+changes state because of what a client typed. A show's output can be
+filtered as IOS's CLI string search does: `show logging | include RELOAD|RESTART`
+(also `| exclude`, `| begin`).
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.lab.outputs import SHOW_COMMANDS, USER_EXEC_SHOWS
 from monitor.lab.router import Router
 
 NUMBER = "<0-512>"
+_Filter = Callable[[str], str]
 # What a router with the `garbage` fault prints for any show command.
 _GARBAGE = "\x1b[2J@@@@ 0xDEADBEEF ~~~ \ufffd\ufffd lorem ipsum 42 ### !!!\n;;;; ???? <<<< >>>>\n"
 _SESSION_COMMANDS: tuple[tuple[str, ...], ...] = (
@@ -29,6 +35,8 @@ _SESSION_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("terminal", "no", "monitor"),
 )
 COMMANDS: tuple[tuple[str, ...], ...] = (*SHOW_COMMANDS, *_SESSION_COMMANDS)
+# `| <filter> <regular expression>` after a show: what each keeps of the output's lines.
+OUTPUT_FILTERS = ("begin", "exclude", "include")
 # Real IOS would run these; the lab refuses them so that no client can change it.
 _REFUSED = ("configure", "copy", "clear", "debug", "delete", "erase", "reload", "write", "no", "undebug", "send")
 
@@ -103,18 +111,28 @@ class IosCli:
         tokens = line.split()
         if not tokens:
             return Reply("")
-        command, error, bad = resolve(tokens)
+        pipe = tokens.index("|") if "|" in tokens else len(tokens)
+        command, error, bad = resolve(tokens[:pipe])
         if command is None:
             return Reply(self._error(line, tokens, error, bad))
+        if pipe < len(tokens) and command[0] != "show":  # only a show's output can be filtered
+            return Reply(self._error(line, tokens, "invalid", pipe))
         if command[0] == "show":
             faults = self.router.faults
             if not self.privileged and command not in USER_EXEC_SHOWS:
                 return Reply(self._error(line, tokens, "invalid", 1))
             if " ".join(command) in faults.missing_commands:  # an image without the feature
-                return Reply(self._error(line, tokens, "invalid", len(tokens) - 1))
+                return Reply(self._error(line, tokens, "invalid", pipe - 1))
+            keep: _Filter | None = None
+            if pipe < len(tokens):
+                keep, failure = self._output_filter(line, tokens, pipe)
+                if keep is None:
+                    return Reply(failure)
             if faults.garbage:
                 return Reply(_GARBAGE)
             output = SHOW_COMMANDS[command](self.router)
+            if keep is not None:
+                output = keep(output)
             if faults.stall_output:
                 lines = output.split("\n")
                 return Reply("\n".join(lines[: max(1, len(lines) // 2)]) + "\n", stall=True)
@@ -143,6 +161,25 @@ class IosCli:
             return Reply("")
         return Reply("", close=True)  # exit, logout, quit
 
+    def _output_filter(self, line: str, tokens: list[str], pipe: int) -> tuple[_Filter | None, str]:
+        """The filter after `|` (keyword abbreviated as IOS allows, then the
+        rest of the line as a regular expression), or None and the error."""
+        if pipe + 1 >= len(tokens):
+            return None, "% Incomplete command.\n"
+        word = tokens[pipe + 1].lower()
+        matching = [name for name in OUTPUT_FILTERS if name.startswith(word)]
+        if len(matching) != 1:
+            return None, self._error(line, tokens, "invalid", pipe + 1)
+        start = _token_offset(line, pipe + 1) + len(tokens[pipe + 1])
+        pattern = line[start:].lstrip()
+        if not pattern:
+            return None, "% Incomplete command.\n"
+        try:
+            expression = re.compile(pattern)
+        except re.error:
+            return None, f"% Invalid regular expression: {pattern}\n"
+        return functools.partial(_filter_lines, matching[0], expression), ""
+
     def _error(self, line: str, tokens: list[str], kind: str | None, bad: int) -> str:
         first = tokens[0].lower()
         if bad == 0 and (first == "no" or (len(first) >= 2 and any(word.startswith(first) for word in _REFUSED))):
@@ -155,6 +192,21 @@ class IosCli:
         # start of the prompt line as IOS does.
         column = len(self.prompt) + _token_offset(line, bad)
         return f"{' ' * column}^\n% Invalid input detected at '^' marker.\n\n"
+
+
+def _filter_lines(kind: str, expression: re.Pattern[str], output: str) -> str:
+    """IOS's string search, line by line: `include` keeps the lines the
+    expression matches anywhere in, `exclude` the others, `begin` every line
+    from the first match on."""
+    lines = output.split("\n")
+    if kind == "include":
+        kept = [text for text in lines if expression.search(text)]
+    elif kind == "exclude":
+        kept = [text for text in lines if not expression.search(text)]
+    else:
+        first = next((n for n, text in enumerate(lines) if expression.search(text)), len(lines))
+        kept = lines[first:]
+    return "\n".join(kept)
 
 
 def _token_offset(line: str, index: int) -> int:

@@ -2,7 +2,7 @@
 points the monitor at them.
 
     lab = Lab(pairs=1, branches=1, time_scale=10)
-    await lab.start()           # every router listens on 127.0.0.1
+    await lab.start()           # every router listens on 127.0.0.1; SAs rekey
     lab.trigger("failover")     # runs in the background; await lab.wait()
     lab.write_inventory(path)   # what `check` / `serve` read
     await lab.stop()
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -22,20 +23,36 @@ from typing import Any
 
 import yaml
 
+from monitor.lab.rekey import REKEY_SYNC_SECONDS, maintain_sas
 from monitor.lab.router import Clock, Router
 from monitor.lab.scenarios import SCENARIOS, ScenarioContext, finish_reload
 from monitor.lab.ssh_server import RouterSshServer
-from monitor.lab.topology import LabPair, build_pairs, lab_credentials
+from monitor.lab.topology import SA_LIFETIME_SECONDS, LabPair, build_pairs, lab_credentials
 
 
 class Lab:
-    def __init__(self, pairs: int = 1, branches: int = 1, time_scale: float = 1.0, host: str = "127.0.0.1") -> None:
+    """`sa_lifetime`: lab seconds between two rekeys of a tunnel's SA pair
+    (IOS's default 3600; a few tens of seconds make rekeys happen in tests)."""
+
+    def __init__(
+        self,
+        pairs: int = 1,
+        branches: int = 1,
+        time_scale: float = 1.0,
+        host: str = "127.0.0.1",
+        sa_lifetime: float = SA_LIFETIME_SECONDS,
+    ) -> None:
+        if sa_lifetime <= REKEY_SYNC_SECONDS:
+            raise ValueError(f"sa_lifetime must exceed the {REKEY_SYNC_SECONDS:g} s the standby's copies lag behind")
         self.clock = Clock(time_scale)
         self.credentials = lab_credentials()
-        self.pairs: list[LabPair] = build_pairs(pairs, branches, self.credentials, self.clock)
+        self.sa_lifetime = sa_lifetime
+        self.pairs: list[LabPair] = build_pairs(pairs, branches, self.credentials, self.clock, sa_lifetime=sa_lifetime)
         self.servers = {router.name: RouterSshServer(router, host) for router in self.routers}
         self.timeline: list[tuple[float, str, str]] = []  # (lab time, pair, step)
         self._scenarios: dict[str, asyncio.Task[None]] = {}  # running, by pair name
+        self._rng = random.Random()  # SPIs of rekeys
+        self._rekeys: asyncio.Task[None] | None = None
 
     @property
     def routers(self) -> list[Router]:
@@ -54,9 +71,14 @@ class Lab:
 
     async def start(self) -> None:
         await asyncio.gather(*(server.start() for server in self.servers.values()))
+        if self._rekeys is None:
+            self._rekeys = asyncio.get_running_loop().create_task(self._keep_sas())
 
     async def stop(self) -> None:
         running = [task for task in self._scenarios.values() if not task.done()]
+        if self._rekeys is not None:
+            running.append(self._rekeys)
+            self._rekeys = None
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
@@ -71,7 +93,9 @@ class Lab:
         previous = self._scenarios.get(target.name)
         if previous is not None and not previous.done():
             previous.cancel()
-        context = ScenarioContext(target, self._sleep, self._set_reachable, lambda step: self._note(target, step))
+        context = ScenarioContext(
+            target, self._sleep, self._set_reachable, self._set_management, lambda step: self._note(target, step)
+        )
         self._note(target, f"scenario {scenario} starts")
         task = asyncio.get_running_loop().create_task(self._play(scenario, context, previous))
         self._scenarios[target.name] = task
@@ -96,10 +120,27 @@ class Lab:
     async def _sleep(self, lab_seconds: float) -> None:
         await asyncio.sleep(lab_seconds / self.clock.time_scale)
 
+    async def _keep_sas(self) -> None:
+        """Rekeys and standby copies (rekey.py), for as long as the lab runs:
+        one pass whenever the next thing is due, across every pair."""
+        while True:
+            now = self.clock.now()
+            wake = min(maintain_sas(pair, now, self._rng) for pair in self.pairs)
+            # At least 10 real ms between passes, whatever the time scale.
+            await self._sleep(max(wake - now, 0.01 * self.clock.time_scale))
+
     async def _set_reachable(self, router: Router, reachable: bool) -> None:
         router.reachable = reachable
+        await self._listen(router)
+
+    async def _set_management(self, router: Router, up: bool) -> None:
+        router.management_cut = not up
+        await self._listen(router)
+
+    async def _listen(self, router: Router) -> None:
+        """SSH answers while the router runs and its management path is up."""
         server = self.servers[router.name]
-        await (server.start() if reachable else server.stop())
+        await (server.start() if router.reachable and not router.management_cut else server.stop())
 
     def _note(self, pair: LabPair, step: str) -> None:
         self.timeline.append((self.clock.now(), pair.name, step))

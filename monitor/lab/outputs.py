@@ -231,7 +231,7 @@ def show_crypto_ipsec_sa(router: Router) -> str:
     lines = ["", "interface: FastEthernet0/0", f"    Crypto map tag: VPN, local addr {local}", ""]
     for tunnel in router.tunnels.values():
         encaps, decaps = tunnel.encaps.value(now), tunnel.decaps.value(now)
-        remaining = max(0, tunnel.lifetime_seconds - int(now) % tunnel.lifetime_seconds)
+        remaining = max(0, int(tunnel.installed_at + tunnel.lifetime_seconds - now))
         lines += [
             "   protected vrf: (none)",
             f"   local  ident (addr/mask/prot/port): ({tunnel.local_net}/0/0)",

@@ -91,7 +91,8 @@ class TunnelSa:
     decaps: PacketCounter = field(default_factory=PacketCounter)
     send_errors: PacketCounter = field(default_factory=PacketCounter)
     recv_errors: PacketCounter = field(default_factory=PacketCounter)
-    lifetime_seconds: int = 3600
+    lifetime_seconds: float = 3600.0  # lab seconds between rekeys (rekey.py)
+    installed_at: float = 0.0  # lab time the SA pair was set up (a copy: when its original was)
 
     @property
     def installed(self) -> bool:
@@ -134,6 +135,9 @@ class Router:
     boot_time: float = -1_814_400.0  # up three weeks when the lab starts
     returned_to_rom_by: str = "reload"
     reachable: bool = True  # False while reloading: SSH refuses connections
+    # The router runs, but its management path is cut: SSH refuses connections
+    # while RF, HSRP and the SAs carry on (scenario active-unreachable).
+    management_cut: bool = False
     faults: Faults = field(default_factory=Faults)
     hsrp: list[LabHsrpGroup] = field(default_factory=list)
     rf_my: int = RF_ACTIVE

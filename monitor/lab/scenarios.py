@@ -4,8 +4,8 @@ Each scenario is a coroutine driving one LabPair through a ScenarioContext,
 which lends it a clock to sleep on and the power to make a router reload
 (its SSH server stops, then comes back). Durations are lab seconds; the
 lab's time scale makes them pass faster. Scenarios that need a working pair
-(failover, preempt) start from whichever hub is RF ACTIVE, and decline when
-the pair has none with a STANDBY HOT peer.
+(all but baseline, simplex, split-brain and sa-loss) start from whichever hub
+is RF ACTIVE, and decline when the pair has none with a STANDBY HOT peer.
 """
 
 from __future__ import annotations
@@ -18,22 +18,33 @@ from monitor.lab.router import RF_ACTIVE, RF_DISABLED, RF_STANDBY_HOT, PacketCou
 from monitor.lab.topology import (
     PACKETS_PER_SECOND,
     LabPair,
+    copy_sa,
     drop_tunnel,
     hold_tunnel,
     negotiate,
     set_baseline,
     set_hsrp_roles,
 )
+from monitor.rf_states import RF_STATE_NAMES
 
 RELOAD_SECONDS = 30.0  # a 7200 back from `reload` to its first prompt
 RENEGOTIATION_SECONDS = 20.0  # branches notice dead SAs (DPD) and set up new ones
+RELOAD_LOOP_COUNT = 3  # operator reloads of the standby in scenario reload-loop
+# STANDBY HOT again, the operator reloads it once more after this. Each boot
+# then lasts over two minutes, as a real hub's reload loop does (boot plus
+# bulk sync): `show version` prints uptime in whole minutes, so boots shorter
+# than that are indistinguishable from one long outage to any poller.
+RELOAD_LOOP_PAUSE_SECONDS = 150.0
+# What IOS logs for `reload` typed at a vty (from a host on the hub LAN).
+OPERATOR_RELOAD_LOG = "%SYS-5-RELOAD: Reload requested by admin on vty0 (192.168.1.100). Reload Reason: Reload Command."
 
 
 @dataclass
 class ScenarioContext:
     pair: LabPair
     sleep: Callable[[float], Awaitable[None]]  # lab seconds
-    set_reachable: Callable[[Router, bool], Awaitable[None]]
+    set_reachable: Callable[[Router, bool], Awaitable[None]]  # running, or reloading (SSH refused)
+    set_management: Callable[[Router, bool], Awaitable[None]]  # management path up, or cut (SSH refused)
     note: Callable[[str], None]  # records a step of the timeline
 
 
@@ -44,6 +55,12 @@ def stable_roles(pair: LabPair) -> tuple[Router, Router] | None:
         if active.reachable and standby.reachable and (active.rf_my, standby.rf_my) == (RF_ACTIVE, RF_STANDBY_HOT):
             return active, standby
     return None
+
+
+def rf_self_reload_log(router: Router) -> str:
+    """What RF logs just before it reloads `router`, naming its states then."""
+    my, peer = RF_STATE_NAMES.get(router.rf_my, "UNKNOWN"), RF_STATE_NAMES.get(router.rf_peer, "UNKNOWN")
+    return f"%RF_INTERDEV-4-RELOAD: % RF induced self-reload. my state = {my} peer state = {peer}"
 
 
 async def begin_reload(ctx: ScenarioContext, router: Router, reason_log: str) -> None:
@@ -83,14 +100,19 @@ async def finish_reload(ctx: ScenarioContext, router: Router) -> None:
     ctx.note(f"{router.name} is back (uptime reset, last reload: reload)")
 
 
+def _peer_lost(router: Router) -> None:
+    """`router` goes on RF ACTIVE alone: peer DISABLED, Simplex, IPC down."""
+    router.set_rf(RF_ACTIVE, RF_DISABLED)
+    router.duplex, router.communications_up = False, False
+    router.communications_reason = "Simplex mode"
+    router.interdev_state, router.interdev_peer = "RF_INTERDEV_STATE_ACT", "RF_INTERDEV_PEER_NO_COMM"
+    router.syslog("%RF-5-RF_RELOAD: Peer reload. Reason: Peer lost")
+
+
 def take_over(pair: LabPair, new_active: Router) -> None:
     """`new_active` becomes RF ACTIVE with its peer gone and serves the SAs it holds."""
-    new_active.set_rf(RF_ACTIVE, RF_DISABLED)
+    _peer_lost(new_active)
     new_active.switchovers += 1
-    new_active.duplex, new_active.communications_up = False, False
-    new_active.communications_reason = "Simplex mode"
-    new_active.interdev_state, new_active.interdev_peer = "RF_INTERDEV_STATE_ACT", "RF_INTERDEV_PEER_NO_COMM"
-    new_active.syslog("%RF-5-RF_RELOAD: Peer reload. Reason: Peer lost")
     for tunnel in new_active.tunnels.values():
         if tunnel.installed:
             hold_tunnel(tunnel, active=True)
@@ -120,7 +142,8 @@ async def _listen_and_negotiate(ctx: ScenarioContext, router: Router, active: Ro
 async def rejoin_as_standby(ctx: ScenarioContext, router: Router) -> None:
     """A rebooted hub walks HSRP Listen -> Speak -> Standby and RF
     NEGOTIATION -> STANDBY COLD -> STANDBY COLD-BULK -> STANDBY HOT, then
-    holds standby copies of the active hub's SAs (counters at zero)."""
+    holds standby copies of the active hub's SAs (counters at zero), unless
+    the pair's SA sync is lost. 13 lab seconds from its return."""
     pair = ctx.pair
     active = pair.peer_of(router)
     group = router.hsrp[0]
@@ -136,19 +159,18 @@ async def rejoin_as_standby(ctx: ScenarioContext, router: Router) -> None:
     await ctx.sleep(4)
     _peers_talk(pair, router, active, RF_STANDBY_HOT)
     router.interdev_state = "RF_INTERDEV_STATE_STDBY"
+    if not pair.sa_sync:
+        ctx.note(f"{router.name} STANDBY HOT: no SA copies (SA sync lost)")
+        return
     for peer, tunnel in router.tunnels.items():
-        source = active.tunnels[peer]
-        tunnel.inbound_spi, tunnel.outbound_spi = source.inbound_spi, source.outbound_spi
-        tunnel.encaps, tunnel.decaps = PacketCounter(), PacketCounter()
-        if tunnel.installed:
-            hold_tunnel(tunnel, active=False)
-        else:
-            drop_tunnel(tunnel, negotiating=False)
+        copy_sa(tunnel, active.tunnels[peer])
     ctx.note(f"{router.name} STANDBY HOT: SAs synced")
 
 
 async def baseline(ctx: ScenarioContext) -> None:
+    """Everything back: roles, SA sync, fresh SAs, every router reachable."""
     for router in (*ctx.pair.hubs, *ctx.pair.branches):
+        await ctx.set_management(router, True)
         await ctx.set_reachable(router, True)
     set_baseline(ctx.pair)
     ctx.note(f"baseline: {ctx.pair.r2.name} ACTIVE, {ctx.pair.r1.name} STANDBY HOT, SAs on {ctx.pair.r2.name}")
@@ -161,9 +183,7 @@ async def _shut_active_outside(ctx: ScenarioContext, active: Router, standby: Ro
     set_hsrp_roles(ctx.pair, standby, None)
     ctx.note(f"{active.name} Fa0/0 shut: HSRP Active -> Init; {standby.name} HSRP Active")
     await ctx.sleep(1)
-    await begin_reload(
-        ctx, active, "%RF_INTERDEV-4-RELOAD: % RF induced self-reload. my state = ACTIVE peer state = STANDBY HOT"
-    )
+    await begin_reload(ctx, active, rf_self_reload_log(active))  # my state = ACTIVE peer state = STANDBY HOT
     take_over(ctx.pair, standby)
     ctx.note(f"{standby.name} RF ACTIVE, peer DISABLED, SAs now on {standby.name}")
 
@@ -212,9 +232,7 @@ async def preempt(ctx: ScenarioContext) -> None:
     other.standby_router = other.standby_priority = None
     ctx.note(f"{first.name} preempts: HSRP Active while RF NEGOTIATION, SAs not synced")
     await ctx.sleep(1)
-    await begin_reload(
-        ctx, second, "%RF_INTERDEV-4-RELOAD: % RF induced self-reload. my state = ACTIVE peer state = NEGOTIATION"
-    )
+    await begin_reload(ctx, second, rf_self_reload_log(second))  # my state = ACTIVE peer state = NEGOTIATION
     take_over(pair, first)
     for branch in pair.branches:  # branches keep sending on SPIs `first` never learnt
         tunnel = first.tunnels[branch.outside_ip]
@@ -273,6 +291,67 @@ async def sa_loss(ctx: ScenarioContext) -> None:
     ctx.note(f"SA toward {branch.name} ({branch.outside_ip}) lost on the active hub")
 
 
+async def _reload_standby(ctx: ScenarioContext, active: Router, standby: Router, reason_log: str) -> None:
+    """`standby` reloads with no switchover: `active` carries on alone, and
+    `standby` is back after RELOAD_SECONDS and rejoins STANDBY HOT."""
+    await begin_reload(ctx, standby, reason_log)
+    _peer_lost(active)
+    set_hsrp_roles(ctx.pair, active, None)
+    ctx.note(f"{active.name} RF ACTIVE, peer DISABLED, no switchover")
+    await ctx.sleep(RELOAD_SECONDS)
+    await finish_reload(ctx, standby)
+    await rejoin_as_standby(ctx, standby)
+
+
+async def standby_reload(ctx: ScenarioContext) -> None:
+    """Inter-device negotiation fails: the standby hub self-reloads (RF
+    induced), with no switchover, and rejoins STANDBY HOT with SA copies."""
+    roles = stable_roles(ctx.pair)
+    if roles is None:
+        return _declined(ctx, "standby-reload")
+    active, standby = roles
+    await _reload_standby(ctx, active, standby, rf_self_reload_log(standby))
+
+
+async def reload_loop(ctx: ScenarioContext) -> None:
+    """An operator reloads the standby hub RELOAD_LOOP_COUNT times, each
+    time once it is STANDBY HOT again (after a pause)."""
+    roles = stable_roles(ctx.pair)
+    if roles is None:
+        return _declined(ctx, "reload-loop")
+    active, standby = roles
+    for count in range(1, RELOAD_LOOP_COUNT + 1):
+        ctx.note(f"{standby.name}: operator reload {count} of {RELOAD_LOOP_COUNT}")
+        await _reload_standby(ctx, active, standby, OPERATOR_RELOAD_LOG)
+        if count < RELOAD_LOOP_COUNT:
+            await ctx.sleep(RELOAD_LOOP_PAUSE_SECONDS)
+
+
+async def sync_loss(ctx: ScenarioContext) -> None:
+    """The standby stays STANDBY HOT but holds no SA copies, and gets none
+    after rekeys or a reload, until baseline: a failover now drops every tunnel."""
+    roles = stable_roles(ctx.pair)
+    if roles is None:
+        return _declined(ctx, "sync-loss")
+    _, standby = roles
+    ctx.pair.sa_sync = False
+    for tunnel in standby.tunnels.values():
+        drop_tunnel(tunnel, negotiating=False)
+    ctx.note(f"SA sync lost: {standby.name} STANDBY HOT without SA copies")
+
+
+async def active_unreachable(ctx: ScenarioContext) -> None:
+    """The RF-active hub's management path is cut: its SSH refuses
+    connections while RF, HSRP and the SAs carry on (its peer still sees it
+    ACTIVE, Communications Up), until baseline."""
+    roles = stable_roles(ctx.pair)
+    if roles is None:
+        return _declined(ctx, "active-unreachable")
+    active, _ = roles
+    await ctx.set_management(active, False)
+    ctx.note(f"{active.name} management cut: SSH refused; RF, HSRP and SAs unchanged")
+
+
 SCENARIOS: dict[str, Callable[[ScenarioContext], Awaitable[None]]] = {
     "baseline": baseline,
     "failover": failover,
@@ -280,4 +359,8 @@ SCENARIOS: dict[str, Callable[[ScenarioContext], Awaitable[None]]] = {
     "simplex": simplex,
     "split-brain": split_brain,
     "sa-loss": sa_loss,
+    "sync-loss": sync_loss,
+    "standby-reload": standby_reload,
+    "reload-loop": reload_loop,
+    "active-unreachable": active_unreachable,
 }

@@ -27,6 +27,7 @@ from monitor.lab.router import (
 
 HSRP_GROUP_NAME = "BRANCH-5-TUNNEL"
 PACKETS_PER_SECOND = 20.0
+SA_LIFETIME_SECONDS = 3600.0  # IOS's default IPsec SA lifetime: each tunnel rekeys this often
 
 
 @dataclass
@@ -35,6 +36,9 @@ class LabPair:
     r1: Router  # the article's R1: standby at start
     r2: Router  # the article's R2: active at start
     branches: list[Router] = field(default_factory=list)
+    # The RF-active hub sends the SAs it sets up to its STANDBY HOT peer
+    # (False after scenario sync-loss: the standby gets no copies).
+    sa_sync: bool = True
 
     @property
     def hubs(self) -> tuple[Router, Router]:
@@ -61,9 +65,18 @@ def _branch_lan(k: int, j: int) -> str:
     return f"192.168.{4 + j}.0/255.255.255.0" if k == 1 else f"10.{k}.{4 + j}.0/255.255.255.0"
 
 
-def build_pairs(pairs: int, branches: int, credentials: LabCredentials, clock: Clock, seed: int = 5) -> list[LabPair]:
+def build_pairs(
+    pairs: int,
+    branches: int,
+    credentials: LabCredentials,
+    clock: Clock,
+    seed: int = 5,
+    sa_lifetime: float = SA_LIFETIME_SECONDS,
+) -> list[LabPair]:
     if not 1 <= pairs <= 250 or not 0 <= branches <= 250:
         raise ValueError("the lab holds 1-250 hub pairs with 0-250 branches each")
+    if sa_lifetime <= 0:
+        raise ValueError("sa_lifetime must be positive")
     rng = random.Random(seed)
     built = []
     for k in range(1, pairs + 1):
@@ -83,6 +96,9 @@ def build_pairs(pairs: int, branches: int, credentials: LabCredentials, clock: C
             branch.tunnels[pair.virtual_ip] = TunnelSa(
                 pair.virtual_ip, address, _branch_lan(k, j), _hub_lan(k), 1001 + j
             )
+        for router in (*pair.hubs, *pair.branches):
+            for tunnel in router.tunnels.values():
+                tunnel.lifetime_seconds = sa_lifetime
         set_baseline(pair, rng)
         for hub in pair.hubs:  # the roles were settled shortly after boot, not now
             hub.hsrp[0].last_change = hub.boot_time + 90
@@ -97,8 +113,9 @@ def set_baseline(pair: LabPair, rng: random.Random | None = None) -> None:
     """R2 HSRP active and RF ACTIVE, R1 standby and STANDBY HOT, fresh SAs on
     R2 (synced to R1 as standby), traffic flowing, no preemption."""
     active, standby = pair.r2, pair.r1
+    pair.sa_sync = True
     for hub in pair.hubs:
-        hub.reachable = True
+        hub.reachable, hub.management_cut = True, False
         hub.duplex, hub.communications_up, hub.communications_reason = True, True, None
         hub.interdev_peer = "RF_INTERDEV_PEER_COMM"
         hub.switchovers = 0
@@ -115,10 +132,11 @@ def negotiate(pair: LabPair, hubs: tuple[Router, ...], rng: random.Random) -> No
     the pair's virtual IP, held by `hubs`: active on the RF-active hub, where
     traffic flows, and as standby copies on the other."""
     for branch in pair.branches:
-        inbound, outbound = rng.randrange(0x10000000, 0xFFFFFFFF), rng.randrange(0x10000000, 0xFFFFFFFF)
+        inbound, outbound = new_spis(rng)
+        now = branch.now()
         for hub in hubs:
-            install(hub.tunnels[branch.outside_ip], inbound, outbound)
-        install(branch.tunnels[pair.virtual_ip], outbound, inbound)
+            install(hub.tunnels[branch.outside_ip], inbound, outbound, now)
+        install(branch.tunnels[pair.virtual_ip], outbound, inbound, now)
         hold_tunnel(branch.tunnels[pair.virtual_ip], active=True)
         branch.set_traffic(True, PACKETS_PER_SECOND)
     for hub in hubs:
@@ -128,10 +146,29 @@ def negotiate(pair: LabPair, hubs: tuple[Router, ...], rng: random.Random) -> No
             hub.set_traffic(True, PACKETS_PER_SECOND)
 
 
-def install(tunnel: TunnelSa, inbound: int, outbound: int) -> None:
-    tunnel.inbound_spi, tunnel.outbound_spi = inbound, outbound
+def new_spis(rng: random.Random) -> tuple[int, int]:
+    """SPIs for a new SA pair (inbound, outbound as the hub sees them)."""
+    return rng.randrange(0x10000000, 0xFFFFFFFF), rng.randrange(0x10000000, 0xFFFFFFFF)
+
+
+def install(tunnel: TunnelSa, inbound: int, outbound: int, now: float) -> None:
+    """A new SA pair set up at lab time `now`, counters from zero."""
+    tunnel.inbound_spi, tunnel.outbound_spi, tunnel.installed_at = inbound, outbound, now
     tunnel.encaps, tunnel.decaps = PacketCounter(), PacketCounter()
     tunnel.send_errors, tunnel.recv_errors = PacketCounter(), PacketCounter()
+
+
+def copy_sa(copy: TunnelSa, source: TunnelSa) -> None:
+    """The standby's `copy` becomes what the RF-active hub's `source` holds,
+    as the IPC link syncs it: same SPIs and age, its own counters from zero."""
+    copy.inbound_spi, copy.outbound_spi = source.inbound_spi, source.outbound_spi
+    copy.installed_at = source.installed_at
+    copy.encaps, copy.decaps = PacketCounter(), PacketCounter()
+    copy.send_errors, copy.recv_errors = PacketCounter(), PacketCounter()
+    if copy.installed:
+        hold_tunnel(copy, active=False)
+    else:
+        drop_tunnel(copy, negotiating=False)
 
 
 def set_hsrp_roles(pair: LabPair, active: Router | None, standby: Router | None) -> None:

@@ -23,7 +23,7 @@ import textfsm
 from monitor.parse import errors
 from monitor.parse.builders import BadValue, Incomplete
 from monitor.parse.commands import BY_TEMPLATE, COMMANDS, TABLE, CommandSpec
-from monitor.parse.device_errors import check_device_output
+from monitor.parse.device_errors import NOISE_LINE, check_device_output
 from monitor.parse.errors import ParseError
 from monitor.parse.fsm import FsmError
 from monitor.parse.templates import DEFAULT_PLATFORM, OUR_TEMPLATES, PLATFORMS, filldown_values, index_template, run
@@ -67,20 +67,24 @@ def resolve(command: str, platform: str = DEFAULT_PLATFORM) -> CommandSpec:
     return BY_TEMPLATE[(platform, template)]
 
 
-def parse_output(command: str, text: str, platform: str = DEFAULT_PLATFORM) -> list[Record]:
+def parse_output(command: str, text: str, platform: str = DEFAULT_PLATFORM, *, filtered: bool = False) -> list[Record]:
     """Records parsed from `text`, the output of `command` on a device of
-    `platform` (a netmiko device type: cisco_ios, cisco_xe)."""
+    `platform` (a netmiko device type: cisco_ios, cisco_xe). `filtered`:
+    the command ran through `| include`, so its headers are gone and an
+    empty answer is a valid one (nothing matched)."""
     spec = resolve(command, platform)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_LINE:
         _check_line_lengths(spec.command, text)
-    check_device_output(spec.command, text)
+    check_device_output(spec.command, text, allow_empty=filtered)
     try:
         rows = _rows(spec, text)
         if not rows:
             if spec.empty_answer is not None and spec.empty_answer.search(text):
                 return []
+            if filtered and all(NOISE_LINE.match(line) for line in text.splitlines()):
+                return []  # a prompt or an echo at most: the filter matched nothing
             number, line = _first_content_line(text)
             raise ParseError(spec.command, errors.NO_MATCH, "no line of the output matched the template", number, line)
         _check_complete(spec, rows, text)

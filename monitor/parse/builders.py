@@ -345,7 +345,8 @@ def _esp_sas(row: Row, direction: str, train_prints_status: bool) -> list[r.EspS
             kilobytes, seconds = v.sa_lifetime(lifetime)
         except ValueError as exc:
             raise BadValue(lifetime, str(exc)) from None
-        active = status.startswith("ACTIVE") if status else True
+        # A standby copy is never active, whatever else its Status says.
+        active = status.startswith("ACTIVE") and "STANDBY" not in status if status else True
         sas.append(r.EspSa(spi, status or None, active, kilobytes, seconds))
     return sas
 

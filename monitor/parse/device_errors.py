@@ -26,7 +26,7 @@ _MESSAGE_KINDS = (
 )
 # Lines that carry no answer: prompts, the echoed command, and the exec
 # prompt timestamp header ("Load for five secs", "Time source is").
-_NOISE_LINE = re.compile(
+NOISE_LINE = re.compile(
     r"^\s*$|^\S+[#>]|^\s*Load\s+for\s+five\s+secs|^\s*Time\s+source\s+is|^\s*(?:sh|show)\s",
 )
 
@@ -38,8 +38,9 @@ def line_at(text: str, offset: int) -> tuple[int, str]:
     return text.count("\n", 0, offset) + 1, text[start : end if end >= 0 else len(text)]
 
 
-def check_device_output(command: str, text: str) -> None:
-    """Raise ParseError if `text` is an IOS error, paged, or carries no answer."""
+def check_device_output(command: str, text: str, allow_empty: bool = False) -> None:
+    """Raise ParseError if `text` is an IOS error, paged, or carries no
+    answer (unless `allow_empty`: a filter that matched nothing)."""
     message = _IOS_MESSAGE.search(text)
     if message:
         number, line = line_at(text, message.start())
@@ -51,9 +52,9 @@ def check_device_output(command: str, text: str) -> None:
         raise errors.ParseError(
             command, errors.PAGING, "pager prompt in the output (is 'terminal length 0' set?)", number, line
         )
-    if text.count("\n", 0, 2000) < 8:
+    if not allow_empty and text.count("\n", 0, 2000) < 8:
         lines = text.splitlines()
-        if all(_NOISE_LINE.match(line) for line in lines):
+        if all(NOISE_LINE.match(line) for line in lines):
             # Point at the last thing that did come back (a prompt, a header).
             number = next((n for n in range(len(lines), 0, -1) if lines[n - 1].strip()), 0)
             raise errors.ParseError(

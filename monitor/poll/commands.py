@@ -13,14 +13,29 @@ HUB_COMMANDS = (
     "show crypto ipsec sa",
     "show crypto isakmp sa",
     "show crypto session",
+    "show logging",
 )
 BRANCH_COMMANDS = (
     "show version",
     "show crypto ipsec sa",
     "show crypto isakmp sa",
     "show crypto session",
+    "show logging",
 )
 COMMANDS_BY_ROLE = {"hub": HUB_COMMANDS, "branch": BRANCH_COMMANDS}
+# What is typed for a command, where not the command itself. The log is read
+# through a filter: the reload and restart messages only (a few lines, where
+# the whole buffer can be thousands), which is what the reload causes need.
+TYPED = {"show logging": "show logging | include RELOAD|RESTART"}
 # Commands an image may lack when the inventory supplies what they tell:
 # `stateful_group` on the pair names the group show redundancy inter-device would.
 OPTIONAL_WITH_STATEFUL_GROUP = frozenset({"show redundancy inter-device"})
+# Evidence beyond the health rules' needs: refused (`% Invalid input`, an
+# AAA policy without output filters) it is not_supported, and the device
+# stays up; reloads are then classified from show version alone.
+SUPPLEMENTARY = frozenset({"show logging"})
+
+
+def typed(command: str) -> str:
+    """The line typed on the device to run `command`."""
+    return TYPED.get(command, command)

@@ -1,7 +1,8 @@
 """One device's poller: its SSH session, kept from one poll to the next,
 dropped and reopened once when a command or the transport fails, and an
-exponential backoff while the device cannot be reached or refuses the login
-(so a locked-out account is not hammered).
+exponential backoff while the device refuses the login (so the account is
+not locked out). A device that cannot be reached is tried at every poll:
+a hub back from a reload is polled at the next one.
 
 `poll()` runs one poll at a time per device: a caller arriving while a poll
 runs waits for that poll and shares its snapshot (several Prometheus
@@ -20,7 +21,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from monitor.inventory import Device, PollSettings
 from monitor.parse import ParseError, parse_output
 from monitor.parse import errors as parse_errors
-from monitor.poll.commands import COMMANDS_BY_ROLE, OPTIONAL_WITH_STATEFUL_GROUP
+from monitor.poll.commands import COMMANDS_BY_ROLE, OPTIONAL_WITH_STATEFUL_GROUP, SUPPLEMENTARY, TYPED, typed
 from monitor.poll.session import CommandFailure, DeviceSession
 from monitor.snapshot import CommandResult, Snapshot, Status
 
@@ -149,6 +150,13 @@ class DevicePoller:
             self._session.open(deadline)
         except CommandFailure as failure:
             failure = CommandFailure(failure.status, self._scrub(failure.message))
+            if failure.status is not Status.AUTH:
+                # Refused, unreachable, no prompt: tried again at the next
+                # poll, so a hub back from a reload is seen at once.
+                log.warning("%s: %s", self.device.name, failure.message)
+                return failure
+            # A refused login is retried ever more slowly: each one counts
+            # toward the account's lockout on the device or the AAA server.
             self._failures += 1
             delay = min(self.settings.backoff_max, self.settings.backoff_initial * 2 ** (self._failures - 1))
             self._retry_at = time.monotonic() + delay
@@ -180,13 +188,18 @@ class DevicePoller:
         began = time.monotonic()
         remaining = deadline - began
         try:
-            text = self._session.run(command, min(self.settings.command_timeout, remaining))
+            text = self._session.run(typed(command), min(self.settings.command_timeout, remaining))
         except CommandFailure as failure:
             error = self._scrub(failure.message)
             return CommandResult(command, failure.status, error=error, duration_seconds=time.monotonic() - began)
         try:
-            records = tuple(parse_output(command, text, self.device.platform))
+            records = tuple(parse_output(command, text, self.device.platform, filtered=command in TYPED))
         except ParseError as exc:
+            if exc.kind in _INVALID_COMMAND_KINDS and command in SUPPLEMENTARY:
+                error = f"{typed(command)}: refused ({exc.kind}); reloads are classified from show version alone"
+                return CommandResult(
+                    command, Status.NOT_SUPPORTED, error=error, duration_seconds=time.monotonic() - began
+                )
             if (
                 exc.kind in _INVALID_COMMAND_KINDS
                 and self.device.stateful_group

@@ -10,8 +10,11 @@ import json
 import os
 import re
 import shutil
+import threading
+import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +85,9 @@ class PrometheusServer(ServerProcess):
 
     name = "prometheus"
 
-    def __init__(self, folder: Path, config: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, config: dict[str, Any], flags: tuple[str, ...] = ()) -> None:
+        """`flags`: more command-line flags, such as
+        "--query.lookback-delta=5s"."""
         self.port = closed_port()  # free until Prometheus binds it
         config_path = folder / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -92,6 +97,7 @@ class PrometheusServer(ServerProcess):
             f"--storage.tsdb.path={folder / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--log.level=warn",
+            *flags,
         ]
         super().__init__(folder, argv, f"http://127.0.0.1:{self.port}")
 
@@ -122,3 +128,85 @@ class PrometheusServer(ServerProcess):
     def wait_for(self, what: str, condition: Any, timeout: float) -> None:
         """Poll `condition()` until it is true; fail after `timeout` s."""
         wait_until(condition, timeout, what, interval=0.25, describe=lambda: f"alerts: {self.alerts()}")
+
+
+@dataclass
+class SeenAlert:
+    """One alert (one label set) as AlertHistory saw it: when it was first
+    and last listed pending, and firing (time.monotonic(), None if never)."""
+
+    labels: dict[str, str]
+    first_pending: float | None = None
+    last_pending: float | None = None
+    first_firing: float | None = None
+    last_firing: float | None = None
+
+    def seen_at(self, state: str, moment: float) -> None:
+        if state == "firing":
+            self.first_firing = moment if self.first_firing is None else self.first_firing
+            self.last_firing = moment
+        else:
+            self.first_pending = moment if self.first_pending is None else self.first_pending
+            self.last_pending = moment
+
+
+class AlertHistory:
+    """Every alert a Prometheus server lists, pending or firing, recorded
+    by a thread that asks every `interval` s: a test judges what fired over
+    a scenario after the fact, short-lived alerts included. A context
+    manager (the thread stops on exit)."""
+
+    def __init__(self, prometheus: PrometheusServer, interval: float = 0.2) -> None:
+        self.prometheus, self.interval = prometheus, interval
+        self._alerts: dict[tuple[tuple[str, str], ...], SeenAlert] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._errors: list[str] = []
+        self._thread = threading.Thread(target=self._run, name="alert-history", daemon=True)
+
+    def __enter__(self) -> AlertHistory:
+        self.record()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.record()
+            except OSError as exc:  # Prometheus busy for a moment: ask again
+                self._errors.append(repr(exc))
+
+    def record(self) -> list[dict[str, Any]]:
+        """Ask Prometheus now, note what it lists; the alerts listed."""
+        alerts = self.prometheus.alerts()
+        moment = time.monotonic()
+        with self._lock:
+            for alert in alerts:
+                key = tuple(sorted(alert["labels"].items()))
+                self._alerts.setdefault(key, SeenAlert(dict(alert["labels"]))).seen_at(alert["state"], moment)
+        return alerts
+
+    def seen(self, since: float = 0.0, state: str = "firing", **labels: str | None) -> list[SeenAlert]:
+        """Alerts listed in `state` ("firing" or "pending") at some moment
+        after `since` (a time.monotonic()) whose labels match `labels` (a
+        None value: the label is absent or empty)."""
+        with self._lock:
+            alerts = list(self._alerts.values())
+        found = []
+        for alert in alerts:
+            last = alert.last_firing if state == "firing" else alert.last_pending
+            if last is None or last < since:
+                continue
+            if all((alert.labels.get(k) or None) == v for k, v in labels.items()):
+                found.append(alert)
+        return found
+
+    def listed_now(self, **labels: str | None) -> list[dict[str, Any]]:
+        """The alerts (pending or firing) listed now whose labels match."""
+        return [
+            alert for alert in self.record() if all((alert["labels"].get(k) or None) == v for k, v in labels.items())
+        ]
