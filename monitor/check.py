@@ -10,16 +10,23 @@ with --watch), judge every pair, print a table per pair or JSON, and exit
 
 A front end over monitor.core.Monitor, as the exporter is: the same
 polling, recording, reload tracking and judging.
+
+The pollers already withhold any error or record that would give a
+credential away; what `check` prints passes one last such scrub (a state
+file written before that, say): a table line or a JSON string holding a
+secret of the inventory, in any form, is withheld.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import secrets
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +34,7 @@ from typing import Any, TextIO
 
 from monitor.core import Monitor, SignalLoop
 from monitor.health import HEALTHY, RECOVERING, UNHEALTHY, PairHealth, Reload, ReloadTracker, Switchover, reload_cause
-from monitor.inventory import Inventory, InventoryError, load_inventory
+from monitor.inventory import Inventory, InventoryError, Secret, load_inventory, reveals
 from monitor.snapshot import Snapshot
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_NOT_POLLED = 0, 1, 2
@@ -253,30 +260,138 @@ def _duration(seconds: int) -> str:
 
 def load_state(path: Path) -> ReloadTracker:
     """The tracker saved by the previous run; a fresh one when there is none.
-    A file this monitor did not write is an error, not silently replaced."""
+    A file this monitor did not write is an error, not silently replaced;
+    every error is one line naming the file (raised as ValueError)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return ReloadTracker()
     except OSError as exc:
         raise ValueError(f"state file {path}: cannot read it: {exc.strerror}") from None
     try:
-        data = json.loads(text)
-        if not isinstance(data, Mapping):
-            raise ValueError("not a JSON object")
-        return ReloadTracker.from_dict(data)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"state file {path}: not UTF-8 text: not a state this monitor wrote") from None
+    try:
+        state = json.loads(text)
+    except RecursionError:  # json.loads recurses once per level: 100,000 nested lists
+        raise ValueError(f"state file {path}: nested too deeply: not a state this monitor wrote") from None
     except ValueError as exc:
-        raise ValueError(f"state file {path}: {exc}") from None
+        raise ValueError(f"state file {path}: not JSON: {_one_line(str(exc))}") from None
+    if not isinstance(state, Mapping):
+        raise ValueError(f"state file {path}: not a JSON object: not a state this monitor wrote")
+    try:
+        return ReloadTracker.from_dict(state)
+    except ValueError as exc:
+        raise ValueError(f"state file {path}: {_one_line(str(exc))}") from None
+    except Exception:  # a shape from_dict did not foresee (int(inf), a list nested too deeply for str())
+        raise ValueError(f"state file {path}: not a state this monitor wrote") from None
 
 
 def save_state(path: Path, tracker: ReloadTracker) -> None:
-    """Written aside and renamed: a crash never leaves half a state file."""
-    partial = path.with_name(f".{path.name}.partial")
+    """Written aside and renamed: a crash never leaves half a state file,
+    and runs at the same time never share a partial file (each writes its
+    own, in the same directory, and the last rename wins whole)."""
+    text = json.dumps(tracker.to_dict(), indent=1, sort_keys=True).encode("utf-8")
+    partial: Path | None = None
     try:
-        partial.write_text(json.dumps(tracker.to_dict(), indent=1, sort_keys=True), encoding="utf-8")
+        for _ in range(100):
+            partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
+            try:  # created with the umask's mode, as the file itself would be
+                fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(17, "no unused partial file name")
+        with os.fdopen(fd, "wb") as out:
+            out.write(text)
         os.replace(partial, path)
+        partial = None
     except OSError as exc:
         raise ValueError(f"state file {path}: cannot write it: {exc.strerror}") from None
+    finally:
+        if partial is not None:
+            try:
+                partial.unlink()
+            except OSError:  # never created, or already gone
+                pass
+    _sweep_partials(path)
+
+
+# A partial file this old was left by a run killed mid-write (a write takes
+# milliseconds): removed by the next run that saves.
+_STALE_PARTIAL_SECONDS = 600.0
+
+
+def _sweep_partials(path: Path) -> None:
+    cutoff = time.time() - _STALE_PARTIAL_SECONDS
+    try:
+        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.partial"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:  # another run swept it first
+            pass
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- secrets --------------------------------------------------------------------
+
+_WITHHELD = "(withheld: it contained a credential of the inventory)"
+
+
+def _secrets(inventory: Inventory) -> set[Secret]:
+    found: set[Secret] = set()
+    for device in inventory.devices.values():
+        found.add(device.credentials.password)
+        if device.credentials.enable_secret is not None:
+            found.add(device.credentials.enable_secret)
+    return found
+
+
+def _withhold_lines(text: str, held: set[Secret]) -> str:
+    """The table with every line that holds a secret, in any form, withheld."""
+    if not reveals(text, held):
+        return text
+    kept = "".join(f"{_WITHHELD}\n" if reveals(line, held) else line for line in text.splitlines(keepends=True))
+    return f"{_WITHHELD}\n" if reveals(kept, held) else kept  # one spanning lines: nothing shown
+
+
+def _withhold_values(report: dict[str, Any], held: set[Secret]) -> dict[str, Any]:
+    """The report with every string that holds a secret, in any form, withheld."""
+    if not reveals("\0".join(_report_strings(report)), held):
+        return report
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return _WITHHELD if reveals(value, held) else value
+        if isinstance(value, Mapping):
+            return {scrub(key): scrub(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [scrub(item) for item in value]
+        return value
+
+    scrubbed: dict[str, Any] = scrub(report)
+    return scrubbed
+
+
+def _report_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _report_strings(key)
+            yield from _report_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _report_strings(item)
 
 
 # --- the command ----------------------------------------------------------------
@@ -312,10 +427,12 @@ def main(config: str, as_json: bool, state: str | None, watch: float | None, pro
                     except ValueError as exc:  # the verdict still prints; the exit code tells of the failure
                         print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
                         exit_code = exit_code or EXIT_NOT_POLLED
+                held = _secrets(result.inventory)
                 if as_json:
-                    sys.stdout.write(json.dumps(result.to_dict(), indent=None if watch else 2) + "\n")
+                    report = _withhold_values(result.to_dict(), held)
+                    sys.stdout.write(json.dumps(report, indent=None if watch else 2) + "\n")
                 else:
-                    sys.stdout.write(render_text(result))
+                    sys.stdout.write(_withhold_lines(render_text(result), held))
                 sys.stdout.flush()
                 if signals is None or signals.wait(watch or 0.0):
                     return exit_code

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,6 +82,8 @@ def _check(args: argparse.Namespace) -> int:
     """Poll the inventory once (or every --watch seconds), print the verdicts."""
     from monitor import check
 
+    if args.watch is not None:
+        _hold_sighup()  # a SIGHUP while starting is a reload once watching, not the end
     _setup_logging(args.log_level)
     progress = {"auto": None, "always": True, "never": False}[args.progress]
     return check.main(args.config, args.json, args.state, args.watch, progress)
@@ -90,8 +93,16 @@ def _serve(args: argparse.Namespace) -> int:
     """The Prometheus exporter over an inventory."""
     from monitor import serve
 
+    _hold_sighup()  # a SIGHUP while starting is a reload once started, not the end
     _setup_logging(args.log_level)
-    return serve.serve(args.config, args.listen, args.poll_interval, args.web_config)
+    return serve.serve(
+        args.config,
+        args.listen,
+        args.poll_interval,
+        args.web_config,
+        max_connections=args.max_connections,
+        max_probes_per_target=args.max_probes_per_target,
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -100,6 +111,21 @@ def _demo(args: argparse.Namespace) -> int:
 
     _setup_logging(args.log_level)
     return serve.demo(args.listen, args.control_address)
+
+
+def _hold_sighup() -> None:
+    """Until the SignalLoop takes over, a SIGHUP is kept for it (it reloads
+    at its first wait: it looks for `pending` on the handler it replaces)
+    instead of ending the process, SIGHUP's default."""
+
+    class HeldSighup:
+        pending = False
+
+        def __call__(self, signum: int, frame: object) -> None:
+            self.pending = True
+
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, HeldSighup())
 
 
 def _setup_logging(level: str) -> None:
@@ -123,6 +149,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1, got {text}")
+    return value
+
+
 def _poll_interval(text: str) -> float:
     value = float(text)
     if not value >= 0 or value == float("inf"):
@@ -132,6 +168,10 @@ def _poll_interval(text: str) -> float:
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_LISTEN_ADDRESS = "127.0.0.1:9477"
+# monitor.export.server's defaults, repeated so that building the parser
+# imports nothing heavy (tests/test_cli.py checks that they agree).
+DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_MAX_PROBES_PER_TARGET = 8
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="Prometheus exporter: /metrics, /probe?target=, /targets",
         description="Poll the inventory in the background and serve the latest state to Prometheus. "
-        "SIGHUP reloads the inventory.",
+        "SIGHUP reloads the inventory and the web config (a bad file is refused, the old one kept).",
     )
     serve.add_argument("--config", required=True, metavar="FILE", help="the inventory (YAML)")
     serve.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN_ADDRESS, metavar="HOST:PORT")
@@ -198,7 +238,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--web.config.file",
         dest="web_config",
         metavar="FILE",
-        help="TLS and basic auth, in the Prometheus exporter-toolkit format",
+        help="TLS and basic auth, in the Prometheus exporter-toolkit format (re-read on SIGHUP)",
+    )
+    serve.add_argument(
+        "--web.max-connections",
+        dest="max_connections",
+        type=_at_least_one,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"connections handled at once (default {DEFAULT_MAX_CONNECTIONS}); one more is answered 503 at once",
+    )
+    serve.add_argument(
+        "--web.max-probes-per-target",
+        dest="max_probes_per_target",
+        type=_at_least_one,
+        default=DEFAULT_MAX_PROBES_PER_TARGET,
+        metavar="N",
+        help=f"/probe requests of one device waiting at once (default {DEFAULT_MAX_PROBES_PER_TARGET}; "
+        "they share one poll); one more is answered 503 at once",
     )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     serve.set_defaults(run=_serve)

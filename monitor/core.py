@@ -19,7 +19,9 @@ drops their snapshots and forgets the reload history of a name that left or
 now points at another host.
 
 SignalLoop is the one main-thread loop of `check --watch` and `serve`:
-SIGHUP reloads the inventory, SIGINT / SIGTERM stop.
+SIGHUP reloads the inventory (and serve's web config), SIGINT / SIGTERM
+stop. No reload ever ends the process: a bad file is refused with one line
+naming it, and the previous configuration stays.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -40,9 +42,16 @@ from typing import Any, NamedTuple
 from monitor.health import PairHealth, Reload, ReloadTracker, Switchover, evaluate_pair
 from monitor.inventory import Device, Inventory, InventoryError, load_inventory
 from monitor.poll import Poller
+from monitor.poll.device import DevicePoller
 from monitor.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
+
+# A /probe within this long of the end of the device's last poll answers
+# from that poll instead of polling again (a flood of probes polls a device
+# at most once per poll time plus this; Prometheus replicas scraping one
+# target a moment apart share a poll).
+PROBE_REUSE_SECONDS = 1.0
 
 RecordListener = Callable[["Recorded"], None]
 UpdateListener = Callable[[Inventory], None]
@@ -105,6 +114,8 @@ class Monitor:
         self._generation = 0
         self._on_record: list[RecordListener] = []
         self._on_update: list[UpdateListener] = []
+        self._probing: dict[DevicePoller, Future[Snapshot]] = {}  # the poll each device's probes share
+        self.probe_reuse_seconds = PROBE_REUSE_SECONDS
 
     @property
     def inventory(self) -> Inventory:
@@ -158,24 +169,42 @@ class Monitor:
         it) and record the result. Past `timeout` seconds the answer is a
         timed-out stand-in; the poll carries on and is recorded when it
         ends. KeyError for a name not in the inventory, before anything is
-        contacted."""
+        contacted.
+
+        A device's poll that ended less than `probe_reuse_seconds` ago (a
+        probe's or the background cycle's) answers without another: however
+        many probes come, one device is polled at most once per poll time
+        plus that. One thread per device runs its probes' poll, however
+        many probes wait for it or gave up on it."""
         device = self.poller.device(name)
-        done: Future[Snapshot] = Future()
-
-        def run() -> None:
-            try:
-                snapshot = device.poll()
-                self.record({name: snapshot})
-                done.set_result(snapshot)
-            except BaseException as exc:  # handed to the prober below
-                done.set_exception(exc)
-
-        threading.Thread(target=run, name=f"probe-{name}", daemon=True).start()
+        with self._lock:
+            held = self._snapshots.get(name)
+            if held is not None and time.time() - (held.started_at + held.duration_seconds) < self.probe_reuse_seconds:
+                return Probed(held, True)
+            done = self._probing.get(device)
+            if done is None:
+                done = self._probing[device] = Future()
+                threading.Thread(
+                    target=self._run_probe, args=(name, device, done), name=f"probe-{name}", daemon=True
+                ).start()
         try:
             return Probed(done.result(timeout=max(0.1, timeout)), True)
         except FutureTimeout:
             message = f"probe answered at its {timeout:.1f} s deadline; the poll goes on"
             return Probed(device.timed_out(message, time.time() - timeout, timeout), False)
+
+    def _run_probe(self, name: str, device: DevicePoller, done: Future[Snapshot]) -> None:
+        try:
+            snapshot = device.poll()
+            self.record({name: snapshot})
+        except BaseException as exc:  # handed to the probers
+            with self._lock:
+                self._probing.pop(device, None)
+            done.set_exception(exc)
+        else:
+            with self._lock:
+                self._probing.pop(device, None)
+            done.set_result(snapshot)
 
     # --- recording ------------------------------------------------------------------
 
@@ -278,17 +307,23 @@ class Monitor:
 
     def reload_inventory(self, path: str | os.PathLike[str]) -> bool:
         """SIGHUP: adopt the inventory as it is now in `path`, or keep the
-        current one when the file is bad (the error, logged, says where)."""
+        current one when the file is bad: one error line, naming the file
+        (and the line and field, for an InventoryError). Never raises but
+        for KeyboardInterrupt (a stop signal meanwhile)."""
         try:
             inventory = load_inventory(path)
         except InventoryError as exc:
             log.error("inventory reload refused, keeping the previous one: %s", exc)
             return False
         except Exception as exc:  # never kill the process over a reload; the text could quote a secret
-            log.error("inventory reload refused, keeping the previous one: %s: %s", path, type(exc).__name__)
+            log.error("inventory reload refused, keeping the previous one: %s: %s", path, describe_error(exc))
             log.debug("inventory reload failed", exc_info=True)
             return False
-        self.update_inventory(inventory)
+        try:
+            self.update_inventory(inventory)
+        except Exception:  # a bug: loud, but the process goes on
+            log.exception("inventory %s: adopting it failed; polling goes on", path)
+            return False
         log.info("inventory %s reloaded", path)
         return True
 
@@ -316,6 +351,20 @@ class Monitor:
         self.poller.close()
 
 
+def describe_error(exc: BaseException) -> str:
+    """A few words on an unexpected error reading a file, quoting none of
+    its content (a decoder's message quotes the bytes it choked on)."""
+    if isinstance(exc, UnicodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot read it: {exc.strerror}"
+    if isinstance(exc, MemoryError):
+        return "too large"
+    return type(exc).__name__
+
+
 def _host(device: Device | None) -> tuple[str, int] | None:
     return (device.host, device.port) if device is not None else None
 
@@ -339,11 +388,13 @@ def _merge(parts: list[Recorded], inventory: Inventory) -> Recorded:
 
 class SignalLoop:
     """The main thread's loop for `check --watch` and `serve`: SIGHUP
-    reloads the inventory from `config` (None: no reloads; a bad file is
-    refused, logged, and the previous inventory kept), SIGINT / SIGTERM
-    stop. A stop signal ends wait(); one arriving while the main thread
-    works (polls, reloads) raises KeyboardInterrupt there, as Ctrl-C does
-    by default, so the work does not run to its end first.
+    reloads the inventory from `config` (None: no inventory reloads) and
+    then calls each of `reloaders` (serve: the web config); a bad file is
+    refused with one line naming it and the previous configuration kept,
+    and nothing a reload raises ends the loop. SIGINT / SIGTERM stop. A
+    stop signal ends wait(); one arriving while the main thread works
+    (polls, reloads) raises KeyboardInterrupt there, as Ctrl-C does by
+    default, so the work does not run to its end first.
 
         with SignalLoop(monitor, config) as signals:
             while not signals.wait(interval):
@@ -352,13 +403,22 @@ class SignalLoop:
     The handlers are installed on entry (from the main thread only; from
     another thread the loop still waits, without signals) and the previous
     ones restored on exit. A stop signal the process was started ignoring
-    stays ignored, as Python leaves an ignored SIGINT."""
+    stays ignored, as Python leaves an ignored SIGINT. A SIGHUP handler it
+    replaces whose `pending` is True (cli's, installed first thing so a
+    SIGHUP while starting does not end the process) means a reload at the
+    first wait."""
 
     TICK = 0.1  # seconds between looks at the flags the handlers set
 
-    def __init__(self, monitor: Monitor, config: str | os.PathLike[str] | None) -> None:
+    def __init__(
+        self,
+        monitor: Monitor,
+        config: str | os.PathLike[str] | None,
+        reloaders: Sequence[Callable[[], object]] = (),
+    ) -> None:
         self.monitor = monitor
         self.config = config
+        self.reloaders = tuple(reloaders)
         self._stop = False
         self._reload = False
         self._waiting = False
@@ -372,9 +432,28 @@ class SignalLoop:
         """End the loop, as a stop signal does (from any thread)."""
         self._stop = True
 
+    @property
+    def reloads(self) -> bool:
+        """Whether SIGHUP has anything to reload."""
+        return self.config is not None or bool(self.reloaders)
+
     def request_reload(self) -> None:
-        """Reload the inventory at the next wait(), as SIGHUP does."""
+        """Reload at the next wait(), as SIGHUP does."""
         self._reload = True
+
+    def reload(self) -> None:
+        """The inventory, then each reloader: each refuses a bad file on
+        its own; a bug is logged with its traceback, never raised."""
+        if self.config is not None:
+            try:
+                self.monitor.reload_inventory(self.config)
+            except Exception:
+                log.exception("inventory reload failed; the previous inventory stays")
+        for reloader in self.reloaders:
+            try:
+                reloader()
+            except Exception:
+                log.exception("reload failed; the previous configuration stays")
 
     def __enter__(self) -> SignalLoop:
         if threading.current_thread() is not threading.main_thread():
@@ -383,12 +462,15 @@ class SignalLoop:
             signal.SIGINT: self._on_stop,
             signal.SIGTERM: self._on_stop,
         }
-        if self.config is not None and hasattr(signal, "SIGHUP"):
+        if self.reloads and hasattr(signal, "SIGHUP"):
             handlers[signal.SIGHUP] = self._on_reload
         for signum, handler in handlers.items():
             if signum != getattr(signal, "SIGHUP", None) and signal.getsignal(signum) == signal.SIG_IGN:
                 continue  # started with it ignored (a background job): leave it so
             self._previous[signum] = signal.signal(signum, handler)
+        held = self._previous.get(getattr(signal, "SIGHUP", -1))
+        if getattr(held, "pending", False) is True:  # cli's holder caught one while the process started
+            self._reload = True
         return self
 
     def __exit__(
@@ -406,8 +488,7 @@ class SignalLoop:
         while not self._stop:
             if self._reload:
                 self._reload = False
-                if self.config is not None:
-                    self.monitor.reload_inventory(self.config)
+                self.reload()
                 return self._stop
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -759,6 +759,6 @@ class ReloadTracker:
                 )
                 for item in list(data.get("recent_switchovers", []))
             ]
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"not a state this monitor wrote: {exc}") from None
         return cls(devices, rf_active, switched_at, reloads, switchovers)

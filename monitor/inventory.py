@@ -32,14 +32,28 @@ IOS images (Paramiko 5 has removed them; see the README).
 Passwords and enable secrets come from environment variables (`{env: NAME}`)
 or files (`{file: PATH}`, first line). Inline secrets are refused, except in
 an inventory marked `lab: true` (what `ipsec-ha-monitor lab` writes, with its
-throwaway credentials). Every error names the file, the line and the field;
-no error, repr or str ever shows a secret.
+throwaway credentials). Every error names the file, the line and the field,
+in one line; no error, repr or str ever shows a secret. A value given where a
+variable name or a path belongs may be a secret pasted in the wrong place: an
+error repeats a variable's name only when it looks like one (upper-case
+letters, digits and `_`, at most 64 characters), and a path only when
+something exists there.
+
+`Secret.found_in(text)` (and `reveals()` for several) tells whether text
+holds a secret in any form it can come back in: as is, Python-repr'd,
+JSON-encoded, shell-quoted, backslash-escaped, with control characters in
+caret notation, or with its non-ASCII characters mangled by a device or a
+decoder; the pollers and `check` withhold such text whole.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
+import shlex
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -53,6 +67,9 @@ _SSH_FIELDS = {"known_hosts", "legacy_ssh"}
 _DEVICE_FIELDS = {"name", "host", "port", "platform", "role", "pair", "expected_peers", "credentials"} | _SSH_FIELDS
 _DEFAULT_FIELDS = {"port", "platform", "credentials"} | _SSH_FIELDS
 _CREDENTIAL_FIELDS = {"username", "password", "enable_secret"}
+# What an error may repeat of a value given where a variable name belongs:
+# a secret pasted there instead must not be printed back.
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
 
 
 class InventoryError(ValueError):
@@ -67,14 +84,33 @@ class Secret:
     """A password or secret: `reveal()` hands it to the SSH client, nothing
     else ever prints it."""
 
-    __slots__ = ("_value", "source")
+    __slots__ = ("_anchor", "_forms", "_value", "source")
 
     def __init__(self, value: str, source: str) -> None:
         self._value = value
         self.source = source  # where it came from, e.g. "env IPSECHA_PASSWORD"
+        self._forms: tuple[str, ...] | None = None
+        self._anchor = ""
 
     def reveal(self) -> str:
         return self._value
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every form the secret can come back in (see secret_forms)."""
+        if self._forms is None:
+            forms = secret_forms(self._value)
+            # A quick first test: the longest ASCII letters-and-digits run,
+            # which no escaping or mangling changes, when every form has it.
+            runs = sorted(re.findall(r"[A-Za-z0-9]+", self._value), key=len)
+            self._anchor = runs[-1] if runs and all(runs[-1] in form for form in forms) else ""
+            self._forms = forms
+        return self._forms
+
+    def found_in(self, text: str) -> bool:
+        """Whether `text`, or `text` once repr'd or JSON-encoded, holds this
+        secret in any of its forms."""
+        return reveals(text, (self,))
 
     def __repr__(self) -> str:
         return f"Secret(from {self.source})"
@@ -86,6 +122,110 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def reveals(text: str, secrets: Iterable[Secret | None]) -> bool:
+    """Whether `text` gives any of `secrets` away: holds one in any of its
+    forms, as is, once the text itself is repr'd or JSON-encoded (how a log
+    line, `check --json` or an error quoting a line would print it), or once
+    or twice unescaped (a form escaped again: a device's JSON-escaped echo
+    quoted by a ParseError's repr)."""
+    held = [secret for secret in set(secrets) if secret is not None and secret.forms]
+    if not text or not held:
+        return False
+    once = _unescape(text)
+    views = dict.fromkeys(
+        (text, repr(text), ascii(text), json.dumps(text), json.dumps(text, ensure_ascii=False), once, _unescape(once))
+    )
+    for secret in held:
+        for view in views:
+            if secret._anchor and secret._anchor not in view:
+                continue
+            if any(form in view for form in secret.forms):
+                return True
+    return False
+
+
+# A backslash escape of Python, JSON, C or a shell: \xNN, \uNNNN, \UNNNNNNNN,
+# octal, \n and kin, or a backslash before any other character.
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.DOTALL)
+_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+
+
+def _unescape(text: str) -> str:
+    """`text` with one level of backslash escapes and shell quoting undone
+    (lossy: only ever searched, never shown)."""
+    if "\\" not in text and "'" not in text:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        sequence = match.group(0)[1:]
+        if len(sequence) > 1 and sequence[0] in "xuU":
+            code = int(sequence[1:], 16)
+            return chr(code) if code <= 0x10FFFF else sequence
+        if sequence[0] in "01234567":
+            return chr(int(sequence, 8))
+        return _SIMPLE_ESCAPES.get(sequence, sequence)
+
+    result = _ESCAPE.sub(one, text).replace("'\"'\"'", "'").replace("'\\''", "'")
+    try:  # JSON's surrogate pairs back into one character
+        return result.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeError:
+        return result
+
+
+def secret_forms(value: str) -> tuple[str, ...]:
+    """`value` as it can reappear in text: its character set mangled (UTF-8
+    read as ASCII or Latin-1 with replacement characters, non-ASCII shown as
+    `?`, a Latin-1 or cp1252 device read as UTF-8, control characters in
+    caret notation), each of those as is, Python-repr'd (str, ascii() and
+    bytes, with either quote escaped), JSON-encoded (with and without
+    ensure_ascii, `/` escaped or not), with backslash escapes
+    (unicode_escape, quotes and backslashes, regex) and shell-quoted. Never
+    empty strings; none shorter than the value."""
+    if not value:
+        return ()
+    raw = value.encode("utf-8", "surrogateescape")
+    spellings = [
+        value,
+        raw.decode("utf-8", "replace"),
+        raw.decode("ascii", "replace"),  # a replacement character per non-ASCII byte
+        raw.decode("latin-1"),  # mojibake
+        value.encode("ascii", "replace").decode("ascii"),  # `?` per character, as IOS shows it
+        value.encode("latin-1", "replace").decode("utf-8", "replace"),  # a Latin-1 device
+        value.encode("cp1252", "replace").decode("utf-8", "replace"),  # a Windows-1252 one
+        "".join(_caret(char) for char in value),  # ^G for BEL, as a terminal echoes it
+    ]
+    forms: dict[str, None] = {}
+    for spelling in dict.fromkeys(spellings):
+        for form in _escapes(spelling):
+            forms.setdefault(form)
+    return tuple(form for form in forms if form)
+
+
+def _caret(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return "^" + chr(code + 0x40)
+    return "^?" if code == 0x7F else char
+
+
+def _escapes(text: str) -> Iterator[str]:
+    yield text
+    raw = text.encode("utf-8", "surrogateescape")
+    for quote in ("", "'", '"'):  # repr escapes one quote, or none
+        yield "".join("\\" + c if c == quote else repr(c)[1:-1] for c in text)
+        yield "".join("\\" + c if c == quote else ascii(c)[1:-1] for c in text)
+        yield "".join("\\" + chr(b) if chr(b) == quote else repr(bytes([b]))[2:-1] for b in raw)
+    for encoded in (json.dumps(text), json.dumps(text, ensure_ascii=False)):
+        yield encoded[1:-1]
+        yield encoded[1:-1].replace("/", "\\/")
+    yield text.encode("unicode_escape").decode("ascii")
+    yield "".join("\\" + c if c in "\\'\"" else c for c in text)
+    yield re.escape(text)  # a backslash before every special character, as a shell's \ does
+    yield shlex.quote(text)
+    yield text.replace("'", "'\"'\"'")  # inside a larger single-quoted word
+    yield text.replace("'", "'\\''")
 
 
 @dataclass(frozen=True)
@@ -170,10 +310,18 @@ class _Loader:
             raise InventoryError(self.path, line, "file", "not UTF-8 text") from None
         try:
             root = yaml.compose(text)
+        except yaml.reader.ReaderError as exc:  # a control character: binary, not YAML text
+            line = text.count("\n", 0, exc.position) + 1
+            raise InventoryError(
+                self.path, line, "file", f"not valid YAML: unacceptable character #x{exc.character:04x}"
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 0
-            raise InventoryError(self.path, line, "file", f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+            problem = getattr(exc, "problem", None) or "cannot parse it"
+            raise InventoryError(self.path, line, "file", f"not valid YAML: {_one_line(str(problem))}") from None
+        except RecursionError:  # the composer recurses once per level
+            raise InventoryError(self.path, 0, "file", "not valid YAML: nested too deeply") from None
         if root is None:
             raise InventoryError(self.path, 1, "file", "empty inventory: expected 'devices'")
         top = self.mapping(root, "inventory", {"defaults", "devices", "pairs", "lab", "polling"})
@@ -230,14 +378,17 @@ class _Loader:
         return str(node.value).strip()
 
     def boolean(self, node: yaml.Node, where: str) -> bool:
-        value = yaml.safe_load(yaml.serialize(node))
+        try:
+            value = yaml.safe_load(yaml.serialize(node)) if isinstance(node, yaml.ScalarNode) else None
+        except (yaml.YAMLError, ValueError):  # a 5,000-digit integer, say
+            value = None
         if not isinstance(value, bool):
             raise self.error(node, where, "expected true or false")
         return value
 
     def port(self, node: yaml.Node, where: str) -> int:
         value = self.text(node, where)
-        if not value.isdigit() or not 0 < int(value) < 65536:
+        if not (value.isascii() and value.isdigit() and len(value) <= 5) or not 0 < int(value) < 65536:
             raise self.error(node, where, f"expected a TCP port 1-65535, got {value!r}")
         return int(value)
 
@@ -302,9 +453,10 @@ class _Loader:
         )
 
     def known_hosts(self, node: yaml.Node, where: str) -> Path:
-        path = Path(self.text(node, where)).expanduser()
-        if not path.is_file():
-            raise self.error(node, where, f"{path} is not a readable file")
+        given = self.text(node, where)
+        path = _path(given)
+        if path is None or not path.is_file():
+            raise self.error(node, where, f"{path if path is not None else given} is not a readable file")
         return path
 
     def polling(self, node: yaml.Node) -> PollSettings:
@@ -351,24 +503,40 @@ class _Loader:
                     "inline secrets are refused outside a lab inventory: use {env: VARIABLE} or {file: PATH}",
                 )
             return Secret(self.text(node, where), "the lab inventory")
-        fields = self.mapping(node, where, {"env", "file"})
-        if len(fields) != 1:
+        # Not self.mapping(): an unknown key is not repeated (`{hunter2}` is a key).
+        keys = [key.value if isinstance(key, yaml.ScalarNode) else None for key, _ in getattr(node, "value", ())]
+        if not isinstance(node, yaml.MappingNode) or len(keys) != 1 or keys[0] not in ("env", "file"):
             raise self.error(node, where, "expected exactly one of {env: VARIABLE} or {file: PATH}")
-        if "env" in fields:
-            variable = self.text(fields["env"], f"{where}.env")
-            value = os.environ.get(variable)
+        kind, value_node = keys[0], node.value[0][1]
+        given = self.text(value_node, f"{where}.{kind}")
+        if kind == "env":
+            try:
+                value = os.environ.get(given)
+            except ValueError:  # a NUL in the name
+                value = None
             if not value:
-                raise self.error(fields["env"], f"{where}.env", f"environment variable {variable} is not set")
-            return Secret(value, f"env {variable}")
-        source = Path(self.text(fields["file"], f"{where}.file")).expanduser()
+                # A secret pasted where the name belongs must not be printed:
+                # the name is repeated only when it looks like one.
+                name = f"environment variable {given}" if _ENV_NAME.fullmatch(given) else _UNNAMED_VARIABLE
+                raise self.error(value_node, f"{where}.env", f"{name} is not set")
+            return Secret(value, f"env {given}")
+        source = _path(given)
         try:
-            value = source.read_text(encoding="utf-8").splitlines()[0].strip() if source.stat().st_size else ""
+            if source is None:
+                raise FileNotFoundError
+            size = source.stat().st_size
+        except (OSError, ValueError):
+            # Nothing there, so perhaps no path at all but a secret pasted in
+            # its place: the path is not repeated.
+            raise self.error(value_node, f"{where}.file", _NO_FILE) from None
+        try:
+            value = source.read_text(encoding="utf-8").splitlines()[0].strip() if size else ""
         except OSError as exc:
-            raise self.error(fields["file"], f"{where}.file", f"cannot read {source}: {exc.strerror}") from None
+            raise self.error(value_node, f"{where}.file", f"cannot read {source}: {exc.strerror}") from None
         except UnicodeDecodeError:  # the decoder's message would quote a byte of the secret
-            raise self.error(fields["file"], f"{where}.file", f"{source} is not UTF-8 text") from None
+            raise self.error(value_node, f"{where}.file", f"{source} is not UTF-8 text") from None
         if not value:
-            raise self.error(fields["file"], f"{where}.file", f"{source} is empty")
+            raise self.error(value_node, f"{where}.file", f"{source} is empty")
         return Secret(value, f"file {source}")
 
     def pair(self, node: yaml.Node, where: str, devices: dict[str, Device]) -> Pair:
@@ -409,3 +577,27 @@ class _Loader:
                     raise InventoryError(
                         self.path, 0, f"pairs.{pair.name}", f"{member} says it belongs to {devices[member].pair}"
                     )
+
+
+_UNNAMED_VARIABLE = (
+    "the environment variable named here (name not shown: not an upper-case NAME of at most 64 characters, "
+    "so perhaps a secret given in its place)"
+)
+_NO_FILE = (
+    "cannot read the file named here: nothing exists at that path (path not shown: perhaps a secret given in its place)"
+)
+
+
+def _path(text: str) -> Path | None:
+    """`text` as a path, `~` expanded; None when it cannot be one (an
+    unknown user's home, a NUL)."""
+    if "\0" in text:
+        return None
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # ~nosuchuser
+        return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

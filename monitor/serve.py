@@ -5,8 +5,10 @@ configuration at all.
 serve polls every device in the background every --poll-interval seconds
 (never with 0: replicas that Prometheus shards over /probe) and serves
 /metrics from the latest snapshots, /probe?target= (one device, now),
-/targets and /. SIGHUP reloads the inventory (healthy sessions stay);
-SIGINT / SIGTERM stop it.
+/targets and /. SIGHUP reloads the inventory (healthy sessions stay) and
+the web config (TLS and users for new connections and requests); a bad
+file is refused with one line naming it and the old one kept. SIGINT /
+SIGTERM stop it. HTTP limits: see monitor/export/server.py.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from monitor.core import SignalLoop
 from monitor.export.exporter import Exporter
-from monitor.export.server import ExporterServer
+from monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
 from monitor.export.web_config import WebConfig, load_web_config
 from monitor.inventory import Inventory, InventoryError, load_inventory
 
@@ -35,23 +37,40 @@ def parse_listen_address(text: str) -> tuple[str, int]:
 
 
 def run_exporter(
-    inventory: Inventory, address: tuple[str, int], interval: float, config: str | None, web: WebConfig | None = None
+    inventory: Inventory,
+    address: tuple[str, int],
+    interval: float,
+    config: str | None,
+    web: WebConfig | None = None,
+    *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
 ) -> int:
-    """Serve until SIGINT/SIGTERM; `config` is re-read on SIGHUP."""
+    """Serve until SIGINT/SIGTERM; `config` (the inventory) and the web
+    config `web` was read from are re-read on SIGHUP."""
     exporter = Exporter(inventory)
     try:
-        server = ExporterServer(address, exporter, web)
+        server = ExporterServer(
+            address, exporter, web, max_connections=max_connections, max_probes_per_target=max_probes_per_target
+        )
     except OSError as exc:
         exporter.stop()
         print(f"ipsec-ha-monitor: cannot listen on {address[0]}:{address[1]}: {exc.strerror}", file=sys.stderr)
         return 1
-    if server.web.open:
+    web_path = server.web.path
+    if web_path is None:
         log.warning("no --web.config.file: %s is served without TLS or authentication", server.url)
+    elif server.web.open:
+        log.warning(
+            "%s sets neither tls_server_config nor basic_auth_users ({}): %s is served without TLS or authentication",
+            web_path,
+            server.url,
+        )
     else:
-        tls = "TLS" if server.web.tls else "no TLS"
-        log.info("%s: %s, %d basic-auth user(s)", server.url, tls, len(server.web.users))
+        log.info("%s: %s (%s)", server.url, server.web.describe(), web_path)
+    reloaders = [lambda: server.reload_web_config(str(web_path))] if web_path is not None else []
     try:
-        with SignalLoop(exporter.monitor, config) as signals:
+        with SignalLoop(exporter.monitor, config, reloaders) as signals:
             if interval > 0:
                 exporter.start(interval)
             server.serve_in_thread()
@@ -69,7 +88,15 @@ def run_exporter(
     return 0
 
 
-def serve(config: str, listen: str, interval: float, web_config: str | None = None) -> int:
+def serve(
+    config: str,
+    listen: str,
+    interval: float,
+    web_config: str | None = None,
+    *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
+) -> int:
     try:
         address = parse_listen_address(listen)
         inventory = load_inventory(config)
@@ -77,7 +104,15 @@ def serve(config: str, listen: str, interval: float, web_config: str | None = No
     except (ValueError, InventoryError) as exc:  # WebConfigError is a ValueError
         print(f"ipsec-ha-monitor serve: {exc}", file=sys.stderr)
         return 2
-    return run_exporter(inventory, address, interval, config, web)
+    return run_exporter(
+        inventory,
+        address,
+        interval,
+        config,
+        web,
+        max_connections=max_connections,
+        max_probes_per_target=max_probes_per_target,
+    )
 
 
 def demo(listen: str, control: str) -> int:

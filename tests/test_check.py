@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,9 @@ from support.inventories import write_inventory
 from support.processes import closed_port, start_monitor, stop
 from support.waiting import wait_until
 
-from monitor.check import ProgressBar
+from monitor.check import ProgressBar, load_state, save_state
 from monitor.cli import main
+from monitor.health import ReloadTracker
 from monitor.lab import Lab, LabThread
 from monitor.lab.router import Faults
 from monitor.poll import BRANCH_COMMANDS
@@ -320,3 +322,152 @@ def test_watch_reloads_the_inventory_on_sighup_keeping_sessions(tmp_path: Path) 
 
 def typed_logins(lab: Lab, name: str) -> int:
     return list(lab.router(name).commands_received).count("terminal length 0")
+
+
+# --- the state file: concurrent runs, and files this monitor did not write ----------
+
+
+def _tracker(index: int) -> ReloadTracker:
+    """A state of its own per writer (one device, its own boot time), big
+    enough that a write takes more than one system call's worth of time."""
+    devices = {
+        f"R{index}-{n}": {"boot_time": 1000.0 * index + n, "uptime": n, "polled_at": 2000.0 * index} for n in range(300)
+    }
+    return ReloadTracker.from_dict({"devices": devices})
+
+
+def test_concurrent_check_state_runs_never_share_a_partial_file(tmp_path: Path) -> None:
+    """Six `check --state` runs on one file at once: every write succeeds,
+    a reader never sees half a file, and no partial file is left behind."""
+    path = tmp_path / "state.json"
+    trackers = [_tracker(index) for index in range(6)]
+    expected = [json.dumps(tracker.to_dict(), sort_keys=True) for tracker in trackers]
+    start, done = threading.Barrier(7), threading.Event()
+    errors: list[str] = []
+
+    def write(tracker: ReloadTracker) -> None:
+        start.wait()
+        for _ in range(60):
+            try:
+                save_state(path, tracker)
+            except ValueError as exc:
+                errors.append(str(exc))
+
+    def read() -> None:
+        start.wait()
+        while not done.is_set():
+            try:
+                if path.exists():
+                    loaded = json.dumps(load_state(path).to_dict(), sort_keys=True)
+                    if loaded not in expected:
+                        errors.append("a state no writer wrote")
+            except ValueError as exc:
+                errors.append(str(exc))
+
+    writers = [threading.Thread(target=write, args=(tracker,)) for tracker in trackers]
+    reader = threading.Thread(target=read)
+    for thread in (*writers, reader):
+        thread.start()
+    for thread in writers:
+        thread.join(60)
+    done.set()
+    reader.join(60)
+    assert errors == [], errors[:3]
+    assert json.dumps(load_state(path).to_dict(), sort_keys=True) in expected
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no partial file left
+
+
+def test_state_file_keeps_the_umask_mode(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    old = os.umask(0o027)
+    try:
+        save_state(path, _tracker(1))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def _unpolled_inventory(tmp_path: Path) -> Path:
+    path = tmp_path / "lab.yml"
+    path.write_text(
+        "lab: true\ndefaults: {credentials: {username: lab, password: x}}\n"
+        f"devices: [{{name: R4, host: 127.0.0.1, port: {closed_port()}, role: branch}}]\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),  # json.loads: RecursionError
+        (b'{"devices": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        (b'{"devices": {"R1": {"boot_time": 1, "uptime": 1e400, "polled_at": 1}}}', "not a state this monitor"),
+        (b"\xff\xfe{\x00}\x00", "not UTF-8 text"),
+        (b"\x00\x01\x02binary", "not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+    ],
+    ids=["nested-lists", "nested-in-a-field", "huge-number", "utf-16", "binary", "a-list"],
+)
+def test_a_state_file_this_monitor_did_not_write_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    state = tmp_path / "state.json"
+    state.write_bytes(content)
+    assert main(["check", "--config", str(_unpolled_inventory(tmp_path)), "--state", str(state)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"ipsec-ha-monitor check: state file {state}: ") and message in err
+    assert state.read_bytes() == content  # refused, not replaced
+
+
+def test_what_check_prints_passes_a_last_scrub(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever reaches check's output without the pollers' scrub (a state
+    file from an older version, a front end's bug) is still withheld: a
+    table line or a JSON string holding a secret of the inventory, in any form."""
+    from monitor import check as check_module
+
+    secret = "Cn4ryPW\"q'b\\s€ü"
+    path = tmp_path / "lab.yml"
+    path.write_text(
+        f"lab: true\ndefaults: {{credentials: {{username: lab, password: {json.dumps(secret)}}}}}\n"
+        f"devices: [{{name: R4, host: 127.0.0.1, port: {closed_port()}, role: branch}}]\n",
+        encoding="utf-8",
+    )
+    leaked = (f"reason {secret}", f"quoted {secret!r}", f"escaped {json.dumps(secret)}")
+
+    def run_check(monitor, progress=None):  # a result that bypassed DevicePoller
+        errors = (*leaked, *[""] * (len(BRANCH_COMMANDS) - len(leaked)))
+        results = tuple(
+            CommandResult(command, Status.PARSE if error else Status.OK, error=error)
+            for command, error in zip(BRANCH_COMMANDS, errors, strict=True)
+        )
+        snapshot = Snapshot("R4", "", "branch", 0.0, 0.1, results)
+        return check_module.CheckResult(monitor.inventory, 0.0, 0.1, {"R4": snapshot}, (), (), ())
+
+    monkeypatch.setattr(check_module, "run_check", run_check)
+    forms = (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(json.dumps(secret))[1:-1])
+    for extra in (["--json"], []):
+        main(["check", "--config", str(path), "--progress", "never", *extra])
+        out = capsys.readouterr().out
+        assert "withheld: it contained a credential of the inventory" in out
+        assert not [form for form in forms if form in out], out
+        if extra:
+            errors = [command["error"] for command in json.loads(out)["devices"][0]["commands"]]
+            assert errors[:3] == ["(withheld: it contained a credential of the inventory)"] * 3
+        else:
+            assert "  R4: show version: parse: (withheld" not in out  # the whole line goes
+            assert out.count("(withheld: it contained a credential of the inventory)") == 3
+
+
+def test_a_partial_file_left_by_a_killed_run_is_swept(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    stale, fresh = tmp_path / ".state.json.4242.0badf00d.partial", tmp_path / ".state.json.4343.1234abcd.partial"
+    for leftover in (stale, fresh):
+        leftover.write_text("{", encoding="utf-8")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    save_state(path, _tracker(1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, "state.json"]  # a running writer's is kept

@@ -1,15 +1,23 @@
-"""`ipsec-ha-monitor parse` as a user runs it: a real subprocess."""
+"""`ipsec-ha-monitor` as a user runs it: a real subprocess (parse; serve's
+flags, and a SIGHUP while it starts)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from support.inventories import write_branch_inventory
 from support.paths import FIXTURES, REPO
+from support.processes import start_monitor, stop
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration  # `python -m monitor` and the console script as processes
 
@@ -57,3 +65,54 @@ def test_console_script_is_installed() -> None:
     assert script, "pip install -e . should install the ipsec-ha-monitor script beside this interpreter"
     result = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "ipsec-ha-monitor" in result.stdout
+
+
+@pytest.mark.parametrize("flag", ["--web.max-connections", "--web.max-probes-per-target"])
+def test_serve_caps_are_whole_numbers_from_1(flag: str) -> None:
+    result = _run("serve", "--config", "/nonexistent.yml", flag, "0")
+    assert result.returncode == 2 and "expected a whole number from 1, got 0" in result.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists() or not hasattr(os, "mkfifo"), reason="Linux: SigCgt")
+def test_a_sighup_while_serve_starts_is_a_reload_not_the_end(tmp_path: Path) -> None:
+    """SIGHUP's default ends a process: serve holds one that comes while it
+    starts (here: while it waits to read its web config from a FIFO) and
+    reloads once it runs."""
+    inventory = tmp_path / "inventory.yml"
+    write_branch_inventory(inventory)
+    web_file = tmp_path / "web.yml"
+    os.mkfifo(web_file)
+    process = start_monitor(
+        "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0",
+        "--web.config.file", str(web_file),
+    )  # fmt: skip
+    logged: list[str] = []
+    reader = threading.Thread(target=lambda: logged.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+
+        def catches_sighup() -> bool:
+            status = Path(f"/proc/{process.pid}/status").read_text(encoding="utf-8")
+            caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16)
+            return bool(caught & (1 << (signal.SIGHUP - 1)))
+
+        wait_until(catches_sighup, 30, "serve to catch SIGHUP")
+        with open(web_file, "w", encoding="utf-8") as fifo:  # serve is blocked reading it: still starting
+            process.send_signal(signal.SIGHUP)
+            time.sleep(0.2)
+            assert process.poll() is None
+            regular = tmp_path / "web.regular"
+            regular.write_text("{}\n", encoding="utf-8")
+            os.replace(regular, web_file)  # what the reload reads
+            fifo.write("{}\n")
+        assert " on http://127.0.0.1:" in process.stdout.readline()
+        wait_until(lambda: f"web config {web_file} reloaded" in "".join(logged), 10, "the held reload")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        finally:
+            reader.join(timeout=10)  # the rest of stderr, to its end
+            stop(process)  # reaped (killed if it hung), pipes closed
+    assert process.returncode == 0, logged
+    assert f"inventory {inventory} reloaded" in "".join(logged)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from support.inventories import write_inventory
+from support.inventories import write_branch_inventory, write_inventory
 from support.processes import closed_port, start_monitor, stop
 from support.snapshots import snapshot_of
 from support.waiting import wait_until
@@ -28,6 +28,7 @@ from monitor.core import Monitor, Recorded, SignalLoop
 from monitor.export.exporter import Exporter
 from monitor.inventory import Inventory, InventoryError, load_inventory
 from monitor.lab import Lab, LabThread
+from monitor.lab.router import Faults
 from monitor.lab.topology import LabPair
 from monitor.snapshot import Snapshot
 
@@ -74,6 +75,7 @@ def test_check_and_the_exporter_record_through_the_monitor(
         try:
             exporter.poll_all()
             assert sorted(spy.handed, key=sorted) == [{"R1"}, {"R2"}, {"R4"}]  # each device as its poll ends
+            spy.probe_reuse_seconds = 0  # a probe right after the cycle polls again (not answered from it)
             view = exporter.probe("R4", timeout=10)
             assert spy.handed[-1] == {"R4"} and view.snapshots["R4"] is spy.state().snapshots["R4"]
             assert [pair.verdict for pair in exporter.pair_table()] == ["healthy"]
@@ -233,11 +235,7 @@ def test_the_signal_loop_reloads_on_sighup_and_stops_on_sigterm(
     inventory: Inventory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "reloaded.yml"
-    path.write_text(
-        "lab: true\ndefaults: {credentials: {username: lab, password: x}}\n"
-        "devices: [{name: R4, host: 172.16.0.4, role: branch}]\n",
-        encoding="utf-8",
-    )
+    write_branch_inventory(path, "172.16.0.4", None)
     core = Monitor(inventory)
     previous = signal.getsignal(signal.SIGTERM)
     # A runner started in the background may ignore SIGINT, and the loop
@@ -314,9 +312,10 @@ def test_watch_forgets_a_moved_device_and_survives_a_file_that_is_not_utf8(tmp_p
 
 
 @pytest.mark.integration  # the lab over SSH, or a subprocess
-def test_serve_survives_sighup_with_files_that_are_not_utf8(tmp_path: Path) -> None:
-    """serve (no device contacted: --poll-interval 0): neither an inventory
-    nor a secret file that is not UTF-8 ends it; /targets keeps the old one."""
+def test_serve_survives_sighup_with_any_bad_file(tmp_path: Path) -> None:
+    """serve (no device contacted: --poll-interval 0): no bad inventory
+    ends it on SIGHUP, decoding errors included. Each is refused with
+    exactly one line naming the file, and /targets keeps the old one."""
     path = tmp_path / "inventory.yml"
     secret = tmp_path / "secret"
     secret.write_text("pw\n", encoding="utf-8")
@@ -325,6 +324,14 @@ def test_serve_survives_sighup_with_files_that_are_not_utf8(tmp_path: Path) -> N
         "devices: [{name: R4, host: 192.0.2.4, role: branch}]\n"
     )
     path.write_text(good, encoding="utf-8")
+    bad_files = {  # what is written -> what its one line says
+        "not UTF-8": (b"devices: [{name: R\xe94}]\n", None, "file: not UTF-8 text"),
+        "secret not UTF-8": (good.encode(), b"p\xe4ss\n", "secret is not UTF-8 text"),
+        "binary": (bytes(range(256)) * 16, None, "file: not UTF-8 text"),
+        "control bytes": (b"devices:\x00\x01\x02\n", None, "file: not valid YAML"),
+        "nested": (b"devices: " + b"[" * 20000 + b"]" * 20000 + b"\n", None, "inventory.yml"),
+        "no devices": (b"{}\n", None, "devices: missing"),
+    }
     port = closed_port()
     process = start_monitor(
         "serve", "--config", str(path), "--web.listen-address", f"127.0.0.1:{port}", "--poll-interval", "0"
@@ -334,17 +341,18 @@ def test_serve_survives_sighup_with_files_that_are_not_utf8(tmp_path: Path) -> N
     reader.start()
     try:
         assert process.stdout.readline().startswith("serving 1 devices")
-        for refusals, bad in enumerate(("inventory", "secret"), start=1):
-            if bad == "inventory":
-                path.write_bytes(b"devices: [{name: R\xe94}]\n")
-            else:
-                path.write_text(good, encoding="utf-8")
-                secret.write_bytes(b"p\xe4ss\n")
+        for refusals, (name, (content, secret_content, says)) in enumerate(bad_files.items(), start=1):
+            path.write_bytes(content)
+            secret.write_bytes(secret_content or b"pw\n")
+            seen = len(logged)
             process.send_signal(signal.SIGHUP)
-            wait_until(lambda n=refusals: "".join(logged).count(REFUSED) == n, what=f"refusal {refusals}")
+            wait_until(lambda n=refusals: "".join(logged).count(REFUSED) == n, what=f"refusal of {name}")
+            time.sleep(0.2)  # anything else it would log about this reload
+            lines = [line for line in logged[seen:] if " ERROR " in line or "Traceback" in line]
+            assert len(lines) == 1 and str(path) in lines[0] and says in lines[0], (name, lines)
             assert process.poll() is None
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/targets", timeout=10) as response:
-                assert [group["targets"] for group in json.load(response)] == [["R4"]]
+                assert [group["targets"] for group in json.load(response)] == [["R4"]], name
     finally:
         process.terminate()
         try:
@@ -354,4 +362,50 @@ def test_serve_survives_sighup_with_files_that_are_not_utf8(tmp_path: Path) -> N
             stop(process)  # reaped (killed if it hung), pipes closed
     stderr = "".join(logged)
     assert process.returncode == 0 and "Traceback" not in stderr
-    assert "inventory.yml:1: file: not UTF-8 text" in stderr and "secret is not UTF-8 text" in stderr
+    assert "\\xe4" not in stderr and "0xe4" not in stderr  # no byte of the secret quoted
+
+
+def test_nothing_a_reload_raises_ends_the_loop(
+    inventory: Inventory, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in adopting an inventory or in another reloader (the web
+    config) is logged with its traceback; the loop and the old state stay."""
+    path = tmp_path / "reloaded.yml"
+    write_branch_inventory(path, "172.16.0.4", None)
+    core = Monitor(inventory)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    calls: list[str] = []
+    try:
+        monkeypatch.setattr(core, "update_inventory", broken)
+        signals = SignalLoop(core, path, [lambda: calls.append("web"), broken, lambda: calls.append("after")])
+        with caplog.at_level(logging.ERROR, logger="monitor.core"):
+            signals.request_reload()
+            assert signals.wait(1) is False
+        assert core.inventory is inventory and calls == ["web", "after"]
+        assert "adopting it failed" in caplog.text and "reload failed; the previous configuration stays" in caplog.text
+    finally:
+        core.close()
+
+
+@pytest.mark.integration  # the lab over SSH
+def test_probes_that_give_up_leave_one_poll_thread_per_device(tmp_path: Path) -> None:
+    """Probes answered at their deadline do not pile up threads: one
+    device's probes share one poll thread; a poll just ended answers the
+    next probe without another."""
+    with LabThread(Lab(pairs=1, branches=1, time_scale=TIME_SCALE)) as running:
+        running.lab.router("R4").faults = Faults(slow_seconds=0.5)
+        core = Monitor(load_inventory(write_inventory(running.lab, tmp_path / "lab.yml")))
+        try:
+            answers = [core.probe("R4", timeout=0.1) for _ in range(20)]
+            assert not any(answer.on_time for answer in answers)
+            assert sum(thread.name == "probe-R4" for thread in threading.enumerate()) == 1
+            wait_until(lambda: "R4" in core.state().snapshots, 30, "the shared poll to end")
+            shown = list(running.lab.router("R4").commands_received).count("show version")
+            assert shown == 1
+            assert core.probe("R4", timeout=5) == (core.state().snapshots["R4"], True)  # within a second: reused
+            assert list(running.lab.router("R4").commands_received).count("show version") == shown
+        finally:
+            core.close()

@@ -120,6 +120,13 @@ def test_the_contract_on_the_baseline(running: Running) -> None:
     assert len(samples["ipsecha_reloads_total"]) == 2 * len(samples["ipsecha_device_up"])
     assert get(samples, "ipsecha_exporter_polls_total", device="R2", result="success") >= 1
     assert get(samples, "ipsecha_exporter_poll_duration_seconds_count", device="R2") >= 1
+    # The background schedule: a round once every device's poll ended, no
+    # more polls at once than workers, every device answering.
+    own = running.wait_for(lambda s: (get(s, "ipsecha_exporter_poll_cycles_total") or 0) >= 1)
+    assert 0 <= get(own, "ipsecha_exporter_polls_running") <= 8  # FAST_POLLING's workers
+    assert get(own, "ipsecha_exporter_devices_unanswering") == 0
+    assert get(own, "ipsecha_exporter_poll_start_delay_seconds_count") >= 4
+    assert get(own, "ipsecha_exporter_polls_waiting") is not None
 
 
 def test_failover_in_the_metrics(running: Running) -> None:
@@ -192,6 +199,10 @@ def probed(tmp_path: Path):
 
 def test_probe_known_unknown_and_shared(probed: Running) -> None:
     running = probed
+    # --poll-interval 0: nothing is polled in the background.
+    idle = running.samples()
+    assert "ipsecha_device_up" not in idle or not idle["ipsecha_device_up"]
+    assert get(idle, "ipsecha_exporter_poll_cycles_total") == 0 and get(idle, "ipsecha_exporter_polls_running") == 0
     samples = running.samples("/probe?target=R4")
     assert {dict(key)["device"] for key in samples["ipsecha_device_up"]} == {"R4"}
     assert get(samples, "ipsecha_device_up", device="R4", pair="") == 1
@@ -303,11 +314,11 @@ def test_late_and_removed_snapshots_are_ignored(probed: Running, tmp_path: Path)
     older = running.exporter.poller.poll("R4")
     newer = running.exporter.poller.poll("R4")
     exporter.record({"R4": newer})
-    exporter.record({"R4": older})  # a slow cycle's result landing after a probe's
+    exporter.record({"R4": older})  # a slow poll's result landing after a probe's
     samples = running.samples()
     assert get(samples, "ipsecha_exporter_polls_total", device="R4", result="success") == 1
     assert set(samples["ipsecha_reloads_total"].values()) == {0}  # its smaller uptime was not read as a reload
-    # SIGHUP removes R5 while a cycle still polls it: its late result stays out.
+    # SIGHUP removes R5 while a poll of it still runs: its late result stays out.
     late = running.exporter.poller.poll("R5")
     exporter.update_inventory(load_inventory(write_inventory(running.lab, tmp_path / "smaller.yml", drop=("R5",))))
     exporter.record({"R5": late})

@@ -234,6 +234,8 @@ def test_a_reload_across_a_switchover_is_unexpected(pair: LabPair, inventory: In
     assert ReloadTracker.from_dict(tracker.to_dict()) == tracker
     with pytest.raises(ValueError, match="not a state this monitor wrote"):
         ReloadTracker.from_dict({"devices": {"R1": {"boot_time": "x"}}})
+    with pytest.raises(ValueError, match="not a state this monitor wrote"):  # int(inf)
+        ReloadTracker.from_dict({"devices": {"R1": {"boot_time": 1.0, "uptime": 1e400, "polled_at": 1.0}}})
 
 
 @pytest.mark.parametrize(

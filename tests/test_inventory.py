@@ -156,3 +156,94 @@ def test_secret_never_prints_its_value() -> None:
     secret = Secret("s3cr3t-value", "env X")
     assert "s3cr3t-value" not in f"{secret} {secret!r} {[secret]}"
     assert secret.reveal() == "s3cr3t-value"
+
+
+# --- a secret where a name or a path belongs -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "shown"),
+    [
+        ("{env: IPSECHA_UNSET_VARIABLE}", "defaults.credentials.password.env", True),
+        ('{env: "MyS3cret!"}', "defaults.credentials.password.env", False),
+        ("{env: hunter2-Pa55}", "defaults.credentials.password.env", False),  # lower case: maybe a password
+        ("{env: " + "A" * 65 + "}", "defaults.credentials.password.env", False),
+        ("{file: /hunter2-Pa55}", "defaults.credentials.password.file", False),
+        ("{file: /nonexistent/dir/hunter2-Pa55}", "defaults.credentials.password.file", False),
+        ("{hunter2-Pa55}", "defaults.credentials.password", False),  # braces taken for quotes
+        ("{env: X, hunter2-Pa55: 1}", "defaults.credentials.password", False),
+    ],
+)
+def test_a_value_given_where_a_name_or_path_belongs_is_not_printed(write, value: str, where: str, shown: bool) -> None:
+    path = write(GOOD.replace("{env: IPSECHA_TEST_PASSWORD}", value, 1))
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    error = caught.value
+    assert (error.line, error.where) == (5, where), str(error)
+    given = value.split(":", 1)[-1].strip(' {}"') if ":" in value else value.strip("{}")
+    assert (given in str(error)) is shown, str(error)
+    assert "\n" not in str(error)
+    if where.endswith(".env"):
+        assert "is not set" in error.message
+    elif where.endswith(".file"):
+        assert "nothing exists at that path" in error.message
+
+
+def test_a_file_that_exists_is_named(write, tmp_path: Path) -> None:
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    with pytest.raises(InventoryError, match=f"cannot read {folder}: Is a directory"):
+        load_inventory(write(GOOD.replace("{env: IPSECHA_TEST_PASSWORD}", f"{{file: {folder}}}", 1)))
+
+
+# --- files that are not text: one line naming the file, never a traceback ---------------
+
+LAB = b"lab: true\ndefaults: {credentials: {username: lab, password: x}}\n"
+
+
+def _refused(path: Path) -> InventoryError:
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}:") and "\n" not in text, text
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"devices:\n  - {name: R1\xff\xfe}\n", "not UTF-8 text"),
+        ("devices:\n  - {name: R1}\n".encode("utf-16"), "not UTF-8 text"),
+        (b"devices: []\n\x00\x01\x02\x03binary\n", "unacceptable character #x0000"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not UTF-8 text"),
+        (b"devices: " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "nested too deeply"),
+        (LAB + b"devices:\n  - {name: R1, host: h, role: hub, port: " + b"9" * 5000 + b"}\n", "1-65535"),
+        (LAB + "devices:\n  - {name: R1, host: h, role: hub, port: \u00b2}\n".encode(), "1-65535"),
+        (b"lab: " + b"1" * 5000 + b"\ndevices: []\n", "true or false"),
+    ],
+    ids=["latin-1", "utf-16", "nul", "png", "nested", "huge-port", "superscript-port", "huge-bool"],
+)
+def test_an_inventory_that_is_not_text_is_refused_in_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "inventory.yml"
+    path.write_bytes(content)
+    assert message in _refused(path).message
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe\x00secret", "pässwörd".encode("latin-1"), b"\x80\x81\x82"],
+    ids=["utf-16-ish", "latin-1", "bare-continuation-bytes"],
+)
+def test_a_secret_file_that_is_not_utf8_is_refused_naming_it(write, tmp_path: Path, content: bytes) -> None:
+    secret = tmp_path / "password"
+    secret.write_bytes(content)
+    path = write(GOOD.replace("{env: IPSECHA_TEST_PASSWORD}", f"{{file: {secret}}}", 1))
+    error = _refused(path)
+    assert error.where == "defaults.credentials.password.file"
+    assert error.message == f"{secret} is not UTF-8 text"
+
+
+@pytest.mark.parametrize("value", ['"~nosuchuser-ipsecha/secret"', '"/run/a\\0b"'], ids=["unknown-home", "nul"])
+def test_a_path_that_cannot_be_one_is_refused(write, value: str) -> None:
+    error = _refused(write(GOOD.replace("{env: IPSECHA_TEST_PASSWORD}", f"{{file: {value}}}", 1)))
+    assert error.where == "defaults.credentials.password.file" and "nothing exists" in error.message

@@ -4,6 +4,7 @@ specific status while the others poll as usual."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from support.processes import closed_port
 
 from monitor.inventory import load_inventory
 from monitor.lab import Lab, LabThread
+from monitor.lab.ios_cli import IosCli, Reply
 from monitor.lab.router import Faults
 from monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, DevicePoller, Poller
 from monitor.poll.commands import typed as typed_line
@@ -329,3 +331,41 @@ def test_routers_as_real_ones_behave_at_login(lab: Lab, tmp_path: Path) -> None:
     assert first["P1-R4"].up, first["P1-R4"].failures
     assert first["P1-R4"].version.hostname == "P1-R4"
     assert all(first[name].up for name in ("P1-R5", "P1-R6", "P2-R4")), [first[n].failures for n in first]
+
+
+@pytest.mark.parametrize(
+    ("ending", "early_prompt"),
+    [("\r", False), ("   ", False), ("\x1b[K", False), ("\x00\r \x08", False), (None, False), (None, True)],
+    ids=["cr", "blanks", "ansi-erase", "nul-cr-backspace", "no-line-end", "no-line-end-after-a-stray-prompt"],
+)
+def test_bytes_after_the_last_line_end_before_the_prompt(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ending: str | None, early_prompt: bool
+) -> None:
+    """A device that prints something between its output's last line end and
+    the prompt (a CR, blanks, an ANSI erase), or no line end at all, has its
+    commands complete at once, not time out one by one; a stray prompt ahead
+    of the echo still never passes for the end."""
+    lab.router("P1-R5").faults = Faults(early_prompt=early_prompt)
+    original = IosCli.handle
+
+    def handle(self: IosCli, line: str) -> Reply:
+        reply = original(self, line)
+        if self.router.name != "P1-R5" or not line.startswith("show") or not reply.output.endswith("\n"):
+            return reply
+        output = reply.output.rstrip("\n") if ending is None else reply.output + ending
+        return dataclasses.replace(reply, output=output)
+
+    monkeypatch.setattr(IosCli, "handle", handle)
+    inventory = load_inventory(write_inventory(lab, tmp_path / "lab.yml"))
+    poller = DevicePoller(inventory.devices["P1-R5"], inventory.polling)
+    try:
+        snapshots = [poller.poll(), poller.poll()]  # the second on the same session: still in step
+    finally:
+        poller.close()
+    for snapshot in snapshots:
+        assert snapshot.up, snapshot.failures
+        assert snapshot.version.hostname == "P1-R5"
+        assert snapshot.active_sas_by_peer() == {"10.0.0.3": 2}
+        # Well within the 2 s command timeout (a line end missing costs 0.2 s of quiet).
+        assert all(result.duration_seconds < 1.0 for result in snapshot.results), snapshot.results
+    assert not snapshots[1].session_opened

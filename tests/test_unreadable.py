@@ -14,6 +14,8 @@ import pytest
 from support.paths import CORPUS, CORPUS_COMMANDS, FIXTURES, command_of
 
 from monitor.parse import COMMANDS, ParseError, errors, parse_output, resolve
+from monitor.parse.device_errors import PROMPT
+from monitor.parse.templates import OUR_TEMPLATES as TEMPLATES
 
 RAWS = sorted(FIXTURES.glob("*/*.raw"))
 OUTPUTS = [(resolve(command_of(raw.parent)).command, raw) for raw in RAWS]
@@ -161,6 +163,151 @@ def test_a_row_that_does_not_read_is_named_not_dropped(text: str, line_number: i
     error = _error(command[text[:5].strip()], text)
     assert error.kind == errors.TEMPLATE and error.line_number == line_number
     assert error.line == text.splitlines()[line_number - 1]
+
+
+# --- a known header over rows that are no rows ---------------------------------
+
+LOG_HEADER = (FIXTURES / "show_logging/header_empty_buffer.raw").read_text().rsplit("R1#", 1)[0]
+# Per table command: its header as real devices print it (fixtures, corpus),
+# alone and over a row that reads, under which only rows may follow.
+TABLE_HEADERS = {
+    "show crypto isakmp sa": [
+        ISAKMP_HEADER,
+        "IPv4 Crypto ISAKMP SA\ndst             src             state          conn-id slot status\n",
+        "dst             src             state           conn-id    slot\n",
+        ISAKMP_HEADER + "\nIPv6 Crypto ISAKMP SA\n\n",
+        ISAKMP_HEADER + "10.0.0.3        172.16.0.4      QM_IDLE           1001 ACTIVE\n",
+    ],
+    "show standby brief": [
+        "                     P indicates configured to preempt.\n                     |\n" + BRIEF_HEADER,
+        BRIEF_HEADER + "Fa0/0       1    100 P Active  local           10.0.0.2        10.0.0.3\n",
+    ],
+    "show redundancy history": [
+        "Redundancy Facility Event Log:\n",
+        "Redundancy Facility Event Log:\n00:00:09 *my state = NEGOTIATION(3) peer state = DISABLED(1)\n",
+    ],
+    "show redundancy switchover history": [
+        SWITCHOVER_HEADER,
+        SWITCHOVER_HEADER + "   1       1        2     Active lost GW         03:26:09 UTC Wed Sep 23 2020\n",
+    ],
+    "show crypto session": [
+        "Crypto session current status\n\n",
+        "Crypto session current status\n\nCode: C - IKE Configuration mode, D - Dead Peer Detection\n"
+        "K - Keepalives, N - NAT-traversal, T - cTCP encapsulation\nS - SIP VPN\n\n",
+    ],
+    "show logging": [LOG_HEADER],
+}
+# Lines that are no row of any table: words, numbers, punctuation, control
+# characters, lines with "#" or ">" that are no prompt, other tables' header
+# and legend lines, session lines outside a session.
+GARBAGE_ROWS = [
+    "garbage",
+    "this is not a row",
+    "x y z w",
+    "1 2 3",
+    "12345",
+    "%",
+    "%ABC",
+    "<<<>>>",
+    "a#b c",
+    "foo>bar",
+    "\x00\x01\x02",
+    "   indented garbage",
+    "ΩΩΩ ünïcode",
+    "*",
+    "|",
+    "-",
+    "---- ----",
+    "=====",
+    "...",
+    "Interface",
+    "dst",
+    "active    active   reason                 time",
+    "Code: whatever",
+    "X - Y garbage",
+    "Desc: x",
+    "fvrf: x",
+]
+
+
+def test_every_table_command_has_headers() -> None:
+    tables = {
+        spec.command for spec in COMMANDS if spec.empty_answer is not None and spec.command != "show crypto ipsec sa"
+    }
+    assert set(TABLE_HEADERS) == tables
+
+
+@pytest.mark.parametrize(
+    ("command", "header"),
+    [
+        pytest.param(command, header, id=f"{command}-{index}")
+        for command, headers in TABLE_HEADERS.items()
+        for index, header in enumerate(headers)
+    ],
+)
+@pytest.mark.parametrize("trailer", ["", "R1#\n"], ids=["end", "prompt"])
+def test_garbage_rows_under_a_known_header_are_an_error(command: str, header: str, trailer: str) -> None:
+    """Never "0 records, ok" (nor the rows above the garbage alone): a
+    line under the header that is no row is an error naming that line, or,
+    in a log buffer that holds no message at all, no_match."""
+    number = header.count("\n") + 1
+    for garbage in GARBAGE_ROWS:
+        error = _error(command, header + garbage + "\n" + trailer)
+        if command == "show logging":
+            # Lines before a buffer's first message are what is left of an
+            # overwritten one: skipped, and a buffer of nothing else is no answer.
+            assert error.kind == errors.NO_MATCH, (garbage, error)
+            continue
+        assert (error.kind, error.line_number, error.line) == (errors.TEMPLATE, number, garbage), (garbage, error)
+
+
+def test_a_syslog_message_in_the_logging_header_block_is_an_error() -> None:
+    """A buffer printed without its "Log Buffer" line is not read as an empty header."""
+    text = LOG_HEADER.replace("Log Buffer (4096 bytes):", "*Mar  1 00:00:04.511: %SYS-5-RESTART: System restarted --")
+    error = _error("show logging", text)
+    assert error.kind == errors.TEMPLATE and "%SYS-5-RESTART" in error.line
+
+
+def test_an_uptime_stamped_line_is_an_event_not_dropped() -> None:
+    """The RF event log's format is "<uptime> <event>" with free event text
+    (client added, RF_STATUS_*, RF_EVENT_*, ...): such a line is an event."""
+    (event,) = parse_output("show redundancy history", "Redundancy Facility Event Log:\n00:00:01 odd event\n")
+    assert (event.uptime_seconds, event.event) == (1, "odd event")
+
+
+def test_prompt_rules_are_the_shared_prompt_pattern() -> None:
+    """Every template skips prompt lines with device_errors.PROMPT, the
+    pattern the emptiness checks use: a line with "#" or ">" elsewhere is
+    not skipped as a prompt."""
+    rule = "  ^" + PROMPT.replace("$", "$$")
+    found = 0
+    for template in sorted(TEMPLATES.glob("*.textfsm")):
+        for line in template.read_text().splitlines():
+            if "[#>]" in line:
+                assert line == rule, f"{template.name}: {line}"
+                found += 1
+    assert found >= 7
+
+
+@pytest.mark.parametrize(
+    ("line", "prompt"),
+    [
+        ("R1#", True),
+        ("R1#  ", True),
+        ("Router>", True),
+        ("ran-pag-bawen.1#", True),
+        ("R1(config)#", True),
+        ("R2#sh stand br", True),
+        ("PE1#show redundancy states ", True),
+        ("a#b c", False),
+        ("foo>bar", False),
+        ("<<<>>>", False),
+        ("##pkts replay failed (rcv): 0", False),
+        ("state Standby -> Active", False),
+    ],
+)
+def test_what_is_a_prompt_line(line: str, prompt: bool) -> None:
+    assert bool(re.match(PROMPT, line)) == prompt
 
 
 def test_known_header_without_rows_is_still_an_empty_answer() -> None:

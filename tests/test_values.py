@@ -59,3 +59,72 @@ def test_durations_reject_what_ios_does_not_print(text: str) -> None:
 )
 def test_sa_lifetimes(text: str, expected: tuple) -> None:
     assert values.sa_lifetime(text) == expected
+
+
+# --- bounds: what IOS can print for a number ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "maximum", "expected"),
+    [
+        ("0", values.COUNTER_MAX, 0),
+        ("18446744073709551615", values.COUNTER_MAX, values.COUNTER_MAX),
+        ("0" * 40 + "7", values.COUNTER_MAX, 7),  # leading zeros are no digits of the value
+        ("255", 255, 255),
+        ("4294967295", values.TIME_MAX, values.TIME_MAX),
+    ],
+)
+def test_bounded_ints(text: str, maximum: int, expected: int) -> None:
+    assert values.bounded_int(text, maximum) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "maximum"),
+    [
+        ("18446744073709551616", values.COUNTER_MAX),
+        ("9" * 310, values.COUNTER_MAX),
+        ("9" * 5_000, values.COUNTER_MAX),  # beyond int()'s 4,300 digits: refused on its length
+        ("256", 255),
+        ("4294967296", values.TIME_MAX),
+        ("", values.COUNTER_MAX),
+        ("+1", values.COUNTER_MAX),
+        ("-1", values.COUNTER_MAX),
+        (" 1", values.COUNTER_MAX),
+        ("1_000", values.COUNTER_MAX),
+        ("١٢٣", values.COUNTER_MAX),  # Arabic-Indic digits: \d matches them, IOS prints none
+        ("\uff11\uff12", values.COUNTER_MAX),  # fullwidth digits
+    ],
+)
+def test_numbers_beyond_what_ios_prints_are_refused(text: str, maximum: int) -> None:
+    with pytest.raises(ValueError) as caught:
+        values.bounded_int(text, maximum, "pkts encaps")
+    message = str(caught.value)
+    assert "pkts encaps" in message and len(message) < 200
+
+
+@pytest.mark.parametrize(
+    ("convert", "good", "bad"),
+    [
+        # 136 years and 10 weeks is under 2**32-1 seconds; a day more is over
+        (values.long_duration_seconds, "136 years, 10 weeks", "136 years, 10 weeks, 1 day"),
+        (values.long_duration_seconds, "4294967295 seconds", "18446744073709551616 seconds"),
+        (values.compact_duration_seconds, "136y10w", "136y11w"),
+        (values.compact_duration_seconds, "1193046:28:15", "1193046:28:16"),
+        (values.compact_duration_seconds, "1d", "9" * 400 + "d"),
+    ],
+)
+def test_durations_are_bounded(convert, good: str, bad: str) -> None:
+    assert convert(good) <= values.TIME_MAX
+    with pytest.raises(ValueError, match=r"over|duration"):
+        convert(bad)
+
+
+def test_timers_and_lifetimes_are_bounded() -> None:
+    assert values.to_milliseconds("4294967", "sec") == 4_294_967_000
+    with pytest.raises(ValueError):
+        values.to_milliseconds("4294968", "sec")
+    assert values.to_milliseconds("4294967295", "msec") == values.TIME_MAX
+    assert values.sa_lifetime("(k/sec): (4294967295/86400)") == (values.TIME_MAX, 86400)
+    for text in ("(k/sec): (4294967296/1)", "(k/sec): (1/4294967296)", "(sec): " + "9" * 310):
+        with pytest.raises(ValueError):
+            values.sa_lifetime(text)

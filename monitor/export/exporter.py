@@ -1,9 +1,10 @@
 """The exporter: a front end over the Monitor (monitor/core.py), which
 holds the latest snapshots, reloads and pair verdicts. Here: the background
-polling loop (/metrics), single-device probes (/probe), the /metrics page
-rendered once per change and shared by every scrape, and the exporter's own
-poll statistics. Scrapes only read; they never wait on SSH (except /probe,
-by design).
+polling (/metrics: each device on its own clock, see
+monitor.poll.poller.Scheduler), single-device probes (/probe), the /metrics
+page rendered once per change and shared by every scrape, and the
+exporter's own poll statistics. Scrapes only read; they never wait on SSH
+(except /probe, by design).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from monitor.export.metrics import ExportView, escape_label, render
 from monitor.health import PairHealth
 from monitor.inventory import Inventory
 from monitor.poll import Poller
+from monitor.poll.poller import DELAY_BUCKETS, Scheduler
 from monitor.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,7 @@ class Exporter:
         self._cycles = 0
         self._page = _NO_PAGE  # generation, at, body, gzipped body
         self._render_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._scheduler: Scheduler | None = None
         self.monitor.subscribe(on_record=self._count, on_update=self._prune)
 
     @property
@@ -62,9 +63,10 @@ class Exporter:
     # --- feeding ----------------------------------------------------------------
 
     def poll_all(self) -> None:
-        """One cycle over the inventory (the background loop's step). Each
-        device is recorded as soon as its poll ends, so a slow device never
-        holds back the others' fresh data."""
+        """Poll the whole inventory once, now, and return when every device
+        has answered or been given up (counted as a round). Each device is
+        recorded as soon as its poll ends. The background polling (start())
+        does not use it: there each device has its own clock."""
         self.monitor.poll_all(as_one=False)
         with self._lock:
             self._cycles += 1
@@ -115,7 +117,10 @@ class Exporter:
 
     def _prune(self, inventory: Inventory) -> None:
         """An inventory update: a device that left takes its series with it,
-        counters included; the next scrape renders the new inventory at once."""
+        counters included; the next scrape renders the new inventory at once;
+        the background polling schedules new devices and drops removed ones."""
+        if self._scheduler is not None:
+            self._scheduler.refresh()
         with self._lock:
             self._page = _NO_PAGE
             for counter in (self._polls, self._errors):
@@ -124,27 +129,26 @@ class Exporter:
             for name in [name for name in self._durations if name not in inventory.devices]:
                 del self._durations[name]
 
-    # --- background loop ----------------------------------------------------------
+    # --- background polling --------------------------------------------------------
 
     def start(self, interval: float) -> None:
-        """Poll the inventory every `interval` seconds in the background."""
+        """Poll in the background, each device on its own clock: again
+        `interval` seconds after its previous poll ended, at most `workers`
+        at a time, devices that answer before those that time out (see
+        Scheduler). Each result is recorded as its poll ends."""
+        if self._scheduler is not None:
+            raise RuntimeError("the background polling already runs")
+        self._scheduler = Scheduler(self.poller, interval, self._record_one)
+        self._scheduler.start()
 
-        def loop() -> None:
-            while not self._stop.is_set():
-                started = time.monotonic()
-                try:
-                    self.poll_all()
-                except Exception:  # a bug must not end the polling for good
-                    log.exception("poll cycle failed")
-                self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
-
-        self._thread = threading.Thread(target=loop, name="poll-loop", daemon=True)
-        self._thread.start()
+    def _record_one(self, snapshot: Snapshot) -> None:
+        self.monitor.record({snapshot.device: snapshot})
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        """Start no more polls (at once: polls running are not waited for)
+        and log out of every session."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
         self.monitor.close()
 
     def update_inventory(self, inventory: Inventory) -> None:
@@ -178,7 +182,7 @@ class Exporter:
             generation = self.monitor.generation
             cached_generation, rendered_at, body, compressed = self._page
             age = time.monotonic() - rendered_at
-            # While a cycle records device after device, re-render at most
+            # While polls end and are recorded device after device, re-render at most
             # every PAGE_MIN_AGE_SECONDS: the scrapes in between share a page.
             if (cached_generation != generation and age >= PAGE_MIN_AGE_SECONDS) or age > max_age:
                 body = render(self.view()) + self.own_metrics().encode()
@@ -192,6 +196,9 @@ class Exporter:
             polls, errors = dict(self._polls), dict(self._errors)
             durations = {name: list(values) for name, values in self._durations.items()}
             cycles = self._cycles
+        stats = self._scheduler.stats() if self._scheduler is not None else None
+        if stats is not None:
+            cycles += stats.rounds
         lines = [
             "# HELP ipsecha_exporter_polls_total Device polls by result (success: every command ran and parsed)\n",
             "# TYPE ipsecha_exporter_polls_total counter\n",
@@ -224,9 +231,31 @@ class Exporter:
             lines.append(f'ipsecha_exporter_poll_duration_seconds_sum{{device="{name}"}} {values[-1]}\n')
             lines.append(f'ipsecha_exporter_poll_duration_seconds_count{{device="{name}"}} {int(values[-2])}\n')
         lines += [
-            "# HELP ipsecha_exporter_poll_cycles_total Background polling cycles over the whole inventory\n",
+            "# HELP ipsecha_exporter_poll_cycles_total Rounds over the whole inventory: every device's poll ended"
+            " at least once since the previous round\n",
             "# TYPE ipsecha_exporter_poll_cycles_total counter\n",
             f"ipsecha_exporter_poll_cycles_total {cycles}\n",
+            "# HELP ipsecha_exporter_polls_running Background polls running now (at most polling.workers)\n",
+            "# TYPE ipsecha_exporter_polls_running gauge\n",
+            f"ipsecha_exporter_polls_running {stats.running if stats else 0}\n",
+            "# HELP ipsecha_exporter_polls_waiting Devices due for a background poll and waiting for a free worker\n",
+            "# TYPE ipsecha_exporter_polls_waiting gauge\n",
+            f"ipsecha_exporter_polls_waiting {stats.waiting if stats else 0}\n",
+            "# HELP ipsecha_exporter_devices_unanswering Devices whose last background poll timed out or could not"
+            " connect (polled after the answering ones)\n",
+            "# TYPE ipsecha_exporter_devices_unanswering gauge\n",
+            f"ipsecha_exporter_devices_unanswering {stats.unanswering if stats else 0}\n",
+            "# HELP ipsecha_exporter_poll_start_delay_seconds How late background polls started after they were due"
+            " (every worker busy)\n",
+            "# TYPE ipsecha_exporter_poll_start_delay_seconds histogram\n",
+        ]
+        delays = stats.delay_buckets if stats else (0,) * (len(DELAY_BUCKETS) + 1)
+        for bound, count in zip(DELAY_BUCKETS, delays, strict=False):
+            lines.append(f'ipsecha_exporter_poll_start_delay_seconds_bucket{{le="{bound}"}} {count}\n')
+        lines += [
+            f'ipsecha_exporter_poll_start_delay_seconds_bucket{{le="+Inf"}} {delays[-1]}\n',
+            f"ipsecha_exporter_poll_start_delay_seconds_sum {stats.delay_sum if stats else 0.0}\n",
+            f"ipsecha_exporter_poll_start_delay_seconds_count {delays[-1]}\n",
         ]
         return "".join(lines)
 

@@ -17,6 +17,8 @@ one) stay, so alerts never depend on a series vanishing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +26,8 @@ from monitor.health import RELOAD_CAUSES, VERDICTS, PairHealth, reload_cause
 from monitor.inventory import Device, Inventory
 from monitor.records import HSRP_STATES
 from monitor.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
 
 DEVICE = ("device", "pair")
 HSRP_GROUP = (*DEVICE, "interface", "group")
@@ -210,7 +214,14 @@ class _Lines:
         self.samples: dict[str, list[str]] = {name: [] for name in METRICS}
 
     def add(self, name: str, labels: str, value: float) -> None:
-        self.samples[name].append(f"{name}{{{labels}}} {_number(value)}\n")
+        try:
+            number = _number(value)
+        except (ArithmeticError, ValueError) as exc:
+            # The parser bounds every number a device prints (COUNTER_MAX), so
+            # this is a bug; one series missing beats a page Prometheus rejects.
+            log.warning("not exported: %s{%s}: %s", name, labels, exc)
+            return
+        self.samples[name].append(f"{name}{{{labels}}} {number}\n")
 
     def text(self) -> bytes:
         parts: list[str] = []
@@ -218,19 +229,37 @@ class _Lines:
             kind = "gauge" if spec.kind == "info" else spec.kind  # the text format has no info type
             parts.append(f"# HELP {name} {_help(spec.help)}\n# TYPE {name} {kind}\n")
             parts.extend(self.samples[name])
-        return "".join(parts).encode()
+        # "replace": a lone surrogate (never in decoded device text) must not
+        # cost the page.
+        return "".join(parts).encode("utf-8", "replace")
+
+
+# Integers up to 2**53 are exact float64 values, written as integers; beyond,
+# Prometheus stores the nearest float64, which repr() writes so that it reads
+# back as that same float64 (a 20-digit counter as 1.8446744073709552e+19).
+_EXACT = 2**53
 
 
 def _number(value: float) -> str:
-    if isinstance(value, bool):
+    """A sample value as the text format writes it: a finite float64.
+    Raises ValueError (NaN, infinities) or OverflowError (an int beyond
+    float64) for a value that has none."""
+    kind = type(value)
+    if kind is bool:
         return "1" if value else "0"
-    if isinstance(value, int) or float(value).is_integer():
-        return str(int(value))
-    return repr(float(value))
+    if kind is int and -_EXACT <= value <= _EXACT:
+        return str(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {value!r}")
+    if number.is_integer() and -_EXACT <= number <= _EXACT:
+        return str(int(number))
+    return repr(number)
 
 
 def escape_label(value: str) -> str:
-    """A label value as the text format wants it quoted."""
+    """A label value as the text format wants it quoted: backslash, double
+    quote and line feed escaped; any other character (UTF-8) as it is."""
     if "\\" in value or '"' in value or "\n" in value:
         return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return value
@@ -254,11 +283,15 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float, booted_
     ended = snapshot.started_at + snapshot.duration_seconds
     out.add("ipsecha_data_age_seconds", base, max(0.0, now - ended) if now else 0.0)
     for result in snapshot.results:
-        command = f'{base},command="{result.command}"'
+        command = f'{base},command="{escape_label(result.command)}"'
         out.add("ipsecha_command_success", command, result.ok)
         out.add("ipsecha_command_status", f'{command},status="{result.status.value}"', 1)
 
+    groups_seen: set[tuple[str, int]] = set()
     for group in snapshot.hsrp_groups or ():
+        if (group.interface, group.group) in groups_seen:
+            continue  # a group printed twice: its series once, never a duplicate
+        groups_seen.add((group.interface, group.group))
         labels = f'{base},interface="{escape_label(group.interface)}",group="{group.group}"'
         named = f'{labels},group_name="{escape_label(group.group_name or "")}"'
         for state in HSRP_STATES:
@@ -369,8 +402,13 @@ def _isakmp_status(status: str | None, deleted: bool) -> str:
 
 
 def _boot_label(booted_at: float) -> str:
-    """A boot's start as a label: the UTC minute, as in 2026-11-30T12:34Z."""
-    return dt.datetime.fromtimestamp(booted_at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    """A boot's start as a label: the UTC minute, as in 2026-11-30T12:34Z
+    ("" for an instant no calendar date holds, which bounded uptimes never
+    give)."""
+    try:
+        return dt.datetime.fromtimestamp(booted_at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    except (ArithmeticError, ValueError, OSError):
+        return ""
 
 
 def _pair(out: _Lines, pair: PairHealth) -> None:

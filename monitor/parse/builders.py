@@ -42,8 +42,32 @@ def _opt(row: Row, key: str) -> str | None:
     return _s(row, key) or None
 
 
-def _int(row: Row, key: str) -> int | None:
-    return v.optional_int(_s(row, key))
+# Ranges IOS itself sets for a field (beyond them a value is no IOS output);
+# any other integer is a counter or an identifier, at most v.COUNTER_MAX.
+HSRP_GROUP_MAX = 4095  # standby <0-4095> (version 2; version 1 stops at 255)
+HSRP_PRIORITY_MAX = 255  # standby priority <0-255>, track decrement <1-255>
+
+
+def _int(row: Row, key: str, maximum: int = v.COUNTER_MAX) -> int | None:
+    """The value `key` as an int (None when not printed), at most `maximum`."""
+    text = _s(row, key)
+    try:
+        return v.optional_int(text, maximum, _what(key))
+    except ValueError as exc:
+        raise BadValue(text, str(exc)) from None
+
+
+def _req_int(row: Row, key: str, maximum: int = v.COUNTER_MAX) -> int:
+    """The value `key`, which every row has (a Required value or a column)."""
+    text = _s(row, key)
+    try:
+        return v.bounded_int(text, maximum, _what(key))
+    except ValueError as exc:
+        raise BadValue(text, str(exc)) from None
+
+
+def _what(key: str) -> str:
+    return key.lower().replace("_", " ")
 
 
 def _list(row: Row, key: str) -> list[str]:
@@ -53,9 +77,9 @@ def _list(row: Row, key: str) -> list[str]:
     return [item.strip() for item in value]
 
 
-def _duration(convert: Callable[[str], int | None], text: str) -> int | None:
+def _duration(convert: Callable[..., int | None], text: str, *more: str) -> int | None:
     try:
-        return convert(text)
+        return convert(text, *more)
     except ValueError as exc:
         raise BadValue(text, str(exc)) from None
 
@@ -95,7 +119,11 @@ def _tracked(text: str) -> r.TrackedObject:
     if not match:
         raise BadValue(text, f"unknown HSRP tracking line {text!r}")
     kind, name, state, decrement = match.groups()
-    return r.TrackedObject(kind, name, state, int(decrement) if decrement else None)
+    try:
+        amount = v.optional_int(decrement or "", HSRP_PRIORITY_MAX, "track decrement")
+    except ValueError as exc:
+        raise BadValue(decrement, str(exc)) from None
+    return r.TrackedObject(kind, name, state, amount)
 
 
 def _tracked_objects(lines: list[str]) -> list[r.TrackedObject]:
@@ -118,8 +146,8 @@ def build_hsrp_groups(rows: list[Row]) -> list[r.Record]:
         groups.append(
             r.HsrpGroup(
                 interface=_s(row, "INTERFACE"),
-                group=int(_s(row, "GROUP")),
-                version=_int(row, "VERSION") or 1,
+                group=_req_int(row, "GROUP", HSRP_GROUP_MAX),
+                version=_int(row, "VERSION", 2) or 1,
                 state=hsrp_state(_s(row, "STATE")),
                 state_detail=_opt(row, "STATE_DETAIL"),
                 state_changes=_int(row, "STATE_CHANGES"),
@@ -130,19 +158,19 @@ def build_hsrp_groups(rows: list[Row]) -> list[r.Record]:
                 link_local_ipv6=_opt(row, "LINK_LOCAL_IPV6"),
                 active_virtual_mac=_router(_opt(row, "ACTIVE_VIRTUAL_MAC")),
                 local_virtual_mac=_opt(row, "LOCAL_VIRTUAL_MAC"),
-                hello_time_ms=v.to_milliseconds(_s(row, "HELLO_TIME"), _s(row, "HELLO_UNIT")),
-                hold_time_ms=v.to_milliseconds(_s(row, "HOLD_TIME"), _s(row, "HOLD_UNIT")),
+                hello_time_ms=_duration(v.to_milliseconds, _s(row, "HELLO_TIME"), _s(row, "HELLO_UNIT")),
+                hold_time_ms=_duration(v.to_milliseconds, _s(row, "HOLD_TIME"), _s(row, "HOLD_UNIT")),
                 authentication=_opt(row, "AUTHENTICATION"),
                 preempt=_s(row, "PREEMPT") == "enabled",
-                preempt_delay_min_seconds=_int(row, "PREEMPT_DELAY_MIN"),
-                preempt_delay_reload_seconds=_int(row, "PREEMPT_DELAY_RELOAD"),
-                preempt_delay_sync_seconds=_int(row, "PREEMPT_DELAY_SYNC"),
+                preempt_delay_min_seconds=_int(row, "PREEMPT_DELAY_MIN", v.TIME_MAX),
+                preempt_delay_reload_seconds=_int(row, "PREEMPT_DELAY_RELOAD", v.TIME_MAX),
+                preempt_delay_sync_seconds=_int(row, "PREEMPT_DELAY_SYNC", v.TIME_MAX),
                 active_router=_router(_opt(row, "ACTIVE_ROUTER")),
-                active_router_priority=_int(row, "ACTIVE_ROUTER_PRIORITY"),
+                active_router_priority=_int(row, "ACTIVE_ROUTER_PRIORITY", HSRP_PRIORITY_MAX),
                 standby_router=_router(_opt(row, "STANDBY_ROUTER")),
-                standby_router_priority=_int(row, "STANDBY_ROUTER_PRIORITY"),
-                priority=int(_s(row, "PRIORITY")),
-                configured_priority=_int(row, "CONFIGURED_PRIORITY"),
+                standby_router_priority=_int(row, "STANDBY_ROUTER_PRIORITY", HSRP_PRIORITY_MAX),
+                priority=_req_int(row, "PRIORITY", HSRP_PRIORITY_MAX),
+                configured_priority=_int(row, "CONFIGURED_PRIORITY", HSRP_PRIORITY_MAX),
                 priority_is_default=priority_source == "default",
                 tracked=_tracked_objects(_list(row, "TRACKS")),
                 group_name=_opt(row, "GROUP_NAME"),
@@ -157,8 +185,8 @@ def build_hsrp_brief(rows: list[Row]) -> list[r.Record]:
     return [
         r.HsrpBriefEntry(
             interface=_s(row, "INTERFACE"),
-            group=int(_s(row, "GROUP")),
-            priority=int(_s(row, "PRIORITY")),
+            group=_req_int(row, "GROUP", HSRP_GROUP_MAX),
+            priority=_req_int(row, "PRIORITY", HSRP_PRIORITY_MAX),
             preempt=_s(row, "PREEMPT") == "P",
             state=hsrp_state(_s(row, "STATE")),
             active_router=_router(_opt(row, "ACTIVE")),
@@ -175,7 +203,10 @@ def build_hsrp_brief(rows: list[Row]) -> list[r.Record]:
 def rf_state(code: str, name: str) -> r.RfState | None:
     if not code:
         return None
-    number = int(code)
+    try:
+        number = v.bounded_int(code, what="RF state code")
+    except ValueError as exc:
+        raise BadValue(code, str(exc)) from None
     if number not in RF_STATE_NAMES:
         raise BadValue((code, name) if name else code, f"unknown RF state code {number}")
     return r.RfState(number, v.single_spaced(name) or RF_STATE_NAMES[number])
@@ -216,8 +247,8 @@ def build_redundancy_states(rows: list[Row]) -> list[r.Record]:
             communications_up=_bool_word(communications, "up", "down"),
             communications_reason=_opt(row, "COMMUNICATIONS_REASON"),
             client_count=_int(row, "CLIENT_COUNT"),
-            client_notification_timer_ms=_int(row, "CLIENT_NOTIFICATION_TMR_MS"),
-            keep_alive_timer_ms=_int(row, "KEEP_ALIVE_TMR_MS"),
+            client_notification_timer_ms=_int(row, "CLIENT_NOTIFICATION_TMR_MS", v.TIME_MAX),
+            keep_alive_timer_ms=_int(row, "KEEP_ALIVE_TMR_MS", v.TIME_MAX),
             keep_alive_count=_int(row, "KEEP_ALIVE_COUNT"),
             keep_alive_threshold=_int(row, "KEEP_ALIVE_THRESHOLD"),
             rf_debug_mask=_opt(row, "RF_DEBUG_MASK"),
@@ -291,13 +322,9 @@ def build_redundancy_history(rows: list[Row]) -> list[r.Record]:
     events: list[r.Record] = []
     for row in rows:
         time = _s(row, "TIME")
-        try:
-            uptime = v.compact_duration_seconds(time)
-        except ValueError:
-            uptime = None
         events.append(
             r.RedundancyHistoryEvent(
-                uptime_seconds=uptime,
+                uptime_seconds=_duration(v.compact_duration_seconds, time),
                 time=time,
                 my_state=rf_state(_s(row, "MY_STATE_CODE"), _s(row, "MY_STATE_NAME")),
                 peer_state=rf_state(_s(row, "PEER_STATE_CODE"), _s(row, "PEER_STATE_NAME")),
@@ -312,9 +339,9 @@ def build_redundancy_history(rows: list[Row]) -> list[r.Record]:
 def build_switchover_history(rows: list[Row]) -> list[r.Record]:
     return [
         r.SwitchoverEvent(
-            index=int(_s(row, "INDEX")),
-            previous_active=int(_s(row, "PREVIOUS_ACTIVE")),
-            current_active=int(_s(row, "CURRENT_ACTIVE")),
+            index=_req_int(row, "INDEX"),
+            previous_active=_req_int(row, "PREVIOUS_ACTIVE"),
+            current_active=_req_int(row, "CURRENT_ACTIVE"),
             reason=_s(row, "REASON"),
             time=_s(row, "TIME"),
         )
@@ -379,7 +406,7 @@ def build_ipsec_sas(rows: list[Row]) -> list[r.Record]:
             local_ident=_ident(row, "LOCAL"),
             remote_ident=_ident(row, "REMOTE"),
             peer=_s(row, "PEER"),
-            peer_port=_int(row, "PEER_PORT"),
+            peer_port=_int(row, "PEER_PORT", v.PORT_MAX),
             pkts_encaps=_int(row, "PKTS_ENCAPS"),
             pkts_encrypt=_int(row, "PKTS_ENCRYPT"),
             pkts_digest=_int(row, "PKTS_DIGEST"),
@@ -425,7 +452,7 @@ def build_crypto_sessions(rows: list[Row]) -> list[r.Record]:
         if len(_list(row, "FLOW_ACTIVE_SAS")) != len(_list(row, "FLOWS")):
             raise Incomplete(f"session with {_s(row, 'PEER')} has an IPSEC FLOW without its 'Active SAs' line")
         flows = [
-            r.IpsecFlow(flow, int(active) if active else None, origin or None)
+            r.IpsecFlow(flow, _active_sas(active), origin or None)
             for flow, active, origin in _zip_longest(
                 _list(row, "FLOWS"), _list(row, "FLOW_ACTIVE_SAS"), _list(row, "FLOW_ORIGINS")
             )
@@ -437,7 +464,7 @@ def build_crypto_sessions(rows: list[Row]) -> list[r.Record]:
                 status=status,
                 up=status.startswith("UP"),
                 peer=_opt(row, "PEER"),
-                peer_port=_int(row, "PEER_PORT"),
+                peer_port=_int(row, "PEER_PORT", v.PORT_MAX),
                 profile=_opt(row, "PROFILE"),
                 username=_opt(row, "USERNAME"),
                 group=_opt(row, "GROUP"),
@@ -450,6 +477,13 @@ def build_crypto_sessions(rows: list[Row]) -> list[r.Record]:
             )
         )
     return sessions
+
+
+def _active_sas(text: str) -> int | None:
+    try:
+        return v.optional_int(text, what="active SAs")
+    except ValueError as exc:
+        raise BadValue(text, str(exc)) from None
 
 
 def _ike_columns(row: Row) -> list[list[str]]:
@@ -505,7 +539,7 @@ def build_log_messages(rows: list[Row]) -> list[r.Record]:
             sequence=_int(row, "SEQUENCE"),
             timestamp=_opt(row, "TIMESTAMP"),
             facility=_s(row, "FACILITY"),
-            severity=int(_s(row, "SEVERITY")),
+            severity=_req_int(row, "SEVERITY", 7),
             mnemonic=_s(row, "MNEMONIC"),
             text=_s(row, "TEXT"),
             message=_s(row, "MESSAGE"),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from monitor import records
 from monitor.parse import builders
+from monitor.parse.device_errors import PROMPT
 from monitor.parse.templates import DEFAULT_PLATFORM, OUR_TEMPLATES
 
 
@@ -192,7 +193,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         # every header to the end would be quadratic.
         empty_answer=re.compile(
             r"^Syslog\s+logging:(?:(?!^Log\s+Buffer\b|^Syslog\s+logging:).)*?"
-            r"(?:^Log\s+Buffer\s+\(\d+\s+bytes\):?[ \t]*(?:\n[ \t]*|\n\S+[#>][^\n]*)*)?\Z",
+            rf"(?:^Log\s+Buffer\s+\(\d+\s+bytes\):?[ \t]*(?:\n[ \t]*|\n{PROMPT}[^\n]*)*)?\Z",
             re.M | re.S,
         ),
     ),

@@ -24,10 +24,16 @@ _MESSAGE_KINDS = (
     ("Ambiguous command", errors.AMBIGUOUS),
     ("Incomplete command", errors.INCOMPLETE_COMMAND),
 )
+# A prompt line: "R1#", "R1(config)#", "ran-pag-bawen.1>", alone or with
+# the command echoed after it ("R2#sh stand br"). A line holding "#" or ">"
+# anywhere else ("a#b", "<<<>>>") is not one: under a table header it is a
+# row that does not read. The templates' prompt rules are this pattern (a
+# test keeps them in step).
+PROMPT = r"[A-Za-z0-9][\w.-]*(?:\([\w./-]*\))?[#>](?:[ \t]*$|[ \t]*(?:sh|show|term|terminal)\b)"
 # Lines that carry no answer: prompts, the echoed command, and the exec
 # prompt timestamp header ("Load for five secs", "Time source is").
 NOISE_LINE = re.compile(
-    r"^\s*$|^\S+[#>]|^\s*Load\s+for\s+five\s+secs|^\s*Time\s+source\s+is|^\s*(?:sh|show)\s",
+    rf"^\s*$|^{PROMPT}|^\s*Load\s+for\s+five\s+secs|^\s*Time\s+source\s+is|^\s*(?:sh|show)\s",
 )
 
 

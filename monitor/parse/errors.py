@@ -28,6 +28,16 @@ def redact(text: str) -> str:
     return _SECRET.sub(r"\1<redacted>", text)
 
 
+# How much of a line an error quotes: every real show line is shorter (the
+# longest in the corpus is 232 characters); a longer one (a run of thousands
+# of digits) is quoted by its start.
+QUOTED_LINE = 256
+
+
+def _quoted(line: str) -> str:
+    return line if len(line) <= QUOTED_LINE else line[:QUOTED_LINE] + "..."
+
+
 class ParseError(Exception):
     """Command output that cannot be turned into records.
 
@@ -40,7 +50,7 @@ class ParseError(Exception):
         self.kind = kind
         self.message = redact(message)
         self.line_number = line_number
-        self.line = redact(line)
+        self.line = _quoted(redact(line))
         super().__init__(str(self))
 
     def __str__(self) -> str:

@@ -7,18 +7,26 @@ a hub back from a reload is polled at the next one.
 `poll()` runs one poll at a time per device: a caller arriving while a poll
 runs waits for that poll and shares its snapshot (several Prometheus
 replicas or /probe scrapes never multiply the logins).
+
+No secret of the device leaves here in any form (monitor.inventory.reveals:
+as is, escaped, quoted, repr'd, JSON-encoded, mangled): an error message
+that would quote one is withheld whole, and so are a command's records when
+any of their text holds one (a device that prints the password back, in a
+reload reason, a log line or an echo). Every error, log line and record
+that `check`, the exporter and the health rules see passes through here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from monitor.inventory import Device, PollSettings
+from monitor.inventory import Device, PollSettings, reveals
 from monitor.parse import ParseError, parse_output
 from monitor.parse import errors as parse_errors
 from monitor.poll.commands import COMMANDS_BY_ROLE, OPTIONAL_WITH_STATEFUL_GROUP, SUPPLEMENTARY, TYPED, typed
@@ -37,6 +45,8 @@ _SESSION_FAILURES = {Status.TIMEOUT, Status.CONNECT}
 # How long past its poll timeout a poll is still waited for (netmiko's own
 # timeouts are not exact); after that it is reported as timed out.
 GRACE_SECONDS = 5.0
+# What stands in for text that would have given a credential away.
+WITHHELD = "(error text withheld: it contained a credential of this device)"
 
 
 class DevicePoller:
@@ -78,7 +88,11 @@ class DevicePoller:
                 return self.timed_out(f"a poll of this device has been running for over {wait:g} s")
         try:
             snapshot = self._poll()
-        except BaseException as exc:  # a bug must not leave waiters hanging
+        except BaseException as exc:  # a bug must not leave waiters hanging, nor its text leak a secret
+            if isinstance(exc, Exception) and self._holds_secret(str(exc)):
+                withheld = RuntimeError(f"{type(exc).__name__} while polling {self.device.name}: {WITHHELD}")
+                inflight.set_exception(withheld)
+                raise withheld from None
             inflight.set_exception(exc)
             raise
         finally:
@@ -194,6 +208,11 @@ class DevicePoller:
             return CommandResult(command, failure.status, error=error, duration_seconds=time.monotonic() - began)
         try:
             records = tuple(parse_output(command, text, self.device.platform, filtered=command in TYPED))
+            if self._holds_secret("\0".join(_strings(records))):
+                # The device printed a credential back where a value belongs
+                # (a reload reason, a log line): none of it may be shown.
+                error = f"{command}: output withheld: it contained a credential of this device"
+                return CommandResult(command, Status.PARSE, error=error, duration_seconds=time.monotonic() - began)
         except ParseError as exc:
             if exc.kind in _INVALID_COMMAND_KINDS and command in SUPPLEMENTARY:
                 error = f"{typed(command)}: refused ({exc.kind}); reloads are classified from show version alone"
@@ -241,6 +260,7 @@ class DevicePoller:
         long, a probe past its deadline, a poll abandoned or crashed): every
         command timed out, with `message`."""
         started_at = time.time() if started_at is None else started_at
+        message = self._scrub(message)
         return self._snapshot(started_at, time.monotonic() - duration, self._all(Status.TIMEOUT, message), False)
 
     def _all(self, status: Status, error: str) -> list[CommandResult]:
@@ -248,11 +268,27 @@ class DevicePoller:
         return [CommandResult(command, status, error=error) for command in self.commands]
 
     def _scrub(self, text: str) -> str:
-        """Belt and braces: a message that would quote a secret is withheld
-        whole (masking just the secret would show where it was, and so what
-        it is)."""
+        """Belt and braces: a message that would quote a secret, in any form
+        it can take (escaped, quoted, repr'd, JSON-encoded), is withheld whole
+        (masking just the secret would show where it was, and so what it is)."""
+        return WITHHELD if self._holds_secret(text) else text
+
+    def _holds_secret(self, text: str) -> bool:
         credentials = self.device.credentials
-        for secret in (credentials.password, credentials.enable_secret):
-            if secret is not None and secret.reveal() and secret.reveal() in text:
-                return "(error text withheld: it contained a credential of this device)"
-        return text
+        return reveals(text, (credentials.password, credentials.enable_secret))
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every text in parsed records (dataclasses, lists, tuples, dicts)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for spec in dataclasses.fields(value):
+            yield from _strings(getattr(value, spec.name))

@@ -1,20 +1,25 @@
 """One netmiko SSH session to one device: open (login, enable), run a show
 command, close. Every failure leaves here as a CommandFailure carrying a
-Status and a message fit for an operator; no secret ever reaches either.
+Status and a message fit for an operator; no secret ever reaches either
+(DevicePoller withholds a message that would quote one, in any form), nor
+netmiko's own log: a line of it holding a secret of an open session, in
+any form, is withheld (netmiko's filter masks the literal only).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import time
+import weakref
 
 import paramiko
 from netmiko import ConnectHandler
 from netmiko.base_connection import BaseConnection
 from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
 
-from monitor.inventory import Device, PollSettings
+from monitor.inventory import Device, PollSettings, Secret, reveals
 from monitor.parse.device_errors import PAGER_PROMPT
 from monitor.snapshot import Status
 
@@ -49,6 +54,7 @@ class DeviceSession:
         self._connection: BaseConnection | None = None
         self._prompt = ""
         self._pager_wants_enter = False  # learnt when `q` alone did not leave the pager
+        _SESSIONS.add(self)  # netmiko's log is scrubbed of its secrets
 
     @property
     def is_open(self) -> bool:
@@ -132,7 +138,7 @@ class DeviceSession:
         polls every 25 ms and re-scans the whole output each time, which
         made up most of a reused poll's CPU (bench/poll_bench.py)."""
         channel = self._channel()
-        echo, prompt = command.encode(), b"\n" + self._prompt.encode()
+        echo, prompt = command.encode(), self._prompt.encode()
         deadline = time.monotonic() + timeout
         received = bytearray()
         echo_end = -1
@@ -150,16 +156,19 @@ class DeviceSession:
                 if not chunk:
                     raise CommandFailure(Status.CONNECT, f"{command}: the device closed the session")
                 received += chunk
-                # Done at the prompt, on a line of its own, after this
-                # command's echo: a stale prompt (a late answer to an Enter
-                # at login) can never pass for the end of this output and
-                # shift every answer onto the next command.
+                # Done at the prompt, on a line after this command's echo: a
+                # stale prompt (a late answer to an Enter at login) can never
+                # pass for the end of this output and shift every answer onto
+                # the next command.
                 if echo_end < 0:
                     found = received.find(echo)
                     echo_end = received.find(b"\n", found) if found >= 0 else -1
-                if echo_end >= 0 and received[-len(prompt) - 8 :].rstrip(b" \t").endswith(prompt):
-                    if len(received.rstrip(b" \t")) - len(prompt) >= echo_end:
-                        return received.decode("utf-8", errors="replace")
+                if echo_end >= 0 and (end := _final_prompt(received, prompt, echo_end)) is not None:
+                    start, clean = end
+                    # Mid-line (output with no line end before the prompt):
+                    # the end only once nothing more comes.
+                    if clean or not _more_within(channel, _QUIET_SECONDS):
+                        return _prompt_on_own_line(received, start, clean).decode("utf-8", errors="replace")
                 # A pager waiting for a key: `terminal length 0` did not take.
                 if echo_end >= 0 and _PAGER_AT_END.search(received[-64:]) and not _more_within(channel, 0.2):
                     raise CommandFailure(Status.PAGING, self._leave_pager(command, received.count(b"\n"), deadline))
@@ -268,9 +277,38 @@ class DeviceSession:
 
 
 _CHUNK = 65536  # bytes asked of the channel per read
+# What may stand between the last line end and the prompt without making it
+# part of the output: CRs, NULs, blanks, backspaces, bells, ANSI sequences.
+_LINE_NOISE = re.compile(rb"(?:[\r\x00 \t\x08\x07]|\x1b\[[0-9;?]*[A-Za-z])*")
+_QUIET_SECONDS = 0.2  # no more output for this long: a prompt mid-line is the end
 # IOS's pager (" --More-- "), possibly followed by blanks; no prompt after it.
 _PAGER_AT_END = re.compile(PAGER_PROMPT.encode() + rb"[ \t]*$")
 _PAGER_QUIT_SECONDS = 0.5  # for the prompt after `q`, then after Enter
+
+
+def _final_prompt(received: bytes | bytearray, prompt: bytes, echo_end: int) -> tuple[int, bool] | None:
+    """Where the prompt ending `received` begins, and whether it is alone on
+    its line (after line noise at most); None when `received` does not end
+    in the prompt (blanks after it aside) on a line after the echo's, which
+    ends at `echo_end`."""
+    window = received[-len(prompt) - 64 :]
+    tail = window.rstrip(b" \t")
+    if not tail.endswith(prompt):
+        return None
+    start = len(received) - len(window) + len(tail) - len(prompt)
+    line_start = received.rfind(b"\n", 0, start) + 1
+    if line_start <= echo_end:  # on the echo's line or before it: stale
+        return None
+    return start, _LINE_NOISE.fullmatch(received, line_start, start) is not None
+
+
+def _prompt_on_own_line(received: bytes | bytearray, start: int, clean: bool) -> bytes:
+    """The output with the final prompt on a line of its own, as the parser
+    reads it: line noise before it dropped, a partial line ended."""
+    if clean:
+        line_start = received.rfind(b"\n", 0, start) + 1
+        return bytes(received[:line_start] + received[start:])
+    return bytes(received[:start] + b"\n" + received[start:])
 
 
 def _more_within(channel: paramiko.Channel, seconds: float) -> bool:
@@ -318,3 +356,33 @@ def _close_quietly(connection: BaseConnection) -> None:
         connection.disconnect()
     except Exception:  # a dead transport cannot say goodbye; nothing to keep
         pass
+
+
+# --- netmiko's log ------------------------------------------------------------------
+
+_SESSIONS: weakref.WeakSet[DeviceSession] = weakref.WeakSet()
+_WITHHELD_LOG = "(netmiko log line withheld: it contained a credential)"
+
+
+class _WithholdSecrets(logging.Filter):
+    """netmiko logs (at DEBUG) what it reads from and writes to devices, its
+    SecretsFilter masking the literal password only: a line holding a secret
+    of any session, in any form, is replaced whole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets: set[Secret] = set()
+        for session in list(_SESSIONS):
+            credentials = session.device.credentials
+            secrets.add(credentials.password)
+            if credentials.enable_secret is not None:
+                secrets.add(credentials.enable_secret)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: logging reports it itself
+            return True
+        if reveals(message, secrets):
+            record.msg, record.args = _WITHHELD_LOG, ()
+        return True
+
+
+logging.getLogger("netmiko").addFilter(_WithholdSecrets())

@@ -43,3 +43,15 @@ def write_inventory(
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     path.chmod(0o600)
     return path
+
+
+def write_branch_inventory(path: Path, host: str = "127.0.0.1", port: int | None = 1) -> Path:
+    """A lab inventory (inline throwaway credentials) of one branch, R4, at
+    `host` (`port` None: the default 22): for tests of the process, not of a poll."""
+    where = f"host: {host}" + (f", port: {port}" if port is not None else "")
+    path.write_text(
+        "lab: true\ndefaults: {credentials: {username: lab, password: x}}\n"
+        f"devices: [{{name: R4, {where}, role: branch}}]\n",
+        encoding="utf-8",
+    )
+    return path
