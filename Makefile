@@ -87,6 +87,8 @@ bench: install
 	$(PY) bench/poll_bench.py
 	$(PY) bench/scrape_bench.py
 	$(PY) bench/load_bench.py
+	$(PY) bench/isolation_bench.py
+	$(PY) bench/pathological_scrape_bench.py
 
 # Regenerate textfsm_templates/index after editing monitor/parse/commands.py.
 index: install

@@ -3,7 +3,8 @@ exporter are front ends over one Monitor.
 
     monitor = Monitor(load_inventory("inventory.yml"))
     polled = monitor.poll_all()          # check: the whole fleet, judged as one poll
-    monitor.poll_all(as_one=False)       # exporter: each device recorded as its poll ends
+    monitor.poll_all(as_one=False)       # each device recorded as its poll ends (the exporter's
+                                         # Scheduler records each device's own polls the same way)
     monitor.probe("R1", timeout=9.5)     # /probe: one device now
     monitor.reload_inventory(path)       # SIGHUP: a bad file is refused, the old one stays
     monitor.state()                      # what a page shows
@@ -172,7 +173,7 @@ class Monitor:
         contacted.
 
         A device's poll that ended less than `probe_reuse_seconds` ago (a
-        probe's or the background cycle's) answers without another: however
+        probe's or the background scheduler's) answers without another: however
         many probes come, one device is polled at most once per poll time
         plus that. One thread per device runs its probes' poll, however
         many probes wait for it or gave up on it."""
