@@ -67,11 +67,16 @@ def test_baseline_is_healthy(running: LabThread, tmp_path: Path, capsys: pytest.
     assert "devices in no pair:" in text and text.rstrip().endswith("exit 0: healthy")
 
 
-def checks_until_a_reload(
-    capsys: pytest.CaptureFixture[str], path: Path, state: Path, device: str
-) -> list[tuple[int, dict]]:
-    """`check --state` run again and again until one reports a reload: every
-    (exit code, report) on the way."""
+def checks_through(
+    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str], scenario: str, device: str
+) -> tuple[Path, Path, list[tuple[int, dict]]]:
+    """A healthy `check --state`, then `scenario`, then `check --state` run
+    again and again until one reports `device`'s reload, then the scenario's
+    end: the inventory, the state file and every (exit code, report)."""
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    state = tmp_path / "state.json"
+    assert check(capsys, path, "--state", str(state))[0] == 0
+    running.trigger(scenario)
     reports: list[tuple[int, dict]] = []
 
     def reload_reported() -> bool:
@@ -79,18 +84,14 @@ def checks_until_a_reload(
         return bool(reports[-1][1]["reloads"])
 
     wait_until(reload_reported, 60, f"a check reporting {device}'s reload", interval=0.2)
-    return reports
+    running.wait()
+    return path, state, reports
 
 
 def test_failover_reports_the_takeover_and_the_unexpected_reload(
     running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_inventory(running.lab, tmp_path / "lab.yml")
-    state = tmp_path / "state.json"
-    assert check(capsys, path, "--state", str(state))[0] == 0
-    running.trigger("failover")
-    reports = checks_until_a_reload(capsys, path, state, "R2")
-    running.wait()
+    path, state, reports = checks_through(running, tmp_path, capsys, "failover", "R2")
     takeovers = [report["switchovers"] for _, report in reports if report["switchovers"]]
     assert [[(s["previous_active"], s["active"]) for s in found] for found in takeovers] == [[("R2", "R1")]]
     outage = next(report for _, report in reports if report["switchovers"])
@@ -158,12 +159,7 @@ def test_an_unreachable_active_hub_is_no_pair_failure(
 def test_standby_reload_is_an_rf_self_reload(
     running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_inventory(running.lab, tmp_path / "lab.yml")
-    state = tmp_path / "state.json"
-    assert check(capsys, path, "--state", str(state))[0] == 0
-    running.trigger("standby-reload")
-    reports = checks_until_a_reload(capsys, path, state, "R1")
-    running.wait()
+    *_, reports = checks_through(running, tmp_path, capsys, "standby-reload", "R1")
     code, back = reports[-1]
     (reload,) = back["reloads"]
     # No switchover, and show version says "reload": only R1's log tells.

@@ -9,14 +9,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from support.inventories import write_branch_inventory
 from support.paths import FIXTURES, REPO
-from support.processes import start_monitor, stop
+from support.processes import StderrLines, start_monitor
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration  # `python -m monitor` and the console script as processes
@@ -86,9 +85,8 @@ def test_a_sighup_while_serve_starts_is_a_reload_not_the_end(tmp_path: Path) -> 
         "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0",
         "--web.config.file", str(web_file),
     )  # fmt: skip
-    logged: list[str] = []
-    reader = threading.Thread(target=lambda: logged.extend(process.stderr), daemon=True)
-    reader.start()
+    stderr_lines = StderrLines(process)
+    logged = stderr_lines.lines
     try:
 
         def catches_sighup() -> bool:
@@ -108,11 +106,6 @@ def test_a_sighup_while_serve_starts_is_a_reload_not_the_end(tmp_path: Path) -> 
         assert " on http://127.0.0.1:" in process.stdout.readline()
         wait_until(lambda: f"web config {web_file} reloaded" in "".join(logged), 10, "the held reload")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        finally:
-            reader.join(timeout=10)  # the rest of stderr, to its end
-            stop(process)  # reaped (killed if it hung), pipes closed
+        stderr_lines.stop()
     assert process.returncode == 0, logged
     assert f"inventory {inventory} reloaded" in "".join(logged)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from support.inventories import write_branch_inventory, write_inventory
-from support.processes import closed_port, start_monitor, stop
+from support.processes import StderrLines, closed_port, start_monitor, stop
 from support.snapshots import snapshot_of
 from support.waiting import wait_until
 
@@ -336,9 +336,8 @@ def test_serve_survives_sighup_with_any_bad_file(tmp_path: Path) -> None:
     process = start_monitor(
         "serve", "--config", str(path), "--web.listen-address", f"127.0.0.1:{port}", "--poll-interval", "0"
     )
-    logged: list[str] = []
-    reader = threading.Thread(target=lambda: logged.extend(process.stderr), daemon=True)
-    reader.start()
+    stderr_lines = StderrLines(process)
+    logged = stderr_lines.lines
     try:
         assert process.stdout.readline().startswith("serving 1 devices")
         for refusals, (name, (content, secret_content, says)) in enumerate(bad_files.items(), start=1):
@@ -354,12 +353,7 @@ def test_serve_survives_sighup_with_any_bad_file(tmp_path: Path) -> None:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/targets", timeout=10) as response:
                 assert [group["targets"] for group in json.load(response)] == [["R4"]], name
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        finally:
-            reader.join(timeout=10)  # the rest of stderr, to its end
-            stop(process)  # reaped (killed if it hung), pipes closed
+        stderr_lines.stop()
     stderr = "".join(logged)
     assert process.returncode == 0 and "Traceback" not in stderr
     assert "\\xe4" not in stderr and "0xe4" not in stderr  # no byte of the secret quoted

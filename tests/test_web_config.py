@@ -11,7 +11,6 @@ import select
 import signal
 import socket
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from support.inventories import write_branch_inventory
-from support.processes import start_monitor, stop
+from support.processes import StderrLines, start_monitor, stop
 from support.waiting import wait_until
 
 from monitor.export import web_config
@@ -259,12 +258,11 @@ def test_sighup_rereads_the_web_config_and_keeps_it_when_bad(tmp_path: Path) -> 
         "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0",
         "--web.config.file", str(web_file),
     )  # fmt: skip
-    logged: list[str] = []
-    reader = threading.Thread(target=lambda: logged.extend(process.stderr), daemon=True)
+    stderr_lines = StderrLines(process)
+    logged = stderr_lines.lines
     try:
         line = process.stdout.readline()
         assert " on https://127.0.0.1:" in line, line
-        reader.start()
         url = line.split(" on ")[1].split()[0].replace("/metrics", "/targets")
         assert _status(url, contexts["first"], _basic("alice", PASSWORD)) == 200
         # New certificate, new user: for new connections and requests.
@@ -291,9 +289,8 @@ def test_sighup_rereads_the_web_config_and_keeps_it_when_bad(tmp_path: Path) -> 
             assert len(lines) == 1 and str(web_file) in lines[0] and says in lines[0], (name, lines)
             assert _status(url, contexts["second"], _basic("bob", "Bob-Canary-77")) == 200, name
     finally:
-        stderr = stop(process)
-        reader.join(timeout=10)
-    stderr = "".join(logged) + stderr
+        stderr_lines.stop()
+    stderr = stderr_lines.text()
     assert process.returncode == 0 and "Traceback" not in stderr
     assert "hunter2" not in stderr and PASSWORD not in stderr
 

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,30 @@ def stop(process: subprocess.Popen[Any], signum: int = signal.SIGTERM, timeout: 
         if stream is not None:
             stream.close()
     return stderr
+
+
+class StderrLines:
+    """A process's stderr gathered line by line into `lines` as it comes (a
+    thread reads it), so a test can read the log while the process runs."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(process.stderr or ()), daemon=True)
+        self._reader.start()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> None:
+        """SIGTERM, wait for the end (killed after 20 s), the rest of stderr
+        read into `lines`, the process reaped and its pipes closed."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        finally:
+            self._reader.join(timeout=10)  # the rest of stderr, to its end
+            stop(self.process)
 
 
 class ServerProcess:
