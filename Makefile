@@ -16,33 +16,41 @@ install: $(VENV)/.installed
 
 # The embedded default: the simulated lab (R1, R2, R4-R6 over SSH on
 # 127.0.0.1) and the exporter over it, until Ctrl-C. No configuration.
+# `make demo PORT=9500` serves on another port; BASE_PORT=2200 puts the
+# routers' SSH on 2200-2204 (0: any free ports). The demo prints the
+# command that triggers a failover, with its full path: paste it as is.
+PORT ?= 9477
+BASE_PORT ?= 0
+MONITOR := $(abspath $(VENV))/bin/ipsec-ha-monitor
 demo: install
-	$(VENV)/bin/ipsec-ha-monitor demo
+	$(MONITOR) demo --web.listen-address 127.0.0.1:$(PORT) --base-port $(BASE_PORT)
 
 # `check` on the simulated lab (R1, R2, R4): at baseline, then during and
 # after a failover (state kept between checks, so R2's reload is reported).
-# The lab stops when the demo ends.
+# The failover is triggered with the very command the lab prints. The lab
+# stops when the target ends.
 DEMO_DIR := .demo
 DEMO_CONTROL := 127.0.0.1:9178
 demo-check: install
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	@$(VENV)/bin/ipsec-ha-monitor lab --time-scale 10 --write-inventory $(DEMO_DIR)/lab.yml \
+	@$(MONITOR) lab --time-scale 10 --write-inventory $(DEMO_DIR)/lab.yml --base-port $(BASE_PORT) \
 		--control-address $(DEMO_CONTROL) > $(DEMO_DIR)/lab.log 2>&1 & echo $$! > $(DEMO_DIR)/lab.pid; \
 	trap 'kill $$(cat $(DEMO_DIR)/lab.pid) 2>/dev/null' EXIT; \
-	for i in $$(seq 50); do [ -f $(DEMO_DIR)/lab.yml ] && break; sleep 0.1; done; \
-	echo "== check at baseline"; \
-	$(VENV)/bin/ipsec-ha-monitor check --config $(DEMO_DIR)/lab.yml --state $(DEMO_DIR)/state.json; \
-	$(VENV)/bin/ipsec-ha-monitor lab trigger failover --control-address $(DEMO_CONTROL); sleep 0.5; \
-	echo "== check while R2 reloads"; \
-	$(VENV)/bin/ipsec-ha-monitor check --config $(DEMO_DIR)/lab.yml --state $(DEMO_DIR)/state.json; \
-	sleep 5; echo "== check once R2 is back"; \
-	$(VENV)/bin/ipsec-ha-monitor check --config $(DEMO_DIR)/lab.yml --state $(DEMO_DIR)/state.json; \
+	for i in $$(seq 100); do grep -q '^try: ' $(DEMO_DIR)/lab.log 2>/dev/null && break; sleep 0.1; done; \
+	grep -q '^try: ' $(DEMO_DIR)/lab.log || { cat $(DEMO_DIR)/lab.log; exit 1; }; \
+	check="$(MONITOR) check --config.file $(DEMO_DIR)/lab.yml --state $(DEMO_DIR)/state.json"; \
+	trigger=$$(sed -n 's/^try: //p' $(DEMO_DIR)/lab.log); \
+	echo "== check at baseline: $$check"; $$check; \
+	echo "== $$trigger"; eval "$$trigger" || exit 1; sleep 0.5; \
+	echo "== check while R2 reloads"; $$check; \
+	sleep 5; echo "== check once R2 is back"; $$check; \
 	echo "(exit codes 1 above are the point: the pair was unhealthy)"; true
 
-# The simulated lab (R1, R2, R4 over SSH on 127.0.0.1) until Ctrl-C; from another
-# terminal: .venv/bin/ipsec-ha-monitor lab trigger failover
+# The simulated lab (R1, R2, R4 over SSH on 127.0.0.1) until Ctrl-C; it
+# prints the command (full path) that triggers a failover from another
+# terminal. BASE_PORT=2200: SSH on 2200-2202 (0: any free ports).
 lab: install
-	$(VENV)/bin/ipsec-ha-monitor lab --time-scale 5 --write-inventory lab.yml
+	$(MONITOR) lab --time-scale 5 --write-inventory lab.yml --base-port $(BASE_PORT)
 
 lint: install
 	$(PY) -m ruff check .

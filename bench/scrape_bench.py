@@ -58,9 +58,12 @@ def fleet(devices: int, folder: Path) -> tuple[Inventory, dict[str, Snapshot]]:
             name = pair.name if router.role == "hub" else ""
             snapshots[router.name] = Snapshot(router.name, name, router.role, time.time() - 5, 0.3, results)
     names = {entry["name"] for entry in entries}
+    # Inline secrets stand for loopback hosts only: these are routers' outside addresses.
+    secret = folder / "password"
+    secret.write_text("lab\n", encoding="utf-8")
     document = {
         "lab": True,
-        "defaults": {"credentials": {"username": "lab", "password": "lab"}},
+        "defaults": {"credentials": {"username": "lab", "password": {"file": str(secret)}}},
         "pairs": [
             {"name": p.name, "members": [h.name for h in p.hubs]} for p in pairs if {h.name for h in p.hubs} <= names
         ],

@@ -4,4 +4,4 @@ Data flow: poll (SSH) -> parse (TextFSM, monitor.parse) -> records
 (monitor.records) -> health -> export.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sys
@@ -13,19 +12,22 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.lab import DEFAULT_CONTROL_ADDRESS, SCENARIOS
+from monitor.logs import LOG_FORMATS, LOG_LEVELS, setup_logging
 from monitor.parse import COMMANDS, DEFAULT_PLATFORM, PLATFORMS, ParseError, parse_output
 
 
 def _parse(args: argparse.Namespace) -> int:
     """Offline parsing of a saved output: records as a JSON list on stdout."""
     try:
-        if args.file == "-":
-            text = sys.stdin.read()
-        else:
-            with open(args.file, encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         print(f"ipsec-ha-monitor parse: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        text = decode_text(data)
+    except ValueError as exc:
+        name = "standard input" if args.file == "-" else args.file
+        print(f"ipsec-ha-monitor parse: {name}: {exc}", file=sys.stderr)
         return 2
     try:
         records = parse_output(args.command, text, args.platform)
@@ -39,6 +41,17 @@ def _parse(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `... | head`: the reader left, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def decode_text(data: bytes) -> str:
+    """A saved output as text; a binary or non-UTF-8 file is refused with
+    where it stops being text (a wrong file, not an output to guess at)."""
+    if b"\0" in data:
+        raise ValueError(f"a binary file, not a saved output (NUL byte at offset {data.index(0)})")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -71,7 +84,11 @@ def _lab(args: argparse.Namespace) -> int:
         return 2
     inventory = Path(args.write_inventory) if args.write_inventory else None
     try:
-        asyncio.run(run_lab(args.pairs, args.branches, args.time_scale, args.scenario, inventory, control))
+        asyncio.run(
+            run_lab(
+                args.pairs, args.branches, args.time_scale, args.scenario, inventory, control, base_port=args.base_port
+            )
+        )
     except (OSError, ValueError) as exc:  # a port in use, an unwritable inventory, a bad size
         print(f"ipsec-ha-monitor lab: {exc}", file=sys.stderr)
         return 1
@@ -84,9 +101,18 @@ def _check(args: argparse.Namespace) -> int:
 
     if args.watch is not None:
         _hold_sighup()  # a SIGHUP while starting is a reload once watching, not the end
-    _setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format)
     progress = {"auto": None, "always": True, "never": False}[args.progress]
-    return check.main(args.config, args.json, args.state, args.watch, progress)
+    return check.main(
+        args.config,
+        args.json,
+        args.state,
+        args.watch,
+        progress,
+        nagios=args.nagios,
+        pairs=args.pairs,
+        devices=args.devices,
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -94,7 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
     from monitor import serve
 
     _hold_sighup()  # a SIGHUP while starting is a reload once started, not the end
-    _setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format)
     return serve.serve(
         args.config,
         args.listen,
@@ -102,15 +128,30 @@ def _serve(args: argparse.Namespace) -> int:
         args.web_config,
         max_connections=args.max_connections,
         max_probes_per_target=args.max_probes_per_target,
+        enable_lifecycle=args.enable_lifecycle,
     )
 
 
 def _demo(args: argparse.Namespace) -> int:
     """The lab and the exporter over it, no configuration."""
-    from monitor import serve
+    from monitor import demo
 
-    _setup_logging(args.log_level)
-    return serve.demo(args.listen, args.control_address)
+    setup_logging(args.log_level, args.log_format)
+    return demo.demo(args.listen, args.control_address, base_port=args.base_port)
+
+
+def _assets(args: argparse.Namespace) -> int:
+    """The dashboards, rules and examples shipped in the package, to a directory."""
+    from monitor.assets import AssetsError, write_assets
+
+    try:
+        written = write_assets(Path(args.output), overwrite=args.force)
+    except AssetsError as exc:
+        print(f"ipsec-ha-monitor assets: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
 
 
 def _hold_sighup() -> None:
@@ -126,20 +167,6 @@ def _hold_sighup() -> None:
 
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, HeldSighup())
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Paramiko logs every failed transport at ERROR; the pollers report the
-    # same failure once, classified, per device.
-    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
-    # netmiko's debug log quotes every byte written to the device, the enable
-    # secret included (its own filter misses escaped forms): never below INFO.
-    logging.getLogger("netmiko").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 def _positive(text: str) -> float:
@@ -159,6 +186,12 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 0 to 65535, got {text}")
+    return int(text)
+
+
 def _poll_interval(text: str) -> float:
     value = float(text)
     if not value >= 0 or value == float("inf"):
@@ -166,12 +199,52 @@ def _poll_interval(text: str) -> float:
     return value
 
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
-DEFAULT_LISTEN_ADDRESS = "127.0.0.1:9477"
+# serve: every interface, the exporter convention (prometheus.yml scrapes
+# ipsecha-exporter:9477 from another host); demo and lab stay on loopback.
+DEFAULT_LISTEN_ADDRESS = ":9477"
+DEMO_LISTEN_ADDRESS = "127.0.0.1:9477"
 # monitor.export.server's defaults, repeated so that building the parser
 # imports nothing heavy (tests/test_cli.py checks that they agree).
 DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_MAX_PROBES_PER_TARGET = 8
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults in --help, as every exporter shows them; the description's
+    line breaks kept."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(super(_HelpFormatter, self)._fill_text(part, width, indent) for part in text.split("\n"))
+
+
+def _add_command(sub: argparse._SubParsersAction, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=description, formatter_class=_HelpFormatter)
+
+
+def _add_inventory(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config.file", "--config", dest="config", required=True, metavar="FILE", help="the inventory (YAML)"
+    )
+
+
+def _add_logging(parser: argparse.ArgumentParser, level: str) -> None:
+    # --log-level: the spelling before 0.2, kept as an alias.
+    parser.add_argument(
+        "--log.level", "--log-level", dest="log_level", choices=LOG_LEVELS, default=level, help="least level logged"
+    )
+    parser.add_argument(
+        "--log.format", dest="log_format", choices=LOG_FORMATS, default="logfmt", help="log line format on stderr"
+    )
+
+
+def _add_base_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-port",
+        type=_port,
+        default=0,
+        metavar="PORT",
+        help="the lab routers' SSH ports: PORT, PORT+1, ... (0: any free ports)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,30 +253,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="subcommand", required=True)
-    parse = sub.add_parser(
+
+    parse = _add_command(
+        sub,
         "parse",
-        help="parse a saved show-command output to JSON",
-        description="Parse a saved output offline. Commands: " + "; ".join(spec.command for spec in COMMANDS),
+        "parse a saved show-command output to JSON",
+        "Parse a saved output offline. Commands: " + "; ".join(spec.command for spec in COMMANDS),
     )
     parse.add_argument("--command", required=True, help='the show command, abbreviations allowed ("sh red sta")')
     parse.add_argument(
-        "--platform",
-        choices=PLATFORMS,
-        default=DEFAULT_PLATFORM,
-        help=f"the device's netmiko device type (default {DEFAULT_PLATFORM})",
+        "--platform", choices=PLATFORMS, default=DEFAULT_PLATFORM, help="the device's netmiko device type"
     )
     parse.add_argument("file", help="file holding the output, or - for standard input")
     parse.set_defaults(run=_parse)
 
-    check = sub.add_parser(
+    check = _add_command(
+        sub,
         "check",
-        help="poll the inventory once and print the health of every pair",
-        description="Poll every device of the inventory once, judge every pair and print a table per pair. "
+        "poll the inventory once and print the health of every pair",
+        "Poll every device of the inventory once, judge every pair and print a table per pair.\n"
         "Exit 0 when every pair is healthy, 1 when one is not, 2 when a device could not be polled "
-        "(or the inventory is bad).",
+        "or an input (inventory, state file) is bad. With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
     )
-    check.add_argument("--config", required=True, metavar="FILE", help="the inventory (YAML)")
-    check.add_argument("--json", action="store_true", help="print JSON (every snapshot, verdict and event)")
+    _add_inventory(check)
+    output = check.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON (every snapshot, verdict and event)")
+    output.add_argument(
+        "--nagios", action="store_true", help="Nagios/Icinga plugin output: one status line with perfdata, exit 0-3"
+    )
+    check.add_argument(
+        "--pair", dest="pairs", action="append", default=[], metavar="NAME", help="check only this pair (repeatable)"
+    )
+    check.add_argument(
+        "--device",
+        dest="devices",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="poll only this device (repeatable)",
+    )
     check.add_argument(
         "--state", metavar="FILE", help="keep boot times and RF roles in FILE between runs to report reloads"
     )
@@ -216,29 +304,43 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: on a tty)",
     )
-    check.add_argument("--log-level", choices=LOG_LEVELS, default="warning")
+    _add_logging(check, "warning")
     check.set_defaults(run=_check)
 
-    serve = sub.add_parser(
+    serve = _add_command(
+        sub,
         "serve",
-        help="Prometheus exporter: /metrics, /probe?target=, /targets",
-        description="Poll the inventory in the background and serve the latest state to Prometheus. "
-        "SIGHUP reloads the inventory and the web config (a bad file is refused, the old one kept).",
+        "Prometheus exporter: /metrics, /probe?target=, /targets",
+        "Poll the inventory in the background and serve the latest state to Prometheus. "
+        "SIGHUP (or POST /-/reload with --web.enable-lifecycle) reloads the inventory and the web config "
+        "(a bad file is refused, the old one kept).",
     )
-    serve.add_argument("--config", required=True, metavar="FILE", help="the inventory (YAML)")
-    serve.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN_ADDRESS, metavar="HOST:PORT")
+    _add_inventory(serve)
     serve.add_argument(
-        "--poll-interval",
-        type=_poll_interval,
-        default=30.0,
-        metavar="SECONDS",
-        help="default 30; 0: no background polling, devices are polled only by /probe (scale-out)",
+        "--web.listen-address",
+        dest="listen",
+        default=DEFAULT_LISTEN_ADDRESS,
+        metavar="HOST:PORT",
+        help="address to serve on (:PORT for every interface; 127.0.0.1:PORT for this host only)",
     )
     serve.add_argument(
         "--web.config.file",
         dest="web_config",
         metavar="FILE",
-        help="TLS and basic auth, in the Prometheus exporter-toolkit format (re-read on SIGHUP)",
+        help="TLS and basic auth, in the Prometheus exporter-toolkit format (re-read on reload)",
+    )
+    serve.add_argument(
+        "--web.enable-lifecycle",
+        dest="enable_lifecycle",
+        action="store_true",
+        help="allow POST /-/reload (off: 403, as in Prometheus)",
+    )
+    serve.add_argument(
+        "--poll-interval",
+        type=_poll_interval,
+        default=30.0,
+        metavar="SECONDS",
+        help="0: no background polling, devices are polled only by /probe (scale-out)",
     )
     serve.add_argument(
         "--web.max-connections",
@@ -246,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_at_least_one,
         default=DEFAULT_MAX_CONNECTIONS,
         metavar="N",
-        help=f"connections handled at once (default {DEFAULT_MAX_CONNECTIONS}); one more is answered 503 at once",
+        help="connections handled at once; one more is answered 503 at once",
     )
     serve.add_argument(
         "--web.max-probes-per-target",
@@ -254,45 +356,68 @@ def build_parser() -> argparse.ArgumentParser:
         type=_at_least_one,
         default=DEFAULT_MAX_PROBES_PER_TARGET,
         metavar="N",
-        help=f"/probe requests of one device waiting at once (default {DEFAULT_MAX_PROBES_PER_TARGET}; "
-        "they share one poll); one more is answered 503 at once",
+        help="/probe requests of one device waiting at once (they share one poll); one more is answered 503 at once",
     )
-    serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    _add_logging(serve, "info")
     serve.set_defaults(run=_serve)
 
-    demo = sub.add_parser(
+    demo = _add_command(
+        sub,
         "demo",
-        help="the simulated lab and the exporter over it, no configuration",
-        description="Start the lab (R1/R2 hub pair, three branches, over SSH on 127.0.0.1) and serve it.",
+        "the simulated lab and the exporter over it, no configuration",
+        "Start the lab (R1/R2 hub pair, three branches, over SSH on 127.0.0.1) and serve it.",
     )
-    demo.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN_ADDRESS, metavar="HOST:PORT")
     demo.add_argument(
-        "--control-address",
-        default=DEFAULT_CONTROL_ADDRESS,
-        help=f"the lab's control port (default {DEFAULT_CONTROL_ADDRESS})",
+        "--web.listen-address",
+        dest="listen",
+        default=DEMO_LISTEN_ADDRESS,
+        metavar="HOST:PORT",
+        help="address to serve on",
     )
-    demo.add_argument("--log-level", choices=LOG_LEVELS, default="warning")
+    demo.add_argument("--control-address", default=DEFAULT_CONTROL_ADDRESS, help="the lab's control port")
+    _add_base_port(demo)
+    _add_logging(demo, "warning")
     demo.set_defaults(run=_demo)
 
-    lab = sub.add_parser(
+    lab = _add_command(
+        sub,
         "lab",
-        help="run the simulated lab (routers over SSH on 127.0.0.1), or steer a running one",
-        description="Run the simulated lab until interrupted, or with 'trigger <scenario> [pair]' / 'status' "
+        "run the simulated lab (routers over SSH on 127.0.0.1), or steer a running one",
+        "Run the simulated lab until interrupted, or with 'trigger <scenario> [pair]' / 'status' "
         "steer the lab running on --control-address. Scenarios: " + ", ".join(SCENARIOS) + ".",
     )
-    lab.add_argument("action", nargs="*", help="trigger <scenario> [pair] | status (default: run a lab)")
-    lab.add_argument("--scenario", default="baseline", help="scenario to play once the lab is up (default: baseline)")
-    lab.add_argument("--pairs", type=int, default=1, help="hub pairs (default 1)")
-    lab.add_argument("--branches", type=int, default=1, help="branch routers per pair (default 1: R4)")
-    lab.add_argument("--time-scale", type=float, default=1.0, help="lab seconds per real second (default 1)")
+    lab.add_argument("action", nargs="*", help="trigger <scenario> [pair] | status (none: run a lab)")
+    lab.add_argument("--scenario", default="baseline", help="scenario to play once the lab is up")
+    lab.add_argument("--pairs", type=int, default=1, help="hub pairs")
+    lab.add_argument("--branches", type=int, default=1, help="branch routers per pair (1: R4)")
+    lab.add_argument("--time-scale", type=float, default=1.0, help="lab seconds per real second")
     lab.add_argument("--write-inventory", metavar="PATH", help="write an inventory for check/serve to PATH")
-    lab.add_argument(
-        "--control-address", default=DEFAULT_CONTROL_ADDRESS, help=f"control port (default {DEFAULT_CONTROL_ADDRESS})"
-    )
+    lab.add_argument("--control-address", default=DEFAULT_CONTROL_ADDRESS, help="control port")
+    _add_base_port(lab)
     lab.set_defaults(run=_lab)
+
+    assets = _add_command(
+        sub,
+        "assets",
+        "write the Grafana dashboards, Prometheus rules, Alertmanager config and examples to a directory",
+        "Write the files shipped in the package (dashboards/, examples/, textfsm_templates/) under DIR, "
+        "for an installation from a wheel. Existing files are not overwritten unless --force.",
+    )
+    assets.add_argument("--output", required=True, metavar="DIR", help="directory to write (created if missing)")
+    assets.add_argument("--force", action="store_true", help="overwrite files that exist")
+    assets.set_defaults(run=_assets)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(arguments)
+    except SystemExit as exc:
+        # A Nagios plugin's bad arguments are UNKNOWN (3), never argparse's 2
+        # (CRITICAL): the status line says so, argparse's usage is on stderr.
+        if exc.code == 2 and "--nagios" in arguments:
+            print("IPSECHA UNKNOWN - invalid arguments (see the plugin's stderr)")
+            return 3
+        raise
     return int(args.run(args))

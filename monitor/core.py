@@ -32,7 +32,7 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 
 from monitor.health import PairHealth, Reload, ReloadTracker, Switchover, evaluate_pair
 from monitor.inventory import Device, Inventory, InventoryError, load_inventory
+from monitor.logs import one_line
 from monitor.poll import Poller
 from monitor.poll.device import DevicePoller
 from monitor.snapshot import Snapshot
@@ -53,6 +54,9 @@ log = logging.getLogger(__name__)
 # at most once per poll time plus this; Prometheus replicas scraping one
 # target a moment apart share a poll).
 PROBE_REUSE_SECONDS = 1.0
+
+# Recent events kept per pair (devices in no pair: under ""), for the landing page.
+EVENTS_PER_PAIR = 10
 
 RecordListener = Callable[["Recorded"], None]
 UpdateListener = Callable[[Inventory], None]
@@ -95,6 +99,22 @@ class State:
     booted_at: dict[str, float] = field(default_factory=dict)  # device -> when its current boot began
 
 
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a pair or device, as the landing page and
+    a human read it: a switchover, a reload, a poll that began to fail (or
+    failed differently), a device answering again."""
+
+    at: float  # Unix time
+    pair: str  # "" for a device in no pair
+    device: str
+    kind: str  # switchover, reload, poll_failed, poll_recovered
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": round(self.at, 3), "pair": self.pair, "device": self.device, "kind": self.kind, "text": self.text}
+
+
 class Probed(NamedTuple):
     snapshot: Snapshot
     on_time: bool  # False: a timed-out stand-in; the poll goes on and is recorded when it ends
@@ -116,6 +136,7 @@ class Monitor:
         self._on_record: list[RecordListener] = []
         self._on_update: list[UpdateListener] = []
         self._probing: dict[DevicePoller, Future[Snapshot]] = {}  # the poll each device's probes share
+        self._events: dict[str, deque[Event]] = {}  # pair ("" for no pair) -> the latest EVENTS_PER_PAIR
         self.probe_reuse_seconds = PROBE_REUSE_SECONDS
 
     @property
@@ -230,6 +251,7 @@ class Monitor:
             if not snapshots:
                 return Recorded()
             self._generation += 1
+            self._note_polls(snapshots, inventory)
             self._snapshots.update(snapshots)
             latest = self._snapshots
             # The pairs touched: judged again, and their other member's latest
@@ -244,10 +266,49 @@ class Monitor:
             recent = self.tracker.recent()
             verdicts = {pair.name: evaluate_pair(pair, latest, inventory, *recent) for pair in pairs}
             self._pairs.update(verdicts)
+            for reload in reloads:
+                kind = "expected" if reload.expected else "UNEXPECTED"
+                self._note(
+                    Event(
+                        reload.detected_at,
+                        reload.pair,
+                        reload.device,
+                        "reload",
+                        f"{reload.device} reloaded ({kind}, cause {reload.cause}): {reload.why}",
+                    )
+                )
+            for switchover in switchovers:
+                self._note(
+                    Event(
+                        switchover.detected_at,
+                        switchover.pair,
+                        switchover.active,
+                        "switchover",
+                        f"switchover: {switchover.active} took over from {switchover.previous_active}",
+                    )
+                )
             recorded = Recorded(snapshots, verdicts, reloads, switchovers)
             for listener in self._on_record:
                 listener(recorded)
             return recorded
+
+    def _note_polls(self, snapshots: Mapping[str, Snapshot], inventory: Inventory) -> None:
+        """Events for polls (under the lock, before the state takes them in):
+        a device whose poll fails where the previous one did not (or failed
+        otherwise), and one answering again after failures. A device that
+        keeps failing the same way is one event, not one per poll."""
+        for name, snapshot in snapshots.items():
+            held = self._snapshots.get(name)
+            at = snapshot.started_at + snapshot.duration_seconds
+            pair = inventory.pair_of(name)
+            if not snapshot.up:
+                if held is None or held.up or _failing(held) != _failing(snapshot):
+                    self._note(Event(at, pair, name, "poll_failed", f"{name}: poll failed: {_failure_text(snapshot)}"))
+            elif held is not None and not held.up:
+                self._note(Event(at, pair, name, "poll_recovered", f"{name}: answers again, every command ran"))
+
+    def _note(self, event: Event) -> None:
+        self._events.setdefault(event.pair, deque(maxlen=EVENTS_PER_PAIR)).append(event)
 
     # --- the inventory ----------------------------------------------------------------
 
@@ -302,6 +363,8 @@ class Monitor:
                     health = evaluate_pair(pair, self._snapshots, inventory, *self.tracker.recent())
                 verdicts[name] = health
             self._pairs = verdicts
+            for left in [name for name in self._events if name and name not in inventory.pairs]:
+                del self._events[left]
             for listener in self._on_update:
                 listener(inventory)
         return forgotten
@@ -311,22 +374,35 @@ class Monitor:
         current one when the file is bad: one error line, naming the file
         (and the line and field, for an InventoryError). Never raises but
         for KeyboardInterrupt (a stop signal meanwhile)."""
+        return self.try_reload_inventory(path) is None
+
+    def try_reload_inventory(
+        self, path: str | os.PathLike[str], narrow: Callable[[Inventory], Inventory] | None = None
+    ) -> str | None:
+        """reload_inventory, saying why not: None when the inventory was
+        adopted, else the reason in one line (logged too; it never quotes
+        the file's content). `narrow` (check --pair/--device) cuts the
+        inventory read down first; its ValueError is a refusal too."""
         try:
             inventory = load_inventory(path)
-        except InventoryError as exc:
-            log.error("inventory reload refused, keeping the previous one: %s", exc)
-            return False
+            if narrow is not None:
+                inventory = narrow(inventory)
+        except (InventoryError, ValueError) as exc:
+            reason = one_line(str(exc))
+            log.error("inventory reload refused, keeping the previous one: %s", reason)
+            return reason
         except Exception as exc:  # never kill the process over a reload; the text could quote a secret
-            log.error("inventory reload refused, keeping the previous one: %s: %s", path, describe_error(exc))
+            reason = f"{path}: {describe_error(exc)}"
+            log.error("inventory reload refused, keeping the previous one: %s", reason)
             log.debug("inventory reload failed", exc_info=True)
-            return False
+            return reason
         try:
             self.update_inventory(inventory)
         except Exception:  # a bug: loud, but the process goes on
             log.exception("inventory %s: adopting it failed; polling goes on", path)
-            return False
+            return f"inventory {path}: adopting it failed (see the log)"
         log.info("inventory %s reloaded", path)
-        return True
+        return None
 
     # --- reading ------------------------------------------------------------------------
 
@@ -341,6 +417,20 @@ class Monitor:
                 dict(self._reload_causes),
                 self.tracker.booted_at(),
             )
+
+    def events(self) -> dict[str, list[Event]]:
+        """The recent events of each pair ("" for devices in no pair), newest
+        first, at most EVENTS_PER_PAIR each."""
+        with self._lock:
+            return {
+                pair: sorted(reversed(events), key=lambda event: event.at, reverse=True)
+                for pair, events in self._events.items()
+            }
+
+    def polled_every_device(self) -> bool:
+        """Whether every device of the inventory has a poll on record."""
+        with self._lock:
+            return all(name in self._snapshots for name in self.inventory.devices)
 
     def pairs(self) -> list[PairHealth]:
         """The latest verdict of every pair judged so far."""
@@ -364,6 +454,23 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return "too large"
     return type(exc).__name__
+
+
+def _failing(snapshot: Snapshot) -> tuple[tuple[str, str], ...]:
+    return tuple((result.command, result.status.value) for result in snapshot.failures)
+
+
+def _failure_text(snapshot: Snapshot) -> str:
+    """The failed commands and why, short: `show version: timeout (no prompt ...)`."""
+    if not snapshot.results:
+        return "nothing ran"
+    parts = []
+    for result in snapshot.failures[:3]:
+        error = one_line(result.error)
+        error = error if len(error) <= 100 else error[:99] + "\u2026"
+        parts.append(f"{result.command}: {result.status.value}" + (f" ({error})" if error else ""))
+    more = len(snapshot.failures) - 3
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 def _host(device: Device | None) -> tuple[str, int] | None:

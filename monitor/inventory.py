@@ -17,7 +17,8 @@
       - {name: R4, host: 172.16.0.4, role: branch}
     polling:                        # optional; the values below are the defaults
       workers: 32                   # devices polled at once
-      connect_timeout: 10           # seconds for TCP, SSH and login
+      connect_timeout: 10           # seconds for TCP, the SSH handshake and banner
+      login_timeout: 10             # seconds for authentication and the first prompt (default: connect_timeout)
       command_timeout: 20           # seconds for one command's whole output
       poll_timeout: 60              # seconds for one device's whole poll
       keepalive: 30                 # seconds between SSH keepalives on idle sessions
@@ -25,15 +26,33 @@
       backoff_max: 300              # doubling per failure up to this
 
 Per device (or in defaults): `known_hosts: PATH` checks the SSH host key
-against that file (OpenSSH format; unknown or changed keys are refused), and
+against that file (OpenSSH format; unknown or changed keys are refused),
 `legacy_ssh: true` allows SHA-1 key exchange and ssh-rsa host keys for old
-IOS images (Paramiko 5 has removed them; see the README).
+IOS images (Paramiko 5 has removed them; see the README), and
+`ssh_config_file: PATH` hands netmiko an OpenSSH client configuration: its
+ProxyJump (one hop; netmiko runs the OpenSSH client, `ssh -W`) or
+ProxyCommand for the device's host is how the device is reached. `device_type`
+is read as `platform` (netmiko's name; the same values). `timeouts` (per
+device, or in defaults, merged key by key) overrides the `polling` values:
+
+      timeouts: {connect: 30, login: 30, command: 60, poll: 180}
+
+`connect` is TCP, the SSH handshake and banner; `login` the authentication
+and the first prompt (`polling.login_timeout`, default the connect timeout);
+`command` one command's output; `poll` the device's whole poll.
+
+Credentials may log in with a key: `key_file: PATH` (OpenSSH or PEM private
+key, `~` expanded, loaded at load time) with `passphrase` (a secret, as
+below) when it is encrypted, and/or `use_agent: true` (the keys of the SSH
+agent at SSH_AUTH_SOCK). The password is then optional.
 
 Passwords and enable secrets come from environment variables (`{env: NAME}`)
 or files (`{file: PATH}`, first line). Inline secrets are refused, except in
 an inventory marked `lab: true` (what `ipsec-ha-monitor lab` writes, with its
-throwaway credentials). Every error names the file, the line and the field,
-in one line; no error, repr or str ever shows a secret. A value given where a
+throwaway credentials) for hosts on loopback addresses. A file the inventory
+names (secret, key, known_hosts, ssh_config) that cannot be read, is not
+UTF-8 or is binary is an error naming it. Every error names the file, the
+line and the field, in one line; no error, repr or str ever shows a secret. A value given where a
 variable name or a path belongs may be a secret pasted in the wrong place: an
 error repeats a variable's name only when it looks like one (upper-case
 letters, digits and `_`, at most 64 characters), and a path only when
@@ -60,13 +79,31 @@ from typing import Any
 
 import yaml
 
+from monitor.logs import one_line
 from monitor.parse.templates import PLATFORMS  # what the parser reads is what may be polled
 
 ROLES = ("hub", "branch")
-_SSH_FIELDS = {"known_hosts", "legacy_ssh"}
-_DEVICE_FIELDS = {"name", "host", "port", "platform", "role", "pair", "expected_peers", "credentials"} | _SSH_FIELDS
-_DEFAULT_FIELDS = {"port", "platform", "credentials"} | _SSH_FIELDS
-_CREDENTIAL_FIELDS = {"username", "password", "enable_secret"}
+_SSH_FIELDS = {"known_hosts", "legacy_ssh", "ssh_config_file", "timeouts"}
+_DEVICE_FIELDS = {
+    "name",
+    "host",
+    "port",
+    "platform",
+    "device_type",
+    "role",
+    "pair",
+    "expected_peers",
+    "credentials",
+} | _SSH_FIELDS
+_DEFAULT_FIELDS = {"port", "platform", "device_type", "credentials"} | _SSH_FIELDS
+_CREDENTIAL_FIELDS = {"username", "password", "enable_secret", "key_file", "passphrase", "use_agent"}
+# A device's `timeouts` keys, and the `polling` value each overrides.
+TIMEOUT_KEYS = {
+    "connect": "connect_timeout",
+    "login": "login_timeout",
+    "command": "command_timeout",
+    "poll": "poll_timeout",
+}
 # What an error may repeat of a value given where a variable name belongs:
 # a secret pasted there instead must not be printed back.
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
@@ -228,11 +265,25 @@ def _escapes(text: str) -> Iterator[str]:
     yield text.replace("'", "'\\''")
 
 
+# A device that logs in with a key or the agent alone: reveals "", is found
+# in no text, and netmiko gets no password to try.
+NO_PASSWORD = Secret("", "no password: key or agent login")
+
+
 @dataclass(frozen=True)
 class Credentials:
     username: str
-    password: Secret
+    password: Secret  # NO_PASSWORD when a key or the agent logs in alone
     enable_secret: Secret | None = None
+    key_file: Path | None = None  # a private key (OpenSSH or PEM), ~ expanded
+    passphrase: Secret | None = None  # of an encrypted key_file
+    use_agent: bool = False  # offer the SSH agent's keys (SSH_AUTH_SOCK)
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every secret of these credentials: what no text may give away."""
+        held = (self.password, self.enable_secret, self.passphrase)
+        return tuple(secret for secret in held if secret is not None and secret.reveal())
 
 
 @dataclass(frozen=True)
@@ -248,6 +299,13 @@ class Device:
     expected_peers: tuple[str, ...] = ()
     known_hosts: Path | None = None  # check the host key against this file
     legacy_ssh: bool = False  # allow SHA-1 key exchange and ssh-rsa host keys
+    ssh_config_file: Path | None = None  # OpenSSH client config: ProxyJump / ProxyCommand
+    timeouts: tuple[tuple[str, float], ...] = ()  # (polling field, seconds) overriding `polling`
+
+    def settings(self, polling: PollSettings) -> PollSettings:
+        """`polling` with this device's own timeouts."""
+        overrides: dict[str, Any] = dict(self.timeouts)
+        return replace(polling, **overrides) if overrides else polling
 
 
 @dataclass(frozen=True)
@@ -256,11 +314,16 @@ class PollSettings:
 
     workers: int = 32
     connect_timeout: float = 10.0
+    login_timeout: float | None = None  # authentication and the first prompt; None: connect_timeout
     command_timeout: float = 20.0
     poll_timeout: float = 60.0
     keepalive: float = 30.0
     backoff_initial: float = 5.0
     backoff_max: float = 300.0
+
+    @property
+    def login_seconds(self) -> float:
+        return self.connect_timeout if self.login_timeout is None else self.login_timeout
 
 
 @dataclass(frozen=True)
@@ -293,6 +356,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
 class _Loader:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._keys: dict[tuple[Path, str | None], str] = {}  # key_file and passphrase: what is wrong, "" nothing
 
     def error(self, node: yaml.Node | None, where: str, message: str) -> InventoryError:
         line = node.start_mark.line + 1 if node is not None else 0
@@ -303,6 +367,8 @@ class _Loader:
             data = self.path.read_bytes()
         except OSError as exc:
             raise InventoryError(self.path, 0, "file", f"cannot read it: {exc.strerror}") from None
+        except ValueError:  # a NUL in the path
+            raise InventoryError(self.path, 0, "file", "cannot read it: not a valid path") from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -319,7 +385,7 @@ class _Loader:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 0
             problem = getattr(exc, "problem", None) or "cannot parse it"
-            raise InventoryError(self.path, line, "file", f"not valid YAML: {_one_line(str(problem))}") from None
+            raise InventoryError(self.path, line, "file", f"not valid YAML: {one_line(str(problem))}") from None
         except RecursionError:  # the composer recurses once per level
             raise InventoryError(self.path, 0, "file", "not valid YAML: nested too deeply") from None
         if root is None:
@@ -421,10 +487,13 @@ class _Loader:
                 return fields[name], f"{where}.{name}"
             return defaults.get(name), f"defaults.{name}"
 
+        name = self.text(fields["name"], f"{where}.name")
+        host = self.text(fields["host"], f"{where}.host")
         port_node, port_where = pick("port")
+        port = self.port(port_node, port_where) if port_node is not None else 22
         known_hosts_node, known_hosts_where = pick("known_hosts")
         legacy_node, legacy_where = pick("legacy_ssh")
-        platform_node, platform_where = pick("platform")
+        ssh_config_node, ssh_config_where = pick("ssh_config_file")
         credentials_node, credentials_where = pick("credentials")
         if credentials_node is None:
             raise self.error(node, f"{where}.credentials", "missing (here or in defaults)")
@@ -437,26 +506,116 @@ class _Loader:
                 self.address(peer, f"{where}.expected_peers[{i}]")
                 for i, peer in enumerate(self.sequence(fields["expected_peers"], f"{where}.expected_peers"))
             )
+        platform = self.platform(fields, where) or self.platform(defaults, "defaults") or "cisco_ios"
+        timeouts = dict(self.timeouts(defaults["timeouts"], "defaults.timeouts") if "timeouts" in defaults else ())
+        timeouts.update(self.timeouts(fields["timeouts"], f"{where}.timeouts") if "timeouts" in fields else ())
         return Device(
-            name=self.text(fields["name"], f"{where}.name"),
-            host=self.text(fields["host"], f"{where}.host"),
-            port=self.port(port_node, port_where) if port_node is not None else 22,
-            platform=self.choice(platform_node, platform_where, PLATFORMS)
-            if platform_node is not None
-            else "cisco_ios",
+            name=name,
+            host=host,
+            port=port,
+            platform=platform,
             role=role,
-            credentials=self.credentials(credentials_node, credentials_where, lab),
+            credentials=self.credentials(credentials_node, credentials_where, lab, host, name),
             pair=self.text(fields["pair"], f"{where}.pair") if "pair" in fields else None,
             expected_peers=peers,
             known_hosts=self.known_hosts(known_hosts_node, known_hosts_where) if known_hosts_node is not None else None,
             legacy_ssh=self.boolean(legacy_node, legacy_where) if legacy_node is not None else False,
+            ssh_config_file=self.ssh_config(ssh_config_node, ssh_config_where, host, port)
+            if ssh_config_node is not None
+            else None,
+            timeouts=tuple(sorted(timeouts.items())),
         )
 
+    def platform(self, fields: dict[str, yaml.Node], where: str) -> str | None:
+        """`platform`, or netmiko's name for it, `device_type` (the same
+        values); both given must agree. None when neither is."""
+        given = {
+            key: self.choice(fields[key], f"{where}.{key}", PLATFORMS)
+            for key in ("platform", "device_type")
+            if key in fields
+        }
+        if len(set(given.values())) > 1:
+            raise self.error(
+                fields["device_type"],
+                f"{where}.device_type",
+                f"{given['device_type']!r} disagrees with platform {given['platform']!r} "
+                "(device_type is netmiko's name for platform: give one of them)",
+            )
+        return next(iter(given.values()), None)
+
+    def timeouts(self, node: yaml.Node, where: str) -> dict[str, float]:
+        fields = self.mapping(node, where, set(TIMEOUT_KEYS))
+        return {TIMEOUT_KEYS[key]: self.number(value, f"{where}.{key}", 0.1) for key, value in fields.items()}
+
     def known_hosts(self, node: yaml.Node, where: str) -> Path:
+        path = self.referenced_file(node, where)
+        self.read_referenced(node, where, path)
+        return path
+
+    def referenced_file(self, node: yaml.Node, where: str) -> Path:
+        """A path the inventory names (not a secret's: it is repeated in
+        errors), `~` expanded, that must be a file."""
         given = self.text(node, where)
         path = _path(given)
         if path is None or not path.is_file():
             raise self.error(node, where, f"{path if path is not None else given} is not a readable file")
+        return path
+
+    def read_referenced(self, node: yaml.Node, where: str, path: Path) -> str:
+        """The text of a file the inventory names: readable UTF-8 text, or an
+        error naming it."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise self.error(node, where, f"cannot read {path}: {exc.strerror}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.error(node, where, f"{path} is not UTF-8 text") from None
+        if "\0" in text:
+            raise self.error(node, where, f"{path} is a binary file, not text")
+        return text
+
+    def ssh_config(self, node: yaml.Node, where: str, host: str, port: int) -> Path:
+        """An OpenSSH client configuration netmiko reads for this host: its
+        ProxyJump (one hop, run as `ssh -W` by the OpenSSH client) or
+        ProxyCommand, HostName, Port and User."""
+        import paramiko  # here: reading an inventory without SSH options needs no SSH library
+
+        path = self.referenced_file(node, where)
+        text = self.read_referenced(node, where, path)
+        try:
+            config = paramiko.SSHConfig.from_text(text)
+            found = config.lookup(host)
+        except Exception as exc:  # paramiko's ConfigParseError and kin
+            raise self.error(node, where, f"{path}: not a valid ssh_config: {one_line(str(exc))}") from None
+        hops = found.get("proxyjump", "")
+        if "proxycommand" not in found and "," in hops:
+            raise self.error(
+                node,
+                where,
+                f"{path}: ProxyJump {hops} for {host} has more than one hop, which netmiko does not support: "
+                "give the last hop a ProxyJump of its own",
+            )
+        # Paramiko expands ProxyCommand's %p to the config's Port (22 unless
+        # set), not the port netmiko is given: the hop would go to the wrong one.
+        config_port = str(found.get("port", "22"))
+        uses_port = any(line.strip().lower().startswith("proxycommand") and "%p" in line for line in text.splitlines())
+        if "proxycommand" in found and uses_port and config_port != str(port):
+            raise self.error(
+                node,
+                where,
+                f"{path}: the ProxyCommand for {host} gets %p = {config_port} (its Port there), but the device's "
+                f"port is {port}: set Port {port} for {host} in {path}",
+            )
+        return path
+
+    def key_file(self, node: yaml.Node, where: str) -> Path:
+        path = self.referenced_file(node, where)
+        text = self.read_referenced(node, where, path)
+        if "PRIVATE KEY-----" not in text:
+            hint = ": it holds a public key" if text.lstrip().startswith(("ssh-", "ecdsa-", "sk-")) else ""
+            raise self.error(node, where, f"{path} is not a private key (OpenSSH or PEM){hint}")
         return path
 
     def polling(self, node: yaml.Node) -> PollSettings:
@@ -482,26 +641,61 @@ class _Loader:
         except ValueError:
             raise self.error(node, where, f"expected an IP address, got {value!r}") from None
 
-    def credentials(self, node: yaml.Node, where: str, lab: bool) -> Credentials:
+    def credentials(self, node: yaml.Node, where: str, lab: bool, host: str, device: str) -> Credentials:
         fields = self.mapping(node, where, _CREDENTIAL_FIELDS)
-        for required in ("username", "password"):
-            if required not in fields:
-                raise self.error(node, f"{where}.{required}", "missing")
-        secret = fields.get("enable_secret")
+        if "username" not in fields:
+            raise self.error(node, f"{where}.username", "missing")
+        key_file = self.key_file(fields["key_file"], f"{where}.key_file") if "key_file" in fields else None
+        use_agent = self.boolean(fields["use_agent"], f"{where}.use_agent") if "use_agent" in fields else False
+        if "password" not in fields and key_file is None and not use_agent:
+            raise self.error(node, f"{where}.password", "missing (needed unless key_file or use_agent: true is given)")
+        if "passphrase" in fields and key_file is None:
+            raise self.error(fields["passphrase"], f"{where}.passphrase", "given without key_file")
+        inline = InlineRule(lab, host, device)
+        secret, passphrase_node = fields.get("enable_secret"), fields.get("passphrase")
+        passphrase = None if passphrase_node is None else self.secret(passphrase_node, f"{where}.passphrase", inline)
+        if key_file is not None:
+            self.check_key(fields["key_file"], f"{where}.key_file", key_file, passphrase)
         return Credentials(
             username=self.text(fields["username"], f"{where}.username"),
-            password=self.secret(fields["password"], f"{where}.password", lab),
-            enable_secret=self.secret(secret, f"{where}.enable_secret", lab) if secret is not None else None,
+            password=self.secret(fields["password"], f"{where}.password", inline)
+            if "password" in fields
+            else NO_PASSWORD,
+            enable_secret=self.secret(secret, f"{where}.enable_secret", inline) if secret is not None else None,
+            key_file=key_file,
+            passphrase=passphrase,
+            use_agent=use_agent,
         )
 
-    def secret(self, node: yaml.Node, where: str, lab: bool) -> Secret:
-        if isinstance(node, yaml.ScalarNode):
-            if not lab:
-                raise self.error(
-                    node,
-                    where,
-                    "inline secrets are refused outside a lab inventory: use {env: VARIABLE} or {file: PATH}",
+    def check_key(self, node: yaml.Node, where: str, path: Path, passphrase: Secret | None) -> None:
+        """The key loads, decrypted with `passphrase` when it is encrypted
+        (each key and passphrase once per load: decrypting takes a while)."""
+        import paramiko
+
+        cache_key = (path, passphrase.reveal() if passphrase is not None else None)
+        if cache_key not in self._keys:
+            problem = ""
+            try:
+                paramiko.PKey.from_path(path, cache_key[1].encode() if cache_key[1] is not None else None)
+            except TypeError:  # encrypted and no passphrase, or the other way round
+                problem = (
+                    f"{path} is encrypted: give passphrase"
+                    if passphrase is None
+                    else f"{path} is not encrypted: leave passphrase out"
                 )
+            except Exception as exc:  # ValueError, SSHException, UnknownKeyType: never the passphrase's text
+                problem = (
+                    f"cannot load {path} (a wrong passphrase, or a key type Paramiko cannot use: {type(exc).__name__})"
+                )
+            self._keys[cache_key] = problem
+        if self._keys[cache_key]:
+            raise self.error(node, where, self._keys[cache_key])
+
+    def secret(self, node: yaml.Node, where: str, inline: InlineRule) -> Secret:
+        if isinstance(node, yaml.ScalarNode):
+            refusal = inline.refusal()
+            if refusal:
+                raise self.error(node, where, refusal)
             return Secret(self.text(node, where), "the lab inventory")
         # Not self.mapping(): an unknown key is not repeated (`{hunter2}` is a key).
         keys = [key.value if isinstance(key, yaml.ScalarNode) else None for key, _ in getattr(node, "value", ())]
@@ -535,6 +729,8 @@ class _Loader:
             raise self.error(value_node, f"{where}.file", f"cannot read {source}: {exc.strerror}") from None
         except UnicodeDecodeError:  # the decoder's message would quote a byte of the secret
             raise self.error(value_node, f"{where}.file", f"{source} is not UTF-8 text") from None
+        if any((char < " " and char != "\t") or char == "\x7f" for char in value):
+            raise self.error(value_node, f"{where}.file", f"{source} is a binary file, not text")
         if not value:
             raise self.error(value_node, f"{where}.file", f"{source} is empty")
         return Secret(value, f"file {source}")
@@ -579,6 +775,34 @@ class _Loader:
                     )
 
 
+@dataclass(frozen=True)
+class InlineRule:
+    """Where an inline secret may stand: in a lab inventory, for a host on a
+    loopback address (the lab's routers, its throwaway credentials)."""
+
+    lab: bool
+    host: str
+    device: str
+
+    def refusal(self) -> str:
+        """Why an inline secret is refused here ("" when it is not)."""
+        if not self.lab:
+            return "inline secrets are refused outside a lab inventory: use {env: VARIABLE} or {file: PATH}"
+        if not _loopback(self.host):
+            return (
+                f"inline secrets are refused for {self.device} (host {self.host}): even in a lab inventory they are "
+                "accepted only for hosts on loopback addresses (127.0.0.0/8, ::1); use {env: VARIABLE} or {file: PATH}"
+            )
+        return ""
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve anywhere
+        return False
+
+
 _UNNAMED_VARIABLE = (
     "the environment variable named here (name not shown: not an upper-case NAME of at most 64 characters, "
     "so perhaps a secret given in its place)"
@@ -597,7 +821,3 @@ def _path(text: str) -> Path | None:
         return Path(text).expanduser()
     except RuntimeError:  # ~nosuchuser
         return None
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -1,25 +1,28 @@
 """`ipsec-ha-monitor serve`: the Prometheus exporter over an inventory, and
-`ipsec-ha-monitor demo`: the same over the simulated lab, with no
-configuration at all.
+`ipsec-ha-monitor demo` (monitor/demo.py): the same over the simulated lab.
 
 serve polls every device in the background every --poll-interval seconds
 (never with 0: replicas that Prometheus shards over /probe) and serves
 /metrics from the latest snapshots, /probe?target= (one device, now),
-/targets and /. SIGHUP reloads the inventory (healthy sessions stay) and
+/targets, / and /-/healthy, /-/ready. SIGHUP (and POST /-/reload with
+--web.enable-lifecycle) reloads the inventory (healthy sessions stay) and
 the web config (TLS and users for new connections and requests); a bad
 file is refused with one line naming it and the old one kept. SIGINT /
 SIGTERM stop it. HTTP limits: see monitor/export/server.py.
+
+--web.listen-address ":9477" (the default) is every interface, IPv6 and
+IPv4; "127.0.0.1:9477" or "[::1]:9477" keeps it on the host.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
-import tempfile
-from pathlib import Path
+import threading
 
-from monitor.core import SignalLoop
+from monitor.core import Monitor, SignalLoop
 from monitor.export.exporter import Exporter
 from monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
 from monitor.export.web_config import WebConfig, load_web_config
@@ -29,11 +32,40 @@ log = logging.getLogger(__name__)
 
 
 def parse_listen_address(text: str) -> tuple[str, int]:
-    """HOST:PORT, [IPv6]:PORT, or :PORT for every interface."""
-    host, _, port = text.rpartition(":")
-    if not _ or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ValueError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)
+    """HOST:PORT, [IPv6]:PORT, or :PORT for every interface (host "": the
+    server binds IPv6 and IPv4 together where it can, else 0.0.0.0)."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT, [IPV6]:PORT or :PORT, got {text!r}")
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise ValueError(f"an IPv6 address goes in brackets, as in [::1]:9477, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+class Reloader:
+    """SIGHUP and POST /-/reload alike: the inventory from `config`, then the
+    web config from `web_path`, each refused on its own when bad (the old
+    one kept); one reload at a time. Returns None when everything was
+    adopted, else the reasons in one line."""
+
+    def __init__(
+        self, monitor: Monitor, config: str | os.PathLike[str] | None, server: ExporterServer, web_path: str | None
+    ) -> None:
+        self.monitor, self.config, self.server, self.web_path = monitor, config, server, web_path
+        self._lock = threading.Lock()
+
+    @property
+    def reloads(self) -> bool:
+        return self.config is not None or self.web_path is not None
+
+    def __call__(self) -> str | None:
+        with self._lock:
+            reasons = []
+            if self.config is not None:
+                reasons.append(self.monitor.try_reload_inventory(self.config))
+            if self.web_path is not None:
+                reasons.append(self.server.try_reload_web_config(self.web_path))
+            return "; ".join(reason for reason in reasons if reason is not None) or None
 
 
 def run_exporter(
@@ -45,17 +77,25 @@ def run_exporter(
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
+    enable_lifecycle: bool = False,
 ) -> int:
     """Serve until SIGINT/SIGTERM; `config` (the inventory) and the web
-    config `web` was read from are re-read on SIGHUP."""
+    config `web` was read from are re-read on SIGHUP, and on POST /-/reload
+    with `enable_lifecycle`."""
     exporter = Exporter(inventory)
     try:
         server = ExporterServer(
-            address, exporter, web, max_connections=max_connections, max_probes_per_target=max_probes_per_target
+            address,
+            exporter,
+            web,
+            max_connections=max_connections,
+            max_probes_per_target=max_probes_per_target,
+            enable_lifecycle=enable_lifecycle,
         )
     except OSError as exc:
         exporter.stop()
-        print(f"ipsec-ha-monitor: cannot listen on {address[0]}:{address[1]}: {exc.strerror}", file=sys.stderr)
+        host = f"[{address[0]}]" if ":" in address[0] else address[0]
+        print(f"ipsec-ha-monitor: cannot listen on {host}:{address[1]}: {exc.strerror}", file=sys.stderr)
         return 1
     web_path = server.web.path
     if web_path is None:
@@ -68,14 +108,16 @@ def run_exporter(
         )
     else:
         log.info("%s: %s (%s)", server.url, server.web.describe(), web_path)
-    reloaders = [lambda: server.reload_web_config(str(web_path))] if web_path is not None else []
+    reloader = Reloader(exporter.monitor, config, server, str(web_path) if web_path is not None else None)
+    server.reload = reloader
     try:
-        with SignalLoop(exporter.monitor, config, reloaders) as signals:
+        with SignalLoop(exporter.monitor, None, [reloader] if reloader.reloads else []) as signals:
             if interval > 0:
                 exporter.start(interval)
             server.serve_in_thread()
             polling = f"polling every {interval:g} s" if interval > 0 else "no background polling: /probe only"
-            print(f"serving {len(inventory.devices)} devices on {server.url}/metrics ({polling})")
+            where = ", every interface" if server.every_interface else ""
+            print(f"serving {len(inventory.devices)} devices on {server.url}/metrics ({polling}{where})")
             sys.stdout.flush()
             while not signals.wait(math.inf):
                 pass
@@ -96,6 +138,7 @@ def serve(
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
+    enable_lifecycle: bool = False,
 ) -> int:
     try:
         address = parse_listen_address(listen)
@@ -112,41 +155,5 @@ def serve(
         web,
         max_connections=max_connections,
         max_probes_per_target=max_probes_per_target,
+        enable_lifecycle=enable_lifecycle,
     )
-
-
-def demo(listen: str, control: str) -> int:
-    """The lab (baseline, three branches) and the exporter over it."""
-    from monitor.lab import SCENARIOS, Lab, LabThread
-    from monitor.lab.control import parse_address, serve_control
-
-    try:
-        address = parse_listen_address(listen)
-        control_address = parse_address(control)
-    except ValueError as exc:
-        print(f"ipsec-ha-monitor demo: {exc}", file=sys.stderr)
-        return 2
-    lab = Lab(pairs=1, branches=3, time_scale=10)
-    with LabThread(lab) as running, tempfile.TemporaryDirectory(prefix="ipsecha-demo-") as folder:
-        try:
-            control_server = running.run(serve_control(lab, control_address))
-        except OSError as exc:
-            print(f"ipsec-ha-monitor demo: control port {control}: {exc.strerror}", file=sys.stderr)
-            return 1
-        inventory = load_inventory(lab.write_inventory(Path(folder) / "lab.yml"))
-        base = f"http://{address[0]}:{address[1]}"
-        print(
-            f"lab: {len(lab.routers)} routers over SSH on 127.0.0.1 (R1, R2 hub pair; R4-R6 branches), "
-            "10 lab seconds per second\n"
-            f"  {base}/            health table\n"
-            f"  {base}/metrics     every device\n"
-            f"  {base}/probe?target=R1\n"
-            f"  {base}/targets     Prometheus HTTP service discovery\n"
-            f"try: ipsec-ha-monitor lab trigger failover --control-address {control}\n"
-            f"     (also {', '.join(name for name in SCENARIOS if name != 'failover')}), then watch /metrics\n"
-            "Ctrl-C stops the demo."
-        )
-        try:
-            return run_exporter(inventory, address, 2.0, None)
-        finally:
-            control_server.close()

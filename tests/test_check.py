@@ -116,6 +116,10 @@ def test_failover_reports_the_takeover_and_the_unexpected_reload(
     code, healed = results[-1]
     assert code == 1 and healed["reloads"] == [] and healed["pairs"][0]["rf_active"] == "R1"
     assert set(rules(healed)) == {"no_unexpected_reload"}
+    # As a Nagios plugin, recovering is a WARNING (exit 1), not CRITICAL.
+    assert main(["check", "--config", str(path), "--state", str(state), "--nagios"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("IPSECHA WARNING - 1 pair recovering: HUB-PAIR-1 (no_unexpected_reload) | ")
 
 
 @pytest.mark.parametrize(
@@ -445,6 +449,11 @@ def test_what_check_prints_passes_a_last_scrub(
 
     monkeypatch.setattr(check_module, "run_check", run_check)
     forms = (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(json.dumps(secret))[1:-1])
+    assert main(["check", "--config", str(path), "--nagios"]) == 3  # R4 not polled: UNKNOWN
+    out = capsys.readouterr().out
+    assert out.startswith("IPSECHA UNKNOWN - 1 device not polled: R4 (parse) | ")
+    assert not [form for form in forms if form in out], out
+    assert out.count("(withheld: it contained a credential of the inventory)") == 3
     for extra in (["--json"], []):
         main(["check", "--config", str(path), "--progress", "never", *extra])
         out = capsys.readouterr().out
@@ -467,3 +476,272 @@ def test_a_partial_file_left_by_a_killed_run_is_swept(tmp_path: Path) -> None:
     os.utime(stale, (old, old))
     save_state(path, _tracker(1))
     assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, "state.json"]  # a running writer's is kept
+
+
+# --- --pair / --device -------------------------------------------------------------
+
+
+def polled_devices(lab: Lab) -> set[str]:
+    return {name for name in ("R1", "R2", "R4", "R5") if lab.router(name).commands_received}
+
+
+def test_filters_poll_only_the_selection(
+    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    # An unknown name: refused before any poll, naming it and the known ones.
+    assert main(["check", "--config", str(path), "--device", "R1", "--device", "R9"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"ipsec-ha-monitor check: --device R9: not in the inventory {path}; its devices: R1, R2, R4, R5\n"
+    assert main(["check", "--config", str(path), "--pair", "HUB-PAIR-2"]) == 2
+    assert "--pair HUB-PAIR-2: not in the inventory" in capsys.readouterr().err
+    assert polled_devices(running.lab) == set()
+    # A pair: its two members, judged; no branch polled.
+    code, report = check(capsys, path, "--pair", "HUB-PAIR-1")
+    assert code == 0 and [d["device"] for d in report["devices"]] == ["R1", "R2"]
+    assert report["pairs"][0]["verdict"] == "healthy"
+    assert report["selection"] == {"pairs": ["HUB-PAIR-1"], "devices": [], "not_judged": []}
+    assert polled_devices(running.lab) == {"R1", "R2"}
+    # One member of a pair: polled and shown, the pair not judged.
+    code, report = check(capsys, path, "--device", "R1", "--device", "R4")
+    assert code == 0 and [d["device"] for d in report["devices"]] == ["R1", "R4"]
+    assert report["pairs"] == [] and report["selection"]["not_judged"] == ["HUB-PAIR-1"]
+    assert main(["check", "--config", str(path), "--progress", "never", "--device", "R1"]) == 0
+    text = capsys.readouterr().out
+    assert "pair HUB-PAIR-1: NOT JUDGED (only R1 selected; select both members, or --pair HUB-PAIR-1)" in text
+    assert "1 devices polled" in text.splitlines()[0] and " R2 " not in text
+    # Both members by --device: the pair is judged.
+    code, report = check(capsys, path, "--device", "R2", "--device", "R1")
+    assert code == 0 and report["pairs"][0]["pair"] == "HUB-PAIR-1" and report["selection"]["not_judged"] == []
+    assert polled_devices(running.lab) == {"R1", "R2", "R4"}  # R5 never selected, never polled
+
+
+def test_a_filtered_pair_is_judged_on_its_own(
+    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unreachable branch outside the selection changes nothing; the
+    selected pair's fault does."""
+    path = write_inventory(running.lab, tmp_path / "lab.yml", overrides={"R5": {"port": closed_port()}})
+    assert check(capsys, path)[0] == 2  # everything: R5 not polled
+    assert check(capsys, path, "--pair", "HUB-PAIR-1")[0] == 0
+    running.trigger("split-brain")
+    running.wait()
+    code, report = check(capsys, path, "--pair", "HUB-PAIR-1")
+    assert code == 1 and report["pairs"][0]["verdict"] == "unhealthy"
+
+
+# --- --state checked before any poll ----------------------------------------------------
+
+
+def _unwritable_directory(tmp_path: Path) -> Path:
+    """A directory this process cannot create a file in: a read-only one,
+    or (as root, whom modes do not stop) /sys."""
+    directory = tmp_path / "read-only"
+    directory.mkdir()
+    directory.chmod(0o555)
+    try:
+        (directory / "probe").touch()
+    except PermissionError:
+        return directory
+    (directory / "probe").unlink()
+    return Path("/sys")
+
+
+def test_state_is_checked_before_polling(
+    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    foreign_object, foreign_list = tmp_path / "foreign.json", tmp_path / "list.json"
+    foreign_object.write_text('{"foo": 1}', encoding="utf-8")
+    foreign_list.write_text("[]", encoding="utf-8")
+    unwritable = _unwritable_directory(tmp_path) / "state.json"
+    cases = {
+        tmp_path / "missing" / "state.json": f"its directory {tmp_path / 'missing'} does not exist",
+        unwritable: f"cannot write in {unwritable.parent}: ",
+        foreign_object: "without our format marker: not a state this monitor wrote",
+        foreign_list: "not a JSON object",
+        tmp_path: "cannot read it",  # a directory
+    }
+    for state, message in cases.items():
+        assert main(["check", "--config", str(path), "--state", str(state)]) == 2, state
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"ipsec-ha-monitor check: state file {state}: "), err
+        assert message in err, err
+        assert main(["check", "--config", str(path), "--state", str(state), "--nagios"]) == 3
+        out = capsys.readouterr().out
+        assert out == f"IPSECHA UNKNOWN - {err.removeprefix('ipsec-ha-monitor check: ')}"
+    assert foreign_object.read_text(encoding="utf-8") == '{"foo": 1}'
+    assert foreign_list.read_text(encoding="utf-8") == "[]"
+    assert polled_devices(running.lab) == set()  # refused before any poll
+    if unwritable.parent != Path("/sys"):
+        assert not list(unwritable.parent.iterdir())  # no probe file left
+
+
+def test_state_files_carry_a_marker_and_older_ones_still_read(
+    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    state = tmp_path / "state.json"
+    # A file written before the marker: exactly the tracker's fields.
+    older = _tracker(1).to_dict()
+    state.write_text(json.dumps(older), encoding="utf-8")
+    assert check(capsys, path, "--state", str(state))[0] == 0
+    saved = json.loads(state.read_text(encoding="utf-8"))
+    assert (saved["format"], saved["version"]) == ("ipsec-ha-monitor check state", 1)
+    assert set(older["devices"]) < set(saved["devices"])  # kept, R1..R5 added
+    # The tracker's fields plus one of someone else's: not ours.
+    state.write_text(json.dumps({**older, "owner": "backup-tool"}), encoding="utf-8")
+    assert main(["check", "--config", str(path), "--state", str(state)]) == 2
+    assert "not a state this monitor wrote" in capsys.readouterr().err
+    # Another format, or a version from the future: refused, named.
+    for other, message in (
+        ({**saved, "format": "other-tool"}, "its format is not 'ipsec-ha-monitor check state'"),
+        ({**saved, "version": 2}, "version 2, this monitor reads version 1"),
+    ):
+        state.write_text(json.dumps(other), encoding="utf-8")
+        assert main(["check", "--config", str(path), "--state", str(state)]) == 2
+        assert message in capsys.readouterr().err
+    # An empty file (made beforehand): a fresh state.
+    state.write_text("", encoding="utf-8")
+    assert check(capsys, path, "--state", str(state))[0] == 0
+    assert json.loads(state.read_text(encoding="utf-8"))["format"] == "ipsec-ha-monitor check state"
+
+
+# --- bad files as a process: one line, exit 2, no traceback --------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"devices:\n  - name: R\xe9\n", b"\x00\x01\x02\x03binary\xff\n", "\ufeffdevices: []\n".encode("utf-16")],
+    ids=["latin-1", "binary", "utf-16"],
+)
+def test_a_non_utf8_inventory_is_one_line_naming_it(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "inventory.yml"
+    path.write_bytes(content)
+    for extra, code in (([], 2), (["--nagios"], 3)):
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "check", "--config", str(path), *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == code, output
+        assert output.count("\n") == 1 and str(path) in output and "Traceback" not in output, output
+
+
+# --- one-shot: no future polls promised --------------------------------------------------
+
+
+def test_one_shot_promises_no_next_login(running: LabThread, tmp_path: Path) -> None:
+    path = write_inventory(
+        running.lab, tmp_path / "lab.yml", overrides={"R4": {"credentials": {"username": "lab", "password": "wrong"}}}
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "check", "--config", str(path), "--progress", "never"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "R4: login to 127.0.0.1" in done.stderr and "refused for user lab" in done.stderr, done.stderr
+    assert "next login" not in done.stderr + done.stdout and "not retried" not in done.stderr + done.stdout
+
+
+# --- progress: on a terminal only, never inside a log line -------------------------------
+
+
+def _screen(raw: str) -> list[str]:
+    """What a terminal shows after `raw`: \\r returns to column 0, \\n opens
+    the next line, other characters overwrite."""
+    lines, column = [""], 0
+    for char in raw:
+        if char == "\r":
+            column = 0
+        elif char == "\n":
+            lines.append("")
+            column = 0
+        else:
+            line = lines[-1].ljust(column)
+            lines[-1] = line[:column] + char + line[column + 1 :]
+            column += 1
+    return [line.rstrip() for line in lines]
+
+
+def test_progress_on_a_terminal_never_shares_a_line_with_the_log(running: LabThread, tmp_path: Path) -> None:
+    import pty
+
+    path = write_inventory(running.lab, tmp_path / "lab.yml", overrides={"R5": {"port": closed_port()}})
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "check", "--config", str(path)],  # --progress auto
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+        )
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    raw = b"".join(chunks).decode("utf-8", "replace")
+    assert process.returncode == 2 and "exit 2:" in out and "polling [" not in out
+    assert "polling [" in raw and "4/4 devices, 1 failed" in raw  # the bar was drawn on the terminal
+    screen = _screen(raw)
+    (warning,) = [line for line in screen if "R5: TCP connection" in line]
+    # A line of its own, from its first column (the bar cleared, not just written over).
+    assert "polling [" not in warning and warning == warning.lstrip(), screen
+    assert not [line for line in screen if "polling [" in line], screen  # wiped at the end
+
+
+def test_no_progress_when_stderr_is_no_terminal(running: LabThread, tmp_path: Path) -> None:
+    path = write_inventory(running.lab, tmp_path / "lab.yml")
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "check", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "polling [" not in done.stderr + done.stdout
+
+
+def test_watch_keeps_the_selection_across_sighup(tmp_path: Path) -> None:
+    with LabThread(Lab(pairs=1, branches=2, time_scale=TIME_SCALE)) as running:
+        path = write_inventory(running.lab, tmp_path / "lab.yml")
+        process = start_monitor(
+            "check", "--config", str(path), "--json", "--watch", "0.3", "--device", "R1", "--device", "R4"
+        )
+        reports: list[dict] = []
+        reader = threading.Thread(target=_read_reports, args=(process, reports), daemon=True)
+        reader.start()
+        try:
+            wait_until(lambda: len(reports) >= 1, what="a --watch report")
+            # R5 (not selected) leaves: the selection stays as it was.
+            write_inventory(running.lab, path, drop=("R5",))
+            seen = len(reports)
+            process.send_signal(signal.SIGHUP)
+            wait_until(lambda: len(reports) >= seen + 2, what="two reports after the SIGHUP")
+            assert [d["device"] for d in reports[-1]["devices"]] == ["R1", "R4"]
+            assert reports[-1]["selection"]["not_judged"] == ["HUB-PAIR-1"]
+            # R4 (selected) leaves: refused, polling goes on with the previous inventory.
+            write_inventory(running.lab, path, drop=("R4", "R5"))
+            seen = len(reports)
+            process.send_signal(signal.SIGHUP)
+            wait_until(lambda: len(reports) >= seen + 2, what="two reports after the bad SIGHUP")
+            assert [d["device"] for d in reports[-1]["devices"]] == ["R1", "R4"]
+        finally:
+            stderr = stop(process, signal.SIGINT)
+        assert "inventory reload refused, keeping the previous one: --device R4: not in the inventory" in stderr
+        assert not running.lab.router("R2").commands_received and not running.lab.router("R5").commands_received

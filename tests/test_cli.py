@@ -4,7 +4,9 @@ flags, and a SIGHUP while it starts)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -109,3 +111,87 @@ def test_a_sighup_while_serve_starts_is_a_reload_not_the_end(tmp_path: Path) -> 
         stderr_lines.stop()
     assert process.returncode == 0, logged
     assert f"inventory {inventory} reloaded" in "".join(logged)
+
+
+def test_help_states_every_default() -> None:
+    result = _run("serve", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())  # argparse wraps lines
+    for default in ("(default: :9477)", "(default: 30.0)", "(default: 64)", "(default: 8)", "(default: logfmt)"):
+        assert default in text, default
+    assert "(default: info)" in text and "--config.file FILE" in text and "--web.enable-lifecycle" in text
+
+
+@pytest.mark.parametrize("spelling", ["--config.file", "--config"])
+def test_the_inventory_flag_and_its_old_alias(spelling: str, tmp_path: Path) -> None:
+    """--config.file as every exporter spells it; --config still works. A
+    missing file is named in one line, exit 2, whatever the spelling."""
+    missing = tmp_path / "missing.yml"
+    for command in ("check", "serve"):
+        result = _run(command, spelling, str(missing), "--web.listen-address" if command == "serve" else "--json",
+                      *(["127.0.0.1:0"] if command == "serve" else []))  # fmt: skip
+        assert result.returncode == 2, (command, result.stderr)
+        assert str(missing) in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "complaint"),
+    [(b"R1#show version\n\x00\x01\x02", "binary file"), (b"R1#show version\n\xff\xfe caf\xe9\n", "not UTF-8")],
+)
+def test_parse_refuses_binary_and_non_utf8_files_in_one_line(content: bytes, complaint: str, tmp_path: Path) -> None:
+    saved = tmp_path / "output.txt"
+    saved.write_bytes(content)
+    result = _run("parse", "--command", "show version", str(saved))
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert str(saved) in result.stderr and complaint in result.stderr
+
+
+def _first_log_line(tmp_path: Path, *log_flags: str) -> str:
+    """serve's first log line (it warns that it serves without TLS)."""
+    inventory = tmp_path / "inventory.yml"
+    write_branch_inventory(inventory)
+    process = start_monitor(
+        "serve", "--config.file", str(inventory), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0",
+        *log_flags,
+    )  # fmt: skip
+    stderr_lines = StderrLines(process)
+    try:
+        wait_until(lambda: stderr_lines.lines, 30, "serve's first log line")
+    finally:
+        stderr_lines.stop()
+    return stderr_lines.lines[0]
+
+
+def test_logs_are_logfmt_by_default(tmp_path: Path) -> None:
+    line = _first_log_line(tmp_path)
+    fields = dict(re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', line))
+    assert set(fields) == {"ts", "level", "logger", "msg"}, line
+    assert fields["level"] == "warning" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", fields["ts"])
+    assert "without TLS" in json.loads(fields["msg"])
+
+
+def test_logs_as_json_lines(tmp_path: Path) -> None:
+    record = json.loads(_first_log_line(tmp_path, "--log.format", "json", "--log.level", "debug"))
+    assert record["level"] == "warning" and "without TLS" in record["msg"] and record["logger"] == "monitor.serve"
+
+
+def test_a_log_record_with_a_traceback_stays_one_line() -> None:
+    from monitor.logs import JsonFormatter, LogfmtFormatter
+
+    try:
+        raise RuntimeError('boom "quoted"\nsecond line')
+    except RuntimeError:
+        record = logging.LogRecord("monitor.x", logging.ERROR, __file__, 1, "failed: %s", ("a b",), sys.exc_info())
+    for formatter in (LogfmtFormatter(), JsonFormatter()):
+        text = formatter.format(record)
+        assert "\n" not in text and "Traceback" in text and "second line" in text
+    assert json.loads(JsonFormatter().format(record))["msg"].startswith("failed: a b\nTraceback")
+    assert 'msg="failed: a b\\nTraceback' in LogfmtFormatter().format(record)
+
+
+def test_bad_arguments_of_a_nagios_check_are_unknown_not_critical() -> None:
+    result = _run("check", "--config.file", "x.yml", "--nagios", "--json")
+    assert result.returncode == 3
+    assert result.stdout.startswith("IPSECHA UNKNOWN - ") and "not allowed with argument" in result.stderr
+    assert _run("check", "--config.file", "x.yml", "--json", "--bogus").returncode == 2  # not a plugin: argparse's 2

@@ -85,8 +85,10 @@ def test_check_and_the_exporter_record_through_the_monitor(
 
 
 def test_the_front_ends_hold_no_pipeline_of_their_own() -> None:
-    root = Path(monitor.check.__file__).parent
-    for name in ("check.py", "serve.py", "export/exporter.py", "export/server.py"):
+    root = Path(monitor.__file__).parent
+    check = sorted(path.relative_to(root).as_posix() for path in Path(monitor.check.__file__).parent.glob("*.py"))
+    assert "check/__init__.py" in check and "check/result.py" in check  # the check package, every file of it
+    for name in (*check, "serve.py", "export/exporter.py", "export/server.py"):
         source = (root / name).read_text(encoding="utf-8")
         for needle in ("evaluate_pair", ".observe(", ".forget(", "signal.signal(", REFUSED):
             assert needle not in source, f"{name} has its own {needle}"
@@ -138,8 +140,10 @@ def test_an_update_forgets_a_name_moved_to_another_host(inventory: Inventory, pa
         assert "R4" in core.tracker.devices
         # Only a password changes: the same box, its history stays.
         text = inventory.path.read_text(encoding="utf-8")
-        rotated = tmp_path / "rotated.yml"
-        rotated.write_text(text.replace("password: x", "password: y"), encoding="utf-8")
+        rotated, new_password = tmp_path / "rotated.yml", tmp_path / "rotated-password"
+        new_password.write_text("y\n", encoding="utf-8")
+        assert str(tmp_path / "password") in text  # the fixture's password file
+        rotated.write_text(text.replace(str(tmp_path / "password"), str(new_password)), encoding="utf-8")
         assert core.update_inventory(load_inventory(rotated)) == []
         assert "R4" in core.tracker.devices and "R4" not in core.state().snapshots  # changed: polled afresh
         # R4 now names another host, freshly booted: not a reload of R4.
@@ -167,7 +171,7 @@ def test_an_update_forgets_a_removed_pair_and_its_members(inventory: Inventory, 
         assert core.tracker.rf_active == {"HUB-PAIR-1": "R2"} and core.state().pairs
         branches = tmp_path / "branches.yml"
         branches.write_text(
-            "lab: true\ndefaults: {credentials: {username: lab, password: x}}\n"
+            f"lab: true\ndefaults: {{credentials: {{username: lab, password: {{file: {tmp_path / 'password'}}}}}}}\n"
             "devices: [{name: R4, host: 172.16.0.4, role: branch}]\n",
             encoding="utf-8",
         )
@@ -347,7 +351,7 @@ def test_serve_survives_sighup_with_any_bad_file(tmp_path: Path) -> None:
             process.send_signal(signal.SIGHUP)
             wait_until(lambda n=refusals: "".join(logged).count(REFUSED) == n, what=f"refusal of {name}")
             time.sleep(0.2)  # anything else it would log about this reload
-            lines = [line for line in logged[seen:] if " ERROR " in line or "Traceback" in line]
+            lines = [line for line in logged[seen:] if "level=error" in line or "Traceback" in line]
             assert len(lines) == 1 and str(path) in lines[0] and says in lines[0], (name, lines)
             assert process.poll() is None
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/targets", timeout=10) as response:

@@ -479,7 +479,7 @@ def test_missing_inter_device_judged_on_hsrp_with_stateful_group(
 ) -> None:
     """An image without `show redundancy inter-device` (IOS answers with the
     caret line and `% Invalid input`): with the pair's `stateful_group` in
-    the inventory the answer is `not_supported` (README: not a failure, the
+    the inventory the answer is `not_supported` (docs/polling.md: not a failure, the
     device stays up) and the HSRP rules judge the named group: ok, not
     unknown, and no rule calls a polled device "not polled"."""
     r1 = {k: v for k, v in R1_OUTPUTS.items() if k != "show redundancy inter-device"}

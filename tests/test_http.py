@@ -236,8 +236,11 @@ def test_a_get_with_a_body_is_refused_not_run_as_a_second_request(served: Served
     assert answer.count(b"HTTP/1.1 ") == 1 and b"a GET request has no body" in answer
     time.sleep(0.5)
     assert polls(served.lab) == before
-    # Nor is another method's body run: 501, closed.
-    answer = served.exchange(request.replace(b"GET /targets", b"POST /targets", 1))
+    # Nor is a POST's body (400, closed) or an unknown method's (501, closed).
+    answer = served.exchange(request.replace(b"GET /targets", b"POST /-/reload", 1))
+    assert answer.startswith(b"HTTP/1.1 400 ") and answer.count(b"HTTP/1.1 ") == 1, answer
+    assert b"a POST request has no body" in answer and b"Connection: close\r\n" in answer
+    answer = served.exchange(request.replace(b"GET /targets", b"DELETE /targets", 1))
     assert answer.startswith(b"HTTP/1.1 501 ") and answer.count(b"HTTP/1.1 ") == 1, answer
     time.sleep(0.5)
     assert polls(served.lab) == before
@@ -298,7 +301,11 @@ def test_a_probe_flood_is_bounded_per_target(served: Served) -> None:
 
 
 def test_the_server_header_names_no_versions(served: Served) -> None:
-    for request in (get("/targets"), get("/nope"), b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"):
+    for request in (
+        get("/targets"),
+        get("/nope"),
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    ):
         answer = served.exchange(request)
         head = answer.split(b"\r\n\r\n")[0].decode()
         assert "\r\nServer: ipsec-ha-monitor\r\n" in head, head

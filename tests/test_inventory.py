@@ -3,12 +3,16 @@ file, the line and the field, and no secret in any repr or message."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
+import warnings
 from pathlib import Path
 
+import asyncssh
 import pytest
 
-from monitor.inventory import InventoryError, Secret, load_inventory
+from monitor.inventory import NO_PASSWORD, Inventory, InventoryError, PollSettings, Secret, load_inventory
 from monitor.lab import Lab, LabThread
 
 GOOD = """\
@@ -247,3 +251,319 @@ def test_a_secret_file_that_is_not_utf8_is_refused_naming_it(write, tmp_path: Pa
 def test_a_path_that_cannot_be_one_is_refused(write, value: str) -> None:
     error = _refused(write(GOOD.replace("{env: IPSECHA_TEST_PASSWORD}", f"{{file: {value}}}", 1)))
     assert error.where == "defaults.credentials.password.file" and "nothing exists" in error.message
+
+
+# --- SSH keys, the agent, jump hosts, timeouts, device_type (issue 15) -------------------
+
+
+def _key(path: Path, passphrase: str | None = None) -> Path:
+    """An ed25519 private key, OpenSSH format (encrypted with few bcrypt
+    rounds when `passphrase` is given: decrypting stays quick)."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    with warnings.catch_warnings():  # bcrypt warns about so few rounds
+        warnings.simplefilter("ignore")
+        data = key.export_private_key("openssh", passphrase, rounds=16) if passphrase else key.export_private_key()
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return path
+
+
+KEYED = """\
+defaults:
+  credentials:
+    username: netops
+    key_file: KEY_FILE
+devices:
+  - {name: R4, host: 172.16.0.4, role: branch}
+"""
+
+
+def _load_quietly(path: Path) -> Inventory:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_inventory(path)
+
+
+def test_a_key_file_needs_no_password(write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    key = _key(tmp_path / ".ssh" / "ipsecha_ed25519")
+    credentials = load_inventory(write(KEYED.replace("KEY_FILE", "~/.ssh/ipsecha_ed25519"))).devices["R4"].credentials
+    assert credentials.key_file == key  # ~ expanded
+    assert credentials.password == NO_PASSWORD and credentials.password.reveal() == ""
+    assert credentials.passphrase is None and not credentials.use_agent and credentials.secrets == ()
+
+
+def test_an_encrypted_key_takes_a_passphrase_secret(write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPSECHA_TEST_PASSPHRASE", "Recognisable-passphrase")
+    key = _key(tmp_path / "id_ed25519", "Recognisable-passphrase")
+    text = KEYED.replace("KEY_FILE", str(key)).replace(
+        "    key_file:", "    passphrase: {env: IPSECHA_TEST_PASSPHRASE}\n    key_file:"
+    )
+    credentials = _load_quietly(write(text)).devices["R4"].credentials
+    assert credentials.passphrase is not None and credentials.passphrase.reveal() == "Recognisable-passphrase"
+    assert credentials.passphrase in credentials.secrets  # withheld from every output like a password
+    assert "Recognisable-passphrase" not in repr(credentials)
+
+
+def test_the_agent_alone_needs_no_password(write) -> None:
+    text = KEYED.replace("    key_file: KEY_FILE\n", "    use_agent: true\n")
+    credentials = load_inventory(write(text)).devices["R4"].credentials
+    assert credentials.use_agent and credentials.key_file is None and credentials.password == NO_PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "where", "message"),
+    [
+        (("    key_file: KEY_FILE\n", ""), 3, "defaults.credentials.password", "needed unless key_file or use_agent"),
+        (("KEY_FILE", "/nonexistent/id_ed25519"), 4, "defaults.credentials.key_file", "/nonexistent/id_ed25519 is"),
+        (("KEY_FILE", "PUBLIC"), 4, "defaults.credentials.key_file", "not a private key (OpenSSH or PEM): it holds a"),
+        (("KEY_FILE", "LATIN1"), 4, "defaults.credentials.key_file", "LATIN1 is not UTF-8 text"),
+        (("KEY_FILE", "ENCRYPTED"), 4, "defaults.credentials.key_file", "ENCRYPTED is encrypted: give passphrase"),
+        (
+            ("    key_file: KEY_FILE\n", "    key_file: ENCRYPTED\n    passphrase: {env: IPSECHA_TEST_PASSWORD}\n"),
+            4,
+            "defaults.credentials.key_file",
+            "cannot load ENCRYPTED (a wrong passphrase",
+        ),
+        (
+            ("    key_file: KEY_FILE\n", "    use_agent: true\n    passphrase: {env: IPSECHA_TEST_PASSWORD}\n"),
+            5,
+            "defaults.credentials.passphrase",
+            "given without key_file",
+        ),
+        (("    key_file: KEY_FILE\n", "    use_agent: please\n"), 4, "defaults.credentials.use_agent", "true or false"),
+        (
+            ("    key_file: KEY_FILE\n", "    key_file: KEY_FILE\n    passphrase: hunter2\n"),
+            5,
+            "defaults.credentials.passphrase",
+            "inline secrets are refused",
+        ),
+    ],
+    ids=["no-password", "missing", "public", "latin-1", "no-passphrase", "bad-passphrase", "stray", "agent", "inline"],
+)
+def test_key_errors_name_file_line_and_field(write, tmp_path: Path, edit, line: int, where: str, message: str) -> None:
+    files = {
+        "KEY_FILE": _key(tmp_path / "id_plain"),
+        "ENCRYPTED": _key(tmp_path / "id_encrypted", "the-right-one"),
+        "PUBLIC": tmp_path / "id_plain.pub",
+        "LATIN1": tmp_path / "id_latin1",
+    }
+    files["PUBLIC"].write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake comment\n")
+    files["LATIN1"].write_bytes("-----BEGIN OPENSSH PRIVATE KEY-----\nclé\n".encode("latin-1"))
+    old, new = edit
+    text = KEYED.replace(old, new, 1)
+    for name, path in files.items():
+        text, message = text.replace(name, str(path)), message.replace(name, str(path))
+    error = _refused_quietly(write(text))
+    assert (error.line, error.where) == (line, where), str(error)
+    assert message in error.message, str(error)
+    assert PASSWORD not in str(error) and "hunter2" not in str(error)
+
+
+def _refused_quietly(path: Path) -> InventoryError:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _refused(path)
+
+
+JUMP_CONFIG = """\
+Host bastion
+    HostName 192.0.2.10
+    User jump
+Host 172.16.*
+    ProxyJump bastion
+"""
+
+
+def test_ssh_config_file_for_jump_hosts(write, tmp_path: Path) -> None:
+    config = tmp_path / "ssh_config"
+    config.write_text(JUMP_CONFIG)
+    text = GOOD.replace("  port: 2222\n", f"  port: 2222\n  ssh_config_file: {config}\n")
+    inventory = load_inventory(write(text))
+    assert {device.ssh_config_file for device in inventory.devices.values()} == {config}
+    assert load_inventory(write(GOOD)).devices["R1"].ssh_config_file is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "is not a readable file"),
+        ("Host x\n  ProxyJump caf\xe9\n".encode("latin-1"), "is not UTF-8 text"),
+        (b"Host x\n\x00\x00\x00", "is a binary file, not text"),
+        (b"Host 172.16.*\n    ProxyJump a,b\n", "ProxyJump a,b for 172.16.0.4 has more than one hop"),
+        (b"Host x\n  =\n", "not a valid ssh_config"),
+        (
+            b"Host 172.16.*\n    ProxyCommand ssh -W %h:%p bastion\n",
+            "the ProxyCommand for 172.16.0.4 gets %p = 22 (its Port there), but the device's port is 2200",
+        ),
+    ],
+    ids=["missing", "latin-1", "binary", "two-hops", "unparsable", "proxycommand-port"],
+)
+def test_a_bad_ssh_config_file_is_named(write, tmp_path: Path, content: bytes | None, message: str) -> None:
+    config = tmp_path / "ssh_config"
+    if content is not None:
+        config.write_bytes(content)
+    text = GOOD.replace("    port: 22\n", f"    port: 2200\n    ssh_config_file: {config}\n")
+    error = _refused(write(text))
+    assert (error.line, error.where) == (15, "devices[2].ssh_config_file"), str(error)
+    assert str(config) in error.message and message in error.message, str(error)
+
+
+def test_a_known_hosts_file_that_is_not_text_is_named(write, tmp_path: Path) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_bytes(b"\x89PNG\r\n\x1a\n\xff")
+    error = _refused(write(GOOD.replace("  port: 2222\n", f"  port: 2222\n  known_hosts: {known}\n")))
+    assert error.where == "defaults.known_hosts" and error.message == f"{known} is not UTF-8 text"
+
+
+def test_a_binary_secret_file_is_refused_naming_it(write, tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_bytes(b"\x00\x01\x02ELF\x03\n")
+    error = _refused(write(GOOD.replace("{env: IPSECHA_TEST_PASSWORD}", f"{{file: {secret}}}", 1)))
+    assert error.where == "defaults.credentials.password.file"
+    assert error.message == f"{secret} is a binary file, not text"
+
+
+def test_an_inventory_path_with_a_nul_is_refused_naming_it() -> None:
+    with pytest.raises(InventoryError, match="not a valid path") as caught:
+        load_inventory("/tmp/inventory\0.yml")
+    assert caught.value.where == "file"
+
+
+def test_per_device_timeouts_override_polling(write) -> None:
+    text = (
+        GOOD.replace("  port: 2222\n", "  port: 2222\n  timeouts: {connect: 15, command: 40}\n")
+        .replace("    port: 22\n", "    port: 22\n    timeouts: {command: 90, poll: 300, login: 25}\n")
+        .replace("pairs:\n", "polling: {connect_timeout: 5, login_timeout: 8, command_timeout: 10}\npairs:\n")
+    )
+    inventory = load_inventory(write(text))
+    polling = inventory.polling
+    assert (polling.connect_timeout, polling.login_seconds, polling.command_timeout) == (5, 8, 10)
+    r1, r4 = (inventory.devices[name].settings(polling) for name in ("R1", "R4"))
+    # defaults.timeouts over polling, a device's own over both, key by key
+    assert (r1.connect_timeout, r1.login_seconds, r1.command_timeout, r1.poll_timeout) == (15, 8, 40, 60)
+    assert (r4.connect_timeout, r4.login_seconds, r4.command_timeout, r4.poll_timeout) == (15, 25, 90, 300)
+    assert r4.workers == polling.workers and r4.keepalive == polling.keepalive
+    assert load_inventory(write(GOOD)).devices["R4"].settings(polling) is polling
+    assert PollSettings().login_seconds == PollSettings().connect_timeout  # login defaults to connect
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "where", "message"),
+    [
+        ("{read: 5}", "devices[2].timeouts.read", "unknown field (known: command, connect, login, poll)"),
+        ("{connect: 0}", "devices[2].timeouts.connect", "expected a number >= 0.1, got '0'"),
+        ("{command: -5}", "devices[2].timeouts.command", "got '-5'"),
+        ("{poll: soon}", "devices[2].timeouts.poll", "got 'soon'"),
+        ("30", "devices[2].timeouts", "expected a mapping"),
+    ],
+)
+def test_bad_timeouts_are_refused_naming_the_key(write, timeouts: str, where: str, message: str) -> None:
+    error = _refused(write(GOOD.replace("    port: 22\n", f"    port: 22\n    timeouts: {timeouts}\n")))
+    assert (error.line, error.where) == (15, where), str(error)
+    assert message in error.message
+
+
+def test_device_type_is_netmikos_name_for_platform(write) -> None:
+    text = GOOD.replace("  port: 2222\n", "  port: 2222\n  device_type: cisco_xe\n")
+    text = text.replace("    port: 22\n", "    port: 22\n    device_type: cisco_ios\n    platform: cisco_ios\n")
+    inventory = load_inventory(write(text))
+    assert [device.platform for device in inventory.devices.values()] == ["cisco_xe", "cisco_xe", "cisco_ios"]
+    # a device's platform wins over the defaults' device_type, and the other way round
+    text = GOOD.replace("  port: 2222\n", "  port: 2222\n  platform: cisco_xe\n")
+    text = text.replace("    port: 22\n", "    port: 22\n    device_type: cisco_ios\n")
+    assert load_inventory(write(text)).devices["R4"].platform == "cisco_ios"
+
+
+@pytest.mark.parametrize(
+    ("fields", "where", "message"),
+    [
+        ("device_type: cisco_xe\n    platform: cisco_ios", "devices[2].device_type", "disagrees with platform"),
+        ("device_type: cisco_nxos", "devices[2].device_type", "expected one of cisco_ios, cisco_xe"),
+    ],
+)
+def test_device_type_errors(write, fields: str, where: str, message: str) -> None:
+    error = _refused(write(GOOD.replace("    port: 22\n", f"    port: 22\n    {fields}\n")))
+    assert error.where == where and message in error.message, str(error)
+
+
+# --- inline secrets: a lab inventory, and loopback hosts only ------------------------------
+
+LAB_TEXT = """\
+lab: true
+defaults: {credentials: {username: lab, password: x, enable_secret: y}}
+devices:
+  - {name: R1, host: 127.0.0.1, port: 2001, role: hub}
+  - {name: R2, host: "::1", port: 2002, role: hub}
+  - {name: R4, host: 127.0.0.44, port: 2003, role: branch}
+"""
+
+
+def test_inline_secrets_stand_for_loopback_hosts_in_a_lab_inventory(tmp_path: Path) -> None:
+    path = tmp_path / "lab.yml"
+    path.write_text(LAB_TEXT)
+    inventory = load_inventory(path)
+    assert {device.credentials.password.reveal() for device in inventory.devices.values()} == {"x"}
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "192.0.2.7", "router.example.net", "localhost", "::ffff:10.0.0.1"])
+def test_inline_secrets_are_refused_for_any_other_host_even_in_a_lab(tmp_path: Path, host: str) -> None:
+    path = tmp_path / "lab.yml"
+    path.write_text(LAB_TEXT.replace("127.0.0.44", f'"{host}"'))
+    error = _refused(path)
+    assert (error.line, error.where) == (2, "defaults.credentials.password"), str(error)
+    assert f"inline secrets are refused for R4 (host {host})" in error.message
+    assert "loopback" in error.message and "use {env: VARIABLE} or {file: PATH}" in error.message
+
+
+def test_a_lab_host_elsewhere_may_use_env_and_file_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPSECHA_TEST_PASSWORD", PASSWORD)
+    path = tmp_path / "lab.yml"
+    path.write_text(
+        LAB_TEXT.replace(
+            "127.0.0.44, port: 2003, role: branch}",
+            "10.0.0.4, role: branch, credentials: {username: lab, password: {env: IPSECHA_TEST_PASSWORD}}}",
+        )
+    )
+    assert load_inventory(path).devices["R4"].credentials.password.reveal() == PASSWORD
+
+
+# --- every command: a bad inventory is one line naming the file, exit 2 ----------------
+
+
+@pytest.mark.integration  # a subprocess per command
+@pytest.mark.parametrize("command", ["check", "serve"])
+@pytest.mark.parametrize("bad", ["inventory-latin-1", "inventory-binary", "secret-binary", "key-latin-1"])
+def test_every_command_names_the_bad_file_and_exits_2(tmp_path: Path, command: str, bad: str) -> None:
+    inventory, secret = tmp_path / "inventory.yml", tmp_path / "password"
+    secret.write_text("x\n")
+    text = (
+        "defaults: {credentials: {username: netops, password: {file: " + str(secret) + "}}}\n"
+        "devices: [{name: R4, host: 127.0.0.1, port: 1, role: branch}]\n"
+    )
+    named = inventory
+    if bad == "inventory-latin-1":
+        inventory.write_bytes(text.encode() + "# café\n".encode("latin-1"))
+    elif bad == "inventory-binary":
+        inventory.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)))
+    elif bad == "secret-binary":
+        inventory.write_text(text)
+        secret.write_bytes(b"\x00\x01\x02")
+        named = secret
+    else:
+        key = tmp_path / "id_ed25519"
+        key.write_bytes("-----BEGIN OPENSSH PRIVATE KEY-----\nclé\n".encode("latin-1"))
+        inventory.write_text(text.replace("password: {file: " + str(secret) + "}", f"key_file: {key}"))
+        named = key
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", command, "--config", str(inventory), "--web.listen-address", "127.0.0.1:0"]
+        if command == "serve"
+        else [sys.executable, "-m", "monitor", command, "--config", str(inventory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1 and str(named) in lines[0] and "Traceback" not in lines[0], lines

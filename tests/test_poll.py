@@ -369,3 +369,26 @@ def test_bytes_after_the_last_line_end_before_the_prompt(
         # Well within the 2 s command timeout (a line end missing costs 0.2 s of quiet).
         assert all(result.duration_seconds < 1.0 for result in snapshot.results), snapshot.results
     assert not snapshots[1].session_opened
+
+
+def test_a_devices_own_poll_timeout_sets_how_long_it_is_waited_for(tmp_path: Path) -> None:
+    """The exporter's probes, poll_all and the schedule's stand-ins wait for
+    each device's own poll timeout: the longest when it is longer."""
+    path = tmp_path / "inventory.yml"
+    path.write_text(
+        "lab: true\ndefaults: {credentials: {username: lab, password: x}}\npolling: {poll_timeout: 10}\n"
+        f"devices:\n  - {{name: R4, host: 127.0.0.1, port: {closed_port()}, role: branch}}\n"
+        f"  - {{name: R5, host: 127.0.0.1, port: {closed_port()}, role: branch,\n"
+        "      timeouts: {poll: 100, command: 7}}\n",
+        encoding="utf-8",
+    )
+    poller = Poller(load_inventory(path))
+    try:
+        r4, r5 = poller.device("R4").settings, poller.device("R5").settings
+        assert (r4.poll_timeout, r4.command_timeout) == (10, 20)
+        assert (r5.poll_timeout, r5.command_timeout) == (100, 7)
+        assert poller.longest_poll_seconds == 100 + 5  # and the grace past it
+        session = poller.device("R5")._session
+        assert session.settings is r5  # what the SSH session is opened and run with
+    finally:
+        poller.close()

@@ -327,7 +327,7 @@ def test_check_output_and_debug_log_hold_no_form(echoing_lab: LabThread, tmp_pat
             assert "LAST RELOAD REASON" in done.stdout and "withheld" in done.stdout
     for output in outputs:
         assert_no_form(output, "check's output")
-    assert "DEBUG" in outputs[0]  # the debug log was on
+    assert "level=debug" in outputs[0]  # the debug log was on
 
 
 @pytest.mark.integration

@@ -4,9 +4,8 @@ bad file refused with the field it got wrong."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import http.client
-import ipaddress
+import re
 import select
 import signal
 import socket
@@ -18,12 +17,9 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from support.inventories import write_branch_inventory
 from support.processes import StderrLines, start_monitor, stop
+from support.tls import self_signed
 from support.waiting import wait_until
 
 from monitor.export import web_config
@@ -35,29 +31,6 @@ from monitor.inventory import load_inventory
 pytestmark = pytest.mark.integration  # the exporter's HTTPS server
 
 PASSWORD = "Scrape-Canary-51f0"
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "tls.crt", folder / "tls.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
 
 
 @pytest.fixture
@@ -285,7 +258,7 @@ def test_sighup_rereads_the_web_config_and_keeps_it_when_bad(tmp_path: Path) -> 
             process.send_signal(signal.SIGHUP)
             wait_until(lambda n=refusals: "".join(logged).count(REFUSED) == n, what=f"refusal of {name}")
             time.sleep(0.2)
-            lines = [line for line in logged[seen:] if " ERROR " in line or "Traceback" in line]
+            lines = [line for line in logged[seen:] if re.search(r" ERROR |level=error|Traceback", line)]
             assert len(lines) == 1 and str(web_file) in lines[0] and says in lines[0], (name, lines)
             assert _status(url, contexts["second"], _basic("bob", "Bob-Canary-77")) == 200, name
     finally:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import gzip
 import logging
+import platform
 import threading
 import time
 from collections import Counter
 
+from prometheus_client import CollectorRegistry, GCCollector, Info, PlatformCollector, ProcessCollector, generate_latest
+
+from monitor import __version__
 from monitor.core import Monitor, Recorded
 from monitor.export.metrics import ExportView, escape_label, render
 from monitor.health import PairHealth
@@ -45,6 +49,9 @@ class Exporter:
         self._page = _NO_PAGE  # generation, at, body, gzipped body
         self._render_lock = threading.Lock()
         self._scheduler: Scheduler | None = None
+        self._ready = False
+        self.interval: float | None = None  # the background polling's, once started
+        self.self_registry = self_metrics_registry()
         self.monitor.subscribe(on_record=self._count, on_update=self._prune)
 
     @property
@@ -54,6 +61,15 @@ class Exporter:
     @property
     def poller(self) -> Poller:
         return self.monitor.poller
+
+    @property
+    def ready(self) -> bool:
+        """/-/ready: without background polling at once (/probe polls on
+        demand); with it, once every device's first poll ended (answered
+        or not). Stays ready from then on, inventory reloads included."""
+        if not self._ready and (self._scheduler is None or self.monitor.polled_every_device()):
+            self._ready = True
+        return self._ready
 
     @property
     def longest_probe_seconds(self) -> float:
@@ -138,6 +154,7 @@ class Exporter:
         Scheduler). Each result is recorded as its poll ends."""
         if self._scheduler is not None:
             raise RuntimeError("the background polling already runs")
+        self.interval = interval
         self._scheduler = Scheduler(self.poller, interval, self._record_one)
         self._scheduler.start()
 
@@ -185,7 +202,7 @@ class Exporter:
             # While polls end and are recorded device after device, re-render at most
             # every PAGE_MIN_AGE_SECONDS: the scrapes in between share a page.
             if (cached_generation != generation and age >= PAGE_MIN_AGE_SECONDS) or age > max_age:
-                body = render(self.view()) + self.own_metrics().encode()
+                body = render(self.view()) + self.own_metrics().encode() + generate_latest(self.self_registry)
                 compressed = gzip.compress(body, compresslevel=1, mtime=0)
                 self._page = (generation, time.monotonic(), body, compressed)
             return compressed if gzipped else body
@@ -261,3 +278,17 @@ class Exporter:
 
     def pair_table(self) -> list[PairHealth]:
         return self.monitor.pairs()
+
+
+def self_metrics_registry() -> CollectorRegistry:
+    """The exporter's process as prometheus_client's own collectors write it
+    (process_*, python_info, python_gc_*) and ipsecha_build_info: a private
+    registry, so nothing else a library registers globally leaks in."""
+    registry = CollectorRegistry(auto_describe=True)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    Info("ipsecha_build", "The running ipsec-ha-monitor: its version and Python's", registry=registry).info(
+        {"version": __version__, "python_version": platform.python_version()}
+    )
+    return registry

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from monitor.health import RELOAD_CAUSES, VERDICTS, PairHealth, reload_cause
 from monitor.inventory import Device, Inventory
 from monitor.records import HSRP_STATES
+from monitor.rf_states import RF_STATE_NAMES
 from monitor.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 DEVICE = ("device", "pair")
 HSRP_GROUP = (*DEVICE, "interface", "group")
 PEER = (*DEVICE, "peer")
+# Every RF state code and its name, from the one table (monitor/rf_states.py).
+_RF_CODES = ", ".join(f"{code} {name}" for code, name in sorted(RF_STATE_NAMES.items()))
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,8 @@ METRICS: dict[str, MetricSpec] = {
     ),
     "ipsecha_hsrp_priority": MetricSpec("gauge", "HSRP priority of the group on this device", HSRP_GROUP),
     "ipsecha_hsrp_preempt": MetricSpec("gauge", "1 when preemption is enabled on the HSRP group", HSRP_GROUP),
-    "ipsecha_redundancy_my_state": MetricSpec(
-        "gauge", "RF unit state code as IOS prints it (13 ACTIVE, 8 STANDBY HOT, 3 NEGOTIATION, 1 DISABLED)", DEVICE
-    ),
-    "ipsecha_redundancy_peer_state": MetricSpec("gauge", "RF peer state code as IOS prints it", DEVICE),
+    "ipsecha_redundancy_my_state": MetricSpec("gauge", f"RF unit state code as IOS prints it: {_RF_CODES}", DEVICE),
+    "ipsecha_redundancy_peer_state": MetricSpec("gauge", f"RF peer state code as IOS prints it: {_RF_CODES}", DEVICE),
     "ipsecha_redundancy_duplex": MetricSpec("gauge", "1 when the redundancy mode is Duplex", DEVICE),
     "ipsecha_redundancy_communications_up": MetricSpec("gauge", "1 when RF Communications = Up", DEVICE),
     "ipsecha_uptime_seconds": MetricSpec("gauge", "Uptime from show version (minute resolution)", DEVICE),
@@ -205,6 +206,20 @@ def render(view: ExportView) -> bytes:
     for pair in view.pairs:
         _pair(out, pair)
     return out.text()
+
+
+def render_probe_result(success: bool, duration_seconds: float) -> bytes:
+    """What blackbox_exporter adds to every /probe answer: whether the probe
+    worked (here: the device was reached and every command ran and parsed)
+    and how long the probe took."""
+    return (
+        "# HELP probe_success 1 when the device was reached and every command ran and parsed\n"
+        "# TYPE probe_success gauge\n"
+        f"probe_success {1 if success else 0}\n"
+        "# HELP probe_duration_seconds How long the probe took\n"
+        "# TYPE probe_duration_seconds gauge\n"
+        f"probe_duration_seconds {_number(max(0.0, duration_seconds))}\n"
+    ).encode()
 
 
 class _Lines:

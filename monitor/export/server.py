@@ -1,12 +1,24 @@
-"""The exporter's HTTP endpoints:
+"""The exporter's HTTP endpoints (GET, and HEAD: the same headers, no body;
+a HEAD of /probe polls as its GET does):
 
-    /metrics            every device's latest snapshot, pair verdicts, own metrics
-    /probe?target=NAME  poll that inventory device now; only its metrics
+    /metrics            every device's latest snapshot, pair verdicts, own
+                        metrics, process_* / python_* and ipsecha_build_info
+    /probe?target=NAME  poll that inventory device now; only its metrics, plus
+                        probe_success and probe_duration_seconds; `module` is
+                        optional and only "ipsecha" exists (another: 400)
     /targets            the inventory in Prometheus HTTP service-discovery format
-    /                   links and a short health table
+    /                   links, a short health table and each pair's recent
+                        events; refreshes itself
+    /-/healthy          200 while the process serves
+    /-/ready            503 until every device's first background poll ended
+                        (at once with --poll-interval 0), then 200
+    POST /-/reload      what SIGHUP does (inventory and web config): 200, or 500
+                        with the reason when refused (the old config stays);
+                        403 unless --web.enable-lifecycle, as in Prometheus
 
-A /probe target not in the inventory gets 404 and no connection is made:
-credentials only ever go to hosts the inventory names.
+Basic auth (the web config) applies to every path. A /probe target not in
+the inventory gets 404 and no connection is made: credentials only ever go
+to hosts the inventory names.
 
 What one client can take, and no more:
 
@@ -18,9 +30,10 @@ What one client can take, and no more:
   trickles them; a kept-alive connection waits `idle_timeout` (30 s) for its
   next request, which then has `header_timeout` from its first byte. Any
   one write of an answer gets `io_timeout` (30 s).
-- requests: only GET; a GET with a body (Content-Length above 0, or a
-  Transfer-Encoding) is answered 400 and the connection closed, its body
-  never read as a request. A request the client abandoned (it hung up
+- requests: GET and HEAD (POST and PUT on /-/reload only; another method
+  on a known path is 405, an unknown method 501); a request with a body
+  (Content-Length above 0, or a Transfer-Encoding) is answered 400 and the
+  connection closed, its body never read as a request. A request the client abandoned (it hung up
   before the end of its headers, or before its /probe began) is not run.
 - probes: at most `max_probes_per_target` (default 8) /probe requests of
   one device wait at once (they share one poll); one more is answered 503
@@ -33,6 +46,7 @@ never as a traceback. The Server header names the exporter, no versions.
 
 from __future__ import annotations
 
+import errno
 import html
 import io
 import json
@@ -44,14 +58,16 @@ import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from monitor.export.exporter import Exporter
-from monitor.export.metrics import render
+from monitor.export.metrics import render, render_probe_result
 from monitor.export.web_config import WebConfig, load_web_config
+from monitor.logs import one_line
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +84,25 @@ _BUSY = (
     b"Connection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n"
 )
 _LINGER_SECONDS = 1.0  # reading what a refused client still sends, so closing does not reset the answer
+# /probe's `module`: absent, empty or one of these (blackbox_exporter's
+# convention; there is one kind of probe).
+PROBE_MODULES = ("ipsecha",)
+# The landing page reloads itself every poll interval, this often at least
+# (and this slowly without background polling).
+INDEX_REFRESH_MIN_SECONDS = 2
+INDEX_REFRESH_PROBE_ONLY_SECONDS = 10
+_PLAIN = "text/plain; charset=utf-8"
+_READ = ("GET", "HEAD")
+# Each path and the methods it answers.
+_ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "/metrics": ("_metrics", _READ),
+    "/probe": ("_probe", _READ),
+    "/targets": ("_targets", _READ),
+    "/": ("_index", _READ),
+    "/-/healthy": ("_healthy", _READ),
+    "/-/ready": ("_ready", _READ),
+    "/-/reload": ("_reload", ("POST", "PUT")),
+}
 
 
 class ClientGone(Exception):
@@ -92,9 +127,17 @@ class ExporterServer(ThreadingHTTPServer):
         header_timeout: float = HEADER_TIMEOUT,
         idle_timeout: float = IDLE_TIMEOUT,
         io_timeout: float = IO_TIMEOUT,
+        enable_lifecycle: bool = False,
+        reload: Callable[[], str | None] | None = None,
     ) -> None:
+        """`address` with host "" is every interface: IPv6 and IPv4 on one
+        socket where the host has IPv6, else IPv4's 0.0.0.0. `reload` is
+        what POST /-/reload runs when `enable_lifecycle` (None when it
+        adopted the files, else the reason); set it later as `.reload`."""
         if max_connections < 1 or max_probes_per_target < 1:
             raise ValueError("max_connections and max_probes_per_target are at least 1")
+        self.enable_lifecycle = enable_lifecycle
+        self.reload = reload
         self.exporter = exporter
         self.web = web or WebConfig()
         self.max_connections = max_connections
@@ -104,9 +147,24 @@ class ExporterServer(ThreadingHTTPServer):
         self._slots = threading.BoundedSemaphore(max_connections)
         self._probes: Counter[str] = Counter()  # target -> /probe requests in progress
         self._probes_lock = threading.Lock()
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
+        self._dual_stack = address[0] == ""
+        if self._dual_stack:
+            try:
+                self.address_family = socket.AF_INET6
+                super().__init__(("::", address[1]), _Handler)
+                return
+            except OSError as exc:  # a host without IPv6: IPv4 only
+                if exc.errno not in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT):
+                    raise
+                self._dual_stack = False
+                address = ("0.0.0.0", address[1])
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        if self._dual_stack:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
 
     @property
     def url(self) -> str:
@@ -114,25 +172,36 @@ class ExporterServer(ThreadingHTTPServer):
         host = f"[{host}]" if ":" in host else host
         return f"{'https' if self.web.tls else 'http'}://{host}:{port}"
 
+    @property
+    def every_interface(self) -> bool:
+        return str(self.server_address[0]) in ("::", "0.0.0.0")
+
     def reload_web_config(self, path: str) -> bool:
         """SIGHUP: adopt the web config as it is now in `path` (new TLS
         certificate and users apply to new connections and requests), or
         keep the current one when the file is bad: one line naming it."""
+        return self.try_reload_web_config(path) is None
+
+    def try_reload_web_config(self, path: str) -> str | None:
+        """reload_web_config, saying why not: None when adopted, else the
+        reason in one line (logged too)."""
         try:
             web = load_web_config(path)
         except ValueError as exc:  # WebConfigError names the file and the field
-            log.error("web config reload refused, keeping the previous one: %s", exc)
-            return False
+            reason = one_line(str(exc))
+            log.error("web config reload refused, keeping the previous one: %s", reason)
+            return reason
         except Exception as exc:  # never end the exporter over a reload
-            log.error("web config reload refused, keeping the previous one: %s: %s", path, type(exc).__name__)
+            reason = f"{path}: {type(exc).__name__}"
+            log.error("web config reload refused, keeping the previous one: %s", reason)
             log.debug("web config reload failed", exc_info=True)
-            return False
+            return reason
         self.web = web
         if web.open:
             log.warning("web config %s reloaded: it sets neither TLS nor basic auth: %s is open", path, self.url)
         else:
             log.info("web config %s reloaded: %s: %s", path, self.url, web.describe())
-        return True
+        return None
 
     # --- connections ------------------------------------------------------------
 
@@ -365,15 +434,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self.headers.get("Transfer-Encoding") is not None or (length is not None and length.strip() != "0")
 
     def _refuse_body(self) -> None:
-        """A GET carries no body: 400, and the connection closed without
-        reading the body as another request."""
+        """No request here carries a body: 400, and the connection closed
+        without reading the body as another request."""
         self.close_connection = True
-        self._send(HTTPStatus.BAD_REQUEST, "text/plain; charset=utf-8", "a GET request has no body\n")
+        self._send(HTTPStatus.BAD_REQUEST, _PLAIN, f"a {self.command} request has no body\n")
         _linger(self.connection)
 
     def do_GET(self) -> None:
         # The web config as it is now: a user removed by a reload is refused
-        # at once, kept-alive connections included.
+        # at once, kept-alive connections included. Every path, /-/ ones too.
         if not self.server.web.authorized(self.headers.get("Authorization")):
             self.send_response(HTTPStatus.UNAUTHORIZED)
             self.send_header("WWW-Authenticate", 'Basic realm="ipsec-ha-monitor"')
@@ -381,18 +450,57 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         url = urlsplit(self.path)
-        routes = {"/metrics": self._metrics, "/probe": self._probe, "/targets": self._targets, "/": self._index}
-        route = routes.get(url.path)
+        route = _ROUTES.get(url.path)
         if route is None:
-            self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", f"no such page: {url.path}\n")
+            self._send(HTTPStatus.NOT_FOUND, _PLAIN, f"no such page: {url.path}\n")
+            return
+        name, methods = route
+        if self.command not in methods:
+            self._send(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                _PLAIN,
+                f"{url.path} answers {' and '.join(methods)} only\n",
+                {"Allow": ", ".join(methods)},
+            )
             return
         try:
-            route(parse_qs(url.query))
+            getattr(self, name)(parse_qs(url.query, keep_blank_values=True))
         except ClientGone:
             raise
         except Exception:
             log.exception("%s failed", url.path)
-            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "internal error (see the log)\n")
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, _PLAIN, "internal error (see the log)\n")
+
+    do_HEAD = do_POST = do_PUT = do_GET  # routed by path; HEAD: _send writes no body
+
+    def _healthy(self, query: dict[str, list[str]]) -> None:
+        self._send(HTTPStatus.OK, _PLAIN, "ipsec-ha-monitor is Healthy.\n")
+
+    def _ready(self, query: dict[str, list[str]]) -> None:
+        exporter = self.server.exporter
+        if exporter.ready:
+            self._send(HTTPStatus.OK, _PLAIN, "ipsec-ha-monitor is Ready.\n")
+            return
+        self._send(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            _PLAIN,
+            "ipsec-ha-monitor is not ready: the first poll of every device has not ended yet\n",
+        )
+
+    def _reload(self, query: dict[str, list[str]]) -> None:
+        server = self.server
+        if not server.enable_lifecycle:
+            self._send(HTTPStatus.FORBIDDEN, _PLAIN, "Lifecycle API is not enabled.\n")
+            return
+        reason = server.reload() if server.reload is not None else None
+        if reason is None:
+            self._send(HTTPStatus.OK, _PLAIN, "reloaded\n")
+        else:
+            self._send(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                _PLAIN,
+                f"reload refused, the previous configuration stays: {one_line(reason)}\n",
+            )
 
     def _metrics(self, query: dict[str, list[str]]) -> None:
         gzipped = _accepts_gzip(self.headers.get("Accept-Encoding", ""))
@@ -401,19 +509,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, CONTENT_TYPE, body, headers)
 
     def _probe(self, query: dict[str, list[str]]) -> None:
+        started = time.monotonic()
         server = self.server
         exporter = server.exporter
+        modules = query.get("module", [])
+        if len(modules) > 1 or (modules and modules[0] and modules[0] not in PROBE_MODULES):
+            shown = ", ".join(repr(module[:64].encode("unicode_escape").decode()) for module in modules)
+            known = ", ".join(PROBE_MODULES)
+            self._send(
+                HTTPStatus.BAD_REQUEST,
+                _PLAIN,
+                f"unknown module {shown}: the modules are {known} (or none)\n",
+            )
+            return
         targets = query.get("target", [])
         if len(targets) != 1 or not targets[0]:
-            self._send(HTTPStatus.BAD_REQUEST, "text/plain; charset=utf-8", "expected exactly one ?target=<device>\n")
+            self._send(HTTPStatus.BAD_REQUEST, _PLAIN, "expected exactly one ?target=<device>\n")
             return
         target = targets[0]
         if target not in exporter.inventory.devices:
             # The name is echoed escaped and cut short; nothing is contacted.
             shown = target[:64].encode("unicode_escape").decode()
-            self._send(
-                HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", f"unknown target {shown!r}: not in the inventory\n"
-            )
+            self._send(HTTPStatus.NOT_FOUND, _PLAIN, f"unknown target {shown!r}: not in the inventory\n")
             return
         if _hung_up(self.connection):
             raise ClientGone("hung up before its poll: not polled")
@@ -421,7 +538,7 @@ class _Handler(BaseHTTPRequestHandler):
             server.notes.note("probes", f"/probe?target={target}: {server.max_probes_per_target} probes already wait")
             self._send(
                 HTTPStatus.SERVICE_UNAVAILABLE,
-                "text/plain; charset=utf-8",
+                _PLAIN,
                 f"{server.max_probes_per_target} probes of this target already wait: try again\n",
                 {"Retry-After": "1"},
             )
@@ -430,7 +547,9 @@ class _Handler(BaseHTTPRequestHandler):
             view = exporter.probe(target, self._probe_timeout())
         finally:
             server.leave_probe(target)
-        self._send(HTTPStatus.OK, CONTENT_TYPE, render(view))
+        snapshot = view.snapshots.get(target)
+        success = snapshot is not None and snapshot.up
+        self._send(HTTPStatus.OK, CONTENT_TYPE, render(view) + render_probe_result(success, time.monotonic() - started))
 
     def _probe_timeout(self) -> float:
         """Prometheus's scrape timeout less a margin, within sane bounds:
@@ -453,23 +572,31 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, "application/json", json.dumps(groups, indent=1) + "\n")
 
     def _index(self, query: dict[str, list[str]]) -> None:
+        exporter = self.server.exporter
         rows = "".join(
             f"<tr><td>{html.escape(pair.pair)}</td><td>{pair.verdict}</td><td>{html.escape(pair.rf_active or '-')}</td>"
             f"<td>{html.escape('; '.join(f'{r.rule}: {r.message}' for r in pair.failed) or '-')}</td></tr>"
-            for pair in self.server.exporter.pair_table()
+            for pair in exporter.pair_table()
         )
+        interval = exporter.interval
+        refresh = max(INDEX_REFRESH_MIN_SECONDS, math.ceil(interval)) if interval else INDEX_REFRESH_PROBE_ONLY_SECONDS
         page = (
-            "<!doctype html><html><head><title>ipsec-ha-monitor</title></head><body>"
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            f"<meta http-equiv='refresh' content='{refresh}'><title>ipsec-ha-monitor</title></head><body>"
             "<h1>ipsec-ha-monitor</h1><p><a href='/metrics'>/metrics</a> &middot; "
-            "<a href='/targets'>/targets</a> &middot; /probe?target=&lt;device&gt;</p>"
+            "<a href='/targets'>/targets</a> &middot; /probe?target=&lt;device&gt; &middot; "
+            "<a href='/-/healthy'>/-/healthy</a> &middot; <a href='/-/ready'>/-/ready</a></p>"
             "<table border='1'><tr><th>pair</th><th>verdict</th><th>RF active</th><th>failing rules</th></tr>"
-            f"{rows}</table></body></html>\n"
+            f"{rows}</table>{_events_html(exporter)}"
+            f"<p><small>This page reloads every {refresh} s.</small></p></body></html>\n"
         )
         self._send(HTTPStatus.OK, "text/html; charset=utf-8", page)
 
     def _send(
         self, status: HTTPStatus, content_type: str, body: str | bytes, headers: dict[str, str] | None = None
     ) -> None:
+        """The answer; to a HEAD request the same headers (Content-Length
+        included) and no body."""
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -479,7 +606,25 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+
+def _events_html(exporter: Exporter) -> str:
+    """Each pair's recent events (then those of devices in no pair), newest
+    first, escaped."""
+    events = exporter.monitor.events()
+    sections = [(name, name) for name in exporter.inventory.pairs] + [("", "devices in no pair")]
+    parts = ["<h2>Recent events</h2>"]
+    for key, title in sections:
+        if key == "" and not events.get(""):
+            continue
+        items = "".join(
+            f"<li>{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(event.at))} UTC: {html.escape(event.text)}</li>"
+            for event in events.get(key, [])
+        )
+        parts.append(f"<h3>{html.escape(title)}</h3>" + (f"<ul>{items}</ul>" if items else "<p>none yet</p>"))
+    return "".join(parts)
 
 
 def _hung_up(connection: socket.socket) -> bool:

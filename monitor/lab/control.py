@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -24,6 +26,26 @@ def parse_address(text: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"expected HOST:PORT, got {text!r}")
     return host, int(port)
+
+
+def format_address(address: tuple[str, int]) -> str:
+    return f"{address[0]}:{address[1]}"
+
+
+def own_command() -> list[str]:
+    """How to run this very program again, from any directory and whatever
+    PATH holds: the installed command's full path when that is what runs,
+    else this interpreter with `-m monitor` (a virtualenv's python is kept
+    as is, not resolved: its symlink is what selects the environment)."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.stem == "ipsec-ha-monitor" and script.is_file():
+        return [os.path.abspath(script)]
+    return [os.path.abspath(sys.executable) if sys.executable else "python3", "-m", "monitor"]
+
+
+def trigger_command(control: tuple[str, int], scenario: str = "failover") -> str:
+    """The command line that triggers `scenario` on the lab listening on `control`."""
+    return shlex.join([*own_command(), "lab", "trigger", scenario, "--control-address", format_address(control)])
 
 
 def status(lab: Lab) -> list[dict[str, object]]:
@@ -63,8 +85,13 @@ async def _handle(lab: Lab, reader: asyncio.StreamReader, writer: asyncio.Stream
 
 
 async def serve_control(lab: Lab, control: tuple[str, int]) -> asyncio.Server:
-    """The control port (`lab trigger ...`, `lab status`) of a running lab."""
-    return await asyncio.start_server(lambda r, w: _handle(lab, r, w), *control)
+    """The control port (`lab trigger ...`, `lab status`) of a running lab;
+    OSError with a one-line reason when it cannot listen (in use)."""
+    try:
+        return await asyncio.start_server(lambda r, w: _handle(lab, r, w), *control)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise OSError(f"cannot listen on {format_address(control)} (the lab's control address): {reason}") from exc
 
 
 async def run_lab(
@@ -75,10 +102,19 @@ async def run_lab(
     inventory: Path | None,
     control: tuple[str, int],
     sa_lifetime: float = SA_LIFETIME_SECONDS,
+    *,
+    base_port: int = 0,
 ) -> None:
-    lab = Lab(pairs=pairs, branches=branches, time_scale=time_scale, sa_lifetime=sa_lifetime)
+    """The lab until SIGINT/SIGTERM. OSError (one line: the address and
+    why) when a router's SSH port or the control address cannot be bound;
+    ValueError for a base port leaving too few ports."""
+    lab = Lab(pairs=pairs, branches=branches, time_scale=time_scale, sa_lifetime=sa_lifetime, base_port=base_port)
     await lab.start()
-    server = await serve_control(lab, control)
+    try:
+        server = await serve_control(lab, control)
+    except OSError:
+        await lab.stop()
+        raise
     try:
         if inventory is not None:
             lab.write_inventory(inventory)
@@ -87,8 +123,9 @@ async def run_lab(
             print(f"  {row['device']:<10} port {row['port']}")
         if inventory is not None:
             print(f"inventory (with the lab's throwaway credentials): {inventory}")
-        print(f"control: {control[0]}:{control[1]}; try: ipsec-ha-monitor lab trigger failover")
-        print(f"scenarios: {', '.join(SCENARIOS)}")
+        print(f"control: {format_address(control)}")
+        print(f"try: {trigger_command(control)}")
+        print(f"     (scenarios: {', '.join(SCENARIOS)}; status: 'lab status' with the same --control-address)")
         sys.stdout.flush()
         if scenario != "baseline":
             lab.trigger(scenario)

@@ -32,7 +32,15 @@ from monitor.lab.topology import SA_LIFETIME_SECONDS, LabPair, build_pairs, lab_
 
 class Lab:
     """`sa_lifetime`: lab seconds between two rekeys of a tunnel's SA pair
-    (IOS's default 3600; a few tens of seconds make rekeys happen in tests)."""
+    (IOS's default 3600; a few tens of seconds make rekeys happen in tests).
+
+    `base_port`: the routers' SSH ports are base_port, base_port + 1, ... in
+    inventory order (R1, R2, R4, ...); 0: any free ports, picked by the OS.
+
+    `min_step_seconds`: every scenario step (the wait between two changes)
+    lasts at least this many real seconds whatever the time scale, so that
+    each state stays visible for a few polls (the demo's pace). The lab
+    clock still runs at `time_scale`: such a step lasts longer in lab time."""
 
     def __init__(
         self,
@@ -41,14 +49,30 @@ class Lab:
         time_scale: float = 1.0,
         host: str = "127.0.0.1",
         sa_lifetime: float = SA_LIFETIME_SECONDS,
+        *,
+        base_port: int = 0,
+        min_step_seconds: float = 0.0,
     ) -> None:
         if sa_lifetime <= REKEY_SYNC_SECONDS:
             raise ValueError(f"sa_lifetime must exceed the {REKEY_SYNC_SECONDS:g} s the standby's copies lag behind")
+        if min_step_seconds < 0:
+            raise ValueError("min_step_seconds must not be negative")
         self.clock = Clock(time_scale)
         self.credentials = lab_credentials()
         self.sa_lifetime = sa_lifetime
+        self.min_step_seconds = min_step_seconds
         self.pairs: list[LabPair] = build_pairs(pairs, branches, self.credentials, self.clock, sa_lifetime=sa_lifetime)
-        self.servers = {router.name: RouterSshServer(router, host) for router in self.routers}
+        routers = self.routers
+        if not 0 <= base_port <= 65536 - len(routers):
+            raise ValueError(
+                f"base port {base_port}: the lab's {len(routers)} routers need ports "
+                f"{base_port}-{base_port + len(routers) - 1}, at most 65535 (0: any free ports)"
+            )
+        self.base_port = base_port
+        self.servers = {
+            router.name: RouterSshServer(router, host, base_port + index if base_port else 0)
+            for index, router in enumerate(routers)
+        }
         self.timeline: list[tuple[float, str, str]] = []  # (lab time, pair, step)
         self._scenarios: dict[str, asyncio.Task[None]] = {}  # running, by pair name
         self._rng = random.Random()  # SPIs of rekeys
@@ -70,9 +94,26 @@ class Lab:
         raise KeyError(f"no pair named {name!r}")
 
     async def start(self) -> None:
-        await asyncio.gather(*(server.start() for server in self.servers.values()))
+        """Every router listens; a port that cannot be bound (in use) stops
+        them all again and raises OSError naming the port and the router."""
+        servers = list(self.servers.values())
+        results = await asyncio.gather(*(server.start() for server in servers), return_exceptions=True)
+        for server, result in zip(servers, results, strict=True):
+            if isinstance(result, BaseException):
+                await asyncio.gather(*(other.stop() for other in servers), return_exceptions=True)
+                if isinstance(result, OSError) and server.port:
+                    raise OSError(self._bind_error(server, result)) from result
+                raise result
         if self._rekeys is None:
             self._rekeys = asyncio.get_running_loop().create_task(self._keep_sas())
+
+    def _bind_error(self, server: RouterSshServer, error: OSError) -> str:
+        """One line: which address, whose, and why (Address already in use)."""
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        whose = f"{server.router.name}'s SSH port"
+        if self.base_port:
+            whose += f"; base port {self.base_port}: ports {self.base_port}-{self.base_port + len(self.servers) - 1}"
+        return f"cannot listen on {server.host}:{server.port} ({whose}): {reason}"
 
     async def stop(self) -> None:
         running = [task for task in self._scenarios.values() if not task.done()]
@@ -94,7 +135,7 @@ class Lab:
         if previous is not None and not previous.done():
             previous.cancel()
         context = ScenarioContext(
-            target, self._sleep, self._set_reachable, self._set_management, lambda step: self._note(target, step)
+            target, self._step, self._set_reachable, self._set_management, lambda step: self._note(target, step)
         )
         self._note(target, f"scenario {scenario} starts")
         task = asyncio.get_running_loop().create_task(self._play(scenario, context, previous))
@@ -119,6 +160,10 @@ class Lab:
 
     async def _sleep(self, lab_seconds: float) -> None:
         await asyncio.sleep(lab_seconds / self.clock.time_scale)
+
+    async def _step(self, lab_seconds: float) -> None:
+        """A scenario's wait between two steps: at least min_step_seconds."""
+        await asyncio.sleep(max(lab_seconds / self.clock.time_scale, self.min_step_seconds))
 
     async def _keep_sas(self) -> None:
         """Rekeys and standby copies (rekey.py), for as long as the lab runs:
@@ -195,7 +240,11 @@ class LabThread:
         self._thread = threading.Thread(target=self._loop.run_forever, name="lab", daemon=True)
 
     def __enter__(self) -> LabThread:
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # a port in use: no thread, loop or server left behind
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -57,9 +57,9 @@ class DevicePoller:
         session_factory: Callable[[Device, PollSettings], DeviceSession] = DeviceSession,
     ) -> None:
         self.device = device
-        self.settings = settings
+        self.settings = device.settings(settings)  # with the device's own timeouts
         self.commands = COMMANDS_BY_ROLE[device.role]
-        self._session = session_factory(device, settings)
+        self._session = session_factory(device, self.settings)
         self._lock = threading.Lock()
         self._inflight: Future[Snapshot] | None = None
         self._failures = 0  # consecutive failed logins
@@ -175,7 +175,10 @@ class DevicePoller:
             delay = min(self.settings.backoff_max, self.settings.backoff_initial * 2 ** (self._failures - 1))
             self._retry_at = time.monotonic() + delay
             self._last_login_failure = failure
-            log.warning("%s: %s (next login in %.0f s)", self.device.name, failure.message, delay)
+            log.warning("%s: %s", self.device.name, failure.message)
+            # At INFO: `check` (warning and above by default) makes no next
+            # poll in one-shot mode, so it must not promise one.
+            log.info("%s: next login in %.0f s (refused logins back off)", self.device.name, delay)
             return failure
         with self._lock:
             closed = self._closed
@@ -274,8 +277,7 @@ class DevicePoller:
         return WITHHELD if self._holds_secret(text) else text
 
     def _holds_secret(self, text: str) -> bool:
-        credentials = self.device.credentials
-        return reveals(text, (credentials.password, credentials.enable_secret))
+        return reveals(text, self.device.credentials.secrets)
 
 
 def _strings(value: object) -> Iterator[str]:

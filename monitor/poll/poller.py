@@ -92,7 +92,9 @@ class Poller:
     def longest_poll_seconds(self) -> float:
         """The longest a caller waits for one device's poll (its poll
         timeout and the grace past it); a probe never waits longer."""
-        return self.settings.poll_timeout + GRACE_SECONDS
+        with self._lock:
+            pollers = list(self._devices.values())
+        return max((p.settings.poll_timeout for p in pollers), default=self.settings.poll_timeout) + GRACE_SECONDS
 
     def poll(self, name: str) -> Snapshot:
         """Poll one device now, in the calling thread (or join its running poll)."""
@@ -114,7 +116,8 @@ class Poller:
         snapshots: dict[str, Snapshot] = {}
         # Queued devices start late; allow every wave of workers its timeout.
         waves = -(-len(futures) // workers)
-        give_up = started + waves * (self.settings.poll_timeout + GRACE_SECONDS)
+        longest = max((p.settings.poll_timeout for p in pollers.values()), default=self.settings.poll_timeout)
+        give_up = started + waves * (longest + GRACE_SECONDS)
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=max(0.0, give_up - time.monotonic()), return_when=FIRST_COMPLETED)
@@ -489,9 +492,9 @@ class Scheduler:
 
     def _overdue(self, now: float) -> list[Snapshot]:
         """Stand-ins for polls running past their poll timeout and grace."""
-        limit = self.poller.longest_poll_seconds
         stand_ins = []
         for name, entry, _ in self._running.values():
+            limit = entry.poller.settings.poll_timeout + GRACE_SECONDS  # its own, with its device's timeouts
             if not entry.stood_in and now - entry.started > limit and self._entries.get(name) is entry:
                 entry.stood_in = True
                 elapsed = now - entry.started
@@ -508,10 +511,9 @@ class Scheduler:
             head = self._head(kind, math.inf)
             if head is not None and head[1].due_at > now:
                 wake = min(wake, head[1].due_at)
-        limit = self.poller.longest_poll_seconds
         for _, entry, _ in self._running.values():
             if not entry.stood_in:
-                wake = min(wake, entry.started + limit)
+                wake = min(wake, entry.started + entry.poller.settings.poll_timeout + GRACE_SECONDS)
         return max(0.0, wake - now)
 
     def _deliver(self, snapshot: Snapshot) -> None:

@@ -76,7 +76,9 @@ class DeviceSession:
                 f"legacy_ssh is set, but Paramiko {paramiko.__version__} has no SHA-1 key exchange or ssh-rsa "
                 "host keys; install Paramiko < 5 (pip install 'netmiko[par4]') to poll this device",
             )
-        budget = max(0.5, min(self.settings.connect_timeout, deadline - time.monotonic()))
+        remaining = deadline - time.monotonic()
+        budget = max(0.5, min(self.settings.connect_timeout, remaining))  # TCP, the SSH handshake and banner
+        login = max(0.5, min(self.settings.login_seconds, remaining))  # authentication and the first prompt
         options: dict[str, object] = {
             "device_type": device.platform,
             "host": device.host,
@@ -85,14 +87,23 @@ class DeviceSession:
             "password": credentials.password.reveal(),
             "fast_cli": True,
             "conn_timeout": budget,
-            "auth_timeout": budget,
+            "auth_timeout": login,
             "banner_timeout": budget,
             # The prompt and terminal setup: two reads that each may wait this long.
-            "read_timeout_override": budget / 2,
+            "read_timeout_override": login / 2,
             "keepalive": self.settings.keepalive,
-            "allow_agent": False,
+            "allow_agent": credentials.use_agent,
+            # Only the key named: ~/.ssh/id_* are never searched (use_keys
+            # would have Paramiko offer each, and a device may lock out the
+            # account after a few refused ones).
             "use_keys": False,
         }
+        if credentials.key_file is not None:
+            options["key_file"] = str(credentials.key_file)
+            if credentials.passphrase is not None:
+                options["passphrase"] = credentials.passphrase.reveal()
+        if device.ssh_config_file is not None:
+            options["ssh_config_file"] = str(device.ssh_config_file)
         if credentials.enable_secret is not None:
             options["secret"] = credentials.enable_secret.reveal()
         if not device.legacy_ssh:
@@ -103,7 +114,7 @@ class DeviceSession:
         try:
             connection = ConnectHandler(**options)
         except Exception as exc:
-            raise self._login_failure(exc, budget) from None
+            raise self._login_failure(exc, budget, login) from None
         try:
             if credentials.enable_secret is not None:
                 try:
@@ -121,7 +132,7 @@ class DeviceSession:
             raise
         except Exception as exc:
             _close_quietly(connection)
-            raise self._login_failure(exc, budget) from None
+            raise self._login_failure(exc, budget, login) from None
         connection.read_timeout_override = None  # from here on each command has its own timeout
         _quiet_transport(connection)
         self._connection = connection
@@ -249,14 +260,44 @@ class DeviceSession:
 
     # --- classification ---------------------------------------------------------
 
-    def _login_failure(self, exc: Exception, budget: float) -> CommandFailure:
+    def _login_failure(self, exc: Exception, budget: float, login: float) -> CommandFailure:
+        failure = self._classify_login(exc, budget, login)
+        if self.device.ssh_config_file is not None and failure.status is Status.CONNECT and exc is not failure:
+            return CommandFailure(
+                failure.status,
+                f"{failure.message} (through the ProxyJump/ProxyCommand of {self.device.ssh_config_file}: "
+                "check the jump host too)",
+            )
+        return failure
+
+    def _classify_login(self, exc: Exception, budget: float, login: float) -> CommandFailure:
         where = f"{self.device.host}:{self.device.port}"
         if isinstance(exc, CommandFailure):
             return exc
         chain = _chain(exc)  # netmiko wraps Paramiko's and the socket's errors
         text = " ".join(_describe(e) for e in chain)
+        credentials = self.device.credentials
+        if any(isinstance(e, paramiko.PasswordRequiredException) for e in chain):
+            return CommandFailure(Status.AUTH, f"key_file {credentials.key_file} is encrypted: set passphrase")
         if any(isinstance(e, NetmikoAuthenticationException | paramiko.AuthenticationException) for e in chain):
-            return CommandFailure(Status.AUTH, f"login to {where} refused for user {self.device.credentials.username}")
+            how = " and ".join(
+                way
+                for way, used in (
+                    ("a password", credentials.password.reveal() != ""),
+                    (f"key_file {credentials.key_file}", credentials.key_file is not None),
+                    ("the SSH agent's keys", credentials.use_agent),
+                )
+                if used
+            )
+            return CommandFailure(Status.AUTH, f"login to {where} refused for user {credentials.username} ({how})")
+        if credentials.key_file is not None and any(
+            isinstance(e, paramiko.SSHException) and "key" in str(e).lower() and "host key" not in str(e).lower()
+            for e in chain
+        ):
+            return CommandFailure(
+                Status.AUTH,
+                f"key_file {credentials.key_file} cannot be used ({_describe(chain[-1])}): check passphrase",
+            )
         if any(isinstance(e, paramiko.BadHostKeyException) for e in chain):
             return CommandFailure(
                 Status.CONNECT, f"host key of {where} does not match {self.device.known_hosts}: refusing to log in"
@@ -268,7 +309,9 @@ class DeviceSession:
                 Status.CONNECT, f"SSH negotiation with {where} failed ({_describe(chain[-1])}); {LEGACY_HINT}"
             )
         if isinstance(exc, ReadTimeout):
-            return CommandFailure(Status.TIMEOUT, f"logged in to {where}, but no prompt within {budget:.1f} s")
+            return CommandFailure(Status.TIMEOUT, f"logged in to {where}, but no prompt within {login:.1f} s")
+        if any(isinstance(e, paramiko.ssh_exception.ProxyCommandFailure) for e in chain):
+            return CommandFailure(Status.CONNECT, f"SSH to {where}: the proxy command failed: {_describe(chain[-1])}")
         if any(isinstance(e, paramiko.ssh_exception.NoValidConnectionsError | ConnectionRefusedError) for e in chain):
             return CommandFailure(Status.CONNECT, f"TCP connection to {where} failed: connection refused")
         if any(isinstance(e, socket.timeout | TimeoutError) for e in chain):
@@ -372,10 +415,7 @@ class _WithholdSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         secrets: set[Secret] = set()
         for session in list(_SESSIONS):
-            credentials = session.device.credentials
-            secrets.add(credentials.password)
-            if credentials.enable_secret is not None:
-                secrets.add(credentials.enable_secret)
+            secrets.update(session.device.credentials.secrets)
         try:
             message = record.getMessage()
         except Exception:  # a malformed record: logging reports it itself

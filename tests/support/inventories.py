@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +48,18 @@ def write_inventory(
 
 
 def write_branch_inventory(path: Path, host: str = "127.0.0.1", port: int | None = 1) -> Path:
-    """A lab inventory (inline throwaway credentials) of one branch, R4, at
-    `host` (`port` None: the default 22): for tests of the process, not of a poll."""
+    """A lab inventory (throwaway credentials) of one branch, R4, at `host`
+    (`port` None: the default 22): for tests of the process, not of a poll.
+    Inline credentials stand for a loopback host only; any other reads its
+    password from a file beside the inventory."""
     where = f"host: {host}" + (f", port: {port}" if port is not None else "")
+    password = "x"
+    if not ipaddress.ip_address(host).is_loopback:
+        secret = path.with_name(path.name + ".password")
+        secret.write_text("x\n", encoding="utf-8")
+        password = "{file: " + json.dumps(str(secret)) + "}"
     path.write_text(
-        "lab: true\ndefaults: {credentials: {username: lab, password: x}}\n"
+        f"lab: true\ndefaults: {{credentials: {{username: lab, password: {password}}}}}\n"
         f"devices: [{{name: R4, {where}, role: branch}}]\n",
         encoding="utf-8",
     )

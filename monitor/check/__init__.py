@@ -1,0 +1,243 @@
+"""`ipsec-ha-monitor check`: poll the inventory once (or every N seconds
+with --watch), judge every pair, print a table per pair, JSON, or one
+Nagios plugin result, and exit with the verdict.
+
+    --state FILE   remember boot times and RF-active members between runs,
+                   so a check from cron reports reloads and switchovers
+    --watch N      keep polling every N seconds on the same sessions;
+                   SIGHUP reloads the inventory, keeping unchanged sessions;
+                   SIGINT / SIGTERM stop (the last verdict is the exit code)
+    --nagios       one plugin result (status line, perfdata, long text) and
+                   the plugin exit codes; not with --json or --watch
+    --pair NAME    poll only that pair's members (repeatable)
+    --device NAME  poll only that device (repeatable; with --pair: the union).
+                   A pair is judged only when both its members are selected;
+                   a pair with one member selected shows that member's row
+                   and "not judged", and counts toward no verdict.
+
+Exit codes, the first that applies wins:
+
+    default       2  refused before any poll: bad usage, a bad inventory, an
+                     unknown --pair/--device name, an unusable --state file
+                     (nothing is polled, so nothing else can apply)
+                  1  a selected pair is unhealthy or recovering (an
+                     unexpected reload within the hour)
+                  2  a selected device could not be polled, a pair's verdict
+                     is unknown, or the state could not be saved
+                  0  every selected pair healthy and every device polled
+    --nagios      3  UNKNOWN: refused before any poll (as the 2 above: a
+                     plugin never says CRITICAL for its own bad input)
+                  2  CRITICAL: a pair is known unhealthy
+                  1  WARNING: a pair is recovering (every rule holds but
+                     no_unexpected_reload)
+                  3  UNKNOWN: a device could not be polled, a pair's verdict
+                     is unknown, or the state could not be saved
+                  0  OK
+                  (after a poll: CRITICAL > WARNING > UNKNOWN > OK, as
+                  check_multi and Icinga's worst-state rules rank them: a
+                  known fault is never hidden behind an unknown part)
+
+The --state file is checked before any poll: it must be absent (a fresh
+state), empty, or one this monitor wrote (it carries a "format" marker;
+files written before the marker are recognised by their exact fields), and
+its directory must exist and take a new file. Otherwise: one line naming
+the path, exit 2 (UNKNOWN 3 with --nagios), and the file is left as it is.
+
+A front end over monitor.core.Monitor, as the exporter is: the same
+polling, recording, reload tracking and judging.
+
+The pollers already withhold any error or record that would give a
+credential away; what `check` prints passes one last such scrub (a state
+file written before that, say): a table line or a JSON string holding a
+secret of the inventory, in any form, is withheld.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+
+from monitor.check.nagios import (
+    NAGIOS_CRITICAL,
+    NAGIOS_OK,
+    NAGIOS_UNKNOWN,
+    NAGIOS_WARNING,
+    nagios_line,
+    render_nagios,
+)
+from monitor.check.progress import ProgressBar
+from monitor.check.result import (
+    EXIT_HEALTHY,
+    EXIT_NOT_POLLED,
+    EXIT_REFUSED,
+    EXIT_UNHEALTHY,
+    CheckResult,
+    Selection,
+    run_check,
+)
+from monitor.check.state import check_state_writable, load_state, save_state
+from monitor.check.table import render_text
+from monitor.check.withhold import secrets_of, withhold_lines, withhold_nagios, withhold_values
+from monitor.core import Monitor, SignalLoop, describe_error
+from monitor.health import ReloadTracker
+from monitor.inventory import Inventory, InventoryError, Pair, load_inventory
+from monitor.logs import one_line
+
+__all__ = [
+    "EXIT_HEALTHY",
+    "EXIT_NOT_POLLED",
+    "EXIT_REFUSED",
+    "EXIT_UNHEALTHY",
+    "NAGIOS_CRITICAL",
+    "NAGIOS_OK",
+    "NAGIOS_UNKNOWN",
+    "NAGIOS_WARNING",
+    "CheckResult",
+    "ProgressBar",
+    "Selection",
+    "load_state",
+    "main",
+    "render_nagios",
+    "render_text",
+    "run_check",
+    "save_state",
+]
+
+log = logging.getLogger(__name__)
+
+
+class _Refused(Exception):
+    """Bad usage or input, found before any poll: one line."""
+
+
+def main(
+    config: str,
+    as_json: bool,
+    state: str | None,
+    watch: float | None,
+    progress: bool | None,
+    *,
+    nagios: bool = False,
+    pairs: Sequence[str] = (),
+    devices: Sequence[str] = (),
+) -> int:
+    """The `check` subcommand; returns the exit code (see the module's
+    docstring for which wins). `progress` None: a bar when stderr is a
+    terminal. `nagios`: one plugin result on stdout, exit 0-3; bad input
+    is UNKNOWN (3) there, and so is any error of check itself (Python's
+    own exit 1 would read as WARNING)."""
+    if not nagios:
+        try:
+            return _main(config, as_json, state, watch, progress, Selection(tuple(pairs), tuple(devices)), False)
+        except _Refused as exc:
+            print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+    try:
+        if as_json or watch is not None:
+            raise _Refused("--nagios gives one plugin result: it cannot be combined with --json or --watch")
+        return _main(config, False, state, None, False, Selection(tuple(pairs), tuple(devices)), True)
+    except _Refused as exc:
+        _write(nagios_line(NAGIOS_UNKNOWN, str(exc)))
+    except KeyboardInterrupt:
+        _write(nagios_line(NAGIOS_UNKNOWN, "interrupted"))
+    except Exception as exc:  # a bug: the plugin still answers UNKNOWN, never Python's exit 1 (WARNING)
+        log.debug("check failed", exc_info=True)
+        _write(nagios_line(NAGIOS_UNKNOWN, f"check failed: {type(exc).__name__}"))
+    return NAGIOS_UNKNOWN
+
+
+def _write(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _load(config: str, selection: Selection) -> tuple[Inventory, tuple[Pair, ...]]:
+    """The inventory narrowed to the selection (_Refused: one line naming the file)."""
+    try:
+        inventory = load_inventory(config)
+    except InventoryError as exc:
+        raise _Refused(one_line(str(exc))) from None
+    except Exception as exc:  # whatever load_inventory did not foresee: never a traceback, never exit 1
+        raise _Refused(f"{config}: {describe_error(exc)}") from None
+    try:
+        return selection.apply(inventory)
+    except ValueError as exc:
+        raise _Refused(str(exc)) from None
+
+
+def _main(
+    config: str,
+    as_json: bool,
+    state: str | None,
+    watch: float | None,
+    progress: bool | None,
+    selection: Selection,
+    nagios: bool,
+) -> int:
+    inventory, partial = _load(config, selection)
+    state_path = Path(state) if state else None
+    try:
+        tracker = load_state(state_path) if state_path else ReloadTracker()
+        if state_path is not None:
+            check_state_writable(state_path)
+    except ValueError as exc:
+        raise _Refused(str(exc)) from None
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    monitor = Monitor(inventory, tracker)
+    narrowed = [partial]  # the pairs not judged, as the inventory now is (SIGHUP may change it)
+
+    def narrow(inventory: Inventory) -> Inventory:
+        """SIGHUP with a selection: the file read again is narrowed again (a
+        selected name gone is a ValueError: the reload is refused)."""
+        adopted, narrowed[0] = selection.apply(inventory)
+        return adopted
+
+    exit_code = EXIT_NOT_POLLED
+    try:
+        # Once: no signal handling (Ctrl-C interrupts as usual). --watch: the
+        # signal loop (SIGHUP reloads the inventory; SIGINT/SIGTERM stop).
+        loop = (
+            SignalLoop(monitor, None, [lambda: monitor.try_reload_inventory(config, narrow)])
+            if selection
+            else SignalLoop(monitor, config)
+        )
+        with loop if watch is not None else nullcontext() as signals:
+            while True:
+                bar = ProgressBar(len(monitor.inventory.devices), sys.stderr) if show_progress else None
+                result = dataclasses.replace(run_check(monitor, bar), partial_pairs=narrowed[0], selection=selection)
+                exit_code = result.exit_code
+                problems: list[str] = []
+                if state_path is not None:
+                    try:
+                        save_state(state_path, monitor.tracker)
+                    except ValueError as exc:  # the verdict still prints; the exit code tells of the failure
+                        problems.append(str(exc))
+                        if not nagios:
+                            print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
+                        exit_code = exit_code or EXIT_NOT_POLLED
+                held = secrets_of(result.inventory)
+                if nagios:
+                    exit_code, text = render_nagios(result, problems)
+                    _write(withhold_nagios(text, held))
+                elif as_json:
+                    report = withhold_values(result.to_dict(), held)
+                    _write(json.dumps(report, indent=None if watch else 2) + "\n")
+                else:
+                    _write(withhold_lines(render_text(result), held))
+                if signals is None or signals.wait(watch or 0.0):
+                    return exit_code
+    except KeyboardInterrupt:  # --watch ends here: the last verdict stands
+        if nagios:
+            raise
+        return exit_code
+    finally:
+        monitor.close()

@@ -1,0 +1,144 @@
+"""The --state file: boot times and RF-active members remembered between
+runs (a ReloadTracker), so a check from cron reports reloads and
+switchovers. Read only if this monitor wrote it; written aside and renamed."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from monitor.health import ReloadTracker
+from monitor.logs import one_line
+
+# What a state file carries to say it is ours; and the exact fields of the
+# files written before the marker (still read, never someone else's JSON).
+STATE_FORMAT = "ipsec-ha-monitor check state"
+STATE_VERSION = 1
+_UNMARKED_STATE_FIELDS = frozenset({"devices", "rf_active", "switched_at", "recent_reloads", "recent_switchovers"})
+
+
+def load_state(path: Path) -> ReloadTracker:
+    """The tracker saved by the previous run; a fresh one when there is none
+    (or the file is empty). A file this monitor did not write is an error,
+    not silently replaced: ours carries `"format": STATE_FORMAT` (or, from
+    before the marker, exactly the tracker's fields). Every error is one
+    line naming the file (raised as ValueError)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return ReloadTracker()
+    except OSError as exc:
+        raise ValueError(f"state file {path}: cannot read it: {exc.strerror}") from None
+    if not data.strip():  # created empty beforehand (touch, a config manager): nothing to lose
+        return ReloadTracker()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"state file {path}: not UTF-8 text: not a state this monitor wrote") from None
+    try:
+        state = json.loads(text)
+    except RecursionError:  # json.loads recurses once per level: 100,000 nested lists
+        raise ValueError(f"state file {path}: nested too deeply: not a state this monitor wrote") from None
+    except ValueError as exc:
+        raise ValueError(f"state file {path}: not JSON: {one_line(str(exc))}") from None
+    if not isinstance(state, Mapping):
+        raise ValueError(f"state file {path}: not a JSON object: not a state this monitor wrote")
+    if "format" in state:
+        if state["format"] != STATE_FORMAT:
+            raise ValueError(f"state file {path}: its format is not {STATE_FORMAT!r}: not a state this monitor wrote")
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(
+                f"state file {path}: {STATE_FORMAT} version {one_line(repr(state.get('version')))[:40]}, "
+                f"this monitor reads version {STATE_VERSION}"
+            )
+        state = {key: value for key, value in state.items() if key not in ("format", "version")}
+    elif set(state) != _UNMARKED_STATE_FIELDS:
+        raise ValueError(f"state file {path}: a JSON object without our format marker: not a state this monitor wrote")
+    try:
+        return ReloadTracker.from_dict(state)
+    except ValueError as exc:
+        raise ValueError(f"state file {path}: {one_line(str(exc))}") from None
+    except Exception:  # a shape from_dict did not foresee (int(inf), a list nested too deeply for str())
+        raise ValueError(f"state file {path}: not a state this monitor wrote") from None
+
+
+def check_state_writable(path: Path) -> None:
+    """Before any poll: the directory exists and takes a new file (a partial
+    file is made there and removed, as save_state makes one). ValueError:
+    one line naming the path."""
+    directory = path.parent
+    if not directory.exists():
+        raise ValueError(f"state file {path}: its directory {directory} does not exist")
+    if not directory.is_dir():
+        raise ValueError(f"state file {path}: {directory} is not a directory")
+    if path.is_dir():
+        raise ValueError(f"state file {path}: is a directory")
+    try:
+        fd, partial = _create_partial(path)
+    except OSError as exc:
+        raise ValueError(f"state file {path}: cannot write in {directory}: {exc.strerror}") from None
+    os.close(fd)
+    try:
+        partial.unlink()
+    except OSError:
+        pass
+
+
+def _create_partial(path: Path) -> tuple[int, Path]:
+    """A new partial file beside `path`, created with the umask's mode (as
+    the file itself would be): its descriptor and its path."""
+    for _ in range(100):
+        partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
+        try:
+            return os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), partial
+        except FileExistsError:
+            continue
+    raise FileExistsError(17, "no unused partial file name")
+
+
+def save_state(path: Path, tracker: ReloadTracker) -> None:
+    """Written aside and renamed: a crash never leaves half a state file,
+    and runs at the same time never share a partial file (each writes its
+    own, in the same directory, and the last rename wins whole)."""
+    state = {"format": STATE_FORMAT, "version": STATE_VERSION, **tracker.to_dict()}
+    text = json.dumps(state, indent=1, sort_keys=True).encode("utf-8")
+    partial: Path | None = None
+    try:
+        fd, partial = _create_partial(path)
+        with os.fdopen(fd, "wb") as out:
+            out.write(text)
+        os.replace(partial, path)
+        partial = None
+    except OSError as exc:
+        raise ValueError(f"state file {path}: cannot write it: {exc.strerror}") from None
+    finally:
+        if partial is not None:
+            try:
+                partial.unlink()
+            except OSError:  # already gone
+                pass
+    _sweep_partials(path)
+
+
+# A partial file this old was left by a run killed mid-write (a write takes
+# milliseconds): removed by the next run that saves.
+_STALE_PARTIAL_SECONDS = 600.0
+
+
+def _sweep_partials(path: Path) -> None:
+    cutoff = time.time() - _STALE_PARTIAL_SECONDS
+    try:
+        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.partial"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:  # another run swept it first
+            pass
