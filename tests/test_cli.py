@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from support.inventories import write_branch_inventory
 from support.paths import FIXTURES, REPO
-from support.processes import StderrLines, start_monitor
+from support.processes import StderrLines, spawn_serve
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration  # `python -m monitor` and the console script as processes
@@ -83,10 +83,7 @@ def test_a_sighup_while_serve_starts_is_a_reload_not_the_end(tmp_path: Path) -> 
     write_branch_inventory(inventory)
     web_file = tmp_path / "web.yml"
     os.mkfifo(web_file)
-    process = start_monitor(
-        "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0",
-        "--web.config.file", str(web_file),
-    )  # fmt: skip
+    process = spawn_serve(inventory, "--web.config.file", str(web_file))
     stderr_lines = StderrLines(process)
     logged = stderr_lines.lines
     try:
@@ -151,10 +148,7 @@ def _first_log_line(tmp_path: Path, *log_flags: str) -> str:
     """serve's first log line (it warns that it serves without TLS)."""
     inventory = tmp_path / "inventory.yml"
     write_branch_inventory(inventory)
-    process = start_monitor(
-        "serve", "--config.file", str(inventory), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0",
-        *log_flags,
-    )  # fmt: skip
+    process = spawn_serve(inventory, *log_flags)
     stderr_lines = StderrLines(process)
     try:
         wait_until(lambda: stderr_lines.lines, 30, "serve's first log line")

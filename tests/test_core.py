@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from support.inventories import write_branch_inventory, write_inventory
-from support.processes import StderrLines, closed_port, start_monitor, stop
+from support.processes import StderrLines, closed_port, spawn_serve, start_monitor, stop
 from support.snapshots import snapshot_of
 from support.waiting import wait_until
 
@@ -337,9 +337,7 @@ def test_serve_survives_sighup_with_any_bad_file(tmp_path: Path) -> None:
         "no devices": (b"{}\n", None, "devices: missing"),
     }
     port = closed_port()
-    process = start_monitor(
-        "serve", "--config", str(path), "--web.listen-address", f"127.0.0.1:{port}", "--poll-interval", "0"
-    )
+    process = spawn_serve(path, listen=f"127.0.0.1:{port}")
     stderr_lines = StderrLines(process)
     logged = stderr_lines.lines
     try:

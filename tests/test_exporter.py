@@ -17,7 +17,7 @@ import pytest
 from support.exposition import parse_samples
 from support.exposition import sample as get
 from support.inventories import write_inventory
-from support.processes import closed_port, start_monitor, stop
+from support.processes import closed_port, spawn_serve, start_monitor, stop
 from support.waiting import wait_until
 
 from monitor.export.exporter import Exporter
@@ -256,9 +256,7 @@ def test_targets_and_landing_page(running: Running) -> None:
 def test_serve_as_a_process(tmp_path: Path) -> None:
     with LabThread(Lab(pairs=1, branches=1, time_scale=TIME_SCALE)) as lab_thread:
         path = write_inventory(lab_thread.lab, tmp_path / "lab.yml")
-        process = start_monitor(
-            "serve", "--config", str(path), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0.5"
-        )
+        process = spawn_serve(path, interval="0.5")
         try:
             line = process.stdout.readline()
             assert line.startswith("serving 3 devices on http://127.0.0.1:"), line

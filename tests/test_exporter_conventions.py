@@ -28,7 +28,7 @@ import pytest
 from support.exposition import parse_samples
 from support.exposition import sample as get
 from support.inventories import write_branch_inventory, write_inventory
-from support.processes import start_monitor, stop
+from support.processes import start_serve, stop
 from support.prometheus import PROMTOOL
 from support.snapshots import snapshot_of
 from support.waiting import wait_until
@@ -433,7 +433,7 @@ def test_serve_enables_the_lifecycle_api_by_flag(tmp_path: Path) -> None:
     path = write_branch_inventory(tmp_path / "inventory.yml")
     for flag, status in ((["--web.enable-lifecycle"], 200), ([], 403)):
         write_branch_inventory(path)
-        process, address = start_serve_with(path, *flag)
+        process, address = start_serve(path, "0", *flag)
         try:
             path.write_text(path.read_text(encoding="utf-8").replace("name: R4", "name: R9"), encoding="utf-8")
             request = urllib.request.Request(f"http://{address}/-/reload", method="POST")
@@ -449,15 +449,3 @@ def test_serve_enables_the_lifecycle_api_by_flag(tmp_path: Path) -> None:
         finally:
             stop(process)
         assert process.returncode == 0
-
-
-def start_serve_with(inventory: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    process = start_monitor(
-        "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0",
-        "--poll-interval", "0", "--log.level", "warning", *extra,
-    )  # fmt: skip
-    line = process.stdout.readline() if process.stdout else ""
-    if " on http://" not in line:
-        stop(process)
-        raise AssertionError(f"serve did not start: {line!r}")
-    return process, line.split("http://")[1].split("/")[0]

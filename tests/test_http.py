@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from support.inventories import write_inventory
-from support.processes import start_monitor, stop
+from support.processes import start_serve, stop
 from support.waiting import wait_until
 
 from monitor.export.exporter import Exporter
@@ -314,15 +314,10 @@ def test_the_server_header_names_no_versions(served: Served) -> None:
 
 def test_serve_flags_cap_connections_and_threads(lab: Lab, tmp_path: Path) -> None:
     path = write_inventory(lab, tmp_path / "lab.yml")
-    process = start_monitor(
-        "serve", "--config", str(path), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0",
-        "--web.max-connections", "4", "--web.max-probes-per-target", "2", "--log-level", "warning",
-    )  # fmt: skip
+    process, address = start_serve(path, "0", "--web.max-connections", "4", "--web.max-probes-per-target", "2")
     connections: list[socket.socket] = []
     try:
-        line = process.stdout.readline()
-        assert " on http://" in line, line
-        host, port = line.split("http://")[1].split("/")[0].split(":")
+        host, port = address.split(":")
         tasks = Path(f"/proc/{process.pid}/task")
         baseline = len(os.listdir(tasks)) if tasks.is_dir() else 0
         connections = [socket.create_connection((host, int(port)), timeout=10) for _ in range(4)]

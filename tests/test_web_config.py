@@ -18,7 +18,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 from support.inventories import write_branch_inventory
-from support.processes import StderrLines, start_monitor, stop
+from support.processes import StderrLines, serving_url, spawn_serve, stop
 from support.tls import self_signed
 from support.waiting import wait_until
 
@@ -227,16 +227,13 @@ def test_sighup_rereads_the_web_config_and_keeps_it_when_bad(tmp_path: Path) -> 
     web_file.write_text(web("first", "alice", PASSWORD), encoding="utf-8")
     inventory = tmp_path / "inventory.yml"
     write_branch_inventory(inventory)
-    process = start_monitor(
-        "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0",
-        "--web.config.file", str(web_file),
-    )  # fmt: skip
+    process = spawn_serve(inventory, "--web.config.file", str(web_file))
     stderr_lines = StderrLines(process)
     logged = stderr_lines.lines
     try:
-        line = process.stdout.readline()
-        assert " on https://127.0.0.1:" in line, line
-        url = line.split(" on ")[1].split()[0].replace("/metrics", "/targets")
+        url = serving_url(process)
+        assert url.startswith("https://127.0.0.1:"), url
+        url += "/targets"
         assert _status(url, contexts["first"], _basic("alice", PASSWORD)) == 200
         # New certificate, new user: for new connections and requests.
         web_file.write_text(web("second", "bob", "Bob-Canary-77"), encoding="utf-8")
@@ -274,14 +271,13 @@ def test_serve_refuses_an_empty_web_config_and_says_when_it_is_open_on_purpose(t
     write_branch_inventory(inventory)
     web_file = tmp_path / "web.yml"
     web_file.write_text("", encoding="utf-8")
-    argv = ["serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0", "--poll-interval", "0"]
-    process = start_monitor(*argv, "--web.config.file", str(web_file))
+    process = spawn_serve(inventory, "--web.config.file", str(web_file))
     process.wait(timeout=30)
     stderr = stop(process)
     assert process.returncode == 2
     assert f"{web_file}: empty: write {{}} to serve without TLS or basic auth on purpose" in stderr
     web_file.write_text("{}\n", encoding="utf-8")
-    process = start_monitor(*argv, "--web.config.file", str(web_file))
+    process = spawn_serve(inventory, "--web.config.file", str(web_file))
     try:
         assert " on http://127.0.0.1:" in process.stdout.readline()
     finally:

@@ -3,6 +3,7 @@ stopped and reaped whatever happens."""
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -35,6 +36,29 @@ def start_monitor(*args: str, **popen: Any) -> subprocess.Popen[str]:
     options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     options.update(popen)
     return subprocess.Popen([sys.executable, "-m", "monitor", *args], preexec_fn=_default_sigint, **options)
+
+
+def spawn_serve(
+    inventory: Path, *extra: str, listen: str = "127.0.0.1:0", interval: str = "0", **popen: Any
+) -> subprocess.Popen[str]:
+    """`serve` over `inventory` as a process, not waited for: a free loopback
+    port and no background polling unless told otherwise, then `extra`."""
+    return start_monitor(
+        "serve", "--config.file", str(inventory), "--web.listen-address", listen, "--poll-interval", interval, *extra,
+        **popen,
+    )  # fmt: skip
+
+
+def serving_url(process: subprocess.Popen[str]) -> str:
+    """The base URL (`http://127.0.0.1:PORT`, https with TLS) from serve's
+    first line on stdout, once it serves; a process that says anything else
+    is stopped and the test fails with what it said."""
+    line = process.stdout.readline() if process.stdout is not None else ""
+    found = re.search(r" on (https?://\S+?)/metrics ", line)
+    if found is None:
+        stderr = stop(process)
+        raise RuntimeError(f"serve did not start: {line!r} {stderr[-2000:]!r}")
+    return found.group(1)
 
 
 def stop(process: subprocess.Popen[Any], signum: int = signal.SIGTERM, timeout: float = 20) -> str:
@@ -119,14 +143,11 @@ class ServerProcess:
         return (self.folder / f"{self.name}.log").read_text()[-3000:]
 
 
-def start_serve(inventory: Path, poll_interval: str) -> tuple[subprocess.Popen[str], str]:
-    """`ipsec-ha-monitor serve` on a free port; (process, host:port)."""
-    process = start_monitor(
-        "serve", "--config", str(inventory), "--web.listen-address", "127.0.0.1:0",
-        "--poll-interval", poll_interval, "--log-level", "warning",
-    )  # fmt: skip
-    line = process.stdout.readline()
-    if " on http://" not in line:
+def start_serve(inventory: Path, poll_interval: str, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """`ipsec-ha-monitor serve` on a free port, started; (process, host:port)."""
+    process = spawn_serve(inventory, "--log-level", "warning", *extra, interval=poll_interval)
+    url = serving_url(process)
+    if not url.startswith("http://"):
         stop(process)
-        raise RuntimeError(f"serve did not start: {line!r}")
-    return process, line.split("http://")[1].split("/")[0]
+        raise RuntimeError(f"serve answers {url}, not plain HTTP")
+    return process, url.removeprefix("http://")
