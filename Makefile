@@ -4,12 +4,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLES := tests/fixtures/cisco_ios
 
-.PHONY: install demo demo-check lab test test-unit test-legacy-ssh fakenos lint bench index dashboards clean
+.PHONY: install demo demo-check lab test test-unit test-latest lock test-legacy-ssh fakenos lint bench index dashboards clean
 
-$(VENV)/.installed: pyproject.toml
+# Reproducible: every package at the version constraints.txt pins (the
+# ranges in pyproject.toml are what users get; `make test-latest` tries the
+# newest versions they allow).
+CONSTRAINTS := constraints.txt
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -65,12 +69,34 @@ test: lint
 test-unit: install
 	$(PY) -m pytest -m "not integration"
 
+# The whole suite against the newest versions pyproject.toml allows, in a
+# venv of its own made afresh each time (no constraints): what a user who
+# installs today gets. Run it before `make lock`, and when a dependency
+# releases. It cannot run on a schedule here; docs/contributing.md says when.
+VENV_LATEST ?= .venv-latest
+test-latest:
+	$(PYTHON) -m venv --clear $(VENV_LATEST)
+	$(VENV_LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
+	$(VENV_LATEST)/bin/python -m pip list --format=freeze
+	$(VENV_LATEST)/bin/python -m ruff check .
+	$(VENV_LATEST)/bin/python -m mypy
+	$(VENV_LATEST)/bin/python -m pytest -p no:cacheprovider
+
+# Pin what .venv-latest holds (after `make test-latest` passed) into constraints.txt.
+lock:
+	test -x $(VENV_LATEST)/bin/python || { echo "run make test-latest first"; exit 1; }
+	{ sed -n '1,3p' $(CONSTRAINTS); $(VENV_LATEST)/bin/python -m pip freeze --all --exclude-editable \
+		| grep -v -e '^pip==' -e '^ipsec-ha-monitor'; } > $(CONSTRAINTS).new && mv $(CONSTRAINTS).new $(CONSTRAINTS)
+
 # The SSH options' tests under Paramiko 4, which still has SHA-1 (old IOS).
 VENV_PAR4 ?= .venv-par4
-$(VENV_PAR4)/.installed: pyproject.toml
+# Pinned like .venv, but for Paramiko, which netmiko[par4] holds below 5.
+$(VENV_PAR4)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV_PAR4)
 	$(VENV_PAR4)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV_PAR4)/bin/python -m pip install --quiet -e '.[test]' 'netmiko[par4]'
+	grep -v '^paramiko==' $(CONSTRAINTS) > $(VENV_PAR4)/constraints.txt
+	$(VENV_PAR4)/bin/python -m pip install --quiet -c $(VENV_PAR4)/constraints.txt -e '.[test]' 'netmiko[par4]'
 	touch $@
 
 test-legacy-ssh: $(VENV_PAR4)/.installed
@@ -111,4 +137,4 @@ dashboards: install
 	cd dashboards/prometheus && promtool check rules ipsecha-rules.yml && promtool test rules ipsecha-rules.test.yml
 
 clean:
-	rm -rf $(VENV) $(VENV_PAR4) $(VENV_FAKENOS) $(VENV_FAKENOS).lock $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(VENV_PAR4) $(VENV_LATEST) $(VENV_FAKENOS) $(VENV_FAKENOS).lock $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info
