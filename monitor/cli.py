@@ -112,6 +112,7 @@ def _check(args: argparse.Namespace) -> int:
         nagios=args.nagios,
         pairs=args.pairs,
         devices=args.devices,
+        time_scale=args.time_scale,
     )
 
 
@@ -129,6 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         max_probes_per_target=args.max_probes_per_target,
         enable_lifecycle=args.enable_lifecycle,
+        time_scale=args.time_scale,
     )
 
 
@@ -184,6 +186,29 @@ def _at_least_one(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1, got {text}")
     return value
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive factor (1: real time), got {text}")
+    return value
+
+
+def _add_time_scale(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--time.scale",
+        dest="time_scale",
+        type=_time_scale,
+        default=1.0,
+        metavar="FACTOR",
+        help="product seconds per real second, for accelerated tests against the lab (its --time-scale); "
+        "leave at 1 for real routers. Scales the poll interval, --watch, the reload window and tolerance, "
+        "data age and /probe reuse; SSH and HTTP timeouts stay real seconds",
+    )
 
 
 def _port(text: str) -> int:
@@ -304,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: on a tty)",
     )
+    _add_time_scale(check)
     _add_logging(check, "warning")
     check.set_defaults(run=_check)
 
@@ -340,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_poll_interval,
         default=30.0,
         metavar="SECONDS",
-        help="0: no background polling, devices are polled only by /probe (scale-out)",
+        help="0: no background polling, devices are polled only by /probe (scale-out); "
+        "in product seconds (see --time.scale)",
     )
     serve.add_argument(
         "--web.max-connections",
@@ -358,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="/probe requests of one device waiting at once (they share one poll); one more is answered 503 at once",
     )
+    _add_time_scale(serve)
     _add_logging(serve, "info")
     serve.set_defaults(run=_serve)
 

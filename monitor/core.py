@@ -40,11 +40,13 @@ from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any, NamedTuple
 
-from monitor.health import PairHealth, Reload, ReloadTracker, Switchover, evaluate_pair
+from monitor.clock import SYSTEM_CLOCK, Clock
+from monitor.health import IpsecErrorHistory, PairHealth, evaluate_pair
 from monitor.inventory import Device, Inventory, InventoryError, load_inventory
 from monitor.logs import one_line
 from monitor.poll import Poller
 from monitor.poll.device import DevicePoller
+from monitor.reloads import Reload, ReloadTracker, Switchover
 from monitor.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,8 @@ log = logging.getLogger(__name__)
 # A /probe within this long of the end of the device's last poll answers
 # from that poll instead of polling again (a flood of probes polls a device
 # at most once per poll time plus this; Prometheus replicas scraping one
-# target a moment apart share a poll).
+# target a moment apart share a poll). Product seconds (monitor/clock.py),
+# measured on the monotonic clock.
 PROBE_REUSE_SECONDS = 1.0
 
 # Recent events kept per pair (devices in no pair: under ""), for the landing page.
@@ -80,8 +83,8 @@ class Polled:
     """One poll of the whole inventory."""
 
     inventory: Inventory
-    started_at: float  # Unix time
-    duration_seconds: float
+    started_at: float  # Unix time (to read)
+    duration_seconds: float  # real seconds
     snapshots: dict[str, Snapshot]  # every device polled, inventory order
     recorded: Recorded  # all of it (as_one=False: merged from each device's record)
 
@@ -96,7 +99,7 @@ class State:
     reload_counts: dict[tuple[str, bool], int]  # (device, expected) -> reloads seen since the start
     generation: int  # bumped by every change
     reload_causes: dict[tuple[str, str], int] = field(default_factory=dict)  # (device, cause) -> reloads seen
-    booted_at: dict[str, float] = field(default_factory=dict)  # device -> when its current boot began
+    booted_at: dict[str, float] = field(default_factory=dict)  # device -> Unix time its current boot began (label)
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,12 @@ class Event:
     a human read it: a switchover, a reload, a poll that began to fail (or
     failed differently), a device answering again."""
 
-    at: float  # Unix time
+    at: float  # Unix time, to read
     pair: str  # "" for a device in no pair
     device: str
     kind: str  # switchover, reload, poll_failed, poll_recovered
     text: str
+    monotonic: float = 0.0  # Clock.monotonic(): what orders the events (a stepped wall clock does not)
 
     def to_dict(self) -> dict[str, Any]:
         return {"at": round(self.at, 3), "pair": self.pair, "device": self.device, "kind": self.kind, "text": self.text}
@@ -122,16 +126,24 @@ class Probed(NamedTuple):
 
 class Monitor:
     def __init__(
-        self, inventory: Inventory, tracker: ReloadTracker | None = None, poller: Poller | None = None
+        self,
+        inventory: Inventory,
+        tracker: ReloadTracker | None = None,
+        poller: Poller | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self.poller = poller or Poller(inventory)
+        # One clock for every layer: the poller's when one is given.
+        self.clock = clock if clock is not None else poller.clock if poller is not None else SYSTEM_CLOCK
+        self.poller = poller or Poller(inventory, self.clock)
         self.tracker = tracker if tracker is not None else ReloadTracker()
+        self.tracker.clock = self.clock
+        self.ipsec_errors = IpsecErrorHistory()  # the counters no_ipsec_errors_rising judges (health.py)
         self._lock = threading.Lock()
         self._snapshots: dict[str, Snapshot] = {}
         self._pairs: dict[str, PairHealth] = {}
         self._reload_counts: Counter[tuple[str, bool]] = Counter()
         self._reload_causes: Counter[tuple[str, str]] = Counter()
-        self._polled_after: dict[str, float] = {}  # device -> Unix time its entry last changed
+        self._polled_after: dict[str, float] = {}  # device -> Clock.monotonic() when its entry last changed
         self._generation = 0
         self._on_record: list[RecordListener] = []
         self._on_update: list[UpdateListener] = []
@@ -173,7 +185,7 @@ class Monitor:
         its poll ends (the exporter: a slow device never holds back the
         others' fresh data)."""
         inventory = self.inventory
-        started_at, started = time.time(), time.monotonic()
+        started_at, started = self.clock.wall(), self.clock.real_monotonic()
         parts: list[Recorded] = []
 
         def each(snapshot: Snapshot) -> None:
@@ -184,7 +196,7 @@ class Monitor:
 
         snapshots = self.poller.poll_all(each)
         recorded = self.record(snapshots) if as_one else _merge(parts, inventory)
-        return Polled(inventory, started_at, time.monotonic() - started, snapshots, recorded)
+        return Polled(inventory, started_at, self.clock.real_monotonic() - started, snapshots, recorded)
 
     def probe(self, name: str, timeout: float) -> Probed:
         """Poll one inventory device now (sharing a poll already running for
@@ -194,14 +206,15 @@ class Monitor:
         contacted.
 
         A device's poll that ended less than `probe_reuse_seconds` ago (a
-        probe's or the background scheduler's) answers without another: however
+        probe's or the background scheduler's; product seconds on the
+        monotonic clock) answers without another: however
         many probes come, one device is polled at most once per poll time
         plus that. One thread per device runs its probes' poll, however
         many probes wait for it or gave up on it."""
         device = self.poller.device(name)
         with self._lock:
             held = self._snapshots.get(name)
-            if held is not None and time.time() - (held.started_at + held.duration_seconds) < self.probe_reuse_seconds:
+            if held is not None and self.clock.monotonic() - held.ended < self.probe_reuse_seconds:
                 return Probed(held, True)
             done = self._probing.get(device)
             if done is None:
@@ -213,7 +226,7 @@ class Monitor:
             return Probed(done.result(timeout=max(0.1, timeout)), True)
         except FutureTimeout:
             message = f"probe answered at its {timeout:.1f} s deadline; the poll goes on"
-            return Probed(device.timed_out(message, time.time() - timeout, timeout), False)
+            return Probed(device.timed_out(message, duration=timeout), False)
 
     def _run_probe(self, name: str, device: DevicePoller, done: Future[Snapshot]) -> None:
         try:
@@ -240,13 +253,14 @@ class Monitor:
             # caller, a poll from before a SIGHUP may name a removed device
             # or the old host of a changed one, and an older snapshot must
             # never replace a newer one (its smaller uptime would read as a
-            # reload).
+            # reload). Newest by the monotonic clock: a stepped wall clock
+            # neither freezes the state nor lets an old poll back in.
             snapshots = {
                 name: snapshot
                 for name, snapshot in polled.items()
                 if name in inventory.devices
-                and (name not in self._snapshots or snapshot.started_at > self._snapshots[name].started_at)
-                and snapshot.started_at >= self._polled_after.get(name, snapshot.started_at)
+                and (name not in self._snapshots or snapshot.began > self._snapshots[name].began)
+                and snapshot.began >= self._polled_after.get(name, snapshot.began)
             }
             if not snapshots:
                 return Recorded()
@@ -264,7 +278,16 @@ class Monitor:
                 self._reload_counts[(reload.device, reload.expected)] += 1
                 self._reload_causes[(reload.device, reload.cause)] += 1
             recent = self.tracker.recent()
-            verdicts = {pair.name: evaluate_pair(pair, latest, inventory, *recent) for pair in pairs}
+            # IPsec error counters, read as of each poll's start (product seconds).
+            for snapshot in snapshots.values():
+                self.ipsec_errors.observe(snapshot, snapshot.began)
+            now = max(snapshot.began for snapshot in snapshots.values())
+            verdicts = {
+                pair.name: evaluate_pair(
+                    pair, latest, inventory, *recent, ipsec_errors=self.ipsec_errors.trends(pair.members, now)
+                )
+                for pair in pairs
+            }
             self._pairs.update(verdicts)
             for reload in reloads:
                 kind = "expected" if reload.expected else "UNEXPECTED"
@@ -275,6 +298,7 @@ class Monitor:
                         reload.device,
                         "reload",
                         f"{reload.device} reloaded ({kind}, cause {reload.cause}): {reload.why}",
+                        reload.instant,
                     )
                 )
             for switchover in switchovers:
@@ -285,6 +309,7 @@ class Monitor:
                         switchover.active,
                         "switchover",
                         f"switchover: {switchover.active} took over from {switchover.previous_active}",
+                        switchover.instant,
                     )
                 )
             recorded = Recorded(snapshots, verdicts, reloads, switchovers)
@@ -299,13 +324,14 @@ class Monitor:
         keeps failing the same way is one event, not one per poll."""
         for name, snapshot in snapshots.items():
             held = self._snapshots.get(name)
-            at = snapshot.started_at + snapshot.duration_seconds
+            at, ended = snapshot.started_at + snapshot.duration_seconds, snapshot.ended
             pair = inventory.pair_of(name)
             if not snapshot.up:
                 if held is None or held.up or _failing(held) != _failing(snapshot):
-                    self._note(Event(at, pair, name, "poll_failed", f"{name}: poll failed: {_failure_text(snapshot)}"))
+                    text = f"{name}: poll failed: {_failure_text(snapshot)}"
+                    self._note(Event(at, pair, name, "poll_failed", text, ended))
             elif held is not None and not held.up:
-                self._note(Event(at, pair, name, "poll_recovered", f"{name}: answers again, every command ran"))
+                self._note(Event(at, pair, name, "poll_recovered", f"{name}: answers again, every command ran", ended))
 
     def _note(self, event: Event) -> None:
         self._events.setdefault(event.pair, deque(maxlen=EVENTS_PER_PAIR)).append(event)
@@ -319,7 +345,7 @@ class Monitor:
         now points at another host has its reload history forgotten, so its
         new host's uptime is never read as a reload. Returns those names."""
         previous = self.inventory
-        cutoff = time.time()  # a changed entry's old poller started its polls before this
+        cutoff = self.clock.monotonic()  # a changed entry's old poller started its polls before this
         self.poller.update(inventory)
         with self._lock:
             self._generation += 1
@@ -337,6 +363,7 @@ class Monitor:
                 if _host(inventory.devices.get(name)) != _host(previous.devices.get(name))
             )
             self.tracker.forget(forgotten)
+            self.ipsec_errors.forget(forgotten)
             # A pair that left, or whose members changed or moved: its
             # RF-active member is no longer known (no false switchover).
             moved = set(forgotten)
@@ -360,7 +387,13 @@ class Monitor:
                 if pair is None:
                     continue
                 if pair != previous.pairs.get(name) or changed & set(pair.members):
-                    health = evaluate_pair(pair, self._snapshots, inventory, *self.tracker.recent())
+                    health = evaluate_pair(
+                        pair,
+                        self._snapshots,
+                        inventory,
+                        *self.tracker.recent(),
+                        ipsec_errors=self.ipsec_errors.trends(pair.members),
+                    )
                 verdicts[name] = health
             self._pairs = verdicts
             for left in [name for name in self._events if name and name not in inventory.pairs]:
@@ -423,7 +456,7 @@ class Monitor:
         first, at most EVENTS_PER_PAIR each."""
         with self._lock:
             return {
-                pair: sorted(reversed(events), key=lambda event: event.at, reverse=True)
+                pair: sorted(reversed(events), key=lambda event: event.monotonic, reverse=True)
                 for pair, events in self._events.items()
             }
 
@@ -525,6 +558,7 @@ class SignalLoop:
         reloaders: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.monitor = monitor
+        self.clock = monitor.clock
         self.config = config
         self.reloaders = tuple(reloaders)
         self._stop = False
@@ -589,16 +623,17 @@ class SignalLoop:
         self._previous.clear()
 
     def wait(self, seconds: float) -> bool:
-        """Wait up to `seconds`; True once a stop was asked for. A reload
-        asked for meanwhile (or before) is done at once and ends the wait
-        (False), so the caller can act on the new inventory."""
-        deadline = time.monotonic() + seconds
+        """Wait up to `seconds` (real seconds: a caller with a product
+        duration converts it, Clock.real); True once a stop was asked for. A
+        reload asked for meanwhile (or before) is done at once and ends the
+        wait (False), so the caller can act on the new inventory."""
+        deadline = self.clock.real_monotonic() + seconds
         while not self._stop:
             if self._reload:
                 self._reload = False
                 self.reload()
                 return self._stop
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock.real_monotonic()
             if remaining <= 0:
                 return False
             # Handlers only set flags: Event.set() from a handler can deadlock.

@@ -1,7 +1,8 @@
 """Health rules, shared by `check` and the exporter.
 
 Per pair (each rule says ok, failed, or unknown when the data it needs is
-missing):
+missing); PAIR_RULES below gives each its severity and the alerts of
+dashboards/prometheus/ipsecha-rules.yml that page the same condition:
 
     one_rf_active            exactly one member is RF ACTIVE (13)
     peer_standby_hot         the RF-active member's peer is STANDBY HOT (8)
@@ -16,6 +17,8 @@ missing):
     expected_peers_have_sa   every expected branch peer has an active SA on the RF-active member
     standby_has_sa_copies    the STANDBY HOT member holds standby copies of the SAs of every
                              branch peer with active SAs on the RF-active member
+    no_ipsec_errors_rising   no member's IPsec send/receive errors toward a peer kept rising for
+                             10 minutes (IpsecErrorHistory, kept by the Monitor)
     no_unexpected_reload     no member reloaded unexpectedly within the last hour
     no_reload_loop           no member reloaded 3 or more times within the last hour
     no_rf_flapping           the RF-active role changed hands fewer than 3 times within the hour
@@ -25,84 +28,144 @@ peer with Communications Up, that member counts as the RF-active one and
 the rules on it are judged from its peer's view, or left unknown: a hub
 the monitor cannot reach is not a pair without an active unit.
 
-Verdict (worst first): `unhealthy` when a rule failed; `recovering` when
-the only failed rule is no_unexpected_reload (the pair works again, but a
-member reloaded unexpectedly within the hour: the window the reload alert
-keeps firing); `unknown` when a member could not be polled or a rule could
-not be judged; otherwise `healthy`.
+Verdict (worst first), from the severity of the failed rules, as the
+alerts page them: `unhealthy` when a critical rule failed; `recovering`
+when the only critical rule failed is an event of the last hour whose pair
+works again (no_unexpected_reload: its alert is critical and keeps firing
+for that hour); `degraded` when only warning rules failed; `unknown` when
+a member could not be polled or a rule could not be judged; otherwise
+`healthy`. A known fault outranks an unknown part, as in Nagios.
 
-Reloads (ReloadTracker): a device's uptime going backwards between two
-good polls, or its boot time (poll time minus uptime) falling after the
-previous good poll. A failed poll is never a reload. Its cause comes from
-the device's own log when the log kept the message that preceded the boot
-(`%RF_INTERDEV-4-RELOAD` RF self-reload, `%SYS-5-RELOAD` operator), else
-from `show version`'s reason. Expected only for an operator reload when
-the pair did not switch over in the same window.
+Reloads and switchovers, and the window they count in, come from
+monitor/reloads.py (ReloadTracker).
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.inventory import Inventory, Pair
-from monitor.records import LogMessage, Version
+from monitor.reloads import RELOAD_LOOP_COUNT, RF_FLAPPING_COUNT, Reload, Switchover
 from monitor.rf_states import ACTIVE, STANDBY_HOT
 from monitor.snapshot import Snapshot
 
-HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN = "healthy", "recovering", "unhealthy", "unknown"
-VERDICTS = (HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN)
+HEALTHY, DEGRADED, RECOVERING, UNHEALTHY, UNKNOWN = "healthy", "degraded", "recovering", "unhealthy", "unknown"
+VERDICTS = (HEALTHY, DEGRADED, RECOVERING, UNHEALTHY, UNKNOWN)
 
-RULES: dict[str, str] = {
-    "one_rf_active": "exactly one member is RF ACTIVE",
-    "peer_standby_hot": "the RF-active member's peer is STANDBY HOT",
-    "duplex": "the RF-active member runs Duplex",
-    "communications_up": "the RF-active member's IPC communications are Up",
-    "stateful_group_consistent": "the stateful HSRP group is known, the same everywhere, and configured on both",
-    "hsrp_active_present": "a member is HSRP active on the stateful group",
-    "single_hsrp_active": "no second member is HSRP active",
-    "hsrp_active_is_rf_active": "the HSRP-active member is the RF-active unit",
-    "no_preempt": "no preemption on a stateful HSRP group",
-    "expected_peers_have_sa": "every expected branch peer has an active IPsec SA on the RF-active member",
-    "standby_has_sa_copies": "the STANDBY HOT member holds copies of the RF-active member's SAs for every branch peer",
-    "no_unexpected_reload": "no member reloaded unexpectedly within the last hour",
-    "no_reload_loop": "no member reloaded 3 or more times within the last hour",
-    "no_rf_flapping": "the RF-active role changed hands fewer than 3 times within the last hour",
+# Severities, as the alert rules' `severity` label says them.
+CRITICAL, WARNING = "critical", "warning"
+SEVERITIES = (CRITICAL, WARNING)
+# The severity a verdict carries: `check --nagios` says CRITICAL or WARNING
+# for it, as Alertmanager gets the alerts of its failed rules. `unknown`
+# carries none of its own: Nagios says UNKNOWN, and the alerts about the
+# monitor itself (MONITOR_ALERTS) say it as warnings.
+VERDICT_SEVERITY: dict[str, str | None] = {
+    UNHEALTHY: CRITICAL,
+    RECOVERING: CRITICAL,
+    DEGRADED: WARNING,
+    UNKNOWN: None,
+    HEALTHY: None,
 }
 
-# Shared with the alert rules (dashboards/prometheus/ipsecha-rules.yml), which
-# must say the same: tests/test_shared_constants.py holds them to these.
-#
-# `show version` reasons that an operator asked for (reload command, install),
-# matched whole and case-blind (Prometheus anchors `=~`; RE2 reads it as Python).
-OPERATOR_RELOAD_PATTERN = r"\s*(reload( command)?|admin reload cli|.*\binstall\b.*)\s*"
-_OPERATOR_RELOAD = re.compile(OPERATOR_RELOAD_PATTERN, re.IGNORECASE)
-# How far the boot time (poll time minus uptime) may move before it is a
-# reload: `uptime is` has minute resolution, plus clock slack.
-BOOT_TIME_TOLERANCE_SECONDS = 120.0
-# How long a reload or a switchover counts against a pair (the reload
-# alert keeps firing this long), and how many within it make a loop.
-RECENT_SECONDS = 3600.0
-RELOAD_LOOP_COUNT = 3
-RF_FLAPPING_COUNT = 3
 
-# Why a device reloaded, as ipsecha_reload_info's `cause` label says it.
-RELOAD_CAUSES = ("operator", "rf_self_reload", "crash", "power", "unknown")
-OPERATOR, RF_SELF_RELOAD, CRASH, POWER, UNKNOWN_CAUSE = RELOAD_CAUSES
-# The log messages IOS writes just before it goes down, by (facility,
-# mnemonic), and the one it writes once it is back.
-_RELOAD_MESSAGES = {("RF_INTERDEV", "RELOAD"): RF_SELF_RELOAD, ("SYS", "RELOAD"): OPERATOR}
-_RESTART_MESSAGE = ("SYS", "RESTART")
-# `show version` reasons, when the log has no word on it ("System
-# returned to ROM by bus error at PC ...", "power-on", "Critical software
-# exception, check bootflash:crashinfo...").
-_POWER_REASON = re.compile(r"\bpower", re.IGNORECASE)
-_CRASH_REASON = re.compile(
-    r"crash|exception|error|watchdog|parity|\babort|segv|illegal|\bsignal|\bbus\b", re.IGNORECASE
-)
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One pair rule: what it checks, how bad its failure is, and the alerts
+    that page the same condition (their `severity` label is this severity;
+    tests/test_verdict_alerts.py holds both sides to it)."""
+
+    description: str
+    severity: str  # CRITICAL or WARNING
+    alerts: tuple[str, ...]  # in dashboards/prometheus/ipsecha-rules.yml
+    # An event of the last hour, not the pair's state now: when it is the only
+    # critical rule that failed, the pair works again and reads `recovering`
+    # (still critical: its alert keeps firing for that hour), not `unhealthy`.
+    event: bool = False
+    why: str = ""  # the reasoning, where the severity or the mapping is not plain
+
+
+# Every pair rule, in the order they are judged and reported: the one table
+# that the verdict (`check`, the exporter's ipsecha_pair_verdict, the
+# dashboards) and the alert rules agree on.
+PAIR_RULES: dict[str, Rule] = {
+    "one_rf_active": Rule("exactly one member is RF ACTIVE", CRITICAL, ("IpsechaPairNotOneRfActive",)),
+    "peer_standby_hot": Rule("the RF-active member's peer is STANDBY HOT", CRITICAL, ("IpsechaPeerNotStandbyHot",)),
+    "duplex": Rule("the RF-active member runs Duplex", CRITICAL, ("IpsechaPairSimplex",)),
+    "communications_up": Rule(
+        "the RF-active member's IPC communications are Up", CRITICAL, ("IpsechaIpcCommunicationsDown",)
+    ),
+    "stateful_group_consistent": Rule(
+        "the stateful HSRP group is known, the same everywhere, and configured on both",
+        WARNING,
+        ("IpsechaStatefulGroupInconsistent",),
+        why="configuration that disagrees (the inventory's stateful_group against `scheme standby`, the members' "
+        "scheme names, a member without the named HSRP group) that nothing has broken yet: the HSRP rules then "
+        "find no group to judge (hsrp_active_present is unknown) rather than the wrong one, and a pair that "
+        "cannot fail over because of it fails peer_standby_hot (critical)",
+    ),
+    "hsrp_active_present": Rule("a member is HSRP active on the stateful group", CRITICAL, ("IpsechaNoHsrpActive",)),
+    "single_hsrp_active": Rule("no second member is HSRP active", CRITICAL, ("IpsechaHsrpSplitBrain",)),
+    "hsrp_active_is_rf_active": Rule(
+        "the HSRP-active member is the RF-active unit", CRITICAL, ("IpsechaHsrpActiveNotRfActive",)
+    ),
+    "no_preempt": Rule(
+        "no preemption on a stateful HSRP group",
+        WARNING,
+        ("IpsechaHsrpPreemptOnStatefulGroup",),
+        why="configuration that bites only at the next reload (the rebooted hub takes over unsynchronised); "
+        "nothing is broken now, and what it breaks then is paged critical by its own rules",
+    ),
+    "expected_peers_have_sa": Rule(
+        "every expected branch peer has an active IPsec SA on the RF-active member",
+        CRITICAL,
+        ("IpsechaBranchSaMissing",),
+    ),
+    "standby_has_sa_copies": Rule(
+        "the STANDBY HOT member holds copies of the RF-active member's SAs for every branch peer",
+        CRITICAL,
+        ("IpsechaStandbyMissingSaCopies",),
+    ),
+    "no_ipsec_errors_rising": Rule(
+        "no member's IPsec send/receive errors toward a peer kept rising for 10 minutes",
+        WARNING,
+        ("IpsechaIpsecErrorsRising",),
+        why="the tunnel still passes traffic, with losses (replay, MTU, SPIs a hub no longer has); "
+        "a tunnel that is down is expected_peers_have_sa's (critical)",
+    ),
+    "no_unexpected_reload": Rule(
+        "no member reloaded unexpectedly within the last hour",
+        CRITICAL,
+        ("IpsechaUnexpectedReload",),
+        event=True,
+        why="every unexpected reload (a failover's RF self-reload, a crash, a power loss) must be heard, "
+        "critical on both sides for the hour the alert keeps firing; once every other critical rule holds "
+        "again the pair works, and the verdict says so with its own word",
+    ),
+    "no_reload_loop": Rule("no member reloaded 3 or more times within the last hour", CRITICAL, ("IpsechaReloadLoop",)),
+    "no_rf_flapping": Rule(
+        "the RF-active role changed hands fewer than 3 times within the last hour", CRITICAL, ("IpsechaRfFlapping",)
+    ),
+}
+RULES: dict[str, str] = {name: rule.description for name, rule in PAIR_RULES.items()}
+
+# Alerts about the monitor itself, not about a pair's condition: what they
+# page is a member the monitor cannot judge, the verdict `unknown` (Nagios
+# UNKNOWN). They are warnings: the pair may be fine.
+MONITOR_ALERT_SEVERITY = WARNING
+MONITOR_ALERTS: dict[str, str] = {
+    "IpsechaDeviceNotPolled": "a device's poll fails: its pair is unknown",
+    "IpsechaStaleData": "a device's data is old or gone: its pair is not judged on fresh data",
+    "IpsechaExporterDown": "Prometheus cannot scrape the exporter: no pair is judged",
+}
+
+
+# How no_ipsec_errors_rising judges, as IpsechaIpsecErrorsRising does:
+# `increase(send + receive errors [5m]) > 0` held `for: 10m`.
+ERRORS_INCREASE_SECONDS = 300.0
+ERRORS_RISING_FOR_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,106 +178,26 @@ class RuleResult:
         return {"rule": self.rule, "ok": self.ok, "message": self.message}
 
 
-@dataclass(frozen=True, slots=True)
-class Reload:
-    device: str
-    pair: str
-    detected_at: float  # Unix time of the poll that saw it
-    uptime_seconds: int  # uptime at that poll
-    previous_uptime_seconds: int
-    reason: str  # as `show version` gives it ("" when it gives none)
-    expected: bool
-    why: str  # why it counts as expected or not
-    cause: str = UNKNOWN_CAUSE  # one of RELOAD_CAUSES
-    evidence: str = ""  # what told the cause: the log message, or show version's reason
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "device": self.device,
-            "pair": self.pair,
-            "detected_at": round(self.detected_at, 3),
-            "uptime_seconds": self.uptime_seconds,
-            "previous_uptime_seconds": self.previous_uptime_seconds,
-            "reason": self.reason,
-            "expected": self.expected,
-            "why": self.why,
-            "cause": self.cause,
-            "evidence": self.evidence,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Reload:
-        return cls(
-            str(data["device"]),
-            str(data["pair"]),
-            float(data["detected_at"]),
-            int(data["uptime_seconds"]),
-            int(data["previous_uptime_seconds"]),
-            str(data["reason"]),
-            bool(data["expected"]),
-            str(data["why"]),
-            str(data.get("cause", UNKNOWN_CAUSE)),
-            str(data.get("evidence", "")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ReloadCause:
-    cause: str  # one of RELOAD_CAUSES
-    evidence: str  # "show logging: %RF_INTERDEV-4-RELOAD: ...", "show version: reload", or ""
-
-
-def reload_cause(version: Version | None, log: Sequence[LogMessage] | None) -> ReloadCause:
-    """Why the device's current boot began. The device's own log first:
-    the last reload message before the last restart message (a buffer that
-    a reload cleared has no such pair, so the log then says nothing).
-    Else `show version`'s reason; an RF self-reload reads "reload" there,
-    like the operator's command, which only the log tells apart."""
-    pending: LogMessage | None = None
-    before_boot: LogMessage | None = None
-    for message in log or ():
-        key = (message.facility, message.mnemonic)
-        if key == _RESTART_MESSAGE:
-            before_boot, pending = pending, None
-        elif key in _RELOAD_MESSAGES:
-            pending = message
-    if before_boot is not None:
-        cause = _RELOAD_MESSAGES[(before_boot.facility, before_boot.mnemonic)]
-        return ReloadCause(cause, f"show logging: {before_boot.message}")
-    reason = (version.reload_reason or version.returned_to_rom_by or "") if version is not None else ""
-    if not reason:
-        return ReloadCause(UNKNOWN_CAUSE, "")
-    evidence = f"show version: {reason}"
-    if _OPERATOR_RELOAD.fullmatch(reason):
-        return ReloadCause(OPERATOR, evidence)
-    if _POWER_REASON.search(reason):
-        return ReloadCause(POWER, evidence)
-    if _CRASH_REASON.search(reason):
-        return ReloadCause(CRASH, evidence)
-    return ReloadCause(UNKNOWN_CAUSE, evidence)
-
-
-@dataclass(frozen=True, slots=True)
-class Switchover:
-    pair: str
-    detected_at: float
-    previous_active: str
-    active: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "pair": self.pair,
-            "detected_at": round(self.detected_at, 3),
-            "previous_active": self.previous_active,
-            "active": self.active,
-        }
+def verdict_of(results: Sequence[RuleResult], every_member_polled: bool = True) -> str:
+    """The pair's verdict from its rule results (PAIR_RULES' severities)."""
+    failed = [PAIR_RULES[result.rule] for result in results if result.ok is False]
+    critical = [rule for rule in failed if rule.severity == CRITICAL]
+    if any(not rule.event for rule in critical):
+        return UNHEALTHY
+    if critical:
+        return RECOVERING
+    if failed:
+        return DEGRADED
+    if not every_member_polled or any(result.ok is None for result in results):
+        return UNKNOWN
+    return HEALTHY
 
 
 @dataclass(frozen=True, slots=True)
 class PairHealth:
     pair: str
     members: tuple[str, str]
-    verdict: str  # healthy, unhealthy or unknown
+    verdict: str  # one of VERDICTS
     rf_active: str | None  # the member that is RF ACTIVE, when exactly one is
     hsrp_active: tuple[str, ...]  # members HSRP active on a stateful group
     results: tuple[RuleResult, ...]
@@ -240,17 +223,147 @@ class PairHealth:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ErrorTrend:
+    """One device's IPsec error counters as no_ipsec_errors_rising reads
+    them (IpsecErrorHistory.trends)."""
+
+    # (peer, errors within the last increase window, seconds rising as far back as kept: at most for + increase)
+    rising: tuple[tuple[str, int, float], ...] = ()
+    seen_seconds: float = 0.0  # how far back the device's counters go
+    increase_seconds: float = ERRORS_INCREASE_SECONDS  # the windows it was judged over
+    for_seconds: float = ERRORS_RISING_FOR_SECONDS
+
+
+@dataclass
+class _Counters:
+    at: float  # when last read (the caller's clock, product seconds)
+    send: int
+    receive: int
+    rises: deque[tuple[float, int]] = field(default_factory=deque)  # (at, errors added) of each read that saw a rise
+
+
+@dataclass
+class _DeviceCounters:
+    first: float  # the first read of an unbroken history
+    last: float  # the newest read
+    peers: dict[str, _Counters] = field(default_factory=dict)
+
+
+class IpsecErrorHistory:
+    """Each device's IPsec send and receive error counters toward each peer
+    (summed over the peer's SAs, as ipsecha_ipsec_*_errors_total), read at
+    every poll, for no_ipsec_errors_rising. Judged as
+    IpsechaIpsecErrorsRising judges the exported counters: errors rose
+    within the last `increase_seconds` (a poll that read a rise keeps the
+    condition true that long), continuously for `for_seconds`. A counter
+    that went down is a reset (a rekey replaced the SA) and counts its new
+    value, as Prometheus's increase() does. Time is whatever clock the
+    caller passes (`at`, `now`, in product seconds): the windows scale with
+    it, and nothing here reads a clock."""
+
+    def __init__(
+        self,
+        increase_seconds: float = ERRORS_INCREASE_SECONDS,
+        for_seconds: float = ERRORS_RISING_FOR_SECONDS,
+    ) -> None:
+        self.increase_seconds = increase_seconds
+        self.for_seconds = for_seconds
+        self.latest: float | None = None  # the newest read taken in
+        self._devices: dict[str, _DeviceCounters] = {}
+
+    def observe(self, snapshot: Snapshot, at: float) -> None:
+        """Take in one poll's counters, read at `at`. A poll without `show
+        crypto ipsec sa` adds nothing; a read no newer than the last one of
+        a peer is ignored."""
+        sas = snapshot.ipsec_sas
+        if sas is None:
+            return
+        self.latest = at if self.latest is None else max(self.latest, at)
+        totals: dict[str, list[int]] = {}
+        for sa in sas:
+            counts = totals.setdefault(sa.peer, [0, 0])
+            counts[0] += sa.send_errors or 0
+            counts[1] += sa.recv_errors or 0
+        horizon = at - self.for_seconds - self.increase_seconds
+        device = self._devices.get(snapshot.device)
+        if device is None or device.last < horizon:  # new, or unread for longer than anything counts
+            device = self._devices[snapshot.device] = _DeviceCounters(at, at)
+        device.last = max(device.last, at)
+        for peer, (send, receive) in totals.items():
+            held = device.peers.get(peer)
+            if held is None:
+                device.peers[peer] = _Counters(at, send, receive)
+                continue
+            if at <= held.at:
+                continue
+            added = _increase(held.send, send) + _increase(held.receive, receive)
+            if added > 0:
+                held.rises.append((at, added))
+            held.at, held.send, held.receive = at, send, receive
+        # A peer gone from the SAs keeps its counters (a rise still ages out
+        # of the windows) until nothing it holds can matter any more.
+        for peer, held in list(device.peers.items()):
+            while held.rises and held.rises[0][0] < horizon:
+                held.rises.popleft()
+            if held.at < horizon:
+                del device.peers[peer]
+
+    def trends(self, devices: Iterable[str], now: float | None = None) -> dict[str, ErrorTrend]:
+        """Per device with counters, the peers whose errors have kept rising
+        up to `now` (default: the newest read taken in) for `for_seconds`."""
+        if now is None:
+            now = self.latest if self.latest is not None else 0.0
+        out: dict[str, ErrorTrend] = {}
+        for name in devices:
+            device = self._devices.get(name)
+            if device is None:
+                continue
+            rising = []
+            for peer, held in sorted(device.peers.items()):
+                since = self._rising_since([at for at, _ in held.rises if at <= now], now)
+                if since is not None and now - since >= self.for_seconds:
+                    recent = sum(added for at, added in held.rises if now - self.increase_seconds < at <= now)
+                    rising.append((peer, recent, now - since))
+            out[name] = ErrorTrend(tuple(rising), max(0.0, now - device.first), self.increase_seconds, self.for_seconds)
+        return out
+
+    def _rising_since(self, times: list[float], now: float) -> float | None:
+        """When the condition `errors rose within the last increase_seconds`
+        began to hold without a break up to `now`; None if it does not hold."""
+        if not times or now - times[-1] >= self.increase_seconds:
+            return None
+        since = times[-1]
+        for at in reversed(times[:-1]):
+            if since - at >= self.increase_seconds:
+                break
+            since = at
+        return since
+
+    def forget(self, devices: Iterable[str]) -> None:
+        """Drop what is known of these devices (removed, or now another host)."""
+        for name in devices:
+            self._devices.pop(name, None)
+
+
+def _increase(previous: int, current: int) -> int:
+    return current - previous if current >= previous else current
+
+
 def evaluate_pair(
     pair: Pair,
     snapshots: Mapping[str, Snapshot],
     inventory: Inventory,
     reloads: tuple[Reload, ...] = (),
     switchovers: tuple[Switchover, ...] = (),
+    ipsec_errors: Mapping[str, ErrorTrend] | None = None,
 ) -> PairHealth:
     """Judge one pair from its members' latest snapshots (a member missing
     from `snapshots` counts as not polled), the reloads and the switchovers
-    seen within the last hour (ReloadTracker.recent)."""
-    return _PairJudge(pair, snapshots, inventory, reloads, switchovers).judge()
+    seen within the last hour (ReloadTracker.recent), and the members' IPsec
+    error counters over the last minutes (IpsecErrorHistory.trends; none
+    given: no rise seen)."""
+    return _PairJudge(pair, snapshots, inventory, reloads, switchovers, ipsec_errors or {}).judge()
 
 
 class _PairJudge:
@@ -261,9 +374,11 @@ class _PairJudge:
         inventory: Inventory,
         reloads: tuple[Reload, ...],
         switchovers: tuple[Switchover, ...],
+        ipsec_errors: Mapping[str, ErrorTrend],
     ) -> None:
         self.pair = pair
         self.inventory = inventory
+        self.ipsec_errors = ipsec_errors
         self.reloads = tuple(r for r in reloads if r.device in pair.members)
         self.switchovers = tuple(s for s in switchovers if s.pair == pair.name)
         self.snapshots = {name: snapshots.get(name) for name in pair.members}
@@ -355,23 +470,15 @@ class _PairJudge:
             self.no_preempt(),
             self.on_active("expected_peers_have_sa", self._expected_peers),
             self.standby_has_sa_copies(),
+            self.no_ipsec_errors_rising(),
             self.no_unexpected_reload(),
             self.no_reload_loop(),
             self.no_rf_flapping(),
         )
-        failed = {result.rule for result in results if result.ok is False}
-        if failed == {"no_unexpected_reload"}:
-            verdict = RECOVERING
-        elif failed:
-            verdict = UNHEALTHY
-        elif self.not_polled or any(result.ok is None for result in results):
-            verdict = UNKNOWN
-        else:
-            verdict = HEALTHY
         return PairHealth(
             self.pair.name,
             self.pair.members,
-            verdict,
+            verdict_of(results, not self.not_polled),
             self.rf_active,
             self.hsrp_active,
             results,
@@ -464,6 +571,13 @@ class _PairJudge:
             return RuleResult(rule, True, f"{', '.join(self.hsrp_active)} HSRP active")
         if len(self.stateful) < len(self.pair.members):
             return RuleResult(rule, None, f"no member is HSRP active as far as known; {self._hsrp_unknown()}")
+        lacking = [name for name, groups in self.stateful.items() if not groups]
+        if lacking:
+            # As IpsechaNoHsrpActive: judged only when every member has the
+            # group (a name that matches no group is stateful_group_consistent's).
+            who = f"{lacking[0]} has" if len(lacking) == 1 else f"{' and '.join(lacking)} have"
+            group = f"named {self.scheme}" if self.scheme else "at all"
+            return RuleResult(rule, None, f"no member is HSRP active, but {who} no HSRP group {group}")
         return RuleResult(rule, False, "no member is HSRP active: the tunnels' virtual IP has no owner")
 
     def single_hsrp_active(self) -> RuleResult:
@@ -560,6 +674,37 @@ class _PairJudge:
             )
         return RuleResult(rule, True, f"{standby} holds SA copies for all {len(peers)} peers active on {active}")
 
+    def no_ipsec_errors_rising(self) -> RuleResult:
+        rule = "no_ipsec_errors_rising"
+        trends = {name: trend for name in self.pair.members if (trend := self.ipsec_errors.get(name)) is not None}
+        rising = [
+            f"{name} toward {peer} (+{recent} in the last {_minutes(trend.increase_seconds)})"
+            for name, trend in trends.items()
+            for peer, recent, _ in trend.rising
+        ]
+        if rising:
+            shown = ", ".join(rising[:5]) + (f" and {len(rising) - 5} more" if len(rising) > 5 else "")
+            held = max(trend.for_seconds for trend in trends.values() if trend.rising)
+            return RuleResult(rule, False, f"IPsec send/receive errors kept rising for {_minutes(held)}: {shown}")
+        missing = [
+            name for name in self.pair.members if (snap := self.snapshots[name]) is None or snap.ipsec_sas is None
+        ]
+        if missing:
+            return RuleResult(rule, None, self._missing("show crypto ipsec sa", missing))
+        seen = min((trends[name].seen_seconds if name in trends else 0.0 for name in self.pair.members), default=0.0)
+        needed = max(
+            (trend.for_seconds + trend.increase_seconds for trend in trends.values()),
+            default=ERRORS_RISING_FOR_SECONDS + ERRORS_INCREASE_SECONDS,
+        )
+        if seen < needed:
+            return RuleResult(
+                rule,
+                True,
+                f"no IPsec errors rising as far as seen (counters over {_minutes(seen)}; "
+                f"{_minutes(needed)} of polls judge a rise)",
+            )
+        return RuleResult(rule, True, "no IPsec errors rising")
+
     def no_unexpected_reload(self) -> RuleResult:
         rule = "no_unexpected_reload"
         unexpected = [reload for reload in self.reloads if not reload.expected]
@@ -587,178 +732,9 @@ class _PairJudge:
         return RuleResult(rule, True, f"{count} switchover(s) within the last hour")
 
 
-def classify_reload(reason: str, switchover: bool, cause: ReloadCause | None = None) -> tuple[bool, str]:
-    """(expected, why) for a reload: `cause` as reload_cause gives it
-    (default: from `reason`, show version's, alone)."""
-    if cause is None:
-        cause = reload_cause(Version("", None, None, "", 0, reason or None, None, None, None), ())
-    if switchover:
-        return False, "the pair switched over in the same window"
-    if cause.cause == OPERATOR:
-        return True, "operator reload"
-    if cause.cause == RF_SELF_RELOAD:
-        return False, "an RF self-reload is never expected"
-    return False, "not an operator reload"
-
-
-@dataclass
-class _Seen:
-    boot_time: float  # Unix time: poll start minus uptime
-    uptime: int
-    polled_at: float
-    booted_at: float  # the boot time first estimated for this boot: steady until the next reload
-
-
-@dataclass
-class ReloadTracker:
-    """Remembers each device's boot time and each pair's RF-active member
-    between polls, reports reloads and switchovers, and keeps those of the
-    last hour (RECENT_SECONDS) for the rules that look back. Its state is
-    plain data (`to_dict` / `from_dict`), so `check --state FILE` can keep
-    it across runs."""
-
-    devices: dict[str, _Seen] = field(default_factory=dict)
-    rf_active: dict[str, str] = field(default_factory=dict)  # pair -> its RF-active member when last seen
-    switched_at: dict[str, float] = field(default_factory=dict)  # pair -> Unix time of its last switchover seen
-    recent_reloads: list[Reload] = field(default_factory=list)  # within RECENT_SECONDS of the last observation
-    recent_switchovers: list[Switchover] = field(default_factory=list)
-
-    def observe(
-        self, snapshots: Mapping[str, Snapshot], inventory: Inventory
-    ) -> tuple[tuple[Reload, ...], tuple[Switchover, ...]]:
-        """Reloads and switchovers since the previous observation."""
-        switchovers = self._switchovers(snapshots, inventory)
-        reloads: list[Reload] = []
-        for name, snapshot in snapshots.items():
-            version = snapshot.version
-            if version is None or version.uptime_seconds is None:
-                continue  # a failed poll is not a reload
-            boot_time = snapshot.started_at - version.uptime_seconds
-            seen = self.devices.get(name)
-            # Uptime never goes backwards on a running device (IOS prints it
-            # in whole minutes, floored); a boot after the previous good poll
-            # also catches a reload missed while the device was unreachable.
-            # Only the first test trusts the clocks, and only the second needs
-            # the tolerance (a stepped host clock must not reload the fleet).
-            rebooted = seen is not None and (
-                version.uptime_seconds < seen.uptime or boot_time > seen.polled_at + BOOT_TIME_TOLERANCE_SECONDS
-            )
-            booted_at = seen.booted_at if seen is not None and not rebooted else boot_time
-            self.devices[name] = _Seen(boot_time, version.uptime_seconds, snapshot.started_at, booted_at)
-            if seen is None or not rebooted:
-                continue
-            reason = version.reload_reason or version.returned_to_rom_by or ""
-            # The pair switched over since the device was last seen: in this
-            # poll, or in one made while the device was down.
-            switched_at = self.switched_at.get(snapshot.pair)
-            in_switchover = bool(snapshot.pair) and switched_at is not None and switched_at >= seen.polled_at
-            cause = reload_cause(version, snapshot.log_messages)
-            expected, why = classify_reload(reason, in_switchover, cause)
-            uptime = version.uptime_seconds
-            reloads.append(
-                Reload(
-                    name,
-                    snapshot.pair,
-                    snapshot.started_at,
-                    uptime,
-                    seen.uptime,
-                    reason,
-                    expected,
-                    why,
-                    cause.cause,
-                    cause.evidence,
-                )
-            )
-        self.recent_reloads += reloads
-        self.recent_switchovers += switchovers
-        latest = max((snapshot.started_at for snapshot in snapshots.values()), default=None)
-        if latest is not None:
-            self._forget_before(latest - RECENT_SECONDS)
-        return tuple(reloads), switchovers
-
-    def recent(self) -> tuple[tuple[Reload, ...], tuple[Switchover, ...]]:
-        """The reloads and switchovers seen within the last hour."""
-        return tuple(self.recent_reloads), tuple(self.recent_switchovers)
-
-    def booted_at(self) -> dict[str, float]:
-        """Per device, when its current boot began (Unix time), as first
-        estimated: steady for the life of the boot, new with each reload."""
-        return {name: seen.booted_at for name, seen in self.devices.items()}
-
-    def _forget_before(self, cutoff: float) -> None:
-        self.recent_reloads = [r for r in self.recent_reloads if r.detected_at >= cutoff]
-        self.recent_switchovers = [s for s in self.recent_switchovers if s.detected_at >= cutoff]
-
-    def _switchovers(self, snapshots: Mapping[str, Snapshot], inventory: Inventory) -> tuple[Switchover, ...]:
-        found: list[Switchover] = []
-        for pair in inventory.pairs.values():
-            actives = []
-            for member in pair.members:
-                snap = snapshots.get(member)
-                if snap is None:
-                    continue
-                states = snap.redundancy_states
-                if states is not None and states.my_state.code == ACTIVE:
-                    actives.append((member, snap.started_at))
-            if len(actives) != 1:
-                continue  # no clear active unit now: judge when there is one
-            member, at = actives[0]
-            previous = self.rf_active.get(pair.name)
-            self.rf_active[pair.name] = member
-            if previous is not None and previous != member:
-                self.switched_at[pair.name] = at
-                found.append(Switchover(pair.name, at, previous, member))
-        return tuple(found)
-
-    def forget(self, devices: list[str]) -> None:
-        """Drop what is known of these devices (removed, or now another host)."""
-        gone = set(devices)
-        for name in gone:
-            self.devices.pop(name, None)
-        self.recent_reloads = [r for r in self.recent_reloads if r.device not in gone]
-
-    def forget_pairs(self, pairs: list[str]) -> None:
-        """Drop the RF-active member known of these pairs (removed, or their
-        members changed): the next one seen is no switchover."""
-        for name in pairs:
-            self.rf_active.pop(name, None)
-            self.switched_at.pop(name, None)
-        self.recent_switchovers = [s for s in self.recent_switchovers if s.pair not in pairs]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "devices": {
-                name: {"boot_time": s.boot_time, "uptime": s.uptime, "polled_at": s.polled_at, "booted_at": s.booted_at}
-                for name, s in self.devices.items()
-            },
-            "rf_active": dict(self.rf_active),
-            "switched_at": dict(self.switched_at),
-            "recent_reloads": [reload.to_dict() for reload in self.recent_reloads],
-            "recent_switchovers": [switchover.to_dict() for switchover in self.recent_switchovers],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ReloadTracker:
-        """Rebuild from `to_dict` output; raises ValueError on a bad shape."""
-        try:
-            devices = {
-                str(name): _Seen(
-                    float(s["boot_time"]),
-                    int(s["uptime"]),
-                    float(s["polled_at"]),
-                    float(s.get("booted_at", s["boot_time"])),
-                )
-                for name, s in dict(data.get("devices", {})).items()
-            }
-            rf_active = {str(pair): str(member) for pair, member in dict(data.get("rf_active", {})).items()}
-            switched_at = {str(pair): float(at) for pair, at in dict(data.get("switched_at", {})).items()}
-            reloads = [Reload.from_dict(item) for item in list(data.get("recent_reloads", []))]
-            switchovers = [
-                Switchover(
-                    str(item["pair"]), float(item["detected_at"]), str(item["previous_active"]), str(item["active"])
-                )
-                for item in list(data.get("recent_switchovers", []))
-            ]
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-            raise ValueError(f"not a state this monitor wrote: {exc}") from None
-        return cls(devices, rf_active, switched_at, reloads, switchovers)
+def _minutes(seconds: float) -> str:
+    """A span as people say it: "45 s", "10 min", "1 h 5 min"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

@@ -2,7 +2,8 @@
 `ipsec-ha-monitor demo` (monitor/demo.py): the same over the simulated lab.
 
 serve polls every device in the background every --poll-interval seconds
-(never with 0: replicas that Prometheus shards over /probe) and serves
+(never with 0: replicas that Prometheus shards over /probe; product seconds,
+see --time.scale and monitor/clock.py) and serves
 /metrics from the latest snapshots, /probe?target= (one device, now),
 /targets, / and /-/healthy, /-/ready. SIGHUP (and POST /-/reload with
 --web.enable-lifecycle) reloads the inventory (healthy sessions stay) and
@@ -22,6 +23,7 @@ import os
 import sys
 import threading
 
+from monitor.clock import Clock
 from monitor.core import Monitor, SignalLoop
 from monitor.export.exporter import Exporter
 from monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
@@ -78,11 +80,14 @@ def run_exporter(
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
     enable_lifecycle: bool = False,
+    clock: Clock | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM; `config` (the inventory) and the web
     config `web` was read from are re-read on SIGHUP, and on POST /-/reload
-    with `enable_lifecycle`."""
-    exporter = Exporter(inventory)
+    with `enable_lifecycle`. `interval` is in product seconds of `clock`
+    (its scale: --time.scale)."""
+    clock = clock if clock is not None else Clock()
+    exporter = Exporter(inventory, clock=clock)
     try:
         server = ExporterServer(
             address,
@@ -116,6 +121,8 @@ def run_exporter(
                 exporter.start(interval)
             server.serve_in_thread()
             polling = f"polling every {interval:g} s" if interval > 0 else "no background polling: /probe only"
+            if clock.scale != 1:
+                polling += f", time scale {clock.scale:g}: {clock.scale:g} product seconds per real second"
             where = ", every interface" if server.every_interface else ""
             print(f"serving {len(inventory.devices)} devices on {server.url}/metrics ({polling}{where})")
             sys.stdout.flush()
@@ -139,8 +146,10 @@ def serve(
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
     enable_lifecycle: bool = False,
+    time_scale: float = 1.0,
 ) -> int:
     try:
+        clock = Clock(time_scale)
         address = parse_listen_address(listen)
         inventory = load_inventory(config)
         web = load_web_config(web_config) if web_config else None
@@ -156,4 +165,5 @@ def serve(
         max_connections=max_connections,
         max_probes_per_target=max_probes_per_target,
         enable_lifecycle=enable_lifecycle,
+        clock=clock,
     )

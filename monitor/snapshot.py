@@ -55,7 +55,10 @@ class CommandResult:
     status: Status
     records: tuple[Any, ...] = ()  # empty unless status is OK
     error: str = ""  # why it failed; never holds a secret
-    duration_seconds: float = 0.0
+    duration_seconds: float = 0.0  # real seconds
+    # Clock.monotonic() when the answer came (OK results the pollers make):
+    # the instant a reading such as show version's uptime is from.
+    monotonic: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,10 +79,26 @@ class Snapshot:
     device: str
     pair: str  # "" for a device in no pair
     role: str  # "hub" or "branch"
-    started_at: float  # Unix time the poll began
-    duration_seconds: float
+    started_at: float  # Unix time the poll began: for a person to read, never to order or age (it may step)
+    duration_seconds: float  # real seconds
     results: tuple[CommandResult, ...]  # one per polled command, in polling order
     session_opened: bool = False  # a new SSH session was opened (first poll, or reopened)
+    # Clock.monotonic() (product seconds, monitor/clock.py) when the poll
+    # began and ended: what orders polls (newest wins) and ages them (data
+    # age, /probe reuse). The pollers always stamp them; a snapshot built
+    # without (a test, a bench) falls back on started_at (see began/ended).
+    monotonic: float | None = None
+    monotonic_end: float | None = None
+
+    @property
+    def began(self) -> float:
+        """When the poll began, on the monotonic scale."""
+        return self.started_at if self.monotonic is None else self.monotonic
+
+    @property
+    def ended(self) -> float:
+        """When the poll ended, on the monotonic scale."""
+        return self.began + self.duration_seconds if self.monotonic_end is None else self.monotonic_end
 
     @property
     def up(self) -> bool:

@@ -25,7 +25,7 @@ import yaml
 from support.paths import REPO
 from support.prometheus import PROMTOOL, RULES_DIR, needs_prometheus, rules
 
-from monitor.health import RELOAD_CAUSES
+from monitor.reloads import RELOAD_CAUSES
 from monitor.rf_states import RF_STATE_NAMES
 
 RULE_TESTS = RULES_DIR / "ipsecha-rules.test.yml"
@@ -41,6 +41,7 @@ PAIR_ONLY = {
     "IpsechaHsrpActiveNotRfActive",
     "IpsechaPairNotOneRfActive",
     "IpsechaHsrpPreemptOnStatefulGroup",
+    "IpsechaStatefulGroupInconsistent",
     "IpsechaStandbyMissingSaCopies",
     "IpsechaRfFlapping",
 }

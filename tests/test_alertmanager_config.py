@@ -6,6 +6,7 @@ The alert names and severities are read from the shipped rules."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -139,7 +140,50 @@ def test_inhibitions_name_alerts_the_rules_define() -> None:
             assert name == "alertname", matcher
             mentioned |= set(value.strip('"').split("|"))
     assert mentioned - names == set()
-    assert {"IpsechaExporterDown", "IpsechaUnexpectedReload", "IpsechaHsrpSplitBrain"} <= mentioned
+    assert {"IpsechaExporterDown", "IpsechaUnexpectedReload"} <= mentioned
+
+
+def test_the_faults_that_resolve_with_their_source_are_left_out_by_the_rules() -> None:
+    """A split brain and two (or no) RF-active hubs end together with what
+    they set off: inhibited in Alertmanager, those alerts would resolve in
+    the same group and the resolved notification would list alerts that
+    never paged. The rules leave them out (`unless` the source fires), and
+    no inhibit rule names these sources any more."""
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    sources = {m for inhibit in config["inhibit_rules"] for m in inhibit["source_matchers"]}
+    assert not [m for m in sources if "SplitBrain" in m or "NotOneRfActive" in m], sources
+    exprs = {rule["alert"]: rule["expr"] for rule in rules() if "alert" in rule}
+    not_one = 'unless on (pair) ALERTS{alertname="IpsechaPairNotOneRfActive", alertstate="firing"}'
+    for name in (
+        "IpsechaPairSimplex",
+        "IpsechaIpcCommunicationsDown",
+        "IpsechaPeerNotStandbyHot",
+        "IpsechaBranchSaMissing",
+    ):
+        assert not_one in exprs[name], name
+    assert (
+        'unless on (pair) ALERTS{alertname=~"IpsechaHsrpSplitBrain|IpsechaPairNotOneRfActive", alertstate="firing"}'
+        in exprs["IpsechaHsrpActiveNotRfActive"]
+    )
+
+
+def seconds(duration: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m|h)", duration))
+
+
+def test_follow_on_criticals_go_out_within_a_minute_and_incidents_repeat_rarely() -> None:
+    """A new alert joins a group that has already notified at the group's
+    next group_interval tick, never at once: the critical route's must put
+    a follow-on (a second reload, a loop) on the pager within a minute of
+    firing; an unchanged group is sent again only after repeat_interval."""
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    (critical,) = [r for r in config["route"]["routes"] if r["matchers"] == ['severity="critical"']]
+    assert seconds(critical["group_interval"]) <= 30
+    assert seconds(critical["repeat_interval"]) >= 4 * 3600
+    assert seconds(config["route"]["repeat_interval"]) >= 4 * 3600
+    text = ALERTMANAGER_CONFIG.read_text()
+    assert "resends a group at once" not in text and "does NOT\n    # send a group at once" in text
 
 
 def test_reload_alerts_mute_the_aftermath_but_never_each_other() -> None:

@@ -8,13 +8,14 @@ the notification groups it produces: one per incident and pair (per
 receiver: critical and warning go apart), holding the alerts the scenario
 sets off, less the ones inhibited; and none at baseline.
 
-One clock, as in test_prometheus_e2e.py: everything that measures time runs
-SCALE times faster than in production (60: a lab minute per real second).
-The lab's clock; every duration of the rules (15 minutes become 15 s);
-Alertmanager's group_wait, group_interval and repeat_interval (30 s ->
-500 ms, 5 m -> 5 s, 4 h -> 4 min), so that they keep their proportion to
-the rules' `for:`; the exporter's polling, Prometheus's scrapes and
-evaluations (30 lab s: 500 ms) and its lookback delta. So a lab failover
+One clock: everything that measures time runs SCALE times faster than in
+production (60: a lab minute per real second). The lab's clock; `serve`'s
+(`--time.scale`: its 30 s poll interval, data age and the resolution of
+the reload alert's `boot` label); every duration of the rules (15 minutes
+become 15 s); Alertmanager's group_wait, group_interval and repeat_interval
+(30 s -> 500 ms, 5 m -> 5 s, 4 h -> 4 min), so that they keep their
+proportion to the rules' `for:`; Prometheus's scrapes and evaluations (30
+lab s: 500 ms) and its lookback delta. So a lab failover
 pages what a real one would: the reload, not the half-hour outage it read
 as when the rules ran 60 times faster than the lab. The route tree, the
 grouping and the inhibitions are the shipped ones."""
@@ -106,10 +107,17 @@ def load_rules(folder: Path, prometheus: PrometheusServer) -> None:
         assert response.status == 200
 
 
+def start_exporter(inventory: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """`serve` on the lab's clock: polling every 30 lab seconds (0.5 s)."""
+    return start_serve(inventory, f"{POLL_SECONDS:g}", "--time.scale", f"{SCALE:g}", *extra)
+
+
 @dataclass
 class Stack:
     lab_thread: LabThread
     exporter: subprocess.Popen[str] | None
+    inventory: Path
+    address: str  # serve's host:port, the one Prometheus scrapes
     prometheus: PrometheusServer
     alertmanager: AlertmanagerServer
     webhook: WebhookRecorder
@@ -117,11 +125,19 @@ class Stack:
     firing_seen: set[str] = field(default_factory=set)  # in Prometheus
     firing_at: dict[str, float] = field(default_factory=dict)  # first seen firing, seconds since `started`
     suppressed_seen: set[str] = field(default_factory=set)  # in Alertmanager (inhibited)
+    # Each alert (its sorted labels) first seen firing in Prometheus, time.monotonic().
+    alert_firing_at: dict[tuple[tuple[str, str], ...], float] = field(default_factory=dict)
 
     def stop_exporter(self) -> None:
         if self.exporter is not None:
             stop(self.exporter)
             self.exporter = None
+
+    def restart_exporter(self) -> None:
+        """`serve` again, on the address Prometheus scrapes."""
+        assert self.exporter is None
+        self.exporter, address = start_exporter(self.inventory, "--web.listen-address", self.address)
+        assert address == self.address
 
     def value(self, expr: str) -> float | None:
         result = self.prometheus.query(expr)
@@ -131,6 +147,7 @@ class Stack:
         for alert in self.prometheus.alerts():
             if alert["state"] == "firing":
                 self.firing_seen.add(alert["labels"]["alertname"])
+                self.alert_firing_at.setdefault(tuple(sorted(alert["labels"].items())), time.monotonic())
                 self.firing_at.setdefault(alert["labels"]["alertname"], round(time.monotonic() - self.started, 1))
         self.suppressed_seen |= {
             a["labels"]["alertname"] for a in self.alertmanager.alerts() if a["status"]["state"] == "suppressed"
@@ -141,6 +158,14 @@ class Stack:
         for notification in self.webhook.received():
             grouped.setdefault(notification.group, []).append(notification)
         return grouped
+
+    def notifications(self, group: Group, status: str | None = None) -> list[Notification]:
+        """A group's notifications, or those whose overall status is `status` ("firing", "resolved")."""
+        return [n for n in self.groups().get(group, []) if status is None or n.body["status"] == status]
+
+    def resolved(self, group: Group) -> set[str]:
+        """Every alert name a group's notifications carried resolved."""
+        return {name for n in self.groups().get(group, []) for name in n.alertnames("resolved")}
 
     def notified(self, group: Group) -> set[str]:
         """Every alert name a group's notifications carried firing."""
@@ -187,7 +212,7 @@ def running_stack(folder: Path) -> Iterator[Stack]:
     nothing notified; every process stopped on the way out."""
     with LabThread(Lab(pairs=1, branches=2, time_scale=SCALE)) as lab_thread, WebhookRecorder() as webhook:
         inventory = write_inventory(lab_thread.lab, folder / "lab.yml")
-        exporter, address = start_serve(inventory, f"{real(POLL_SECONDS):g}")
+        exporter, address = start_exporter(inventory)
         stack: Stack | None = None
         try:
             # Prometheus starts once `serve` has polled every router, or
@@ -206,7 +231,7 @@ def running_stack(folder: Path) -> Iterator[Stack]:
                     folder, prometheus_config(folder, address, alertmanager.address), flags
                 )
                 with prometheus_server as prometheus:
-                    stack = Stack(lab_thread, exporter, prometheus, alertmanager, webhook)
+                    stack = Stack(lab_thread, exporter, inventory, address, prometheus, alertmanager, webhook)
                     stack.wait_for(
                         "Prometheus to scrape every lab router",
                         lambda: stack.value("count(ipsecha_device_up == 1)") == len(devices),
@@ -233,6 +258,7 @@ def running_stack(folder: Path) -> Iterator[Stack]:
                     stack.firing_seen.clear()
                     stack.firing_at.clear()
                     stack.suppressed_seen.clear()
+                    stack.alert_firing_at.clear()
                     yield stack
                     print(f"\n{stack.describe()}")
         finally:
@@ -317,13 +343,26 @@ def test_simplex_is_one_critical_group(stack: Stack) -> None:
     )
 
 
-def test_split_brain_inhibits_hsrp_active_not_rf_active(stack: Stack) -> None:
+def test_split_brain_pages_once_and_its_resolution_names_only_it(stack: Stack) -> None:
+    """R1 is HSRP active while R2 is RF ACTIVE, the split brain seen twice:
+    the rules leave IpsechaHsrpActiveNotRfActive out while the split brain
+    fires, so it is never an alert, and when the lab is whole again the
+    resolved notification names the split brain alone (an alert inhibited
+    in Alertmanager would resolve in the same group and be listed)."""
     stack.lab_thread.trigger("split-brain")
     assert_groups(stack, {CRITICAL: ({"IpsechaHsrpSplitBrain"}, set())}, 30)
-    # R1 HSRP active while R2 is RF ACTIVE: it fires in Prometheus, and
-    # Alertmanager holds it inhibited.
-    assert "IpsechaHsrpActiveNotRfActive" in stack.firing_seen, stack.describe()
-    assert "IpsechaHsrpActiveNotRfActive" in stack.suppressed_seen, stack.describe()
+    assert "IpsechaHsrpActiveNotRfActive" not in stack.firing_seen, stack.describe()
+    assert stack.alertmanager.alerts() and all(
+        a["labels"]["alertname"] == "IpsechaHsrpSplitBrain" for a in stack.alertmanager.alerts()
+    ), stack.describe()
+    stack.lab_thread.trigger("baseline")
+    stack.wait_for("the split brain resolved", lambda: bool(stack.notifications(CRITICAL, "resolved")), 30)
+    stack.settle()
+    (resolved,) = stack.notifications(CRITICAL, "resolved")
+    assert {(a["labels"]["alertname"], a["status"]) for a in resolved.body["alerts"]} == {
+        ("IpsechaHsrpSplitBrain", "resolved")
+    }, stack.describe()
+    assert set(stack.groups()) == {CRITICAL}, stack.describe()
 
 
 def test_sa_loss_is_one_critical_group(stack: Stack) -> None:
@@ -335,15 +374,15 @@ def test_sa_loss_is_one_critical_group(stack: Stack) -> None:
 
 
 def test_the_exporter_killed_is_one_exporter_down_group(stack: Stack) -> None:
+    """Every device's series stop: the rules call none of them stale while
+    its scrape target fails (IpsechaStaleData would page again just as the
+    outage ends, the restarted exporter's first poll still running): one
+    IpsechaExporterDown notification, nothing else in Alertmanager."""
     stack.stop_exporter()
-    # Every device's StaleData fires with it (their series stopped), inhibited.
-    stack.wait_for("IpsechaStaleData inhibited", lambda: "IpsechaStaleData" in stack.suppressed_seen, 30)
     assert_groups(stack, {EXPORTER: ({"IpsechaExporterDown"}, set())}, 30)
     assert len(stack.groups()[EXPORTER]) == 1, "one notification: nothing joined or changed"
-    stale = [a for a in stack.alertmanager.alerts() if a["labels"]["alertname"] == "IpsechaStaleData"]
-    devices = {router.name for router in stack.lab_thread.lab.routers}
-    assert {a["labels"]["device"] for a in stale} == devices
-    assert all(a["status"]["state"] == "suppressed" for a in stale)
+    assert "IpsechaStaleData" not in stack.firing_seen, stack.describe()
+    assert {a["labels"]["alertname"] for a in stack.alertmanager.alerts()} == {"IpsechaExporterDown"}
 
 
 def test_the_active_hub_unreachable_is_one_warning_group(stack: Stack) -> None:
@@ -380,3 +419,86 @@ def test_sync_loss_is_one_critical_group(stack: Stack) -> None:
     stack.lab_thread.trigger("sync-loss")
     assert_groups(stack, {CRITICAL: ({"IpsechaStandbyMissingSaCopies"}, set())}, real(5 * 60) + 15)
     assert stack.notified_devices(CRITICAL, "IpsechaStandbyMissingSaCopies") == {"R1"}, stack.describe()
+
+
+def test_an_exporter_outage_does_not_rewrite_a_standing_incident(stack: Stack) -> None:
+    """The standby holds no SA copies (paged). The exporter is killed for 15
+    lab minutes and comes back to the same incident: the page is neither
+    resolved nor sent again (the rules hold a firing state alert while its
+    device's scrape target fails), the outage is one IpsechaExporterDown
+    group, and the incident resolves when the lab fixes it, naming only
+    what paged."""
+    stack.lab_thread.trigger("sync-loss")
+    assert_groups(stack, {CRITICAL: ({"IpsechaStandbyMissingSaCopies"}, set())}, real(5 * 60) + 15)
+    stack.stop_exporter()
+    stopped = time.monotonic()
+    stack.wait_for("IpsechaExporterDown notified", lambda: "IpsechaExporterDown" in stack.notified(EXPORTER), 30)
+    stack.settle(stopped + real(15 * 60) - time.monotonic())
+    stack.restart_exporter()
+    stack.wait_for("IpsechaExporterDown resolved", lambda: bool(stack.notifications(EXPORTER, "resolved")), 60)
+    # Past the alert's `for:` (5 lab minutes) and the hold's 5 minutes after
+    # the data returned: time for a resolution or a new page, were there any.
+    stack.settle(real(7 * 60))
+    assert len(stack.notifications(CRITICAL)) == 1, stack.describe()
+    assert stack.resolved(CRITICAL) == set(), stack.describe()
+    assert len(stack.notifications(EXPORTER, "firing")) == 1, stack.describe()
+    assert set(stack.groups()) == {CRITICAL, EXPORTER}, stack.describe()
+    stack.lab_thread.trigger("baseline")
+    stack.wait_for("the incident resolved", lambda: bool(stack.notifications(CRITICAL, "resolved")), 30)
+    stack.settle()
+    assert len(stack.notifications(CRITICAL)) == 2, stack.describe()
+    (resolved,) = stack.notifications(CRITICAL, "resolved")
+    assert {a["labels"]["alertname"] for a in resolved.body["alerts"]} == {"IpsechaStandbyMissingSaCopies"}
+    assert set(stack.groups()) == {CRITICAL, EXPORTER}, stack.describe()
+
+
+def arrival_after_firing(stack: Stack, alertname: str, **labels: str) -> list[float]:
+    """For each alert named `alertname` (with `labels`) a notification
+    carried firing: seconds from its first firing in Prometheus to the
+    first notification that carried it."""
+    delays = []
+    for key, fired in stack.alert_firing_at.items():
+        found = dict(key)
+        if found["alertname"] != alertname or any(found.get(k) != v for k, v in labels.items()):
+            continue
+        arrived = [
+            n.at
+            for n in stack.webhook.received()
+            for a in n.body["alerts"]
+            if a["status"] == "firing" and {k: a["labels"].get(k) for k in found} == found
+        ]
+        if arrived:
+            delays.append(min(arrived) - fired)
+    return delays
+
+
+def test_two_reloads_a_minute_apart_are_two_pages(stack: Stack) -> None:
+    """The standby R1 self-reloads, is back STANDBY HOT, and self-reloads
+    again about a lab minute later: two boots, two IpsechaUnexpectedReload
+    alerts (their `boot` labels differ: `serve` runs on the lab's clock),
+    each reaching the receiver. The second is a second critical in a pair
+    that has already paged: it joins the pair's group and reaches the
+    receiver within a lab minute of firing in Prometheus (the critical
+    route's group_interval), not at a 5-minute tick."""
+    stack.lab_thread.trigger("standby-reload")
+    stack.wait_for("R1 back and STANDBY HOT", lambda: stack.value('ipsecha_redundancy_my_state{device="R1"}') == 8, 30)
+    stack.wait_for("the first reload paged", lambda: "IpsechaUnexpectedReload" in stack.notified(CRITICAL), 30)
+    back = time.monotonic()
+    stack.settle(back + real(60) - time.monotonic())
+    stack.lab_thread.trigger("standby-reload")
+    stack.wait_for(
+        "two reload alerts notified",
+        lambda: len(arrival_after_firing(stack, "IpsechaUnexpectedReload", device="R1")) == 2,
+        30,
+    )
+    stack.settle()
+    boots = {
+        a["labels"]["boot"]
+        for n in stack.notifications(CRITICAL)
+        for a in n.body["alerts"]
+        if a["labels"]["alertname"] == "IpsechaUnexpectedReload"
+    }
+    assert len(boots) == 2, stack.describe()
+    delays = sorted(arrival_after_firing(stack, "IpsechaUnexpectedReload", device="R1"))
+    assert delays[-1] <= real(60), (delays, stack.describe())
+    assert stack.resolved(CRITICAL) == set(), stack.describe()

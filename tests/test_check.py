@@ -22,10 +22,10 @@ from support.waiting import wait_until
 
 from monitor.check import ProgressBar, load_state, save_state
 from monitor.cli import main
-from monitor.health import ReloadTracker
 from monitor.lab import Lab, LabThread
 from monitor.lab.router import Faults
 from monitor.poll import BRANCH_COMMANDS
+from monitor.reloads import ReloadTracker
 from monitor.snapshot import CommandResult, Snapshot, Status
 
 pytestmark = pytest.mark.integration  # the lab over SSH, `check` as a process
@@ -116,30 +116,36 @@ def test_failover_reports_the_takeover_and_the_unexpected_reload(
     code, healed = results[-1]
     assert code == 1 and healed["reloads"] == [] and healed["pairs"][0]["rf_active"] == "R1"
     assert set(rules(healed)) == {"no_unexpected_reload"}
-    # As a Nagios plugin, recovering is a WARNING (exit 1), not CRITICAL.
-    assert main(["check", "--config", str(path), "--state", str(state), "--nagios"]) == 1
+    # As a Nagios plugin, recovering is CRITICAL (exit 2), as IpsechaUnexpectedReload
+    # keeps firing critical for the hour.
+    assert main(["check", "--config", str(path), "--state", str(state), "--nagios"]) == 2
     out = capsys.readouterr().out
-    assert out.startswith("IPSECHA WARNING - 1 pair recovering: HUB-PAIR-1 (no_unexpected_reload) | ")
+    assert out.startswith("IPSECHA CRITICAL - 1 pair recovering: HUB-PAIR-1 (no_unexpected_reload) | ")
 
 
 @pytest.mark.parametrize(
-    ("scenario", "failing"),
+    ("scenario", "failing", "verdict"),
     [
-        ("preempt", {"no_preempt"}),
-        ("simplex", {"peer_standby_hot", "duplex", "communications_up"}),
-        ("split-brain", {"single_hsrp_active", "hsrp_active_is_rf_active"}),
-        ("sa-loss", {"expected_peers_have_sa"}),
-        ("sync-loss", {"standby_has_sa_copies"}),
+        ("preempt", {"no_preempt"}, "degraded"),  # a warning, as its alert
+        ("simplex", {"peer_standby_hot", "duplex", "communications_up"}, "unhealthy"),
+        ("split-brain", {"single_hsrp_active", "hsrp_active_is_rf_active"}, "unhealthy"),
+        ("sa-loss", {"expected_peers_have_sa"}, "unhealthy"),
+        ("sync-loss", {"standby_has_sa_copies"}, "unhealthy"),
     ],
 )
 def test_scenarios_fail_their_rule(
-    running: LabThread, tmp_path: Path, capsys: pytest.CaptureFixture[str], scenario: str, failing: set[str]
+    running: LabThread,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    scenario: str,
+    failing: set[str],
+    verdict: str,
 ) -> None:
     path = write_inventory(running.lab, tmp_path / "lab.yml")
     running.trigger(scenario)
     running.wait()
     code, report = check(capsys, path)
-    assert code == 1 and report["pairs"][0]["verdict"] == "unhealthy"
+    assert code == 1 and report["pairs"][0]["verdict"] == verdict
     assert set(rules(report)) == failing
 
 
@@ -336,12 +342,19 @@ def _tracker(index: int) -> ReloadTracker:
     return ReloadTracker.from_dict({"devices": devices})
 
 
+def _saved(tracker: ReloadTracker) -> str:
+    """What a tracker saves, less the clock's readings of the moment."""
+    data = tracker.to_dict()
+    del data["clock"]
+    return json.dumps(data, sort_keys=True)
+
+
 def test_concurrent_check_state_runs_never_share_a_partial_file(tmp_path: Path) -> None:
     """Six `check --state` runs on one file at once: every write succeeds,
     a reader never sees half a file, and no partial file is left behind."""
     path = tmp_path / "state.json"
     trackers = [_tracker(index) for index in range(6)]
-    expected = [json.dumps(tracker.to_dict(), sort_keys=True) for tracker in trackers]
+    expected = [_saved(tracker) for tracker in trackers]
     start, done = threading.Barrier(7), threading.Event()
     errors: list[str] = []
 
@@ -358,7 +371,7 @@ def test_concurrent_check_state_runs_never_share_a_partial_file(tmp_path: Path) 
         while not done.is_set():
             try:
                 if path.exists():
-                    loaded = json.dumps(load_state(path).to_dict(), sort_keys=True)
+                    loaded = _saved(load_state(path))
                     if loaded not in expected:
                         errors.append("a state no writer wrote")
             except ValueError as exc:
@@ -373,7 +386,7 @@ def test_concurrent_check_state_runs_never_share_a_partial_file(tmp_path: Path) 
     done.set()
     reader.join(60)
     assert errors == [], errors[:3]
-    assert json.dumps(load_state(path).to_dict(), sort_keys=True) in expected
+    assert _saved(load_state(path)) in expected
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no partial file left
 
 
@@ -582,12 +595,19 @@ def test_state_files_carry_a_marker_and_older_ones_still_read(
 ) -> None:
     path = write_inventory(running.lab, tmp_path / "lab.yml")
     state = tmp_path / "state.json"
-    # A file written before the marker: exactly the tracker's fields.
-    older = _tracker(1).to_dict()
+    # A file written before the marker: exactly the tracker's fields (Unix-time stamps).
+    older = {
+        "devices": {f"R1-{n}": {"boot_time": 1000.0 + n, "uptime": n, "polled_at": 2000.0} for n in range(3)},
+        "rf_active": {},
+        "switched_at": {},
+        "recent_reloads": [],
+        "recent_switchovers": [],
+    }
     state.write_text(json.dumps(older), encoding="utf-8")
     assert check(capsys, path, "--state", str(state))[0] == 0
     saved = json.loads(state.read_text(encoding="utf-8"))
-    assert (saved["format"], saved["version"]) == ("ipsec-ha-monitor check state", 1)
+    assert (saved["format"], saved["version"]) == ("ipsec-ha-monitor check state", 2)
+    assert set(saved["clock"]) == {"boot_id", "monotonic", "wall", "scale"}
     assert set(older["devices"]) < set(saved["devices"])  # kept, R1..R5 added
     # The tracker's fields plus one of someone else's: not ours.
     state.write_text(json.dumps({**older, "owner": "backup-tool"}), encoding="utf-8")
@@ -596,7 +616,8 @@ def test_state_files_carry_a_marker_and_older_ones_still_read(
     # Another format, or a version from the future: refused, named.
     for other, message in (
         ({**saved, "format": "other-tool"}, "its format is not 'ipsec-ha-monitor check state'"),
-        ({**saved, "version": 2}, "version 2, this monitor reads version 1"),
+        ({**saved, "version": 3}, "version 3, this monitor reads versions 1 to 2"),
+        ({**saved, "version": 1}, "version 1 with a clock: not a state this monitor wrote"),
     ):
         state.write_text(json.dumps(other), encoding="utf-8")
         assert main(["check", "--config", str(path), "--state", str(state)]) == 2

@@ -60,7 +60,9 @@ def test_check_and_the_exporter_record_through_the_monitor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spies: list[Spy] = []
-    monkeypatch.setattr(monitor.check, "Monitor", lambda *args: spies.append(Spy(*args)) or spies[-1])
+    monkeypatch.setattr(
+        monitor.check, "Monitor", lambda *args, **kwargs: spies.append(Spy(*args, **kwargs)) or spies[-1]
+    )
     with LabThread(Lab(pairs=1, branches=1, time_scale=TIME_SCALE)) as running:
         path = write_inventory(running.lab, tmp_path / "lab.yml")
         assert main(["check", "--config", str(path), "--json", "--progress", "never"]) == 0
@@ -155,9 +157,11 @@ def test_an_update_forgets_a_name_moved_to_another_host(inventory: Inventory, pa
         results = tuple(
             replace(result, records=(version,)) if result.command == "show version" else result for result in r4.results
         )
-        # A poll of the old host that began before the update and ends after it stays out.
-        assert core.record({"R4": replace(r4, started_at=time.time() - 5)}) == Recorded()
-        fresh = replace(r4, started_at=time.time(), results=results)
+        # A poll of the old host that began before the update and ends after it
+        # stays out: by the monotonic clock, whatever its wall time says.
+        before = replace(r4, started_at=time.time() + 3600, monotonic=core.clock.monotonic() - 5)
+        assert core.record({"R4": before}) == Recorded()
+        fresh = replace(r4, started_at=time.time() - 3600, monotonic=core.clock.monotonic(), results=results)
         recorded = core.record({"R4": fresh})
         assert set(recorded.snapshots) == {"R4"} and recorded.reloads == ()
     finally:

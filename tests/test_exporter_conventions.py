@@ -38,10 +38,10 @@ from monitor.core import EVENTS_PER_PAIR
 from monitor.export.exporter import Exporter
 from monitor.export.server import PROBE_MODULES, ExporterServer
 from monitor.export.web_config import load_web_config
-from monitor.health import RELOAD_CAUSES
 from monitor.inventory import load_inventory
 from monitor.lab import Lab, LabThread
 from monitor.lab.router import Faults
+from monitor.reloads import RELOAD_CAUSES
 from monitor.rf_states import RF_STATE_NAMES
 from monitor.serve import Reloader, parse_listen_address
 from monitor.snapshot import CommandResult, Snapshot, Status

@@ -9,24 +9,29 @@ import pytest
 from support.snapshots import snapshot_of
 
 from monitor.health import (
-    CRASH,
+    DEGRADED,
     HEALTHY,
-    OPERATOR,
-    POWER,
     RECOVERING,
-    RF_SELF_RELOAD,
     RULES,
     UNHEALTHY,
     UNKNOWN,
-    UNKNOWN_CAUSE,
-    ReloadTracker,
-    classify_reload,
+    ErrorTrend,
+    IpsecErrorHistory,
     evaluate_pair,
-    reload_cause,
 )
 from monitor.inventory import Inventory
 from monitor.lab.topology import LabPair, drop_tunnel, set_hsrp_roles
 from monitor.parse import parse_output
+from monitor.reloads import (
+    CRASH,
+    OPERATOR,
+    POWER,
+    RF_SELF_RELOAD,
+    UNKNOWN_CAUSE,
+    ReloadTracker,
+    classify_reload,
+    reload_cause,
+)
 from monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
 from monitor.snapshot import CommandResult, Snapshot, Status
 
@@ -95,10 +100,13 @@ def test_two_rf_active_members(pair: LabPair, inventory: Inventory) -> None:
 
 def test_preemption_on_the_stateful_group(pair: LabPair, inventory: Inventory) -> None:
     pair.r1.hsrp[0].preempt = True
-    assert failed(judge(pair, inventory)) == {
+    health = judge(pair, inventory)
+    assert failed(health) == {
         "no_preempt": "preemption enabled on R1 FastEthernet0/0 group 1 (BRANCH-5-TUNNEL): "
         "a rebooted router takes over unsynced"
     }
+    # A warning, as IpsechaHsrpPreemptOnStatefulGroup: it bites at the next reload.
+    assert health.verdict == DEGRADED
 
 
 def test_expected_peer_without_an_active_sa(pair: LabPair, inventory: Inventory) -> None:
@@ -110,7 +118,12 @@ def test_a_member_not_polled_is_unknown_unless_the_other_shows_a_failure(pair: L
     down = Snapshot("R1", "HUB-PAIR-1", "hub", 1.0, 3.0, (CommandResult("show version", Status.CONNECT, error="x"),))
     health = judge(pair, inventory, R1=down)
     assert health.verdict == UNKNOWN and not health.failed
-    assert {result.rule for result in health.unknown} == {"single_hsrp_active", "no_preempt", "standby_has_sa_copies"}
+    assert {result.rule for result in health.unknown} == {
+        "single_hsrp_active",
+        "no_preempt",
+        "standby_has_sa_copies",
+        "no_ipsec_errors_rising",
+    }
     pair.r2.set_rf(ACTIVE, DISABLED)
     assert judge(pair, inventory, R1=None).verdict == UNHEALTHY
 
@@ -162,12 +175,21 @@ def test_a_host_clock_step_is_not_a_reload(pair: LabPair, inventory: Inventory) 
     tracker = ReloadTracker()
     r4 = snapshot_of(pair.branches[0])
     day = 86_400
-    tracker.observe({"R4": _with_uptime(r4, 1000.0, day)}, inventory)
-    # NTP steps the monitor's clock 10 minutes ahead; the device ran on.
-    assert tracker.observe({"R4": _with_uptime(r4, 1000.0 + 60 + 600, day + 60)}, inventory) == ((), ())
+    tracker.observe({"R4": _stamped(_with_uptime(r4, 1000.0, day), 50.0)}, inventory)
+    # NTP steps the monitor's wall clock 10 minutes ahead, then an hour back,
+    # then 30 days ahead, a minute apart on the monotonic clock; the device
+    # ran on. Only the monotonic clock is compared with its uptime.
+    for n, wall in enumerate((1000.0 + 60 + 600, 1000.0 + 120 - 3600, 1000.0 + 180 + 30 * day), 1):
+        observed = tracker.observe({"R4": _stamped(_with_uptime(r4, wall, day + 60 * n), 50.0 + 60 * n)}, inventory)
+        assert observed == ((), ())
     # Uptime going backwards needs no clock at all, even just after a poll.
-    reloads, _ = tracker.observe({"R4": _with_uptime(r4, 1000.0 + 60 + 630, 0)}, inventory)
+    reloads, _ = tracker.observe({"R4": _stamped(_with_uptime(r4, wall + 30, 0), 50.0 + 180 + 30)}, inventory)
     assert [r.device for r in reloads] == ["R4"]
+
+
+def _stamped(snapshot: Snapshot, monotonic: float) -> Snapshot:
+    """`snapshot` as a poller stamps it: its monotonic reading apart from its wall time."""
+    return dataclasses.replace(snapshot, monotonic=monotonic, monotonic_end=monotonic + snapshot.duration_seconds)
 
 
 def _without_inter_device(snapshot: Snapshot, status: Status = Status.TIMEOUT) -> Snapshot:
@@ -310,7 +332,13 @@ def test_stateful_group_from_the_inventory_judges_hsrp_without_inter_device(
 
 def test_stateful_group_that_disagrees_with_the_routers_fails(pair: LabPair, inventory: Inventory) -> None:
     wrong = _inventory_with(inventory, "BRANCH-6-TUNNEL")
-    problems = failed(judge(pair, wrong))
+    health = judge(pair, wrong)
+    problems = failed(health)
+    # Said once, as a warning: no HSRP group to judge is not "no HSRP active".
+    assert set(problems) == {"stateful_group_consistent"} and health.verdict == DEGRADED
+    assert {r.rule: r.message for r in health.unknown}["hsrp_active_present"] == (
+        "no member is HSRP active, but R1 and R2 have no HSRP group named BRANCH-6-TUNNEL"
+    )
     assert problems["stateful_group_consistent"] == (
         "the inventory names stateful group BRANCH-6-TUNNEL but show redundancy inter-device on "
         "R1 says BRANCH-5-TUNNEL, R2 says BRANCH-5-TUNNEL: fix stateful_group in the inventory or "
@@ -523,3 +551,103 @@ def test_three_switchovers_within_the_hour_are_flapping(pair: LabPair, inventory
         rule = next(r for r in health.results if r.rule == "no_rf_flapping")
         assert rule.ok is (n < 3)
     assert rule.message == "the RF-active role changed hands 3 times within the hour (R2 -> R1 -> R2 -> R1)"
+
+
+# --- IPsec errors rising: judged as IpsechaIpsecErrorsRising ------------------------
+
+
+def _with_errors(snapshot: Snapshot, at: float, errors: dict[str, tuple[int, int]]) -> Snapshot:
+    """`snapshot` polled at `at`, its SAs toward each peer in `errors`
+    carrying those (send, receive) error counts (on the peer's first SA)."""
+    results = []
+    for result in snapshot.results:
+        if result.command == "show crypto ipsec sa":
+            seen: set[str] = set()
+            records = []
+            for sa in result.records:
+                send, receive = errors.get(sa.peer, (0, 0)) if sa.peer not in seen else (0, 0)
+                seen.add(sa.peer)
+                records.append(dataclasses.replace(sa, send_errors=send, recv_errors=receive))
+            result = dataclasses.replace(result, records=tuple(records))
+        results.append(result)
+    return dataclasses.replace(snapshot, started_at=at, results=tuple(results))
+
+
+def _rising(history: IpsecErrorHistory, now: float) -> list[str]:
+    return [peer for peer, _, _ in history.trends(["R2"], now)["R2"].rising]
+
+
+def test_errors_rising_needs_a_rise_in_every_window_for_ten_minutes(pair: LabPair) -> None:
+    history = IpsecErrorHistory()
+    r2 = snapshot_of(pair.r2)
+    for minute in range(0, 21):  # a poll a minute; errors rise at every poll from minute 1 to 12
+        errors = min(minute, 12) * 5
+        history.observe(_with_errors(r2, minute * 60.0, {"172.16.0.4": (errors, errors)}), minute * 60.0)
+        rising = _rising(history, minute * 60.0)
+        # Rising since minute 1; `for: 10m` holds at 11; the last rise (12)
+        # keeps increase([5m]) > 0 until just before minute 17.
+        assert rising == (["172.16.0.4"] if 11 <= minute <= 16 else []), minute
+        if minute == 12:  # +10 at each poll within the last 5 minutes (minutes 8 to 12)
+            assert history.trends(["R2"], minute * 60.0)["R2"] == ErrorTrend((("172.16.0.4", 50, 660.0),), 720.0)
+
+
+def test_a_pause_of_a_whole_window_restarts_the_ten_minutes(pair: LabPair) -> None:
+    history = IpsecErrorHistory()
+    r2 = snapshot_of(pair.r2)
+    errors = 0
+    for minute in range(0, 31):
+        if minute % 5 == 0 or minute >= 20:  # every 5 minutes: each window of 5 minutes has a gap
+            errors += 1
+        history.observe(_with_errors(r2, minute * 60.0, {"172.16.0.4": (errors, 0)}), minute * 60.0)
+        if minute < 20:
+            assert _rising(history, minute * 60.0) == [], minute
+    # From minute 20 a rise at every poll: 10 minutes later, rising.
+    assert _rising(history, 29 * 60.0) == [] and _rising(history, 30 * 60.0) == ["172.16.0.4"]
+
+
+def test_a_rekey_resets_the_counters_and_is_no_rise(pair: LabPair) -> None:
+    r2 = snapshot_of(pair.r2)
+
+    def rising_after(*counts: int) -> list[str]:
+        # No `for:` and 30-second windows: the windows are the caller's (they scale with the clock).
+        history = IpsecErrorHistory(increase_seconds=30.0, for_seconds=0.0)
+        for step, errors in enumerate(counts):
+            history.observe(_with_errors(r2, step * 6.0, {"172.16.0.4": (0, errors)}), step * 6.0)
+        return _rising(history, (len(counts) - 1) * 6.0)
+
+    assert rising_after(500, 500) == []
+    assert rising_after(500, 501) == ["172.16.0.4"]
+    # The SA was replaced: its counters start again at 0, no error counted ...
+    assert rising_after(500, 0) == []
+    # ... and one that starts above 0 counts its value, as increase() does.
+    assert rising_after(500, 3) == ["172.16.0.4"]
+    # Rises older than the window no longer count.
+    assert rising_after(500, 501, 501, 501, 501, 501, 501) == []
+
+
+def test_the_rule_fails_on_rising_errors_as_a_warning(pair: LabPair, inventory: Inventory) -> None:
+    history = IpsecErrorHistory()
+    hub_pair = inventory.pairs["HUB-PAIR-1"]
+    for minute in range(0, 16):
+        at = minute * 60.0
+        snapshots = {
+            "R1": dataclasses.replace(snapshot_of(pair.r1), started_at=at),
+            "R2": _with_errors(snapshot_of(pair.r2), at, {"172.16.0.5": (0, 7 * minute)}),
+        }
+        for snapshot in snapshots.values():
+            history.observe(snapshot, at)
+        health = evaluate_pair(hub_pair, snapshots, inventory, ipsec_errors=history.trends(hub_pair.members, at))
+        if minute == 1:  # one rise seen, but a minute of counters cannot tell
+            result = next(r for r in health.results if r.rule == "no_ipsec_errors_rising")
+            assert (result.ok, result.message) == (
+                True,
+                "no IPsec errors rising as far as seen (counters over 60 s; 15 min of polls judge a rise)",
+            )
+    assert health.verdict == DEGRADED
+    assert failed(health) == {
+        "no_ipsec_errors_rising": "IPsec send/receive errors kept rising for 10 min: R2 toward 172.16.0.5 "
+        "(+35 in the last 5 min)"
+    }
+    # A one-shot judgement (no history at all) sees no rise.
+    health = evaluate_pair(hub_pair, snapshots, inventory)
+    assert health.verdict == HEALTHY

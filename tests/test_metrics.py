@@ -152,6 +152,9 @@ def test_the_stateful_group_and_expected_peers_are_exported(pair: LabPair, inven
     for hub in ("R1", "R2"):
         labels = {"device": hub, "pair": "HUB-PAIR-1"}
         assert value(samples, "ipsecha_redundancy_stateful_group_info", **labels, group_name="BRANCH-5-TUNNEL") == 1
+        # The device's own `scheme standby`, whatever the inventory says: what
+        # IpsechaStatefulGroupInconsistent compares with the group above.
+        assert value(samples, "ipsecha_redundancy_scheme_info", **labels, group_name="BRANCH-5-TUNNEL") == 1
         expected = {dict(key)["peer"] for key in samples["ipsecha_ipsec_peer_expected"] if dict(key)["device"] == hub}
         assert expected == set(inventory.devices[hub].expected_peers) == {"172.16.0.4", "172.16.0.5"}
     assert not [key for key in samples["ipsecha_ipsec_peer_expected"] if dict(key)["device"] == "R4"]
@@ -162,6 +165,7 @@ def test_the_stateful_group_and_expected_peers_are_exported(pair: LabPair, inven
     r2_labels = {"device": "R2", "pair": "HUB-PAIR-1"}
     assert value(samples, "ipsecha_ipsec_peer_expected", **r2_labels, peer="172.16.0.4") == 1
     assert ("device", "R2") not in {i for key in samples["ipsecha_redundancy_stateful_group_info"] for i in key}
+    assert ("device", "R2") not in {i for key in samples["ipsecha_redundancy_scheme_info"] for i in key}
 
 
 def test_a_failed_command_drops_its_series_and_says_so(pair: LabPair, inventory: Inventory) -> None:

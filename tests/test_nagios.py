@@ -15,7 +15,7 @@ from support.processes import closed_port
 
 from monitor import check
 from monitor.check import CheckResult, render_nagios
-from monitor.health import RECOVERING, PairHealth, RuleResult
+from monitor.health import DEGRADED, RECOVERING, PairHealth, RuleResult
 from monitor.inventory import load_inventory
 from monitor.lab import Lab, LabThread
 
@@ -66,6 +66,7 @@ def test_healthy_is_ok_with_perfdata(running: LabThread, tmp_path: Path) -> None
     assert summary == "1 pair healthy, 4 devices polled"
     assert {label: value.split(";")[0] for label, value in perfdata.items() if label != "poll_duration"} == {
         "pairs_healthy": "1",
+        "pairs_degraded": "0",
         "pairs_recovering": "0",
         "pairs_unhealthy": "0",
         "pairs_unknown": "0",
@@ -144,10 +145,13 @@ def test_nagios_with_json_is_refused_as_unknown(tmp_path: Path, capsys: pytest.C
     assert capsys.readouterr().out.startswith("IPSECHA UNKNOWN - --nagios gives one plugin result")
 
 
-def test_recovering_is_warning(tmp_path: Path) -> None:
-    """The verdict-to-state mapping on its own: a pair whose only failed
-    rule is the unexpected reload within the hour is WARNING (the failover
-    run in test_check reaches it through the lab)."""
+def test_recovering_is_critical_and_degraded_is_warning(tmp_path: Path) -> None:
+    """The verdict-to-state mapping on its own, the severity the alerts give
+    (monitor/health.py PAIR_RULES): a pair whose only failed rule is the
+    unexpected reload within the hour is CRITICAL, as IpsechaUnexpectedReload
+    (the failover run in test_check reaches it through the lab); one whose
+    only failed rules are warnings (preemption configured) is WARNING, as
+    IpsechaHsrpPreemptOnStatefulGroup."""
     path = write_branch_inventory(tmp_path / "lab.yml")
     inventory = load_inventory(path)
     recovering = PairHealth(
@@ -161,12 +165,29 @@ def test_recovering_is_warning(tmp_path: Path) -> None:
     result = CheckResult(inventory, 0.0, 1.5, {}, (recovering,), (), ())
     code, text = render_nagios(result)
     state, summary, perfdata, details = plugin_result(text)
-    assert (code, state) == (1, "WARNING")
+    assert (code, state) == (2, "CRITICAL")
     assert summary == "1 pair recovering: HUB-PAIR-1 (no_unexpected_reload)"
-    assert perfdata["pairs_recovering"] == "1;0;;0;1"
+    assert perfdata["pairs_recovering"] == "1;;0;0;1"  # critical above 0
     assert details == [
         "HUB-PAIR-1: RECOVERING (RF active: R1)",
         "  FAILED no_unexpected_reload: R2 reloaded unexpectedly 5m ago",
+    ]
+    degraded = PairHealth(
+        "HUB-PAIR-1",
+        ("R1", "R2"),
+        DEGRADED,
+        "R1",
+        ("R1",),
+        (RuleResult("no_preempt", False, "preemption enabled on R1 FastEthernet0/0 group 1"),),
+    )
+    code, text = render_nagios(CheckResult(inventory, 0.0, 1.5, {}, (degraded,), (), ()))
+    state, summary, perfdata, details = plugin_result(text)
+    assert (code, state) == (1, "WARNING")
+    assert summary == "1 pair degraded: HUB-PAIR-1 (no_preempt)"
+    assert perfdata["pairs_degraded"] == "1;0;;0;1"  # warning above 0
+    assert details == [
+        "HUB-PAIR-1: DEGRADED (RF active: R1)",
+        "  FAILED no_preempt: preemption enabled on R1 FastEthernet0/0 group 1",
     ]
     # A state that could not be saved is UNKNOWN at least, and named.
     healthy = CheckResult(inventory, 0.0, 1.5, {}, (), (), ())

@@ -39,7 +39,7 @@ from support.prometheus import PROMTOOL
 from support.snapshots import snapshot_of
 
 from monitor.export import ExportView, render
-from monitor.health import RELOAD_CAUSES, PairHealth, evaluate_pair
+from monitor.health import PairHealth, evaluate_pair
 from monitor.inventory import Credentials, Device, Inventory, Pair, Secret
 from monitor.lab.outputs import SHOW_COMMANDS
 from monitor.lab.router import Router
@@ -48,6 +48,7 @@ from monitor.parse import COMMANDS, MAX_LINE, ParseError, errors, parse_output
 from monitor.parse.values import COUNTER_MAX, TIME_MAX
 from monitor.poll import COMMANDS_BY_ROLE
 from monitor.records import HsrpGroup, IpsecSa, Record
+from monitor.reloads import RELOAD_CAUSES
 from monitor.snapshot import CommandResult, Snapshot, Status
 
 needs_promtool = pytest.mark.skipif(

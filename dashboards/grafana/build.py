@@ -36,6 +36,7 @@ if str(REPO) not in sys.path:  # run as a plain script from a checkout: import t
     sys.path.insert(0, str(REPO))
 
 from monitor.export.metrics import METRICS  # noqa: E402
+from monitor.health import VERDICT_SEVERITY  # noqa: E402
 from monitor.records import HSRP_STATES  # noqa: E402
 from monitor.rf_states import RF_STATE_NAMES  # noqa: E402
 
@@ -56,12 +57,28 @@ HUBS = 'pair=~"$pair", pair!="", device=~"$device"'
 
 # --- value mappings ---------------------------------------------------------
 
-GREEN, BLUE, YELLOW, ORANGE, RED = "green", "blue", "yellow", "orange", "red"
+GREEN, BLUE, YELLOW, ORANGE, RED, PURPLE = "green", "blue", "yellow", "orange", "red", "purple"
 # Pair verdict as a number, worst highest, so `max` across exporters or
-# probe targets keeps the worst verdict any of them reported. `recovering`:
-# every rule holds but a member reloaded unexpectedly within the hour (the
-# reload alert still fires), so the pair is not shown green.
-VERDICTS = {0: ("healthy", GREEN), 1: ("unknown", YELLOW), 2: ("recovering", ORANGE), 3: ("unhealthy", RED)}
+# probe targets keeps the worst verdict any of them reported: a known fault
+# outranks an unknown part, critical outranks warning (VERDICT_SEVERITY in
+# monitor/health.py, as the alerts page them). `degraded`: only warning rules
+# failed (preemption configured, IPsec errors rising), yellow as a warning
+# alert; `recovering`: critical, every rule holds but a member reloaded
+# unexpectedly within the hour (the reload alert still fires), orange;
+# `unknown` purple, as Icinga shows UNKNOWN.
+VERDICTS = {
+    0: ("healthy", GREEN),
+    1: ("unknown", PURPLE),
+    2: ("degraded", YELLOW),
+    3: ("recovering", ORANGE),
+    4: ("unhealthy", RED),
+}
+VERDICT_NOTES = {
+    "degraded": " Only warning rules fail (preemption on the stateful group, IPsec errors rising): warning alerts.",
+    "recovering": " Every health rule holds, but a hub reloaded unexpectedly within the hour.",
+}
+if {text for text, _ in VERDICTS.values()} != set(VERDICT_SEVERITY):
+    raise SystemExit(f"VERDICTS must name every verdict of monitor/health.py: {sorted(VERDICT_SEVERITY)}")
 # HSRP state as a number: 1 + its index in HSRP_STATES; 0 when no state is
 # set, which the exporter writes for a group IOS shows as "Disabled".
 HSRP_CODES = {0: "disabled", **{index + 1: state for index, state in enumerate(HSRP_STATES)}}
@@ -126,7 +143,7 @@ DATA_AGE = thresholds((None, GREEN), (90, ORANGE), (300, RED))  # 300 s: Ipsecha
 
 
 def verdict_code(matchers: str) -> str:
-    """0 healthy, 1 unknown, 2 recovering, 3 unhealthy (VERDICTS): each
+    """0 healthy, 1 unknown, 2 degraded, 3 recovering, 4 unhealthy (VERDICTS): each
     verdict series is 1 for the current verdict, and the `or` keeps them all
     (their verdict labels differ)."""
     scaled = " or ".join(
@@ -567,7 +584,8 @@ def fleet() -> Json:
     }
     pairs = table(
         "Pairs",
-        "One row per pair, worst verdict first (recovering: healthy again, but a hub reloaded unexpectedly within "
+        "One row per pair, worst verdict first (degraded: only warning rules fail, such as preemption on the "
+        "stateful group or IPsec errors rising; recovering: healthy again, but a hub reloaded unexpectedly within "
         "the hour). Redundancy columns are read on the RF-active hub. Branch SAs: expected branch peers with an "
         "active ESP SA on the RF-active hub; without standby copy: branch peers whose SAs the STANDBY HOT hub holds "
         "no copy of. RF hand-overs: switchovers within the hour (3: IpsechaRfFlapping). Since reload: the lower "
@@ -679,8 +697,7 @@ def fleet() -> Json:
     totals = [
         stat(
             f"Pairs {text}",
-            f"Pairs whose verdict is {text}."
-            + (" Every health rule holds, but a hub reloaded unexpectedly within the hour." if n == 2 else ""),
+            f"Pairs whose verdict is {text}." + VERDICT_NOTES.get(text, ""),
             [target(f"sum({code} == bool {n})")],
             steps=thresholds((None, GREEN), (1, color)) if n else thresholds((None, GREEN)),
         )
@@ -724,7 +741,7 @@ def fleet() -> Json:
         (alert_table(PAIR), 8, 4),
         (row("Fleet"), 24, 1),
         *((item, 3, 4) for item in totals),
-        *((item, 4, 4) for item in device_totals),
+        *((item, 3, 4) for item in device_totals),
         (pairs, 24, 12),
         (by_verdict, 24, 7),
         (row("Devices"), 24, 1),
@@ -744,8 +761,9 @@ def pair() -> Json:
         stat(
             "Verdict",
             "The exporter's verdict for the pair (`ipsec-ha-monitor check` lists the failing rules): healthy, "
-            "unknown (not every rule could be judged), recovering (every rule holds, but a hub reloaded "
-            "unexpectedly within the hour: IpsechaUnexpectedReload still fires) or unhealthy.",
+            "unknown (not every rule could be judged), degraded (only warning rules fail: their alerts are "
+            "warnings), recovering (every rule holds, but a hub reloaded unexpectedly within the hour: "
+            "IpsechaUnexpectedReload still fires, critical) or unhealthy (a critical rule fails).",
             [target(verdict_code(PAIRS), "{{pair}}")],
             mappings=value_mappings(VERDICTS),
         ),

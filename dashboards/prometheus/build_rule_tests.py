@@ -143,13 +143,14 @@ def hub(
     age=None,
     pair=P,
     inst="exporter:9477",
+    job="ipsecha",
     preempt=None,
     ipsec=None,
 ) -> str:
     """The series of one hub; `scheme` also paces reload_info (both come with a poll that answered).
     `boots`: (values, reason, cause, boot) of each boot's reload_info series, in place of one for the
     whole case; `ipsec`: the values of ipsecha_command_success for show crypto ipsec sa (none if not given)."""
-    L = dev(d, pair, inst)
+    L = dev(d, pair, inst, job)
     out = s("ipsecha_device_up", L, up)
     out += s("ipsecha_data_age_seconds", L, age or "1x90")
     out += s("ipsecha_redundancy_my_state", L, my)
@@ -898,11 +899,20 @@ def build() -> str:
     )
 
     split = crit(alertname="IpsechaHsrpSplitBrain", pair=P)
+    not_rf_active = crit(alertname="IpsechaHsrpActiveNotRfActive", device="R1", pair=P)
+    not_rf_active_texts = {
+        "summary": f"{P}: R1 is HSRP active but R2 is the RF-active hub",
+        "description": "R1 owns the virtual IP (HSRP active on the stateful group) but R2 is RF ACTIVE and holds the"
+        " IPsec state, so branch traffic reaches a hub without working SAs. RF states: R1 STANDBY HOT, R2 ACTIVE."
+        " Check `show standby` and `show redundancy states` on both hubs; `standby ... preempt` or a tracked object"
+        " that moved HSRP without RF following is the usual cause.",
+    }
     out.append(
         test(
             "Split brain: HSRP hellos stop crossing at 0 and R1 goes active too on the stateful group. A LAN group\n"
             "(INSIDE, not named by `scheme standby`) is active on both all along and never counts. A minute for\n"
-            "the split brain; R1 is HSRP active without being RF active, paged after 2.",
+            "the split brain. R1 is HSRP active without being RF active, the same fault seen twice: the rule\n"
+            "leaves it out while the split brain fires (no alert, so nothing to list when the split brain resolves).",
             baseline(r1={"active": "1x90", "standby": "0x90"}) + lan_active("R1") + lan_active("R2"),
             [
                 *quiet("0m"),
@@ -917,25 +927,21 @@ def build() -> str:
                         )
                     ],
                 ),
-                ("IpsechaHsrpActiveNotRfActive", "1m", []),
-                (
-                    "IpsechaHsrpActiveNotRfActive",
-                    "2m",
-                    [
-                        (
-                            crit(alertname="IpsechaHsrpActiveNotRfActive", device="R1", pair=P),
-                            1,
-                            {
-                                "summary": f"{P}: R1 is HSRP active but R2 is the RF-active hub",
-                                "description": "R1 owns the virtual IP (HSRP active on the stateful group) but R2 is RF"
-                                " ACTIVE and holds the IPsec state, so branch traffic reaches a hub without working"
-                                " SAs. RF states: R1 STANDBY HOT, R2 ACTIVE. Check `show standby` and `show redundancy"
-                                " states` on both hubs; `standby ... preempt` or a tracked object that moved HSRP"
-                                " without RF following is the usual cause.",
-                            },
-                        )
-                    ],
-                ),
+                *quiet("1m", but=["IpsechaHsrpSplitBrain"]),
+                *quiet("2m", but=["IpsechaHsrpSplitBrain"]),
+                *quiet("30m", but=["IpsechaHsrpSplitBrain"]),
+            ],
+        )
+    )
+    out.append(
+        test(
+            "HSRP moves to R1 at 0 (a tracked object) and RF does not follow: R2 stays RF ACTIVE and R1 STANDBY HOT.\n"
+            "No split brain (R2 is HSRP standby): R1 HSRP active without being RF active pages after 2 minutes.",
+            baseline(r1={"active": "1x90", "standby": "0x90"}, r2={"active": "0x90", "standby": "1x90"}),
+            [
+                *quiet("1m"),
+                ("IpsechaHsrpActiveNotRfActive", "2m", [(not_rf_active, 1, not_rf_active_texts)]),
+                *quiet("2m", but=["IpsechaHsrpActiveNotRfActive"]),
             ],
         )
     )
@@ -991,6 +997,73 @@ def build() -> str:
             + lan_active("R2")
             + s("ipsecha_hsrp_preempt", dev("R2") + ',interface="FastEthernet0/1",group="2"', "1x90"),
             [*quiet("4m"), ("IpsechaHsrpPreemptOnStatefulGroup", "5m", [(preempt, 1)])],
+        )
+    )
+
+    def inconsistent(device: str, group_name: str) -> dict[str, str]:
+        return warn(alertname="IpsechaStatefulGroupInconsistent", device=device, pair=P, group_name=group_name)
+
+    def standby_ok(device: str, labels: str | None = None) -> str:
+        labels = labels or dev(device)
+        return s("ipsecha_command_status", labels + ',command="show standby",status="ok"', "1x90")
+
+    def own_scheme(labels: str, group_name: str, values: str = "1x90") -> str:
+        return s("ipsecha_redundancy_scheme_info", labels + f',group_name="{group_name}"', values)
+
+    out.append(
+        test(
+            "The inventory names stateful group BRANCH-5-TUNNEL; R1's own `scheme standby` names OTHER from 0 on\n"
+            "(R2's agrees): R1 pages after 10 minutes, naming the group it configures. Both answer show standby\n"
+            "with the named group: nothing else.",
+            baseline()
+            + own_scheme(dev("R1"), "OTHER")
+            + own_scheme(dev("R2"), "BRANCH-5-TUNNEL")
+            + standby_ok("R1")
+            + standby_ok("R2"),
+            [
+                ("IpsechaStatefulGroupInconsistent", "9m", []),
+                ("IpsechaStatefulGroupInconsistent", "10m", [(inconsistent("R1", "OTHER"), 1)]),
+            ],
+        )
+    )
+    r1_probe, r2_probe = dev("R1", inst="R1", job="ipsecha-replica-1"), dev("R2", inst="R2", job="ipsecha-replica-2")
+    out.append(
+        test(
+            "Over /probe (one target per device, two replicas), no stateful_group in the inventory: R1's scheme\n"
+            "names BRANCH-5-TUNNEL, R2's OTHER from 20 on, and R2 has no HSRP group of that name. Consistent\n"
+            "before: quiet at 29; both members page at 30 (each with the group it names).",
+            hub("R2", **steady(13, 8, True), scheme="1x19 stale", inst="R2", job="ipsecha-replica-2")
+            + hub("R1", **steady(8, 13, False), inst="R1", job="ipsecha-replica-1")
+            + s("ipsecha_redundancy_stateful_group_info", r2_probe + ',group_name="OTHER"', "_x20 1x70")
+            + own_scheme(r1_probe, "BRANCH-5-TUNNEL")
+            + own_scheme(r2_probe, "BRANCH-5-TUNNEL", "1x19 stale")
+            + own_scheme(r2_probe, "OTHER", "_x20 1x70")
+            + standby_ok("R1", r1_probe)
+            + standby_ok("R2", r2_probe),
+            [
+                ("IpsechaStatefulGroupInconsistent", "19m", []),
+                ("IpsechaStatefulGroupInconsistent", "29m", []),
+                (
+                    "IpsechaStatefulGroupInconsistent",
+                    "30m",
+                    [(inconsistent("R1", "BRANCH-5-TUNNEL"), 1), (inconsistent("R2", "OTHER"), 1)],
+                ),
+            ],
+        )
+    )
+    out.append(
+        test(
+            "R1 answers show standby but has no group named BRANCH-5-TUNNEL (only the LAN group INSIDE): it pages\n"
+            "after 10 minutes. R2, whose show standby fails from 0 on (no HSRP series, status timeout), is not\n"
+            "judged: a failed command is not a missing group.",
+            baseline(r1={"active": "_x90", "standby": "_x90"}, r2={"active": "_x90", "standby": "_x90"})
+            + lan_active("R1")
+            + standby_ok("R1")
+            + s("ipsecha_command_status", dev("R2") + ',command="show standby",status="timeout"', "1x90"),
+            [
+                ("IpsechaStatefulGroupInconsistent", "9m", []),
+                ("IpsechaStatefulGroupInconsistent", "10m", [(inconsistent("R1", "BRANCH-5-TUNNEL"), 1)]),
+            ],
         )
     )
 
@@ -1291,6 +1364,42 @@ def build() -> str:
             ],
         )
     )
+    dual = {"duplex": "1x9 0x29 1x50", "comms": "1x9 0x29 1x50"}
+    out.append(
+        test(
+            "The IPC link fails at 10 and both hubs go RF ACTIVE until 40: each runs Simplex with IPC down and its\n"
+            "peer DISABLED, and R1 has no SA toward expected branch .4. All of it follows from the two actives: only\n"
+            "IpsechaPairNotOneRfActive fires (the rules leave the rest out while it fires, so that its resolution\n"
+            "names nothing that never paged), and nothing once the pair is whole again.",
+            baseline(
+                r1={"my": "8x9 13x29 8x50", "peer": "13x9 1x29 13x50"} | dual,
+                r2={"peer": "8x9 1x29 8x50"} | dual,
+            )
+            + peer_series("R1", "172.16.0.4", "0x90")
+            + peer_series("R2", "172.16.0.4", "2x90"),
+            [
+                *quiet("11m"),
+                (
+                    "IpsechaPairNotOneRfActive",
+                    "30m",
+                    [
+                        (
+                            rf_count,
+                            2,
+                            {
+                                "summary": f"{P}: 2 hubs report RF ACTIVE (RF states: R1 ACTIVE, R2 ACTIVE)",
+                                "description": rf_count_description("2 are"),
+                            },
+                        )
+                    ],
+                ),
+                *quiet("12m", but=["IpsechaPairNotOneRfActive"]),
+                *quiet("30m", but=["IpsechaPairNotOneRfActive"]),
+                *quiet("39m", but=["IpsechaPairNotOneRfActive"]),
+                *quiet("45m"),
+            ],
+        )
+    )
     out.append(
         test(
             "No hub RF ACTIVE from 1: R2 stops answering, R1 stays STANDBY HOT (it did not take over) and reports\n"
@@ -1543,6 +1652,137 @@ def build() -> str:
             "The healthy pair with its scrape up: no exporter alert.",
             baseline() + s("up", 'instance="exporter:9477",job="ipsecha"', "1x90"),
             quiet("10m"),
+        )
+    )
+
+    # Exporter outages: the scrape of the exporter's target fails from 20 to 34 (`up` 0, every series it
+    # delivers gone), and it is back at 35 with the same data.
+    def gap(value: object) -> str:
+        """A series the exporter serves every minute but during the outage; `value`: a constant or f(minute)."""
+        return values([None if 20 <= m <= 34 else (value(m) if callable(value) else value) for m in MINUTES])
+
+    def served(my: int, peer: int, hsrp_active: bool, **more: object) -> dict[str, str]:
+        """A steady hub's series with the outage's gap; `more`: other series (preempt, ipsec) as constants."""
+        series = {
+            "up": gap(1),
+            "my": gap(my),
+            "peer": gap(peer),
+            "duplex": gap(1),
+            "comms": gap(1),
+            "uptime": gap(lambda m: 1814400 + 60 * m),
+            "active": gap(int(hsrp_active)),
+            "standby": gap(int(not hsrp_active)),
+            "scheme": gap(1),
+            "age": gap(1),
+        }
+        return series | {key: gap(value) for key, value in more.items()}
+
+    outage_up = values([0 if 20 <= m <= 34 else 1 for m in MINUTES])
+    sa_copies = crit(alertname="IpsechaStandbyMissingSaCopies", device="R1", pair=P)
+    branch_5 = crit(alertname="IpsechaBranchSaMissing", device="R2", pair=P, peer="172.16.0.5")
+    branch_6 = crit(alertname="IpsechaBranchSaMissing", device="R2", pair=P, peer="172.16.0.6")
+    preempt_r1 = warn(
+        alertname="IpsechaHsrpPreemptOnStatefulGroup", device="R1", pair=P, interface="FastEthernet0/0", group="1"
+    )
+    held_copies = {
+        "summary": f"{P}: STANDBY HOT R1 holds no SA copies for 1 branch peer with active SAs on RF-active hub (no"
+        " data from the exporter now)",
+        "description": copies_texts("R1", "R2", ["172.16.0.4"])["description"].replace(
+            "toward 172.16.0.4 for", "toward 1 branch peer (not listed: no data from the exporter now) for"
+        ),
+    }
+    standing = ["IpsechaStandbyMissingSaCopies", "IpsechaBranchSaMissing", "IpsechaHsrpPreemptOnStatefulGroup"]
+    out.append(
+        test(
+            "/metrics, an exporter outage during a standing incident. From 0: the STANDBY HOT R1 holds no copy of\n"
+            "R2's SAs toward .4, R2 has no SA toward expected branches .5 and .6, and R1 preempts on the stateful\n"
+            "group: all three fire at 5. The exporter's scrape fails from 20 to 34: the alerts that fired stay\n"
+            "firing with their values (the texts say what is not known now), and go on firing when the same data\n"
+            "returns at 35: no resolution, no new `for:`. .6 got its SA back during the outage: resolved 5 minutes\n"
+            "after the data is back (the hold's price), not at once.",
+            hub("R2", **served(13, 8, True, ipsec=1))
+            + hub("R1", **served(8, 13, False, ipsec=1, preempt=1))
+            + s("ipsecha_ipsec_sa_active", dev("R2") + ',peer="172.16.0.4"', gap(2))
+            + s("ipsecha_ipsec_sa_active", dev("R1") + ',peer="172.16.0.4"', gap(0))
+            + s("ipsecha_ipsec_sa_standby", dev("R1") + ',peer="172.16.0.4"', gap(0))
+            + s("ipsecha_ipsec_sa_active", dev("R2") + ',peer="172.16.0.5"', gap(0))
+            + s("ipsecha_ipsec_peer_expected", dev("R2") + ',peer="172.16.0.5"', gap(1))
+            + s("ipsecha_ipsec_sa_active", dev("R2") + ',peer="172.16.0.6"', gap(lambda m: 0 if m < 20 else 2))
+            + s("ipsecha_ipsec_peer_expected", dev("R2") + ',peer="172.16.0.6"', gap(1))
+            + s("ipsecha_ipsec_sa_standby", dev("R1") + ',peer="172.16.0.6"', gap(lambda m: 0 if m < 20 else 2))
+            + s("up", 'instance="exporter:9477",job="ipsecha"', outage_up),
+            [
+                ("IpsechaStandbyMissingSaCopies", "5m", [(sa_copies, 1, copies_texts("R1", "R2", ["172.16.0.4"]))]),
+                ("IpsechaBranchSaMissing", "5m", [(branch_5, 0), (branch_6, 0)]),
+                ("IpsechaHsrpPreemptOnStatefulGroup", "5m", [(preempt_r1, 1)]),
+                *quiet("19m", but=standing),
+                ("IpsechaStandbyMissingSaCopies", "30m", [(sa_copies, 1, held_copies)]),
+                ("IpsechaBranchSaMissing", "30m", [(branch_5, 0), (branch_6, 0)]),
+                ("IpsechaHsrpPreemptOnStatefulGroup", "34m", [(preempt_r1, 1)]),
+                # The outage is IpsechaExporterDown's page alone: no device's data is called stale.
+                *quiet("34m", but=[*standing, "IpsechaExporterDown"]),
+                *quiet("38m", but=standing),
+                ("IpsechaStandbyMissingSaCopies", "35m", [(sa_copies, 1, copies_texts("R1", "R2", ["172.16.0.4"]))]),
+                ("IpsechaBranchSaMissing", "39m", [(branch_5, 0), (branch_6, 0)]),
+                ("IpsechaBranchSaMissing", "40m", [(branch_5, 0)]),
+                *quiet("40m", but=standing),
+                ("IpsechaStandbyMissingSaCopies", "60m", [(sa_copies, 1, copies_texts("R1", "R2", ["172.16.0.4"]))]),
+                ("IpsechaHsrpPreemptOnStatefulGroup", "60m", [(preempt_r1, 1)]),
+            ],
+            exprs=[
+                ("device:ipsecha_scrape_failed:5m", "19m", []),
+                ("device:ipsecha_scrape_failed:5m", "30m", [(R1_LABELS, 1), (R2_LABELS, 1)]),
+                ("device:ipsecha_scrape_failed:5m", "39m", [(R1_LABELS, 1), (R2_LABELS, 1)]),
+                ("device:ipsecha_scrape_failed:5m", "40m", []),
+            ],
+        )
+    )
+
+    replica = {"inst": "R1", "job": "ipsecha-replica-0"}
+    out.append(
+        test(
+            "/probe, the same outage of replica 0, which probes both hubs (instance = the device): a split brain\n"
+            "since 0 (paged at 1) is held through it with its value, and goes on when the data returns. R1 hangs in\n"
+            "STANDBY COLD from 10 on: its peer alert was only pending when the outage began, so it starts again\n"
+            "when the data is back (15 minutes from 35), not paged on data nobody saw.",
+            hub(
+                "R2",
+                **(served(13, 4, True) | {"my": gap(lambda m: 13), "peer": gap(lambda m: 8 if m < 10 else 4)}),
+                inst="R2",
+                job="ipsecha-replica-0",
+            )
+            + hub("R1", **(served(8, 13, True) | {"my": gap(lambda m: 8 if m < 10 else 4)}), **replica)
+            + s("up", 'instance="R1",job="ipsecha-replica-0"', outage_up)
+            + s("up", 'instance="R2",job="ipsecha-replica-0"', outage_up),
+            [
+                ("IpsechaHsrpSplitBrain", "1m", [(split, 2, {"summary": SPLIT_SUMMARY})]),
+                (
+                    "IpsechaHsrpSplitBrain",
+                    "30m",
+                    [
+                        (
+                            split,
+                            2,
+                            {
+                                "summary": f"{P}: split brain, 2 hubs are HSRP active on the stateful group (HSRP"
+                                " states: not known, no data from the exporter now)"
+                            },
+                        )
+                    ],
+                ),
+                ("IpsechaHsrpSplitBrain", "36m", [(split, 2, {"summary": SPLIT_SUMMARY})]),
+                *quiet("24m", but=["IpsechaHsrpSplitBrain", "IpsechaExporterDown"]),
+                *quiet("49m", but=["IpsechaHsrpSplitBrain"]),
+                (
+                    "IpsechaPeerNotStandbyHot",
+                    "50m",
+                    [(not_hot, 4, peer_texts(4, "STANDBY COLD", "STANDBY COLD"))],
+                ),
+            ],
+            exprs=[
+                ("pair:ipsecha_scrape_failed:5m", "30m", [({"pair": P}, 1)]),
+                ("pair:ipsecha_scrape_failed:5m", "45m", []),
+            ],
         )
     )
     return "".join(out)

@@ -2,11 +2,15 @@
 with --watch), judge every pair, print a table per pair, JSON, or one
 Nagios plugin result, and exit with the verdict.
 
-    --state FILE   remember boot times and RF-active members between runs,
+    --state FILE   remember uptimes and RF-active members between runs,
                    so a check from cron reports reloads and switchovers
+                   (monotonic time on one boot of the host, see state.py)
     --watch N      keep polling every N seconds on the same sessions;
                    SIGHUP reloads the inventory, keeping unchanged sessions;
                    SIGINT / SIGTERM stop (the last verdict is the exit code)
+    --time.scale F product seconds per real second (accelerated tests
+                   against the lab): --watch, the reload window and
+                   tolerance are product seconds (monitor/clock.py)
     --nagios       one plugin result (status line, perfdata, long text) and
                    the plugin exit codes; not with --json or --watch
     --pair NAME    poll only that pair's members (repeatable)
@@ -20,16 +24,18 @@ Exit codes, the first that applies wins:
     default       2  refused before any poll: bad usage, a bad inventory, an
                      unknown --pair/--device name, an unusable --state file
                      (nothing is polled, so nothing else can apply)
-                  1  a selected pair is unhealthy or recovering (an
-                     unexpected reload within the hour)
+                  1  a selected pair is unhealthy, recovering (an
+                     unexpected reload within the hour) or degraded (only
+                     warning rules failed)
                   2  a selected device could not be polled, a pair's verdict
                      is unknown, or the state could not be saved
                   0  every selected pair healthy and every device polled
     --nagios      3  UNKNOWN: refused before any poll (as the 2 above: a
                      plugin never says CRITICAL for its own bad input)
-                  2  CRITICAL: a pair is known unhealthy
-                  1  WARNING: a pair is recovering (every rule holds but
-                     no_unexpected_reload)
+                  2  CRITICAL: a pair is unhealthy or recovering (a
+                     critical rule failed: the severity of its alert)
+                  1  WARNING: a pair is degraded (only warning rules
+                     failed, such as preemption or rising IPsec errors)
                   3  UNKNOWN: a device could not be polled, a pair's verdict
                      is unknown, or the state could not be saved
                   0  OK
@@ -84,10 +90,11 @@ from monitor.check.result import (
 from monitor.check.state import check_state_writable, load_state, save_state
 from monitor.check.table import render_text
 from monitor.check.withhold import secrets_of, withhold_lines, withhold_nagios, withhold_values
+from monitor.clock import Clock
 from monitor.core import Monitor, SignalLoop, describe_error
-from monitor.health import ReloadTracker
 from monitor.inventory import Inventory, InventoryError, Pair, load_inventory
 from monitor.logs import one_line
+from monitor.reloads import ReloadTracker
 
 __all__ = [
     "EXIT_HEALTHY",
@@ -126,22 +133,27 @@ def main(
     nagios: bool = False,
     pairs: Sequence[str] = (),
     devices: Sequence[str] = (),
+    time_scale: float = 1.0,
+    clock: Clock | None = None,
 ) -> int:
     """The `check` subcommand; returns the exit code (see the module's
     docstring for which wins). `progress` None: a bar when stderr is a
     terminal. `nagios`: one plugin result on stdout, exit 0-3; bad input
     is UNKNOWN (3) there, and so is any error of check itself (Python's
-    own exit 1 would read as WARNING)."""
+    own exit 1 would read as WARNING). `clock` (tests: a stepped one)
+    defaults to the system's at `time_scale`."""
+    clock = clock if clock is not None else Clock(time_scale)
     if not nagios:
         try:
-            return _main(config, as_json, state, watch, progress, Selection(tuple(pairs), tuple(devices)), False)
+            selection = Selection(tuple(pairs), tuple(devices))
+            return _main(config, as_json, state, watch, progress, selection, False, clock)
         except _Refused as exc:
             print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
             return EXIT_REFUSED
     try:
         if as_json or watch is not None:
             raise _Refused("--nagios gives one plugin result: it cannot be combined with --json or --watch")
-        return _main(config, False, state, None, False, Selection(tuple(pairs), tuple(devices)), True)
+        return _main(config, False, state, None, False, Selection(tuple(pairs), tuple(devices)), True, clock)
     except _Refused as exc:
         _write(nagios_line(NAGIOS_UNKNOWN, str(exc)))
     except KeyboardInterrupt:
@@ -182,17 +194,18 @@ def _main(
     progress: bool | None,
     selection: Selection,
     nagios: bool,
+    clock: Clock,
 ) -> int:
     inventory, partial = _load(config, selection)
     state_path = Path(state) if state else None
     try:
-        tracker = load_state(state_path) if state_path else ReloadTracker()
+        tracker = load_state(state_path, clock) if state_path else ReloadTracker(clock=clock)
         if state_path is not None:
             check_state_writable(state_path)
     except ValueError as exc:
         raise _Refused(str(exc)) from None
     show_progress = sys.stderr.isatty() if progress is None else progress
-    monitor = Monitor(inventory, tracker)
+    monitor = Monitor(inventory, tracker, clock=clock)
     narrowed = [partial]  # the pairs not judged, as the inventory now is (SIGHUP may change it)
 
     def narrow(inventory: Inventory) -> Inventory:
@@ -233,7 +246,7 @@ def _main(
                     _write(json.dumps(report, indent=None if watch else 2) + "\n")
                 else:
                     _write(withhold_lines(render_text(result), held))
-                if signals is None or signals.wait(watch or 0.0):
+                if signals is None or signals.wait(clock.real(watch or 0.0)):
                     return exit_code
     except KeyboardInterrupt:  # --watch ends here: the last verdict stands
         if nagios:

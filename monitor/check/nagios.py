@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from monitor.check.table import failure_lines, not_judged
-from monitor.health import HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN, PairHealth
+from monitor.health import DEGRADED, HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN, PairHealth
 from monitor.logs import one_line
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def render_nagios(result: CheckResult, problems: Sequence[str] = ()) -> tuple[in
     by_verdict = {verdict: [pair for pair in result.pairs if pair.verdict == verdict] for verdict in _VERDICT_ORDER}
     down = [snapshot for snapshot in result.snapshots.values() if not snapshot.up]
     parts: list[str] = []
-    for verdict in (UNHEALTHY, RECOVERING, UNKNOWN):
+    for verdict in (UNHEALTHY, RECOVERING, DEGRADED, UNKNOWN):
         pairs = by_verdict[verdict]
         if not pairs:
             continue
@@ -54,7 +54,8 @@ def render_nagios(result: CheckResult, problems: Sequence[str] = ()) -> tuple[in
     perfdata = " ".join(
         (
             f"pairs_healthy={healthy};;;0;{total_pairs}",
-            f"pairs_recovering={len(by_verdict[RECOVERING])};0;;0;{total_pairs}",
+            f"pairs_degraded={len(by_verdict[DEGRADED])};0;;0;{total_pairs}",
+            f"pairs_recovering={len(by_verdict[RECOVERING])};;0;0;{total_pairs}",
             f"pairs_unhealthy={len(by_verdict[UNHEALTHY])};;0;0;{total_pairs}",
             f"pairs_unknown={len(by_verdict[UNKNOWN])};;;0;{total_pairs}",
             f"devices_up={total_devices - len(down)};;;0;{total_devices}",
@@ -83,7 +84,7 @@ def render_nagios(result: CheckResult, problems: Sequence[str] = ()) -> tuple[in
     return code, "\n".join(lines) + "\n"
 
 
-_VERDICT_ORDER = (HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN)
+_VERDICT_ORDER = (HEALTHY, DEGRADED, RECOVERING, UNHEALTHY, UNKNOWN)
 
 
 def _rule_names(pair: PairHealth, verdict: str) -> str:

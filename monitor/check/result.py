@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from monitor.check.nagios import NAGIOS_CRITICAL, NAGIOS_OK, NAGIOS_UNKNOWN, NAGIOS_WARNING
-from monitor.health import HEALTHY, RECOVERING, UNHEALTHY, PairHealth, Reload, Switchover
+from monitor.health import CRITICAL, HEALTHY, VERDICT_SEVERITY, WARNING, PairHealth
 from monitor.inventory import Inventory, Pair
+from monitor.reloads import Reload, Switchover
 from monitor.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -81,8 +82,9 @@ class CheckResult:
 
     @property
     def exit_code(self) -> int:
-        # Recovering pages too (an unexpected reload within the hour).
-        if any(pair.verdict in (UNHEALTHY, RECOVERING) for pair in self.pairs):
+        # Any known fault: unhealthy, recovering (an unexpected reload within
+        # the hour) or degraded (warning rules failed).
+        if any(VERDICT_SEVERITY[pair.verdict] is not None for pair in self.pairs):
             return EXIT_UNHEALTHY
         if any(not snapshot.up for snapshot in self.snapshots.values()) or any(
             pair.verdict != HEALTHY for pair in self.pairs
@@ -92,12 +94,15 @@ class CheckResult:
 
     @property
     def nagios_code(self) -> int:
-        """CRITICAL for an unhealthy pair, WARNING for a recovering one,
-        UNKNOWN for a device not polled or a pair not judged, else OK."""
+        """The worst verdict's severity (health.VERDICT_SEVERITY, as the
+        alerts page it): CRITICAL for an unhealthy or recovering pair,
+        WARNING for a degraded one; UNKNOWN for a device not polled or a
+        pair not judged; else OK."""
         verdicts = {pair.verdict for pair in self.pairs}
-        if UNHEALTHY in verdicts:
+        severities = {VERDICT_SEVERITY[verdict] for verdict in verdicts}
+        if CRITICAL in severities:
             return NAGIOS_CRITICAL
-        if RECOVERING in verdicts:
+        if WARNING in severities:
             return NAGIOS_WARNING
         if verdicts - {HEALTHY} or any(not snapshot.up for snapshot in self.snapshots.values()):
             return NAGIOS_UNKNOWN

@@ -1,6 +1,14 @@
-"""The --state file: boot times and RF-active members remembered between
+"""The --state file: uptimes and RF-active members remembered between
 runs (a ReloadTracker), so a check from cron reports reloads and
-switchovers. Read only if this monitor wrote it; written aside and renamed."""
+switchovers. Read only if this monitor wrote it; written aside and renamed.
+
+Version 2 carries the host's boot id and the clock's monotonic and wall
+readings at the save ("clock"), and every stamp as a monotonic reading: the
+next run on the same boot of the host compares monotonic readings (a
+stepped wall clock changes nothing); after a host reboot it falls back on
+the wall clock for the time between the two runs (never less than zero).
+Version 1 files (and the unmarked ones before them), whose stamps are Unix
+times, are still read, by the wall clock (see ReloadTracker.from_dict)."""
 
 from __future__ import annotations
 
@@ -12,30 +20,33 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from monitor.health import ReloadTracker
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.logs import one_line
+from monitor.reloads import ReloadTracker
 
 # What a state file carries to say it is ours; and the exact fields of the
 # files written before the marker (still read, never someone else's JSON).
 STATE_FORMAT = "ipsec-ha-monitor check state"
-STATE_VERSION = 1
+STATE_VERSION = 2
+_READ_VERSIONS = (1, 2)  # 1: Unix-time stamps, no boot id
 _UNMARKED_STATE_FIELDS = frozenset({"devices", "rf_active", "switched_at", "recent_reloads", "recent_switchovers"})
 
 
-def load_state(path: Path) -> ReloadTracker:
+def load_state(path: Path, clock: Clock = SYSTEM_CLOCK) -> ReloadTracker:
     """The tracker saved by the previous run; a fresh one when there is none
     (or the file is empty). A file this monitor did not write is an error,
     not silently replaced: ours carries `"format": STATE_FORMAT` (or, from
     before the marker, exactly the tracker's fields). Every error is one
-    line naming the file (raised as ValueError)."""
+    line naming the file (raised as ValueError). The tracker's stamps are
+    carried onto `clock`."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return ReloadTracker()
+        return ReloadTracker(clock=clock)
     except OSError as exc:
         raise ValueError(f"state file {path}: cannot read it: {exc.strerror}") from None
     if not data.strip():  # created empty beforehand (touch, a config manager): nothing to lose
-        return ReloadTracker()
+        return ReloadTracker(clock=clock)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -51,16 +62,19 @@ def load_state(path: Path) -> ReloadTracker:
     if "format" in state:
         if state["format"] != STATE_FORMAT:
             raise ValueError(f"state file {path}: its format is not {STATE_FORMAT!r}: not a state this monitor wrote")
-        if state.get("version") != STATE_VERSION:
+        version = state.get("version")
+        if type(version) is not int or version not in _READ_VERSIONS:
             raise ValueError(
-                f"state file {path}: {STATE_FORMAT} version {one_line(repr(state.get('version')))[:40]}, "
-                f"this monitor reads version {STATE_VERSION}"
+                f"state file {path}: {STATE_FORMAT} version {one_line(repr(version))[:40]}, "
+                f"this monitor reads versions {_READ_VERSIONS[0]} to {STATE_VERSION}"
             )
+        if version < 2 and "clock" in state:
+            raise ValueError(f"state file {path}: version {version} with a clock: not a state this monitor wrote")
         state = {key: value for key, value in state.items() if key not in ("format", "version")}
     elif set(state) != _UNMARKED_STATE_FIELDS:
         raise ValueError(f"state file {path}: a JSON object without our format marker: not a state this monitor wrote")
     try:
-        return ReloadTracker.from_dict(state)
+        return ReloadTracker.from_dict(state, clock)
     except ValueError as exc:
         raise ValueError(f"state file {path}: {one_line(str(exc))}") from None
     except Exception:  # a shape from_dict did not foresee (int(inf), a list nested too deeply for str())
@@ -131,7 +145,7 @@ _STALE_PARTIAL_SECONDS = 600.0
 
 
 def _sweep_partials(path: Path) -> None:
-    cutoff = time.time() - _STALE_PARTIAL_SECONDS
+    cutoff = time.time() - _STALE_PARTIAL_SECONDS  # against files' modification times: wall time
     try:
         leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.partial"))
     except OSError:

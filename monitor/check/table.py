@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from monitor.health import reload_cause
 from monitor.inventory import Inventory, Pair
+from monitor.reloads import reload_cause
 from monitor.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def render_text(result: CheckResult) -> str:
     lines.append("")
     verdicts = (
         "healthy",
-        "unhealthy, or recovering from an unexpected reload within the hour",
+        "a pair unhealthy, recovering from an unexpected reload within the hour, or degraded",
         "not every device could be polled or judged",
     )
     lines.append(f"exit {result.exit_code}: {verdicts[result.exit_code]}")

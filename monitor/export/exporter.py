@@ -13,12 +13,12 @@ import gzip
 import logging
 import platform
 import threading
-import time
 from collections import Counter
 
 from prometheus_client import CollectorRegistry, GCCollector, Info, PlatformCollector, ProcessCollector, generate_latest
 
 from monitor import __version__
+from monitor.clock import Clock
 from monitor.core import Monitor, Recorded
 from monitor.export.metrics import ExportView, escape_label, render
 from monitor.health import PairHealth
@@ -30,7 +30,9 @@ from monitor.snapshot import Snapshot
 log = logging.getLogger(__name__)
 
 # A /metrics body is reused for this long at most when nothing changed (so
-# ipsecha_data_age_seconds is never more than this much behind).
+# ipsecha_data_age_seconds is never more than this much behind: product
+# seconds); and, while polls keep changing the state, for this long at
+# least (real seconds: what a render costs).
 PAGE_MAX_AGE_SECONDS = 1.0
 PAGE_MIN_AGE_SECONDS = 0.25
 # Buckets of ipsecha_exporter_poll_duration_seconds (one device's poll).
@@ -39,8 +41,15 @@ _NO_PAGE: tuple[int, float, bytes, bytes] = (-1, 0.0, b"", b"")
 
 
 class Exporter:
-    def __init__(self, inventory: Inventory, poller: Poller | None = None, monitor: Monitor | None = None) -> None:
-        self.monitor = monitor or Monitor(inventory, poller=poller)
+    def __init__(
+        self,
+        inventory: Inventory,
+        poller: Poller | None = None,
+        monitor: Monitor | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.monitor = monitor or Monitor(inventory, poller=poller, clock=clock)
+        self.clock = self.monitor.clock  # one time source for every layer (monitor/clock.py)
         self._lock = threading.Lock()  # the own metrics below
         self._polls: Counter[tuple[str, str]] = Counter()  # (device, "success"/"failure")
         self._errors: Counter[tuple[str, str]] = Counter()  # (device, status)
@@ -50,7 +59,7 @@ class Exporter:
         self._render_lock = threading.Lock()
         self._scheduler: Scheduler | None = None
         self._ready = False
-        self.interval: float | None = None  # the background polling's, once started
+        self.interval: float | None = None  # the background polling's (product seconds), once started
         self.self_registry = self_metrics_registry()
         self.monitor.subscribe(on_record=self._count, on_update=self._prune)
 
@@ -97,7 +106,7 @@ class Exporter:
         view = self.view(name)
         if on_time:
             return view
-        return ExportView(view.inventory, {name: snapshot}, view.pairs, view.reloads, view.now)
+        return ExportView(view.inventory, {name: snapshot}, view.pairs, view.reloads, view.now, scale=view.scale)
 
     def record(self, polled: dict[str, Snapshot]) -> Recorded:
         """Take in polled snapshots (the Monitor's record; the own metrics
@@ -149,13 +158,14 @@ class Exporter:
 
     def start(self, interval: float) -> None:
         """Poll in the background, each device on its own clock: again
-        `interval` seconds after its previous poll ended, at most `workers`
+        `interval` seconds (product seconds: the clock's scale) after its
+        previous poll ended, at most `workers`
         at a time, devices that answer before those that time out (see
         Scheduler). Each result is recorded as its poll ends."""
         if self._scheduler is not None:
             raise RuntimeError("the background polling already runs")
         self.interval = interval
-        self._scheduler = Scheduler(self.poller, interval, self._record_one)
+        self._scheduler = Scheduler(self.poller, interval, self._record_one, self.clock)
         self._scheduler.start()
 
     def _record_one(self, snapshot: Snapshot) -> None:
@@ -188,23 +198,25 @@ class Exporter:
         reloads = {key: count for key, count in state.reload_counts.items() if key[0] in snapshots}
         causes = {key: count for key, count in state.reload_causes.items() if key[0] in snapshots}
         booted_at = {name: at for name, at in state.booted_at.items() if name in snapshots}
-        return ExportView(state.inventory, snapshots, pairs, reloads, time.time(), causes, booted_at)
+        # Read after the state: every snapshot ended before it (data age >= 0).
+        now = self.clock.monotonic()
+        return ExportView(state.inventory, snapshots, pairs, reloads, now, causes, booted_at, self.clock.scale)
 
     def metrics_page(self, gzipped: bool = False, max_age: float = PAGE_MAX_AGE_SECONDS) -> bytes:
         """The /metrics body (gzip-compressed, as Prometheus asks for it, when
         `gzipped`). Rendered and compressed once per change of the state (or
-        every `max_age` seconds, for the data ages) and shared by every
+        every `max_age` product seconds, for the data ages) and shared by every
         scrape in between: twenty scrapers cost one render, not twenty."""
         with self._render_lock:
             generation = self.monitor.generation
             cached_generation, rendered_at, body, compressed = self._page
-            age = time.monotonic() - rendered_at
+            age = self.clock.real_monotonic() - rendered_at
             # While polls end and are recorded device after device, re-render at most
             # every PAGE_MIN_AGE_SECONDS: the scrapes in between share a page.
-            if (cached_generation != generation and age >= PAGE_MIN_AGE_SECONDS) or age > max_age:
+            if (cached_generation != generation and age >= PAGE_MIN_AGE_SECONDS) or age > self.clock.real(max_age):
                 body = render(self.view()) + self.own_metrics().encode() + generate_latest(self.self_registry)
                 compressed = gzip.compress(body, compresslevel=1, mtime=0)
-                self._page = (generation, time.monotonic(), body, compressed)
+                self._page = (generation, self.clock.real_monotonic(), body, compressed)
             return compressed if gzipped else body
 
     def own_metrics(self) -> str:

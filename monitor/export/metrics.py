@@ -8,7 +8,8 @@ Staleness rule: a series comes only from a command that ran and parsed in
 the device's latest poll. When a command failed, its series are dropped
 (never last poll's values presented as fresh); `ipsecha_device_up` is 0,
 `ipsecha_command_success` says which command failed, and
-`ipsecha_data_age_seconds` says how old the poll is. Counters kept by the
+`ipsecha_data_age_seconds` says how old the poll is (on the monotonic
+clock, in product seconds: monitor/clock.py). Counters kept by the
 exporter (`ipsecha_reloads_total`, from 0) and the inventory's expected peers
 (`ipsecha_ipsec_sa_active` 0 while a hub that answered has no SA toward
 one) stay, so alerts never depend on a series vanishing.
@@ -16,15 +17,15 @@ one) stay, so alerts never depend on a series vanishing.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from monitor.health import RELOAD_CAUSES, VERDICTS, PairHealth, reload_cause
+from monitor.health import VERDICTS, PairHealth
 from monitor.inventory import Device, Inventory
 from monitor.records import HSRP_STATES
+from monitor.reloads import RELOAD_CAUSES, boot_label, reload_cause
 from monitor.rf_states import RF_STATE_NAMES
 from monitor.snapshot import Snapshot
 
@@ -86,7 +87,12 @@ METRICS: dict[str, MetricSpec] = {
     "ipsecha_ipsec_peer_expected": MetricSpec(
         "gauge", "1 for each branch peer the inventory's expected_peers lists for this device", PEER
     ),
-    "ipsecha_data_age_seconds": MetricSpec("gauge", "Seconds since the device's last poll ended", DEVICE),
+    "ipsecha_data_age_seconds": MetricSpec(
+        "gauge",
+        "Seconds since the device's last poll ended (monotonic; keeps growing while polls stop; "
+        "product seconds under --time.scale)",
+        DEVICE,
+    ),
     "ipsecha_command_success": MetricSpec(
         "gauge", "1 when the command ran and parsed in the device's last poll", (*DEVICE, "command")
     ),
@@ -111,6 +117,12 @@ METRICS: dict[str, MetricSpec] = {
         "info",
         "The HSRP group carrying the stateful failover: the pair's stateful_group in the inventory, "
         "else the one `scheme standby` names in show redundancy inter-device",
+        (*DEVICE, "group_name"),
+    ),
+    "ipsecha_redundancy_scheme_info": MetricSpec(
+        "info",
+        "The HSRP group the device's own `scheme standby` names, as show redundancy inter-device prints it "
+        "(IpsechaStatefulGroupInconsistent compares it with ipsecha_redundancy_stateful_group_info)",
         (*DEVICE, "group_name"),
     ),
     "ipsecha_isakmp_sas": MetricSpec(
@@ -142,7 +154,8 @@ METRICS: dict[str, MetricSpec] = {
         "info",
         "The current boot: last reload reason and 'returned to ROM by' from show version, its cause "
         "(operator, rf_self_reload, crash, power, unknown; from the device's log where it kept the reload "
-        "message) and when it began (boot, UTC minute, new with each reload)",
+        "message) and when it began (boot: UTC, to the minute, or to the second and below under --time.scale; "
+        "new with each reload, never the previous boot's)",
         (*DEVICE, "reason", "returned_to_rom_by", "cause", "boot"),
     ),
     "ipsecha_pair_rf_active_members": MetricSpec("gauge", "Members of the pair that are RF ACTIVE", ("pair",)),
@@ -151,7 +164,7 @@ METRICS: dict[str, MetricSpec] = {
     ),
     "ipsecha_pair_verdict": MetricSpec(
         "gauge",
-        "Pair verdict from the health rules: 1 for the current one (healthy, recovering, unhealthy, unknown)",
+        "Pair verdict from the health rules: 1 for the current one (" + ", ".join(VERDICTS) + ")",
         ("pair", "verdict"),
     ),
     "ipsecha_pair_rule_ok": MetricSpec(
@@ -173,9 +186,10 @@ class ExportView:
     snapshots: Mapping[str, Snapshot]
     pairs: Sequence[PairHealth] = ()
     reloads: Mapping[tuple[str, bool], int] = field(default_factory=dict)  # (device, expected) -> count
-    now: float = 0.0  # Unix time of the scrape
+    now: float = 0.0  # Clock.monotonic() at the scrape (0: unknown, data age 0), what snapshots are aged against
     reload_causes: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (device, cause) -> count
     booted_at: Mapping[str, float] = field(default_factory=dict)  # device -> Unix time its current boot began
+    scale: float = 1.0  # the clock's --time.scale: the boot label's resolution, uptimes in wall seconds
 
 
 def render(view: ExportView) -> bytes:
@@ -189,7 +203,7 @@ def render(view: ExportView) -> bytes:
     for name, snapshot in view.snapshots.items():
         device = view.inventory.devices.get(name)
         if device is not None:
-            _device(out, snapshot, device, view.now, view.booted_at.get(name))
+            _device(out, snapshot, device, view, view.booted_at.get(name))
     # Every device's reload counters from 0, so that Prometheus sees the
     # first reload as an increase (a series born at 1 shows none).
     for name in view.snapshots:
@@ -288,15 +302,18 @@ def _device_labels(device: str, pair: str) -> str:
     return f'device="{escape_label(device)}",pair="{escape_label(pair)}"'
 
 
-def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float, booted_at: float | None) -> None:
+def _device(out: _Lines, snapshot: Snapshot, device: Device, view: ExportView, booted_at: float | None) -> None:
     base = _device_labels(snapshot.device, snapshot.pair)
     expected_peers = device.expected_peers
     out.add("ipsecha_device_up", base, snapshot.up)
     out.add("ipsecha_poll_duration_seconds", base, snapshot.duration_seconds)
     for peer in expected_peers:  # from the inventory: present whether the poll worked or not
         out.add("ipsecha_ipsec_peer_expected", f'{base},peer="{escape_label(peer)}"', 1)
-    ended = snapshot.started_at + snapshot.duration_seconds
-    out.add("ipsecha_data_age_seconds", base, max(0.0, now - ended) if now else 0.0)
+    # On the monotonic clock, never the wall clock: a stepped host clock
+    # neither zeroes nor inflates it, and it grows while polls stop. (It
+    # cannot go negative: `now` is read after the state; max() only keeps
+    # a hand-built view's mismatch off the page.)
+    out.add("ipsecha_data_age_seconds", base, max(0.0, view.now - snapshot.ended) if view.now else 0.0)
     for result in snapshot.results:
         command = f'{base},command="{escape_label(result.command)}"'
         out.add("ipsecha_command_success", command, result.ok)
@@ -334,6 +351,8 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float, booted_
             out.add("ipsecha_redundancy_interdevice_state", f'{base},state="{state}"', inter.state == state)
         if inter.peer_communicating is not None:
             out.add("ipsecha_redundancy_interdevice_peer_communicating", base, inter.peer_communicating)
+        if inter.group_name:
+            out.add("ipsecha_redundancy_scheme_info", f'{base},group_name="{escape_label(inter.group_name)}"', 1)
     # The inventory's stateful_group wins (the health rules judge that group;
     # a disagreeing inter-device answer fails stateful_group_consistent).
     group_name = device.stateful_group or (inter.group_name if inter is not None else None)
@@ -345,7 +364,9 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, now: float, booted_
         out.add("ipsecha_uptime_seconds", base, version.uptime_seconds)
         reason, rom = escape_label(version.reload_reason or ""), escape_label(version.returned_to_rom_by or "")
         cause = reload_cause(version, snapshot.log_messages).cause
-        boot = _boot_label(booted_at if booted_at is not None else snapshot.started_at - version.uptime_seconds)
+        if booted_at is None:  # not tracked (a view built by hand): this poll's estimate
+            booted_at = snapshot.started_at - version.uptime_seconds / view.scale
+        boot = boot_label(booted_at, view.scale)
         out.add(
             "ipsecha_reload_info",
             f'{base},reason="{reason}",returned_to_rom_by="{rom}",cause="{cause}",boot="{boot}"',
@@ -414,16 +435,6 @@ def _isakmp_status(status: str | None, deleted: bool) -> str:
     if status is None:
         return ""  # 12.2 prints no status column
     return _ISAKMP_STATUS.get(status.upper(), status.lower())
-
-
-def _boot_label(booted_at: float) -> str:
-    """A boot's start as a label: the UTC minute, as in 2026-11-30T12:34Z
-    ("" for an instant no calendar date holds, which bounded uptimes never
-    give)."""
-    try:
-        return dt.datetime.fromtimestamp(booted_at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
-    except (ArithmeticError, ValueError, OSError):
-        return ""
 
 
 def _pair(out: _Lines, pair: PairHealth) -> None:

@@ -578,7 +578,7 @@ class _Handler(BaseHTTPRequestHandler):
             f"<td>{html.escape('; '.join(f'{r.rule}: {r.message}' for r in pair.failed) or '-')}</td></tr>"
             for pair in exporter.pair_table()
         )
-        interval = exporter.interval
+        interval = exporter.clock.real(exporter.interval) if exporter.interval else None  # real seconds
         refresh = max(INDEX_REFRESH_MIN_SECONDS, math.ceil(interval)) if interval else INDEX_REFRESH_PROBE_ONLY_SECONDS
         page = (
             "<!doctype html><html><head><meta charset='utf-8'>"

@@ -21,11 +21,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.inventory import Device, PollSettings, reveals
 from monitor.parse import ParseError, parse_output
 from monitor.parse import errors as parse_errors
@@ -55,15 +55,17 @@ class DevicePoller:
         device: Device,
         settings: PollSettings,
         session_factory: Callable[[Device, PollSettings], DeviceSession] = DeviceSession,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.device = device
+        self.clock = clock
         self.settings = device.settings(settings)  # with the device's own timeouts
         self.commands = COMMANDS_BY_ROLE[device.role]
         self._session = session_factory(device, self.settings)
         self._lock = threading.Lock()
         self._inflight: Future[Snapshot] | None = None
         self._failures = 0  # consecutive failed logins
-        self._retry_at = 0.0  # time.monotonic() before which no login is tried
+        self._retry_at = 0.0  # clock.real_monotonic() before which no login is tried (real seconds)
         self._last_login_failure: CommandFailure | None = None
         self._closed = False  # removed from the inventory, or shutting down: no more logins
         self.sessions_opened = 0
@@ -115,28 +117,30 @@ class DevicePoller:
     # --- one poll -------------------------------------------------------------
 
     def _poll(self) -> Snapshot:
-        started_at, started = time.time(), time.monotonic()
+        # Wall time for a person to read, monotonic product seconds to order
+        # and age the poll, real monotonic seconds for the transport's deadline.
+        started_at, began, started = self.clock.wall(), self.clock.monotonic(), self.clock.real_monotonic()
         deadline = started + self.settings.poll_timeout
         results: list[CommandResult] = []
         opened = False
         backoff = self._backoff_failure(started)
         if backoff is not None:
-            return self._snapshot(started_at, started, self._all(backoff.status, backoff.message), opened)
+            return self._snapshot(started_at, began, started, self._all(backoff.status, backoff.message), opened)
         reopened = False  # the one reopen this poll allows
         if not self._session.is_open:
             failure = self._open(deadline)
             opened = True
             if failure is not None:
-                return self._snapshot(started_at, started, self._all(failure.status, failure.message), opened)
+                return self._snapshot(started_at, began, started, self._all(failure.status, failure.message), opened)
         pending = list(self.commands)
         while pending:
-            if time.monotonic() >= deadline:  # out of time, not out of step: the session stays
+            if self.clock.real_monotonic() >= deadline:  # out of time, not out of step: the session stays
                 error = f"not run: poll timeout ({self.settings.poll_timeout:g} s) reached"
                 results += [CommandResult(c, Status.TIMEOUT, error=error) for c in pending]
                 break
             command = pending[0]
             result = self._run(command, deadline)
-            if result.status in _SESSION_FAILURES and not reopened and time.monotonic() < deadline:
+            if result.status in _SESSION_FAILURES and not reopened and self.clock.real_monotonic() < deadline:
                 # A dropped or stuck session (a reload, an idle timeout, a
                 # stall): reopen once and carry on from this command.
                 reopened = opened = True
@@ -154,7 +158,7 @@ class DevicePoller:
                 self._session.abort()  # out of step with the device: never reuse it
                 results += [CommandResult(c, result.status, error=f"not run: {result.error}") for c in pending]
                 break
-        return self._snapshot(started_at, started, results, opened)
+        return self._snapshot(started_at, began, started, results, opened)
 
     def _open(self, deadline: float) -> CommandFailure | None:
         removed = CommandFailure(Status.CONNECT, "not polled: the device left the inventory or the poller stopped")
@@ -173,7 +177,7 @@ class DevicePoller:
             # toward the account's lockout on the device or the AAA server.
             self._failures += 1
             delay = min(self.settings.backoff_max, self.settings.backoff_initial * 2 ** (self._failures - 1))
-            self._retry_at = time.monotonic() + delay
+            self._retry_at = self.clock.real_monotonic() + delay
             self._last_login_failure = failure
             log.warning("%s: %s", self.device.name, failure.message)
             # At INFO: `check` (warning and above by default) makes no next
@@ -202,25 +206,30 @@ class DevicePoller:
         )
 
     def _run(self, command: str, deadline: float) -> CommandResult:
-        began = time.monotonic()
+        began = self.clock.real_monotonic()
         remaining = deadline - began
         try:
             text = self._session.run(typed(command), min(self.settings.command_timeout, remaining))
+            answered = self.clock.monotonic()
         except CommandFailure as failure:
             error = self._scrub(failure.message)
-            return CommandResult(command, failure.status, error=error, duration_seconds=time.monotonic() - began)
+            return CommandResult(
+                command, failure.status, error=error, duration_seconds=self.clock.real_monotonic() - began
+            )
         try:
             records = tuple(parse_output(command, text, self.device.platform, filtered=command in TYPED))
             if self._holds_secret("\0".join(_strings(records))):
                 # The device printed a credential back where a value belongs
                 # (a reload reason, a log line): none of it may be shown.
                 error = f"{command}: output withheld: it contained a credential of this device"
-                return CommandResult(command, Status.PARSE, error=error, duration_seconds=time.monotonic() - began)
+                return CommandResult(
+                    command, Status.PARSE, error=error, duration_seconds=self.clock.real_monotonic() - began
+                )
         except ParseError as exc:
             if exc.kind in _INVALID_COMMAND_KINDS and command in SUPPLEMENTARY:
                 error = f"{typed(command)}: refused ({exc.kind}); reloads are classified from show version alone"
                 return CommandResult(
-                    command, Status.NOT_SUPPORTED, error=error, duration_seconds=time.monotonic() - began
+                    command, Status.NOT_SUPPORTED, error=error, duration_seconds=self.clock.real_monotonic() - began
                 )
             if (
                 exc.kind in _INVALID_COMMAND_KINDS
@@ -232,7 +241,7 @@ class DevicePoller:
                     f"{self.device.stateful_group}"
                 )
                 return CommandResult(
-                    command, Status.NOT_SUPPORTED, error=error, duration_seconds=time.monotonic() - began
+                    command, Status.NOT_SUPPORTED, error=error, duration_seconds=self.clock.real_monotonic() - began
                 )
             if exc.kind in _INVALID_COMMAND_KINDS:
                 status = Status.INVALID_COMMAND
@@ -241,30 +250,46 @@ class DevicePoller:
             else:
                 status = Status.PARSE
             error = self._scrub(str(exc))
-            return CommandResult(command, status, error=error, duration_seconds=time.monotonic() - began)
-        return CommandResult(command, Status.OK, records, duration_seconds=time.monotonic() - began)
+            return CommandResult(command, status, error=error, duration_seconds=self.clock.real_monotonic() - began)
+        return CommandResult(
+            command, Status.OK, records, duration_seconds=self.clock.real_monotonic() - began, monotonic=answered
+        )
 
-    def _snapshot(self, started_at: float, started: float, results: list[CommandResult], opened: bool) -> Snapshot:
+    def _snapshot(
+        self, started_at: float, began: float, started: float, results: list[CommandResult], opened: bool
+    ) -> Snapshot:
+        """`started_at` wall time, `began` Clock.monotonic(), `started`
+        Clock.real_monotonic(), all read when the poll began."""
+        ended, finished = self.clock.monotonic(), self.clock.real_monotonic()
         snapshot = Snapshot(
             device=self.device.name,
             pair=self.device.pair or "",
             role=self.device.role,
             started_at=started_at,
-            duration_seconds=time.monotonic() - started,
+            duration_seconds=finished - started,
             results=tuple(results),
             session_opened=opened,
+            monotonic=began,
+            monotonic_end=ended,
         )
         for failure in snapshot.failures:
             log.debug("%s: %s: %s: %s", self.device.name, failure.command, failure.status, failure.error)
         return snapshot
 
-    def timed_out(self, message: str, started_at: float | None = None, duration: float = 0.0) -> Snapshot:
+    def timed_out(
+        self, message: str, started_at: float | None = None, duration: float = 0.0, began: float | None = None
+    ) -> Snapshot:
         """A stand-in for a poll not waited for (a shared poll running too
         long, a probe past its deadline, a poll abandoned or crashed): every
-        command timed out, with `message`."""
-        started_at = time.time() if started_at is None else started_at
+        command timed out, with `message`. It began `duration` real seconds
+        ago, or at `began` (Clock.monotonic()) when the caller read it then:
+        the poll's own result, which began later, must stay newer."""
+        started_at = self.clock.wall() - duration if started_at is None else started_at
+        if began is None:
+            began = self.clock.monotonic() - self.clock.product(duration)
         message = self._scrub(message)
-        return self._snapshot(started_at, time.monotonic() - duration, self._all(Status.TIMEOUT, message), False)
+        started = self.clock.real_monotonic() - duration
+        return self._snapshot(started_at, began, started, self._all(Status.TIMEOUT, message), False)
 
     def _all(self, status: Status, error: str) -> list[CommandResult]:
         """One failure for every command of the poll."""

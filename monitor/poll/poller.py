@@ -19,12 +19,12 @@ import logging
 import math
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.inventory import Inventory
 from monitor.poll.device import GRACE_SECONDS, DevicePoller
 from monitor.snapshot import Snapshot, Status
@@ -66,10 +66,13 @@ class _WorkerPool:
 
 
 class Poller:
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(self, inventory: Inventory, clock: Clock = SYSTEM_CLOCK) -> None:
         self.inventory = inventory
         self.settings = inventory.polling
-        self._devices = {name: DevicePoller(device, self.settings) for name, device in inventory.devices.items()}
+        self.clock = clock
+        self._devices = {
+            name: DevicePoller(device, self.settings, clock=clock) for name, device in inventory.devices.items()
+        }
         self._lock = threading.Lock()
         self._pool = _WorkerPool(self.settings.workers)
 
@@ -108,7 +111,7 @@ class Poller:
     def poll_all(self, progress: Callable[[Snapshot], None] | None = None) -> dict[str, Snapshot]:
         """Poll every device once, at most `workers` at a time; returns when
         all have answered or been abandoned at their poll timeout."""
-        started = time.monotonic()
+        started = self.clock.real_monotonic()  # the poll timeouts are real seconds
         with self._lock:  # update() may swap the pool
             pollers = dict(self._devices)
             futures: dict[Future[Snapshot], str] = {self._pool.submit(p.poll): name for name, p in pollers.items()}
@@ -120,7 +123,9 @@ class Poller:
         give_up = started + waves * (longest + GRACE_SECONDS)
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, timeout=max(0.0, give_up - time.monotonic()), return_when=FIRST_COMPLETED)
+            done, pending = wait(
+                pending, timeout=max(0.0, give_up - self.clock.real_monotonic()), return_when=FIRST_COMPLETED
+            )
             if not done:
                 break
             for future in done:
@@ -134,8 +139,9 @@ class Poller:
                     progress(snapshots[name])
         for future in pending:
             name = futures[future]
-            log.warning("%s: poll still running after %.0f s; reported as timed out", name, time.monotonic() - started)
-            snapshots[name] = pollers[name].timed_out(f"poll abandoned after {time.monotonic() - started:.0f} s")
+            elapsed = self.clock.real_monotonic() - started
+            log.warning("%s: poll still running after %.0f s; reported as timed out", name, elapsed)
+            snapshots[name] = pollers[name].timed_out(f"poll abandoned after {elapsed:.0f} s", duration=elapsed)
             if progress is not None:
                 progress(snapshots[name])
         return {name: snapshots[name] for name in pollers}  # inventory order
@@ -153,7 +159,7 @@ class Poller:
                 if current is not None and current.device == device and inventory.polling == self.settings:
                     kept[name] = current
                 else:
-                    kept[name] = DevicePoller(device, inventory.polling)
+                    kept[name] = DevicePoller(device, inventory.polling, clock=self.clock)
             retired = [poller for name, poller in old.items() if kept.get(name) is not poller]
             self._devices = kept
             self.inventory = inventory
@@ -212,20 +218,21 @@ class ScheduleStats:
 @dataclass(eq=False)
 class _Entry:
     poller: DevicePoller
-    due_at: float  # time.monotonic()
+    due_at: float  # Clock.real_monotonic()
     kind: int = NEW  # ANSWERING, NEW (not polled since it came in or changed) or UNANSWERING
     cost: float = 0.0  # its last poll's duration, seconds (a worker's time)
     ticket: int = 0  # the valid queue entry's; older entries are skipped
     running: Future[Snapshot] | None = None
-    started: float = 0.0  # time.monotonic() when its poll was handed to a worker
-    started_at: float = 0.0  # the same, Unix time
+    started: float = 0.0  # Clock.real_monotonic() when its poll was handed to a worker
+    began: float = 0.0  # Clock.monotonic() then: a stand-in's start (the poll's own result is newer)
     stood_in: bool = False  # a timed-out stand-in was recorded for the running poll
     again: bool = False  # its inventory entry changed while it was polled: poll again at once
 
 
 class Scheduler:
-    """Each device on its own clock: polled again `interval` seconds after
-    its previous poll ended, at most `workers` polls at a time (the
+    """Each device on its own clock: polled again `interval` seconds
+    (product seconds of `clock`, see monitor/clock.py; the schedule itself
+    runs in real seconds) after its previous poll ended, at most `workers` polls at a time (the
     Poller's pool), every result handed to `on_result` as its poll ends (in
     the worker's thread). A slow, stalled or silent device delays only
     itself:
@@ -260,14 +267,16 @@ class Scheduler:
         poller: Poller,
         interval: float,
         on_result: Callable[[Snapshot], object],
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if interval <= 0:
             raise ValueError(f"the poll interval must be positive, got {interval!r}")
         self.poller = poller
-        self.interval = interval
+        self.interval = interval  # product seconds
+        self._period = clock.real(interval)  # the same in real seconds: what the schedule waits
         self._on_result = on_result
-        self._clock = clock
+        self._product_clock = clock
+        self._clock = clock.real_monotonic
         self._cond = threading.Condition()  # an RLock: done callbacks may run in this thread
         self._entries: dict[str, _Entry] = {}
         self._queues: tuple[list[tuple[float, int, int, str]], ...] = ([], [], [])  # (due, seq, ticket, name) per class
@@ -386,7 +395,7 @@ class Scheduler:
         for_unanswering = max(1, workers // 8)
         # What the answering devices keep busy on average (each poll's
         # duration once per interval), twice over: their bursts.
-        needed = math.ceil(2 * max(0.0, self._answering_cost) / self.interval)
+        needed = math.ceil(2 * max(0.0, self._answering_cost) / self._period)
         for_answering = min(workers - for_unanswering, max(for_unanswering, needed))
         return for_answering, for_unanswering
 
@@ -447,7 +456,7 @@ class Scheduler:
             self._deliver(snapshot)
             return snapshot
 
-        entry.started, entry.started_at, entry.stood_in = now, time.time(), False
+        entry.started, entry.began, entry.stood_in = now, self._product_clock.monotonic(), False
         future = self.poller.submit(job)
         entry.running = future
         self._running[future] = (name, entry, kind)
@@ -483,7 +492,7 @@ class Scheduler:
                 self._classify(entry, NEW)
                 self._queue(name, entry, now)
             else:
-                self._queue(name, entry, now + self.interval)
+                self._queue(name, entry, now + self._period)
             self._round.discard(name)
             if not self._round:
                 self._rounds += 1
@@ -500,7 +509,7 @@ class Scheduler:
                 elapsed = now - entry.started
                 log.warning("%s: poll still running after %.0f s; reported as timed out", name, elapsed)
                 message = f"poll still running after {elapsed:.0f} s; reported as timed out"
-                stand_ins.append(entry.poller.timed_out(message, entry.started_at, elapsed))
+                stand_ins.append(entry.poller.timed_out(message, duration=elapsed, began=entry.began))
         return stand_ins
 
     def _sleep(self, now: float) -> float:
