@@ -42,7 +42,7 @@ demo-check: install
 	trap 'kill $$(cat $(DEMO_DIR)/lab.pid) 2>/dev/null' EXIT; \
 	for i in $$(seq 100); do grep -q '^try: ' $(DEMO_DIR)/lab.log 2>/dev/null && break; sleep 0.1; done; \
 	grep -q '^try: ' $(DEMO_DIR)/lab.log || { cat $(DEMO_DIR)/lab.log; exit 1; }; \
-	check="$(MONITOR) check --config.file $(DEMO_DIR)/lab.yml --state $(DEMO_DIR)/state.json"; \
+	check="$(MONITOR) check --config.file $(DEMO_DIR)/lab.yml --state $(DEMO_DIR)/state.json --time.scale 10"; \
 	trigger=$$(sed -n 's/^try: //p' $(DEMO_DIR)/lab.log); \
 	echo "== check at baseline: $$check"; $$check; \
 	echo "== $$trigger"; eval "$$trigger" || exit 1; sleep 0.5; \

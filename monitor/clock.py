@@ -20,8 +20,10 @@ uptimes run as fast): every duration the product reasons in (the poll
 interval, the reload window and boot-time tolerance, data age, /probe
 reuse, the boot label's resolution) is in product seconds, so they all
 scale together. Transport timeouts (SSH, HTTP), the login backoff and the
-scheduler's own bookkeeping are real seconds (`real_monotonic()`): the
-network does not run faster with the lab.
+scheduler's own bookkeeping are real seconds (`real_monotonic()`, which is
+time.monotonic(): the SSH session, monitor/poll/session.py, and the HTTP
+server, monitor/export/server.py, read that directly for their deadlines):
+the network does not run faster with the lab.
 
 Tests inject a Clock whose wall time can be stepped (override `wall()`):
 monotonic time must not move with it.
@@ -83,11 +85,6 @@ class Clock:
     def product(self, real_seconds: float) -> float:
         """A real duration in product seconds."""
         return real_seconds * self.scale
-
-    def wall_at(self, monotonic: float) -> float:
-        """The wall time (as the wall clock reads now) of a past instant of
-        `monotonic()`."""
-        return self.wall() - self.real(self.monotonic() - monotonic)
 
 
 SYSTEM_CLOCK = Clock()

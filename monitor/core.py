@@ -132,11 +132,15 @@ class Monitor:
         poller: Poller | None = None,
         clock: Clock | None = None,
     ) -> None:
-        # One clock for every layer: the poller's when one is given.
+        # One clock for every layer: the poller's when one is given. A poller
+        # or tracker on another clock would stamp on one scale and age on
+        # another: refused, never silently re-clocked.
         self.clock = clock if clock is not None else poller.clock if poller is not None else SYSTEM_CLOCK
         self.poller = poller or Poller(inventory, self.clock)
-        self.tracker = tracker if tracker is not None else ReloadTracker()
-        self.tracker.clock = self.clock
+        self.tracker = tracker if tracker is not None else ReloadTracker(clock=self.clock)
+        for part, its_clock in (("poller", self.poller.clock), ("reload tracker", self.tracker.clock)):
+            if its_clock is not self.clock:
+                raise ValueError(f"the {part} runs on {its_clock!r}, the monitor on {self.clock!r}: one clock for all")
         self.ipsec_errors = IpsecErrorHistory()  # the counters no_ipsec_errors_rising judges (health.py)
         self._lock = threading.Lock()
         self._snapshots: dict[str, Snapshot] = {}

@@ -12,7 +12,9 @@ DEMO_TIME_SCALE. A 7-s window holds at least 2 polls of each device as long
 as they come at most 3.5 s apart (a poll, login included, under 1.5 s): every
 state of a failover shows in two consecutive polls or more
 (tests/test_demo.py watches it happen over SSH). A failover plays in
-6 steps x 7 s = 42 s.
+6 steps x 7 s = 42 s. The exporter runs on the lab's clock (its time scale
+is DEMO_TIME_SCALE, as `serve --time.scale` would set it): the hour a
+reload keeps a pair `recovering` passes in 6 real minutes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor.clock import Clock
 from monitor.inventory import load_inventory
 from monitor.serve import parse_listen_address, run_exporter
 
@@ -82,6 +85,9 @@ def demo(listen: str, control: str, *, base_port: int = 0) -> int:
             "Ctrl-C stops the demo."
         )
         try:
-            return run_exporter(inventory, address, DEMO_POLL_INTERVAL, None)
+            # The exporter on the lab's clock (--time.scale, as the docs ask):
+            # uptimes, the reload hour and the boot label all in lab seconds.
+            clock = Clock(DEMO_TIME_SCALE)
+            return run_exporter(inventory, address, clock.product(DEMO_POLL_INTERVAL), None, clock=clock)
         finally:
             control_server.close()

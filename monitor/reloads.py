@@ -43,6 +43,12 @@ _OPERATOR_RELOAD = re.compile(OPERATOR_RELOAD_PATTERN, re.IGNORECASE)
 # may grow before it is a reload: `uptime is` has minute resolution, plus
 # the poll's own duration (product seconds).
 BOOT_TIME_TOLERANCE_SECONDS = 120.0
+# ... and never less than this many *real* seconds: how much later one
+# poll's show version answer may arrive after the device read its uptime
+# than another's (SSH, a loaded host). The network does not run faster
+# with the lab, so at --time.scale 60 this floor (180 product seconds)
+# is the larger.
+ANSWER_JITTER_REAL_SECONDS = 3.0
 # How long a reload or a switchover counts against a pair (the reload
 # alert keeps firing this long; product seconds on the monotonic clock),
 # and how many within it make a loop.
@@ -182,12 +188,18 @@ def classify_reload(reason: str, switchover: bool, cause: ReloadCause | None = N
     if cause is None:
         cause = reload_cause(Version("", None, None, "", 0, reason or None, None, None, None), ())
     if switchover:
-        return False, "the pair switched over in the same window"
+        return False, "the pair switched over within the hour before"
     if cause.cause == OPERATOR:
         return True, "operator reload"
     if cause.cause == RF_SELF_RELOAD:
         return False, "an RF self-reload is never expected"
     return False, "not an operator reload"
+
+
+def boot_estimate(started_at: float, uptime_seconds: float, scale: float = 1.0) -> float:
+    """When a boot began (Unix time, for the `boot` label): the poll's wall
+    time less the uptime it read (product seconds, so divided by the scale)."""
+    return started_at - uptime_seconds / scale
 
 
 def boot_label_resolution(scale: float = 1.0) -> float:
@@ -288,23 +300,29 @@ class ReloadTracker:
             # for the minute resolution) catches a reload missed while the
             # device was unreachable. No wall clock takes part.
             rebooted = seen is not None and (
-                uptime < seen.uptime or uptime < seen.uptime + (at - seen.polled_at) - BOOT_TIME_TOLERANCE_SECONDS
+                uptime < seen.uptime or uptime < seen.uptime + (at - seen.polled_at) - self._tolerance()
             )
             if seen is not None and not rebooted:
                 booted_at = seen.booted_at
             else:
                 # For the label: the wall time of the boot, as the poll's wall reading gives it.
-                booted_at = snapshot.started_at - self.clock.real(uptime)
+                booted_at = boot_estimate(snapshot.started_at, uptime, self.clock.scale)
                 if seen is not None:
                     booted_at = next_boot(booted_at, seen.booted_at, self.clock.scale)
             self.devices[name] = _Seen(uptime, at, booted_at)
             if seen is None or not rebooted:
                 continue
             reason = version.reload_reason or version.returned_to_rom_by or ""
-            # The pair switched over since the device was last seen: in this
-            # poll, or in one made while the device was down.
+            # The pair switched over since the device was last seen (in this
+            # poll, or in one made while the device was down) or within the
+            # hour before: as IpsechaUnexpectedReload judges it (an operator's
+            # reload soon after a failover is part of the incident).
             switched_at = self.switched_at.get(snapshot.pair)
-            in_switchover = bool(snapshot.pair) and switched_at is not None and switched_at >= seen.polled_at
+            in_switchover = (
+                bool(snapshot.pair)
+                and switched_at is not None
+                and switched_at >= min(seen.polled_at, at - RECENT_SECONDS)
+            )
             cause = reload_cause(version, snapshot.log_messages)
             expected, why = classify_reload(reason, in_switchover, cause)
             reloads.append(
@@ -328,6 +346,10 @@ class ReloadTracker:
         if latest is not None:
             self._forget_before(latest - RECENT_SECONDS)
         return tuple(reloads), switchovers
+
+    def _tolerance(self) -> float:
+        """How much less than the elapsed time an uptime may grow (product seconds)."""
+        return max(BOOT_TIME_TOLERANCE_SECONDS, self.clock.product(ANSWER_JITTER_REAL_SECONDS))
 
     def recent(self) -> tuple[tuple[Reload, ...], tuple[Switchover, ...]]:
         """The reloads and switchovers seen within the last hour."""
@@ -466,7 +488,8 @@ def _rebase(saved: Any, clock: Clock) -> Callable[[float], float]:
             return lambda stamp: _finite(stamp)
         return lambda stamp: clock.product(_finite(stamp) / saved_scale)
     since = max(0.0, clock.product(wall - saved_wall))
-    return lambda stamp: now - since - max(0.0, saved_monotonic - _finite(stamp))
+    # How long before the save each stamp was, in the saving run's product seconds, made ours.
+    return lambda stamp: now - since - clock.product(max(0.0, saved_monotonic - _finite(stamp)) / saved_scale)
 
 
 def _finite(value: float) -> float:

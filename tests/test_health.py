@@ -246,12 +246,22 @@ def test_a_reload_across_a_switchover_is_unexpected(pair: LabPair, inventory: In
     reloads, switchovers = tracker.observe(back, inventory)
     assert switchovers == ()
     assert [(r.device, r.expected, r.why) for r in reloads] == [
-        ("R2", False, "the pair switched over in the same window")
+        ("R2", False, "the pair switched over within the hour before")
     ]
     health = evaluate_pair(inventory.pairs["HUB-PAIR-1"], back, inventory, reloads)
     assert failed(health)["no_unexpected_reload"] == (
-        "R2 reloaded (operator, reload: the pair switched over in the same window) within the last hour"
+        "R2 reloaded (operator, reload: the pair switched over within the hour before) within the last hour"
     )
+    # R2 runs on; an operator reloads it half an hour after the switchover:
+    # still part of the incident, as IpsechaUnexpectedReload judges it
+    # (any hand-over of the pair within the hour before). An hour after
+    # the switchover, the next operator reload is expected again.
+    later = {"R2": _with_uptime(snapshot_of(pair.r2), 1030.0 + 1800, 60, "reload")}
+    assert [(r.expected, r.why) for r in tracker.observe(later, inventory)[0]] == [
+        (False, "the pair switched over within the hour before")
+    ]
+    much_later = {"R2": _with_uptime(snapshot_of(pair.r2), 1030.0 + 3700, 60, "reload")}
+    assert [(r.expected, r.why) for r in tracker.observe(much_later, inventory)[0]] == [(True, "operator reload")]
     # The tracker's state survives a round trip through JSON-able data.
     assert ReloadTracker.from_dict(tracker.to_dict()) == tracker
     with pytest.raises(ValueError, match="not a state this monitor wrote"):

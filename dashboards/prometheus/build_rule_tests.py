@@ -1026,6 +1026,19 @@ def build() -> str:
             ],
         )
     )
+    out.append(
+        test(
+            "As above, and R1's HSRP group carries its own scheme's name OTHER (so it also lacks\n"
+            "BRANCH-5-TUNNEL): still one alert for R1, naming the group its scheme names.",
+            baseline(r1={"active": "_x90", "standby": "_x90"})
+            + s("ipsecha_hsrp_state", dev("R1") + "," + G + ',group_name="OTHER",state="standby"', "1x90")
+            + own_scheme(dev("R1"), "OTHER")
+            + own_scheme(dev("R2"), "BRANCH-5-TUNNEL")
+            + standby_ok("R1")
+            + standby_ok("R2"),
+            [("IpsechaStatefulGroupInconsistent", "10m", [(inconsistent("R1", "OTHER"), 1)])],
+        )
+    )
     r1_probe, r2_probe = dev("R1", inst="R1", job="ipsecha-replica-1"), dev("R2", inst="R2", job="ipsecha-replica-2")
     out.append(
         test(

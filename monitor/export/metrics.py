@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from monitor.health import VERDICTS, PairHealth
 from monitor.inventory import Device, Inventory
 from monitor.records import HSRP_STATES
-from monitor.reloads import RELOAD_CAUSES, boot_label, reload_cause
+from monitor.reloads import RELOAD_CAUSES, boot_estimate, boot_label, reload_cause
 from monitor.rf_states import RF_STATE_NAMES
 from monitor.snapshot import Snapshot
 
@@ -365,7 +365,7 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, view: ExportView, b
         reason, rom = escape_label(version.reload_reason or ""), escape_label(version.returned_to_rom_by or "")
         cause = reload_cause(version, snapshot.log_messages).cause
         if booted_at is None:  # not tracked (a view built by hand): this poll's estimate
-            booted_at = snapshot.started_at - version.uptime_seconds / view.scale
+            booted_at = boot_estimate(snapshot.started_at, version.uptime_seconds, view.scale)
         boot = boot_label(booted_at, view.scale)
         out.add(
             "ipsecha_reload_info",
