@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.health import IpsecErrorHistory, PairHealth, evaluate_pair
-from monitor.inventory import Device, Inventory, InventoryError, load_inventory
+from monitor.inventory import Device, Inventory, InventoryError, Pair, load_inventory
 from monitor.logs import one_line
 from monitor.poll import Poller
 from monitor.poll.device import DevicePoller
@@ -281,17 +281,11 @@ class Monitor:
             for reload in reloads:
                 self._reload_counts[(reload.device, reload.expected)] += 1
                 self._reload_causes[(reload.device, reload.cause)] += 1
-            recent = self.tracker.recent()
             # IPsec error counters, read as of each poll's start (product seconds).
             for snapshot in snapshots.values():
                 self.ipsec_errors.observe(snapshot, snapshot.began)
             now = max(snapshot.began for snapshot in snapshots.values())
-            verdicts = {
-                pair.name: evaluate_pair(
-                    pair, latest, inventory, *recent, ipsec_errors=self.ipsec_errors.trends(pair.members, now)
-                )
-                for pair in pairs
-            }
+            verdicts = {pair.name: self._judge(pair, inventory, now) for pair in pairs}
             self._pairs.update(verdicts)
             for reload in reloads:
                 kind = "expected" if reload.expected else "UNEXPECTED"
@@ -320,6 +314,13 @@ class Monitor:
             for listener in self._on_record:
                 listener(recorded)
             return recorded
+
+    def _judge(self, pair: Pair, inventory: Inventory, now: float | None = None) -> PairHealth:
+        """One pair's verdict from the latest snapshots, the reloads and
+        switchovers of the last hour and the IPsec error history up to `now`
+        (product seconds; default: the newest read). Under the lock."""
+        errors = self.ipsec_errors.trends(pair.members, now)
+        return evaluate_pair(pair, self._snapshots, inventory, *self.tracker.recent(), ipsec_errors=errors)
 
     def _note_polls(self, snapshots: Mapping[str, Snapshot], inventory: Inventory) -> None:
         """Events for polls (under the lock, before the state takes them in):
@@ -391,13 +392,7 @@ class Monitor:
                 if pair is None:
                     continue
                 if pair != previous.pairs.get(name) or changed & set(pair.members):
-                    health = evaluate_pair(
-                        pair,
-                        self._snapshots,
-                        inventory,
-                        *self.tracker.recent(),
-                        ipsec_errors=self.ipsec_errors.trends(pair.members),
-                    )
+                    health = self._judge(pair, inventory)
                 verdicts[name] = health
             self._pairs = verdicts
             for left in [name for name in self._events if name and name not in inventory.pairs]:

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.inventory import Device, PollSettings, reveals
@@ -208,29 +209,30 @@ class DevicePoller:
     def _run(self, command: str, deadline: float) -> CommandResult:
         began = self.clock.real_monotonic()
         remaining = deadline - began
+
+        def result(
+            status: Status, error: str = "", records: tuple[Any, ...] = (), monotonic: float | None = None
+        ) -> CommandResult:
+            """This command's result, timed from `began` (real seconds)."""
+            return CommandResult(command, status, records, error, self.clock.real_monotonic() - began, monotonic)
+
         try:
             text = self._session.run(typed(command), min(self.settings.command_timeout, remaining))
             answered = self.clock.monotonic()
         except CommandFailure as failure:
             error = self._scrub(failure.message)
-            return CommandResult(
-                command, failure.status, error=error, duration_seconds=self.clock.real_monotonic() - began
-            )
+            return result(failure.status, error)
         try:
             records = tuple(parse_output(command, text, self.device.platform, filtered=command in TYPED))
             if self._holds_secret("\0".join(_strings(records))):
                 # The device printed a credential back where a value belongs
                 # (a reload reason, a log line): none of it may be shown.
                 error = f"{command}: output withheld: it contained a credential of this device"
-                return CommandResult(
-                    command, Status.PARSE, error=error, duration_seconds=self.clock.real_monotonic() - began
-                )
+                return result(Status.PARSE, error)
         except ParseError as exc:
             if exc.kind in _INVALID_COMMAND_KINDS and command in SUPPLEMENTARY:
                 error = f"{typed(command)}: refused ({exc.kind}); reloads are classified from show version alone"
-                return CommandResult(
-                    command, Status.NOT_SUPPORTED, error=error, duration_seconds=self.clock.real_monotonic() - began
-                )
+                return result(Status.NOT_SUPPORTED, error)
             if (
                 exc.kind in _INVALID_COMMAND_KINDS
                 and self.device.stateful_group
@@ -240,9 +242,7 @@ class DevicePoller:
                     f"{command}: not on this image ({exc.kind}); the inventory names the stateful group "
                     f"{self.device.stateful_group}"
                 )
-                return CommandResult(
-                    command, Status.NOT_SUPPORTED, error=error, duration_seconds=self.clock.real_monotonic() - began
-                )
+                return result(Status.NOT_SUPPORTED, error)
             if exc.kind in _INVALID_COMMAND_KINDS:
                 status = Status.INVALID_COMMAND
             elif exc.kind == parse_errors.PAGING:
@@ -250,10 +250,8 @@ class DevicePoller:
             else:
                 status = Status.PARSE
             error = self._scrub(str(exc))
-            return CommandResult(command, status, error=error, duration_seconds=self.clock.real_monotonic() - began)
-        return CommandResult(
-            command, Status.OK, records, duration_seconds=self.clock.real_monotonic() - began, monotonic=answered
-        )
+            return result(status, error)
+        return result(Status.OK, records=records, monotonic=answered)
 
     def _snapshot(
         self, started_at: float, began: float, started: float, results: list[CommandResult], opened: bool
