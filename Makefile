@@ -13,29 +13,40 @@ CONSTRAINTS := constraints.txt
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[test,lab]'
 	touch $@
 
-install: $(VENV)/.installed
+# `make install` says how to reach the command: .venv/bin is not on PATH
+# until the virtualenv is activated (the README's commands use the bare name).
+INSTALLED := $(VENV)/.installed
+install: $(INSTALLED)
+	@echo "ipsec-ha-monitor is installed in $(abspath $(VENV)); to run it by name, as the README does:"
+	@echo "    . $(VENV)/bin/activate      (in each new shell; or call $(VENV)/bin/ipsec-ha-monitor)"
 
 # The embedded default: the simulated lab (R1, R2, R4-R6 over SSH on
 # 127.0.0.1) and the exporter over it, until Ctrl-C. No configuration.
 # `make demo PORT=9500` serves on another port; BASE_PORT=2200 puts the
 # routers' SSH on 2200-2204 (0: any free ports). The demo prints the
-# command that triggers a failover, with its full path: paste it as is.
+# command that triggers a failover and the `check` command for its
+# inventory, with their full paths: paste them as they are.
 PORT ?= 9477
 BASE_PORT ?= 0
+# The lab's control port (where `lab trigger ...` reaches it): one each for
+# make demo, make lab and make demo-check, so they can run side by side.
+DEMO_CONTROL_PORT ?= 9180
+LAB_CONTROL_PORT ?= 9179
+DEMO_CHECK_CONTROL_PORT ?= 9178
 MONITOR := $(abspath $(VENV))/bin/ipsec-ha-monitor
-demo: install
-	$(MONITOR) demo --web.listen-address 127.0.0.1:$(PORT) --base-port $(BASE_PORT)
+demo: $(INSTALLED)
+	$(MONITOR) demo --web.listen-address 127.0.0.1:$(PORT) --base-port $(BASE_PORT) --control-address 127.0.0.1:$(DEMO_CONTROL_PORT)
 
 # `check` on the simulated lab (R1, R2, R4): at baseline, then during and
 # after a failover (state kept between checks, so R2's reload is reported).
 # The failover is triggered with the very command the lab prints. The lab
 # stops when the target ends.
 DEMO_DIR := .demo
-DEMO_CONTROL := 127.0.0.1:9178
-demo-check: install
+DEMO_CONTROL := 127.0.0.1:$(DEMO_CHECK_CONTROL_PORT)
+demo-check: $(INSTALLED)
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	@$(MONITOR) lab --time-scale 10 --write-inventory $(DEMO_DIR)/lab.yml --base-port $(BASE_PORT) \
 		--control-address $(DEMO_CONTROL) > $(DEMO_DIR)/lab.log 2>&1 & echo $$! > $(DEMO_DIR)/lab.pid; \
@@ -51,12 +62,12 @@ demo-check: install
 	echo "(exit codes 1 above are the point: the pair was unhealthy)"; true
 
 # The simulated lab (R1, R2, R4 over SSH on 127.0.0.1) until Ctrl-C; it
-# prints the command (full path) that triggers a failover from another
-# terminal. BASE_PORT=2200: SSH on 2200-2202 (0: any free ports).
-lab: install
-	$(MONITOR) lab --time-scale 5 --write-inventory lab.yml --base-port $(BASE_PORT)
+# writes lab.yml and prints the command (full path) that triggers a failover
+# from another terminal. BASE_PORT=2200: SSH on 2200-2202 (0: any free ports).
+lab: $(INSTALLED)
+	$(MONITOR) lab --time-scale 5 --write-inventory lab.yml --base-port $(BASE_PORT) --control-address 127.0.0.1:$(LAB_CONTROL_PORT)
 
-lint: install
+lint: $(INSTALLED)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -66,7 +77,7 @@ test: lint
 
 # The fast subset: no lab, SSH, HTTP server, Prometheus or subprocess (tests
 # marked `integration` are left out). `make test` runs everything.
-test-unit: install
+test-unit: $(INSTALLED)
 	$(PY) -m pytest -m "not integration"
 
 # The whole suite against the newest versions pyproject.toml allows, in a
@@ -77,7 +88,7 @@ VENV_LATEST ?= .venv-latest
 test-latest:
 	$(PYTHON) -m venv --clear $(VENV_LATEST)
 	$(VENV_LATEST)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV_LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
+	$(VENV_LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test,lab]'
 	$(VENV_LATEST)/bin/python -m pip list --format=freeze
 	$(VENV_LATEST)/bin/python -m ruff check .
 	$(VENV_LATEST)/bin/python -m mypy
@@ -96,7 +107,7 @@ $(VENV_PAR4)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV_PAR4)
 	$(VENV_PAR4)/bin/python -m pip install --quiet --upgrade pip
 	grep -v '^paramiko==' $(CONSTRAINTS) > $(VENV_PAR4)/constraints.txt
-	$(VENV_PAR4)/bin/python -m pip install --quiet -c $(VENV_PAR4)/constraints.txt -e '.[test]' 'netmiko[par4]'
+	$(VENV_PAR4)/bin/python -m pip install --quiet -c $(VENV_PAR4)/constraints.txt -e '.[test,lab]' 'netmiko[par4]'
 	touch $@
 
 test-legacy-ssh: $(VENV_PAR4)/.installed
@@ -114,7 +125,7 @@ $(VENV_FAKENOS)/.installed:
 
 fakenos: $(VENV_FAKENOS)/.installed
 
-bench: install
+bench: $(INSTALLED)
 	$(PY) bench/parse_bench.py
 	$(PY) bench/parse_worst_bench.py
 	$(PY) bench/lab_bench.py
@@ -125,13 +136,13 @@ bench: install
 	$(PY) bench/pathological_scrape_bench.py
 
 # Regenerate textfsm_templates/index after editing monitor/parse/commands.py.
-index: install
+index: $(INSTALLED)
 	$(PY) -m monitor.parse.write_index
 
 # The Grafana dashboards and the alert rules' unit-test file are written by
 # code (dashboards/grafana/build.py, dashboards/prometheus/build_rule_tests.py);
 # the tests check the committed files are current. promtool: Debian's prometheus.
-dashboards: install
+dashboards: $(INSTALLED)
 	$(PY) dashboards/grafana/build.py
 	$(PY) dashboards/prometheus/build_rule_tests.py
 	cd dashboards/prometheus && promtool check rules ipsecha-rules.yml && promtool test rules ipsecha-rules.test.yml

@@ -1,11 +1,14 @@
 """`ipsec-ha-monitor assets --output DIR`: the files a deployment needs
 beside the program (Grafana dashboards, Prometheus rules and their tests,
-the Alertmanager config, example inventory / web config / systemd unit and
-the TextFSM templates), written out of the installed package.
+the Alertmanager config, example inventory / web config / systemd unit, the
+runbooks every alert links to and the TextFSM templates), written out of
+the installed package.
 
-A checkout keeps them in dashboards/, docs/examples/ and textfsm_templates/;
-monitor/shipped/ links to the first two, so the package (a wheel, or a
-checkout) carries all three.
+A checkout keeps them in dashboards/, docs/examples/, docs/runbooks.md and
+textfsm_templates/; monitor/shipped/ links to the first three, so the
+package (a wheel, or a checkout) carries them all. The runbooks go to
+docs/runbooks.md under DIR, the path the alerts' runbook_url names after
+the external label runbook_base_url: DIR/ is a base that resolves them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ FOLDERS = {
     "dashboards": SHIPPED / "dashboards",
     "examples": SHIPPED / "examples",
     "textfsm_templates": OUR_TEMPLATES,
+}
+# single files: path under --output -> where the package has it
+FILES = {
+    "docs/runbooks.md": SHIPPED / "runbooks.md",
 }
 # Build scripts and package markers are not assets.
 _SKIPPED_SUFFIXES = (".py", ".pyc")
@@ -41,6 +48,7 @@ def shipped_files() -> Iterator[tuple[str, Path]]:
                 and not any(part.startswith((".", "__")) for part in parts)
             ):
                 yield "/".join((output, *parts)), path
+    yield from FILES.items()
 
 
 def write_assets(output: Path, *, overwrite: bool = False) -> list[Path]:

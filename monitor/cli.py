@@ -7,17 +7,26 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from monitor import __version__
 from monitor.lab import DEFAULT_CONTROL_ADDRESS, SCENARIOS
 from monitor.logs import LOG_FORMATS, LOG_LEVELS, setup_logging
-from monitor.parse import COMMANDS, DEFAULT_PLATFORM, PLATFORMS, ParseError, parse_output
+from monitor.parse import COMMANDS, DEFAULT_PLATFORM, PLATFORMS, ParseError, parse_output, resolve
 
 
 def _parse(args: argparse.Namespace) -> int:
     """Offline parsing of a saved output: records as a JSON list on stdout."""
+    try:
+        # A command we do not parse, or an abbreviation of several, is a
+        # usage error (exit 2), known before the file is read.
+        resolve(args.command, args.platform)
+    except ParseError as exc:
+        print(f"ipsec-ha-monitor parse: --command: {exc}", file=sys.stderr)
+        return 2
     try:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
@@ -58,6 +67,13 @@ def _lab(args: argparse.Namespace) -> int:
     """Run the simulated lab, or steer a running one (`lab trigger NAME`, `lab status`)."""
     import asyncio
 
+    from monitor.lab import LabUnavailable, require_lab
+
+    try:
+        require_lab()
+    except LabUnavailable as exc:
+        print(f"ipsec-ha-monitor lab: {exc}", file=sys.stderr)
+        return LabUnavailable.EXIT_CODE
     from monitor.lab.control import parse_address, run_lab, send_control
     from monitor.lab.scenarios import SCENARIOS
 
@@ -95,6 +111,11 @@ def _lab(args: argparse.Namespace) -> int:
     return 0
 
 
+# When main() began (time.monotonic(), the clock's real_monotonic()): where
+# check's --timeout budget starts, as close to the process's start as we see.
+_STARTED: list[float] = []
+
+
 def _check(args: argparse.Namespace) -> int:
     """Poll the inventory once (or every --watch seconds), print the verdicts."""
     from monitor import check
@@ -113,6 +134,9 @@ def _check(args: argparse.Namespace) -> int:
         pairs=args.pairs,
         devices=args.devices,
         time_scale=args.time_scale,
+        timeout=args.timeout,
+        started=_STARTED[-1] if _STARTED else None,
+        hard_exit=args.as_program,
     )
 
 
@@ -172,8 +196,11 @@ def _hold_sighup() -> None:
 
 
 def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
     return value
 
@@ -232,6 +259,48 @@ DEMO_LISTEN_ADDRESS = "127.0.0.1:9477"
 # imports nothing heavy (tests/test_cli.py checks that they agree).
 DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_MAX_PROBES_PER_TARGET = 8
+# monitor.check.budget's, likewise.
+DEFAULT_NAGIOS_TIMEOUT = 50.0
+
+
+class UsageError(SystemExit):
+    """argparse's error: its usage and message on stderr, then exit 2, as
+    argparse does; raised with the message kept, so main can also put it on
+    a Nagios plugin's status line (Nagios shows stdout only)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise UsageError(message)
+
+
+class _Once(argparse.Action):
+    """An option that takes one value: given twice is a usage error, not the
+    last one silently winning."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, f"_{self.dest}_given", False):
+            raise argparse.ArgumentError(self, f"given twice; {self.help_once}")
+        setattr(namespace, f"_{self.dest}_given", True)
+        setattr(namespace, self.dest, values)
+
+    help_once = "give it once"
+
+
+class _OneListenAddress(_Once):
+    help_once = "serve listens on one address (:PORT is every interface, IPv4 and IPv6)"
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -273,7 +342,7 @@ def _add_base_port(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="ipsec-ha-monitor", description="Monitor Cisco IPsec stateful failover (HSRP + SSO) router pairs."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -324,6 +393,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--watch", type=_positive, metavar="SECONDS", help="poll again every SECONDS until interrupted (SIGHUP reloads)"
     )
     check.add_argument(
+        "-t",
+        "--timeout",
+        type=_positive,
+        metavar="SECONDS",
+        help="answer within SECONDS whatever the devices do: devices that have not answered by then are "
+        "reported timed out (with what they did answer) and the others judged; with --nagios the default is "
+        f"{DEFAULT_NAGIOS_TIMEOUT:g} (under Nagios' 60 s service_check_timeout), without it none; "
+        "product seconds (see --time.scale); with --watch, each round's",
+    )
+    check.add_argument(
+        "-V", "--version", action="version", version=f"ipsec-ha-monitor check {__version__}", help="print the version"
+    )
+    check.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
         default="auto",
@@ -345,9 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--web.listen-address",
         dest="listen",
+        action=_OneListenAddress,
         default=DEFAULT_LISTEN_ADDRESS,
         metavar="HOST:PORT",
-        help="address to serve on (:PORT for every interface; 127.0.0.1:PORT for this host only)",
+        help="address to serve on, once (:PORT for every interface, IPv4 and IPv6; 127.0.0.1:PORT for this host only)",
     )
     serve.add_argument(
         "--web.config.file",
@@ -398,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--web.listen-address",
         dest="listen",
+        action=_OneListenAddress,
         default=DEMO_LISTEN_ADDRESS,
         metavar="HOST:PORT",
         help="address to serve on",
@@ -438,14 +522,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _STARTED[:] = [time.monotonic()]
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(arguments)
-    except SystemExit as exc:
+    except UsageError as exc:
+        if "--nagios" not in arguments:
+            raise
         # A Nagios plugin's bad arguments are UNKNOWN (3), never argparse's 2
-        # (CRITICAL): the status line says so, argparse's usage is on stderr.
-        if exc.code == 2 and "--nagios" in arguments:
-            print("IPSECHA UNKNOWN - invalid arguments (see the plugin's stderr)")
-            return 3
-        raise
+        # (CRITICAL), with the reason on the status line: Nagios shows stdout only.
+        from monitor.check.nagios import NAGIOS_UNKNOWN, nagios_line
+
+        sys.stdout.write(nagios_line(NAGIOS_UNKNOWN, f"invalid arguments: {exc.message}"))
+        sys.stdout.flush()
+        return NAGIOS_UNKNOWN
+    # Run as the program (not main([...]) from a test or a script): a check
+    # past its --timeout may end the process itself.
+    args.as_program = argv is None
     return int(args.run(args))

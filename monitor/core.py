@@ -87,6 +87,7 @@ class Polled:
     duration_seconds: float  # real seconds
     snapshots: dict[str, Snapshot]  # every device polled, inventory order
     recorded: Recorded  # all of it (as_one=False: merged from each device's record)
+    abandoned: tuple[str, ...] = ()  # devices not answered by the deadline (a timed-out stand-in each)
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,24 @@ class Monitor:
 
     # --- polling ------------------------------------------------------------------
 
-    def poll_all(self, progress: Callable[[Snapshot], None] | None = None, *, as_one: bool = True) -> Polled:
+    def poll_all(
+        self,
+        progress: Callable[[Snapshot], None] | None = None,
+        *,
+        as_one: bool = True,
+        deadline: float | None = None,
+        why: str = "",
+    ) -> Polled:
         """Poll every device once. `as_one`: the poll is recorded as one when
         every device has answered (check: reloads and switchovers judged
         from the whole fleet at once); otherwise each device is recorded as
         its poll ends (the exporter: a slow device never holds back the
-        others' fresh data)."""
+        others' fresh data).
+
+        `deadline` (Clock.real_monotonic(); check --timeout): whatever has
+        not answered by then is a timed-out stand-in saying `why` (listed in
+        Polled.abandoned), so the devices that answered in time are still
+        judged; the abandoned polls run on and are dropped."""
         inventory = self.inventory
         started_at, started = self.clock.wall(), self.clock.real_monotonic()
         parts: list[Recorded] = []
@@ -198,9 +211,58 @@ class Monitor:
             if progress is not None:
                 progress(snapshot)
 
-        snapshots = self.poller.poll_all(each)
+        abandoned: tuple[str, ...] = ()
+        if deadline is None:
+            snapshots = self.poller.poll_all(each)
+        else:
+            snapshots, abandoned = self._poll_until(deadline, each, why or "not answered by the deadline")
         recorded = self.record(snapshots) if as_one else _merge(parts, inventory)
-        return Polled(inventory, started_at, self.clock.real_monotonic() - started, snapshots, recorded)
+        return Polled(inventory, started_at, self.clock.real_monotonic() - started, snapshots, recorded, abandoned)
+
+    def _poll_until(
+        self, deadline: float, each: Callable[[Snapshot], None], why: str
+    ) -> tuple[dict[str, Snapshot], tuple[str, ...]]:
+        """The Poller's poll_all in a thread of its own, waited for until
+        `deadline` (real monotonic seconds): the snapshots in inventory order,
+        and the names given a stand-in. A snapshot arriving after the
+        deadline is dropped (never half-reported, never recorded)."""
+        pollers = self.poller.pollers()
+        began, started = self.clock.monotonic(), self.clock.real_monotonic()
+        arrived: dict[str, Snapshot] = {}
+        lock = threading.Lock()
+        finished = threading.Event()
+        closed = False
+
+        def take(snapshot: Snapshot) -> None:
+            with lock:
+                if closed:
+                    return
+                arrived[snapshot.device] = snapshot
+                each(snapshot)
+
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.poller.poll_all(take)
+            except BaseException as exc:  # a bug: raised in the caller's thread, as without a deadline
+                failed.append(exc)
+            finally:
+                finished.set()
+
+        threading.Thread(target=run, name="poll-all", daemon=True).start()
+        finished.wait(max(0.0, deadline - self.clock.real_monotonic()))
+        if failed:
+            raise failed[0]
+        with lock:
+            closed = True
+            missing = tuple(name for name in pollers if name not in arrived)
+            for name in missing:
+                # Began with this poll, so it is never newer than a later poll's own result.
+                took = self.clock.real_monotonic() - started
+                arrived[name] = pollers[name].timed_out(why, duration=took, began=began)
+                each(arrived[name])
+        return {name: arrived[name] for name in pollers}, missing
 
     def probe(self, name: str, timeout: float) -> Probed:
         """Poll one inventory device now (sharing a poll already running for

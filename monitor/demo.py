@@ -20,6 +20,7 @@ reload keeps a pair `recovering` passes in 6 real minutes.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -45,8 +46,25 @@ def demo_lab(base_port: int = 0) -> Lab:
     return Lab(pairs=1, branches=3, time_scale=DEMO_TIME_SCALE, base_port=base_port, min_step_seconds=DEMO_STEP_SECONDS)
 
 
+def check_command(inventory: Path) -> str:
+    """The `check` command line for the demo's inventory, runnable as
+    printed from another terminal (full path, the demo's time scale)."""
+    from monitor.lab.control import own_command
+
+    return shlex.join(
+        [*own_command(), "check", "--config.file", str(inventory), "--time.scale", f"{DEMO_TIME_SCALE:g}"]
+    )
+
+
 def demo(listen: str, control: str, *, base_port: int = 0) -> int:
     """The lab (baseline, three branches) and the exporter over it."""
+    from monitor.lab import LabUnavailable, require_lab
+
+    try:
+        require_lab()
+    except LabUnavailable as exc:
+        print(f"ipsec-ha-monitor demo: {exc}", file=sys.stderr)
+        return LabUnavailable.EXIT_CODE
     from monitor.lab import SCENARIOS, LabThread
     from monitor.lab.control import parse_address, serve_control, trigger_command
 
@@ -69,7 +87,8 @@ def demo(listen: str, control: str, *, base_port: int = 0) -> int:
         except OSError as exc:
             print(f"ipsec-ha-monitor demo: {exc}", file=sys.stderr)
             return 1
-        inventory = load_inventory(lab.write_inventory(Path(folder) / "lab.yml"))
+        inventory_path = lab.write_inventory(Path(folder) / "lab.yml")
+        inventory = load_inventory(inventory_path)
         base = f"http://{address[0]}:{address[1]}"
         ports = ", ".join(f"{name} {server.port}" for name, server in lab.servers.items())
         others = ", ".join(name for name in SCENARIOS if name != "failover")
@@ -82,7 +101,10 @@ def demo(listen: str, control: str, *, base_port: int = 0) -> int:
             f"try: {trigger_command(control_address)}\n"
             f"     (or {others}); each step lasts {DEMO_STEP_SECONDS:g} s or more, "
             f"polled every {DEMO_POLL_INTERVAL:g} s\n"
-            "Ctrl-C stops the demo."
+            f"inventory: {inventory_path} (removed when the demo stops)\n"
+            f"check: {check_command(inventory_path)}\n"
+            "Ctrl-C stops the demo.",
+            flush=True,
         )
         try:
             # The exporter on the lab's clock (--time.scale, as the docs ask):

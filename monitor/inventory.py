@@ -41,8 +41,13 @@ device, or in defaults, merged key by key) overrides the `polling` values:
 and the first prompt (`polling.login_timeout`, default the connect timeout);
 `command` one command's output; `poll` the device's whole poll.
 
+A hub belongs to one pair: one listed in two is refused, naming the line and
+both pairs. Every path the inventory names (key_file, known_hosts,
+ssh_config_file, {file: PATH}) is `~` expanded, and a relative one is read
+from the inventory's folder (not the current directory: `/` under systemd).
+
 Credentials may log in with a key: `key_file: PATH` (OpenSSH or PEM private
-key, `~` expanded, loaded at load time) with `passphrase` (a secret, as
+key, loaded at load time) with `passphrase` (a secret, as
 below) when it is encrypted, and/or `use_agent: true` (the keys of the SSH
 agent at SSH_AUTH_SOCK). The password is then optional.
 
@@ -356,6 +361,9 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
 class _Loader:
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Relative paths in the inventory are read from its folder, wherever
+        # the process runs (under systemd the current directory is /).
+        self.folder = Path(os.path.abspath(path)).parent
         self._keys: dict[tuple[Path, str | None], str] = {}  # key_file and passphrase: what is wrong, "" nothing
 
     def error(self, node: yaml.Node | None, where: str, message: str) -> InventoryError:
@@ -405,10 +413,21 @@ class _Loader:
                 raise self.error(node, f"devices[{index}].name", f"duplicate device name {device.name!r}")
             devices[device.name] = device
         pairs: dict[str, Pair] = {}
+        member_of: dict[str, tuple[str, int]] = {}  # device -> (its pair, the line that lists it)
         for index, node in enumerate(self.sequence(top["pairs"], "pairs") if "pairs" in top else []):
             pair = self.pair(node, f"pairs[{index}]", devices)
             if pair.name in pairs:
                 raise self.error(node, f"pairs[{index}].name", f"duplicate pair name {pair.name!r}")
+            for member in pair.members:
+                if member in member_of:
+                    first, line = member_of[member]
+                    raise self.error(
+                        node,
+                        f"pairs[{index}].members",
+                        f"{member} is in two pairs, {first} (line {line}) and {pair.name}: "
+                        "a hub belongs to one pair only",
+                    )
+                member_of[member] = (pair.name, node.start_mark.line + 1)
             pairs[pair.name] = pair
         self.check_membership(device_nodes, devices, pairs)
         for pair in pairs.values():  # a member need not repeat its pair's name
@@ -554,11 +573,15 @@ class _Loader:
 
     def referenced_file(self, node: yaml.Node, where: str) -> Path:
         """A path the inventory names (not a secret's: it is repeated in
-        errors), `~` expanded, that must be a file."""
+        errors), `~` expanded, relative to the inventory's folder, that must
+        be a file. The error names the path tried."""
         given = self.text(node, where)
-        path = _path(given)
+        path = _path(given, self.folder)
         if path is None or not path.is_file():
-            raise self.error(node, where, f"{path if path is not None else given} is not a readable file")
+            tried = str(path) if path is not None else given
+            relative = path is not None and str(path) != str(_path(given))
+            hint = f" ({given} is read from the inventory's folder)" if relative else ""
+            raise self.error(node, where, f"{tried} is not a readable file{hint}")
         return path
 
     def read_referenced(self, node: yaml.Node, where: str, path: Path) -> str:
@@ -714,7 +737,7 @@ class _Loader:
                 name = f"environment variable {given}" if _ENV_NAME.fullmatch(given) else _UNNAMED_VARIABLE
                 raise self.error(value_node, f"{where}.env", f"{name} is not set")
             return Secret(value, f"env {given}")
-        source = _path(given)
+        source = _path(given, self.folder)
         try:
             if source is None:
                 raise FileNotFoundError
@@ -812,12 +835,14 @@ _NO_FILE = (
 )
 
 
-def _path(text: str) -> Path | None:
-    """`text` as a path, `~` expanded; None when it cannot be one (an
-    unknown user's home, a NUL)."""
+def _path(text: str, folder: Path | None = None) -> Path | None:
+    """`text` as a path, `~` expanded, a relative one taken from `folder`
+    (the inventory's); None when it cannot be one (an unknown user's home,
+    a NUL)."""
     if "\0" in text:
         return None
     try:
-        return Path(text).expanduser()
+        path = Path(text).expanduser()
     except RuntimeError:  # ~nosuchuser
         return None
+    return folder / path if folder is not None and not path.is_absolute() else path

@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Protocol, TextIO
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
+# `warn` as Prometheus and its exporters spell it; `warning` as Python does.
+LOG_LEVELS = ("debug", "info", "warn", "warning", "error")
 LOG_FORMATS = ("logfmt", "json")
 
 

@@ -255,6 +255,49 @@ class IsakmpSa(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class Ikev2Sa(Record):
+    """One tunnel of `show crypto ikev2 sa` (and of its `detail` form): an
+    IKEv2 SA. Algorithms are as IOS prints them; while an SA is still
+    negotiating (IN-NEG) IOS prints "Unknown - 0" for them, read as None."""
+
+    address_family: str  # "ipv4" or "ipv6"
+    tunnel_id: int
+    local_address: str
+    local_port: int
+    remote_address: str
+    remote_port: int  # 500, or 4500 behind NAT
+    fvrf: str  # "none" when the tunnel uses the global table
+    ivrf: str
+    status: str  # READY, IN-NEG, DELETE, ... as printed
+    encryption: str | None  # AES-CBC, AES-GCM, 3DES, ...
+    keysize: int | None
+    prf: str | None  # None on trains that print no PRF, and while IN-NEG
+    hash: str | None  # "None" (printed) with AES-GCM
+    dh_group: int
+    auth_sign: str | None  # PSK, RSA, ...
+    auth_verify: str | None
+    quantum_resistant: bool  # ", QR" after Auth verify (post-quantum preshared key)
+    pqc_key_exchange: str | None  # "PQC Key Exchange: ML-KEM-1024"
+    lifetime_seconds: int
+    active_seconds: int
+    ce_id: int | None
+    session_id: int | None
+    local_spi: str | None  # the IKE SPIs, hex as printed
+    remote_spi: str | None
+    # `detail` only (None, or empty, in the brief form):
+    status_description: str | None  # "Negotiation done"
+    local_id: str | None
+    remote_id: str | None
+    initiator: bool | None
+    remote_subnets: list[str] = field(default_factory=list)  # "10.0.0.0 255.0.0.0"
+
+    @property
+    def ready(self) -> bool:
+        """Negotiation done: the SA protects the tunnel."""
+        return self.status == "READY"
+
+
+@dataclass(frozen=True, slots=True)
 class IkeSa:
     version: str  # "IKE" (IKEv1 on older trains), "IKEv1", "IKEv2"
     local: str

@@ -12,7 +12,10 @@ file is refused with one line naming it and the old one kept. SIGINT /
 SIGTERM stop it. HTTP limits: see monitor/export/server.py.
 
 --web.listen-address ":9477" (the default) is every interface, IPv6 and
-IPv4; "127.0.0.1:9477" or "[::1]:9477" keeps it on the host.
+IPv4; "127.0.0.1:9477" or "[::1]:9477" keeps it on the host. Given once
+(the command line refuses a second one). Once it serves, the start line
+`serving N devices on URL/metrics (...)` is logged (announce), a record of
+--log.format like every line serve writes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import os
 import sys
 import threading
 
+from monitor.check.words import count
 from monitor.clock import Clock
 from monitor.core import Monitor, SignalLoop
 from monitor.export.exporter import Exporter
@@ -31,6 +35,21 @@ from monitor.export.web_config import WebConfig, load_web_config
 from monitor.inventory import Inventory, InventoryError, load_inventory
 
 log = logging.getLogger(__name__)
+
+
+# The start line: a log record in the chosen --log.format (one JSON object
+# per line with json), written at any --log.level, as the plain stdout line
+# it replaces was: it is what a user, and a script, waits for to know where
+# the exporter serves. `serving N devices on URL/metrics (...)`.
+_START = logging.getLogger("monitor.serve.start")
+
+
+def announce(message: str) -> None:
+    """Log the start line at INFO whatever the root logger's level (its own
+    logger is set to INFO: propagation to the root's handlers does not look
+    at the root's level again)."""
+    _START.setLevel(logging.INFO)
+    _START.info(message)
 
 
 def parse_listen_address(text: str) -> tuple[str, int]:
@@ -124,8 +143,7 @@ def run_exporter(
             if clock.scale != 1:
                 polling += f", time scale {clock.scale:g}: {clock.scale:g} product seconds per real second"
             where = ", every interface" if server.every_interface else ""
-            print(f"serving {len(inventory.devices)} devices on {server.url}/metrics ({polling}{where})")
-            sys.stdout.flush()
+            announce(f"serving {count(len(inventory.devices), 'device')} on {server.url}/metrics ({polling}{where})")
             while not signals.wait(math.inf):
                 pass
     except KeyboardInterrupt:  # a stop signal while the main thread was busy (starting, reloading)

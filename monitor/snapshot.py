@@ -18,6 +18,7 @@ from monitor.parse import COMMANDS
 from monitor.records import (
     CryptoSession,
     HsrpGroup,
+    Ikev2Sa,
     InterDeviceRedundancy,
     IpsecSa,
     IsakmpSa,
@@ -59,6 +60,9 @@ class CommandResult:
     # Clock.monotonic() when the answer came (OK results the pollers make):
     # the instant a reading such as show version's uptime is from.
     monotonic: float | None = None
+    # Informational lines the template stepped over (a newer train's extra
+    # labels): counted, so a reader can tell "all read" from "mostly read".
+    skipped_lines: int = 0
 
     @property
     def ok(self) -> bool:
@@ -151,6 +155,24 @@ class Snapshot:
     @property
     def isakmp_sas(self) -> tuple[IsakmpSa, ...] | None:
         return self.records_of(IsakmpSa)
+
+    @property
+    def ikev2_sas(self) -> tuple[Ikev2Sa, ...] | None:
+        """IKEv2 SAs: () on an IKEv1-only device, None when show crypto
+        ikev2 sa failed, was not polled, or the image has no IKEv2
+        (not_supported)."""
+        return self.records_of(Ikev2Sa)
+
+    def ikev2_sas_by_status(self) -> dict[str, int] | None:
+        """IKEv2 SAs per status as IOS prints it (READY, IN-NEG, DELETE);
+        None when show crypto ikev2 sa gave no answer (see ikev2_sas)."""
+        sas = self.ikev2_sas
+        if sas is None:
+            return None
+        counts: dict[str, int] = {}
+        for sa in sas:
+            counts[sa.status] = counts.get(sa.status, 0) + 1
+        return counts
 
     @property
     def crypto_sessions(self) -> tuple[CryptoSession, ...] | None:

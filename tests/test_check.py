@@ -451,7 +451,7 @@ def test_what_check_prints_passes_a_last_scrub(
     )
     leaked = (f"reason {secret}", f"quoted {secret!r}", f"escaped {json.dumps(secret)}")
 
-    def run_check(monitor, progress=None):  # a result that bypassed DevicePoller
+    def run_check(monitor, progress=None, deadline=None, why=""):  # a result that bypassed DevicePoller
         errors = (*leaked, *[""] * (len(BRANCH_COMMANDS) - len(leaked)))
         results = tuple(
             CommandResult(command, Status.PARSE if error else Status.OK, error=error)
@@ -522,7 +522,7 @@ def test_filters_poll_only_the_selection(
     assert main(["check", "--config", str(path), "--progress", "never", "--device", "R1"]) == 0
     text = capsys.readouterr().out
     assert "pair HUB-PAIR-1: NOT JUDGED (only R1 selected; select both members, or --pair HUB-PAIR-1)" in text
-    assert "1 devices polled" in text.splitlines()[0] and " R2 " not in text
+    assert " 1 device polled in " in text.splitlines()[0] and " R2 " not in text
     # Both members by --device: the pair is judged.
     code, report = check(capsys, path, "--device", "R2", "--device", "R1")
     assert code == 0 and report["pairs"][0]["pair"] == "HUB-PAIR-1" and report["selection"]["not_judged"] == []
@@ -568,8 +568,10 @@ def test_state_is_checked_before_polling(
     foreign_object.write_text('{"foo": 1}', encoding="utf-8")
     foreign_list.write_text("[]", encoding="utf-8")
     unwritable = _unwritable_directory(tmp_path) / "state.json"
+    blocker = tmp_path / "a-file"  # where the state's directory would be made: a file (refused even as root)
+    blocker.write_text("", encoding="utf-8")
     cases = {
-        tmp_path / "missing" / "state.json": f"its directory {tmp_path / 'missing'} does not exist",
+        blocker / "sub" / "state.json": f"cannot create its directory {blocker / 'sub'}: ",
         unwritable: f"cannot write in {unwritable.parent}: ",
         foreign_object: "without our format marker: not a state this monitor wrote",
         foreign_list: "not a JSON object",

@@ -55,6 +55,15 @@ def test_parse_error_exits_1_with_the_error_on_stderr() -> None:
     assert "invalid_input" in result.stderr and "line 2" in result.stderr
 
 
+def test_command_it_cannot_name_exits_2_before_reading_the_file() -> None:
+    ambiguous = _run("parse", "--command", "sh re", "/nonexistent/output.txt")
+    assert ambiguous.returncode == 2, ambiguous.stderr
+    assert "ambiguous_abbreviation" in ambiguous.stderr and "'show redundancy'" in ambiguous.stderr
+    unknown = _run("parse", "--command", "show ip route", "/nonexistent/output.txt")
+    assert unknown.returncode == 2 and "unsupported_command" in unknown.stderr
+    assert "cannot read" not in ambiguous.stderr + unknown.stderr
+
+
 def test_unreadable_file_exits_2() -> None:
     result = _run("parse", "--command", "show version", "/nonexistent/output.txt")
     assert result.returncode == 2
@@ -102,7 +111,7 @@ def test_a_sighup_while_serve_starts_is_a_reload_not_the_end(tmp_path: Path) -> 
             regular.write_text("{}\n", encoding="utf-8")
             os.replace(regular, web_file)  # what the reload reads
             fifo.write("{}\n")
-        assert " on http://127.0.0.1:" in process.stdout.readline()
+        assert stderr_lines.serving_url().startswith("http://127.0.0.1:")
         wait_until(lambda: f"web config {web_file} reloaded" in "".join(logged), 10, "the held reload")
     finally:
         stderr_lines.stop()

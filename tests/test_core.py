@@ -345,7 +345,7 @@ def test_serve_survives_sighup_with_any_bad_file(tmp_path: Path) -> None:
     stderr_lines = StderrLines(process)
     logged = stderr_lines.lines
     try:
-        assert process.stdout.readline().startswith("serving 1 devices")
+        assert stderr_lines.serving_url() == f"http://127.0.0.1:{port}"
         for refusals, (name, (content, secret_content, says)) in enumerate(bad_files.items(), start=1):
             path.write_bytes(content)
             secret.write_bytes(secret_content or b"pw\n")

@@ -321,6 +321,54 @@ def _genie_switchover_history(records: list, expected: dict, raw: str) -> None:
         assert (record.reason, record.time) == (row["switchover_reason"], row["switchover_time"])
 
 
+_ALGORITHMS = ("encryption", "prf", "hash", "auth_sign", "auth_verify")
+
+
+def _genie_ikev2_sa(records: list, expected: dict, raw: str) -> None:
+    """`show crypto ikev2 sa`: {"ipv4": {id: tunnel}, "ipv6": {...}}, values as printed."""
+    tunnels = {
+        (family, int(tunnel_id)): tunnel for family, rows in expected.items() for tunnel_id, tunnel in rows.items()
+    }
+    assert {(record.address_family, record.tunnel_id) for record in records} == set(tunnels)
+    assert len(records) == len(tunnels)
+    for record in records:
+        tunnel = tunnels[(record.address_family, record.tunnel_id)]
+        assert (record.local_address, record.local_port) == (tunnel["local_ip"], tunnel["local_port"])
+        assert (record.remote_address, record.remote_port) == (tunnel["remote_ip"], tunnel["remote_port"])
+        assert (record.fvrf, record.ivrf, record.status) == (tunnel["fvrf"], tunnel["ivrf"], tunnel["status"])
+        for name in _ALGORITHMS:
+            assert getattr(record, name) == tunnel[name], name
+        assert (record.keysize, record.dh_group) == (tunnel.get("keysize"), tunnel["dh_group"])
+        assert (record.lifetime_seconds, record.active_seconds) == (tunnel["life_time"], tunnel["active_time"])
+        for name in ("ce_id", "session_id", "local_spi", "remote_spi"):
+            assert getattr(record, name) == tunnel.get(name), name
+        assert record.pqc_key_exchange == tunnel.get("pqc")
+
+
+def _genie_ikev2_sa_detail(records: list, expected: dict, raw: str) -> None:
+    """`show crypto ikev2 sa detail`: {"tunnel_id": {id: tunnel}}, words
+    lower-cased, "local"/"remote" as address/port (IPv4 rows) or address
+    alone (IPv6's Local/Remote lines)."""
+    tunnels = {int(tunnel_id): tunnel for tunnel_id, tunnel in expected["tunnel_id"].items()}
+    assert [record.tunnel_id for record in records] == sorted(tunnels, key=[r.tunnel_id for r in records].index)
+    assert len(records) == len(tunnels)
+    for record in records:
+        tunnel = tunnels[record.tunnel_id]
+        for side in ("local", "remote"):
+            address, port = getattr(record, f"{side}_address"), getattr(record, f"{side}_port")
+            assert tunnel[side] in (f"{address}/{port}", address), side
+        assert (record.fvrf, record.ivrf, record.status.lower()) == (tunnel["fvrf"], tunnel["ivrf"], tunnel["status"])
+        for name in _ALGORITHMS:
+            assert (getattr(record, name) or "").lower() == tunnel[name], name
+        assert (record.keysize, record.dh_group) == (tunnel.get("keysize"), tunnel["dh_grp"])
+        assert (record.lifetime_seconds, record.active_seconds) == (tunnel["life_time"], tunnel["active_time"])
+        for name in ("ce_id", "session_id", "local_spi", "remote_spi", "local_id", "remote_id"):
+            assert getattr(record, name) == tunnel.get(name), name
+        assert (record.status_description or "").lower() == tunnel["status_description"]
+        assert record.initiator == (tunnel["initiator_of_sa"] == "yes")
+        assert record.remote_subnets == tunnel.get("remote_subnets", [])
+
+
 COMPARE = {
     "show_standby_all": _genie_standby_all,
     "show_standby_brief": _genie_standby_brief,
@@ -331,6 +379,8 @@ COMPARE = {
     "show_crypto_session": _genie_crypto_session,
     "show_version": _genie_version,
     "show_redundancy_switchover_history": _genie_switchover_history,
+    "show_crypto_ikev2_sa": _genie_ikev2_sa,
+    "show_crypto_ikev2_sa_detail": _genie_ikev2_sa_detail,
 }
 
 

@@ -115,6 +115,32 @@ def test_the_printed_try_command_works_as_printed(tmp_path: Path, what: str, how
         assert answer.returncode == 0 and answer.stdout.startswith("ok: scenario failover"), answer
 
 
+@pytest.mark.parametrize("how", ["python -m monitor", "console script"])
+def test_the_demo_prints_its_inventory_and_a_check_command_that_works_as_printed(tmp_path: Path, how: str) -> None:
+    """The README leads from the demo to `check`: the demo names the
+    inventory it polls and prints the `check` command for it, which runs
+    as printed from another directory, with no virtualenv on PATH."""
+    invocation = _invocations()[how == "console script"]
+    if not Path(invocation[0]).exists():
+        pytest.skip(f"{invocation[0]} is not installed")
+    options = ["--control-address", f"127.0.0.1:{closed_port()}", "--web.listen-address", f"127.0.0.1:{closed_port()}"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with running([*invocation, "demo", *options], tmp_path) as (_, output):
+        printed = wait_until(lambda: output.line("check: "), 60, "the demo's check line", describe=lambda: output.lines)
+        inventory = Path(output.line("inventory: ").removeprefix("inventory: ").split(" (")[0])
+        assert inventory.is_file() and load_inventory(inventory).pairs, output.lines
+        command = shlex.split(printed.removeprefix("check: "))
+        assert command == [*invocation, "check", "--config.file", str(inventory), "--time.scale", "10"], printed
+        check = subprocess.run(
+            command, cwd=elsewhere, env={"PATH": BARE_PATH}, capture_output=True, text=True, timeout=120
+        )
+        # The lab at baseline: every device polled, the pair healthy.
+        assert check.returncode == 0, check
+        assert "HUB-PAIR-1" in check.stdout and "healthy" in check.stdout, check.stdout
+    assert not inventory.exists()  # removed with the demo, as it says
+
+
 # --- --base-port -------------------------------------------------------------------------
 
 
@@ -171,6 +197,8 @@ def test_make_demo_serves_on_port(tmp_path: Path) -> None:
         "127.0.0.1:9511",
         "--base-port",
         "2200",
+        "--control-address",
+        "127.0.0.1:9180",  # not the lab's 9179 (make lab): both run at once
     ]
 
 

@@ -17,7 +17,7 @@ import pytest
 from support.exposition import parse_samples
 from support.exposition import sample as get
 from support.inventories import write_inventory
-from support.processes import closed_port, spawn_serve, start_monitor, stop
+from support.processes import closed_port, serving_url, spawn_serve, start_monitor, stop
 from support.waiting import wait_until
 
 from monitor.export.exporter import Exporter
@@ -269,9 +269,8 @@ def test_serve_as_a_process(tmp_path: Path) -> None:
         path = write_inventory(lab_thread.lab, tmp_path / "lab.yml")
         process = spawn_serve(path, interval="0.5")
         try:
-            line = process.stdout.readline()
-            assert line.startswith("serving 3 devices on http://127.0.0.1:"), line
-            url = line.split(" on ")[1].split()[0]
+            url = serving_url(process) + "/metrics"
+            assert url.startswith("http://127.0.0.1:"), url
             text = wait_until(lambda: _scraped(url, 'ipsecha_device_up{device="R4",pair=""} 1'), 30, "R4 up")
             # SIGHUP: the inventory without R4; R4's series leave, the others stay.
             write_inventory(lab_thread.lab, path, drop=("R4",))
@@ -298,9 +297,15 @@ def test_demo_needs_no_configuration() -> None:
         "demo", "--web.listen-address", f"127.0.0.1:{ports[0]}", "--control-address", f"127.0.0.1:{ports[1]}"
     )
     try:
-        lines = [process.stdout.readline() for _ in range(9)]
+        # The lab and what to try on stdout; the start record (serving 5
+        # devices) on stderr, once it serves.
+        lines = []
+        while not lines or not lines[-1].startswith("Ctrl-C stops the demo."):
+            line = process.stdout.readline()
+            assert line, f"the demo's stdout ended early: {lines}"
+            lines.append(line)
         assert any(f"lab trigger failover --control-address 127.0.0.1:{ports[1]}" in line for line in lines), lines
-        assert lines[-1].startswith(f"serving 5 devices on http://127.0.0.1:{ports[0]}/metrics"), lines
+        assert serving_url(process) == f"http://127.0.0.1:{ports[0]}"
         url = f"http://127.0.0.1:{ports[0]}/metrics"
 
         def every_device_polled() -> str:

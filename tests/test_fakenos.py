@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -54,6 +55,7 @@ HUB_COMMANDS = (
     "show redundancy inter-device",
     "show crypto ipsec sa",
     "show crypto isakmp sa",
+    "show crypto ikev2 sa",
     "show crypto session",
     "show logging",
 )
@@ -91,6 +93,7 @@ R1_OUTPUTS = {
     "show redundancy inter-device": "show_redundancy_inter_device/packetlife__R1_standby.raw",
     "show crypto ipsec sa": "show_crypto_ipsec_sa/genie__iosxe_interface_golden_output_2.raw",
     "show crypto isakmp sa": "show_crypto_isakmp_sa/genie__iosxe_golden_output_isakmp_no_ipv6.raw",
+    "show crypto ikev2 sa": "show_crypto_ikev2_sa/genie__iosxe_golden_output.raw",
     "show crypto session": "show_crypto_session/genie__ios_golden_output.raw",
     LOG_TYPED: "show_logging/packetlife__standby_setup.raw",
 }
@@ -148,6 +151,33 @@ def fakenos_python() -> Path:
 
 
 # --- processes --------------------------------------------------------------------
+
+
+# serve's start record on stderr (a log record): "serving 2 devices on URL/metrics (...)".
+SERVING = re.compile(r"serving [0-9]+ devices? on (https?://\S+?)/metrics ")
+
+
+def _serving_url(process: subprocess.Popen[str], timeout: float, seen: list[str]) -> str:
+    """The base URL of serve's start record, waiting at most `timeout`
+    seconds; the stderr lines read up to it are appended to `seen`."""
+    found: list[str] = []
+
+    def read() -> None:
+        while process.stderr is not None and (line := process.stderr.readline()):
+            seen.append(line)
+            if match := SERVING.search(line):
+                found.append(match.group(1))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not found:
+        process.kill()
+        process.wait(timeout=15)
+        said = "".join(seen)[-3000:]
+        raise AssertionError(f"serve did not start within {timeout} s (exit {process.returncode}): {said}")
+    return found[0]
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
@@ -347,11 +377,11 @@ def test_healthy_packetlife_pair_check_and_serve(
             text=True,
             cwd=REPO,
         )  # fmt: skip
+        started: list[str] = []  # serve's stderr up to its start record
         try:
-            line = _first_line(serve, 30)
-            assert line.startswith("serving 2 devices on http://127.0.0.1:"), line
-            metrics_url = line.split(" on ")[1].split()[0]
-            base = metrics_url.rsplit("/", 1)[0]
+            base = _serving_url(serve, 30, started)
+            assert base.startswith("http://127.0.0.1:"), base
+            metrics_url = f"{base}/metrics"
             wanted = [
                 f'ipsecha_device_up{{device="{name}",pair="{PAIR}"}} 1' for name in ("R1", "R2")
             ]  # fmt: skip
@@ -380,7 +410,7 @@ def test_healthy_packetlife_pair_check_and_serve(
             ):
                 assert want in probe, (want, probe[:3000])
         finally:
-            serve_stderr = _stop(serve)
+            serve_stderr = "".join(started) + _stop(serve)
         assert serve.returncode == 0, serve_stderr[-3000:]
         assert_no_secret(text + probe + serve_stderr, credentials)
 

@@ -142,3 +142,74 @@ def test_escaped_parenthesis_and_empty_state_match_textfsm(tmp_path: Path) -> No
         stock = textfsm.TextFSM(handle)
     text = "(P<x> 1\nP<x> 2\ngo\n(P<x> 3\n"
     assert engine.parse(text) == stock.ParseText(text) == [["1"], ["2"]]
+
+
+@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+def test_checked_parse_gives_the_same_rows(spec) -> None:
+    """parse_checked (what the parser runs) is parse plus extra channels:
+    the same rows, or the same error, on every output whole."""
+    engine = compile_template(spec.template_path, relaxed(spec.template_path.read_text(encoding="utf-8")))
+    assert isinstance(engine, FastFsm)
+
+    def checked_rows(text: str) -> list:
+        checked = engine.parse_checked(text)
+        assert len(checked.starts) == len(checked.ends) == len(checked.rows)
+        # 0: a row of filled-down values only (the parser drops those)
+        assert all(
+            0 < start <= end or start == end == 0 for start, end in zip(checked.starts, checked.ends, strict=True)
+        )
+        return checked.rows
+
+    for text in TEXTS:
+        assert _outcome(checked_rows, text) == _outcome(engine.parse, text), (spec.command, text[:200])
+
+
+CHECKED = """Value Filldown IFACE (\\S+)
+Value List ADDR (\\S+)
+Value STATE (\\w+)
+Value PRIO (\\d+)
+
+Start
+  ^interface -> Continue.Record
+  ^interface ${IFACE}
+  ^  addr ${ADDR}
+  ^  state ${STATE}
+  ^  prio ${PRIO}
+  ^  both ${STATE} ${PRIO} -> Continue
+  ^  both \\w+ ${PRIO}
+  ^\\s*$$
+  ^. -> Next
+"""
+
+
+def test_checked_reports_restated_values_skipped_lines_and_blocks(tmp_path: Path) -> None:
+    """A single value set twice in one record is reported with both lines
+    (List and Filldown values, and a value a Continue rule sets again from
+    the same line, are not); lines the `^. -> Next` rule skips are listed;
+    each row's first and last line are known. textfsm sees none of it."""
+    path = _template(tmp_path, CHECKED)
+    engine = compile_template(path)
+    assert isinstance(engine, FastFsm)
+    text = (
+        "interface Gi1\n  addr 1\n  addr 2\n  state up\n  mystery line\n  state down\n"
+        "interface Gi2\n  both up 7\n  prio 7\n\ninterface Gi3\n  state up\n"
+    )
+    checked = engine.parse_checked(text)
+    stock = textfsm.TextFSM(path.open())
+    assert checked.rows == engine.parse(text) == stock.ParseText(text)
+    assert [(r.value, r.first, r.first_line, r.again, r.line_number, r.line) for r in checked.restated] == [
+        ("STATE", "up", 4, "down", 6, "  state down"),
+        ("PRIO", "7", 8, "7", 9, "  prio 7"),
+    ]
+    assert checked.skipped == [(5, "  mystery line")]
+    assert (checked.starts, checked.ends) == ([1, 7, 11], [6, 9, 12])
+
+
+def test_informational_rule_is_only_the_bare_catch_all(tmp_path: Path) -> None:
+    """`^. -> Error` and `^.` with a record or state change are not the
+    informational rule: nothing is counted for them."""
+    body = "Value A (\\d+)\n\nStart\n  ^a ${A} -> Record\n  ^x -> Other\n  ^.\n\nOther\n  ^. -> Record Start\n"
+    engine = compile_template(_template(tmp_path, body))
+    assert isinstance(engine, FastFsm)
+    checked = engine.parse_checked("a 1\nzz\nx\nyy\nqq\n")
+    assert checked.skipped == [(2, "zz"), (5, "qq")]

@@ -48,6 +48,10 @@ def test_every_template_file_is_indexed() -> None:
         ("sh cry ips sa", "show crypto ipsec sa"),
         ("show crypto isakmp sa", "show crypto isakmp sa"),
         ("sh cry isa sa", "show crypto isakmp sa"),
+        ("show crypto ikev2 sa", "show crypto ikev2 sa"),
+        ("sh cry ikev2 sa", "show crypto ikev2 sa"),
+        ("show crypto ikev2 sa detail", "show crypto ikev2 sa"),
+        ("sh cry ikev2 sa det", "show crypto ikev2 sa"),
         ("show crypto session", "show crypto session"),
         ("sh cry ses", "show crypto session"),
         ("show version", "show version"),
@@ -63,7 +67,15 @@ def test_resolve_commands_and_abbreviations(typed: str, canonical: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["show redundancy states detail", "show crypto ipsec sa detail", "show standby delay", "show ip route"]
+    "typed",
+    [
+        "show redundancy states detail",
+        "show crypto ipsec sa detail",
+        "show standby delay",
+        "show ip route",
+        "show crypto ikev2 session",
+        "show crypto ikev2 sa detail extra",
+    ],
 )
 def test_longer_or_other_commands_are_not_swallowed(typed: str) -> None:
     with pytest.raises(ParseError) as caught:

@@ -567,3 +567,64 @@ def test_every_command_names_the_bad_file_and_exits_2(tmp_path: Path, command: s
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = (done.stdout + done.stderr).strip().splitlines()
     assert len(lines) == 1 and str(named) in lines[0] and "Traceback" not in lines[0], lines
+
+
+# --- a hub in two pairs, relative paths (issue 25) ----------------------------------------
+
+
+def test_a_hub_listed_in_two_pairs_is_refused_naming_the_line_and_both_pairs(write) -> None:
+    text = GOOD.replace(
+        "  - {name: HUB-PAIR-1, members: [R1, R2]}\n",
+        "  - {name: HUB-PAIR-1, members: [R1, R2]}\n  - {name: HUB-PAIR-2, members: [R3, R1]}\n",
+    ).replace(
+        "  - name: R4\n", "  - {name: R3, host: 10.0.0.3, role: hub, expected_peers: [172.16.0.4]}\n  - name: R4\n"
+    )
+    error = _refused(write(text))
+    assert (error.line, error.where) == (9, "pairs[1].members"), str(error)
+    assert error.message == "R1 is in two pairs, HUB-PAIR-1 (line 8) and HUB-PAIR-2: a hub belongs to one pair only"
+    # R1 saying `pair: HUB-PAIR-1` itself changes nothing: the second listing is the fault.
+    error = _refused(write(text.replace("role: hub, expected_peers", "role: hub, pair: HUB-PAIR-1, expected_peers", 1)))
+    assert error.where == "pairs[1].members" and "HUB-PAIR-1 (line 8) and HUB-PAIR-2" in error.message
+
+
+@pytest.mark.integration  # a subprocess from another directory, as systemd starts it
+def test_relative_paths_are_read_from_the_inventory_folder(tmp_path: Path) -> None:
+    """key_file, known_hosts and a secret file given as relative paths are
+    found beside the inventory, whatever the current directory (systemd
+    runs `serve` from /)."""
+    folder = tmp_path / "etc"
+    (folder / "keys").mkdir(parents=True)
+    _key(folder / "keys" / "id_ed25519")
+    (folder / "known_hosts").write_text("[172.16.0.4]:22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake\n")
+    (folder / "enable").write_text(SECRET + "\n")
+    inventory = folder / "inventory.yml"
+    inventory.write_text(
+        KEYED.replace("KEY_FILE", "keys/id_ed25519")
+        .replace("    key_file:", "    enable_secret: {file: enable}\n    key_file:")
+        .replace("role: branch}", "role: branch, known_hosts: known_hosts}")
+    )
+    snippet = (
+        "import sys; from monitor.inventory import load_inventory; d = load_inventory(sys.argv[1]).devices['R4'];"
+        "print(d.credentials.key_file); print(d.known_hosts);"
+        "print(d.credentials.enable_secret.reveal() == sys.argv[2])"
+    )
+    for cwd in ("/", str(tmp_path)):
+        done = subprocess.run(
+            [sys.executable, "-c", snippet, str(inventory), SECRET], capture_output=True, text=True, cwd=cwd, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == [str(folder / "keys" / "id_ed25519"), str(folder / "known_hosts"), "True"]
+
+
+def test_a_relative_key_file_not_found_names_the_path_tried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    _key(tmp_path / "id_ed25519")  # in the current directory: not where the inventory means
+    inventory = folder / "inventory.yml"
+    inventory.write_text(KEYED.replace("KEY_FILE", "id_ed25519"))
+    error = _refused(inventory)
+    assert (error.line, error.where) == (4, "defaults.credentials.key_file"), str(error)
+    assert error.message == (
+        f"{folder / 'id_ed25519'} is not a readable file (id_ed25519 is read from the inventory's folder)"
+    )

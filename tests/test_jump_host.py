@@ -117,5 +117,44 @@ def test_a_jump_host_refusing_the_key_fails_the_poll_saying_how(
         poller.close()
     failure = snapshot.results[0]
     assert not snapshot.up and failure.status is Status.CONNECT, failure
-    assert f"(through the ProxyJump/ProxyCommand of {config}: check the jump host too)" in failure.error
+    # The hop's own error (the OpenSSH client's), not what its failure looks like from here.
+    assert failure.error.startswith(
+        f"SSH to 127.0.0.1:{lab.servers['R4'].port} failed at the jump host ipsecha-jump (ProxyJump in {config}): "
+    ), failure.error
+    assert "Permission denied (publickey)" in failure.error, failure.error
     assert server.logins == [] and server.forwards == []  # refused at the hop: the router was never reached
+    assert not any(secret.reveal() in failure.error for secret in snapshot_secrets(path))
+
+
+def snapshot_secrets(path: Path) -> list:
+    """The inventory's secrets (the lab's throwaway password and enable secret)."""
+    return [secret for device in load_inventory(path).devices.values() for secret in device.credentials.secrets]
+
+
+@needs_ssh
+@pytest.mark.parametrize("how", ["ProxyJump", "ProxyCommand"])
+def test_a_dead_jump_host_fails_the_poll_with_its_own_error(
+    running: LabThread, jump: tuple[JumpServer, Path], tmp_path: Path, how: str
+) -> None:
+    """The bastion is down (its port closed): the message is the hop's
+    (`ssh: connect to host ... Connection refused`), named as the jump
+    host's, not "no SSH banner" from the router's side."""
+    lab, (server, key) = running.lab, jump
+    config = _ssh_config(tmp_path, server, key, how, lab.servers["R4"].port)
+    dead_port = server.port
+    running.run(server.stop())
+    path = write_inventory(lab, tmp_path / "lab.yml", overrides={"R4": {"ssh_config_file": str(config)}})
+    poller = Poller(load_inventory(path))
+    try:
+        snapshot = poller.poll("R4")
+    finally:
+        poller.close()
+    failure = snapshot.results[0]
+    assert not snapshot.up and failure.status is Status.CONNECT, failure
+    hop = "jump host ipsecha-jump (ProxyJump in" if how == "ProxyJump" else "ProxyCommand of"
+    assert failure.error.startswith(f"SSH to 127.0.0.1:{lab.servers['R4'].port} failed at the {hop} {config}"), (
+        failure.error
+    )
+    assert f"ssh: connect to host 127.0.0.1 port {dead_port}: Connection refused" in failure.error, failure.error
+    assert "banner" not in failure.error
+    assert not any(secret.reveal() in failure.error for secret in snapshot_secrets(path))

@@ -93,6 +93,9 @@ def test_every_contract_metric_on_the_baseline(pair: LabPair, inventory: Invento
         assert value(samples, "ipsecha_crypto_session_standby", **r2, peer=peer) == 0
     assert value(samples, "ipsecha_isakmp_sas", **r1, state="QM_IDLE", status="standby") == 2
     assert value(samples, "ipsecha_isakmp_sas", **r2, state="QM_IDLE", status="active") == 2
+    # IKEv1 branches: show crypto ikev2 sa answers with no SA, an explicit 0.
+    assert value(samples, "ipsecha_ikev2_sas", **r2, status="ready") == 0
+    assert "ipsecha_ikev2_sa_ready" not in samples or not samples["ipsecha_ikev2_sa_ready"]
     assert value(samples, "ipsecha_pair_rule_ok", pair="HUB-PAIR-1", rule="standby_has_sa_copies") == 1
 
 

@@ -4,20 +4,24 @@ one plugin result (status line, perfdata, long text) and whose exit code is
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from support.inventories import write_branch_inventory, write_inventory
-from support.processes import closed_port
+from support.paths import REPO
+from support.processes import SilentHost, closed_port
 
 from monitor import check
 from monitor.check import CheckResult, render_nagios
-from monitor.health import DEGRADED, RECOVERING, PairHealth, RuleResult
+from monitor.health import DEGRADED, HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN, PairHealth, RuleResult
 from monitor.inventory import load_inventory
 from monitor.lab import Lab, LabThread
+from monitor.lab.router import Faults
 
 pytestmark = pytest.mark.integration  # the lab over SSH, `check` as a process
 
@@ -118,13 +122,14 @@ def test_filters_under_nagios(running: LabThread, tmp_path: Path) -> None:
 
 def test_bad_input_is_unknown_in_one_line_naming_the_file(running: LabThread, tmp_path: Path) -> None:
     path = write_inventory(running.lab, tmp_path / "lab.yml")
+    (tmp_path / "yml").write_text("", encoding="utf-8")  # a file where the state's directory would go
     binary = tmp_path / "binary.yml"
     binary.write_bytes(b"devices:\n  - name: R1\xff\xfe\x00\x01\n")
     foreign = tmp_path / "foreign.json"
     foreign.write_text('{"foo": 1}', encoding="utf-8")
     cases = [
         ((binary,), str(binary)),
-        ((path, "--state", str(tmp_path / "missing" / "state.json")), f"{tmp_path / 'missing'} does not exist"),
+        ((path, "--state", str(tmp_path / "yml" / "sub" / "state.json")), f"{tmp_path / 'yml'} is not a directory"),
         ((path, "--state", str(foreign)), f"state file {foreign}: "),
         ((path, "--watch", "5"), "cannot be combined with --json or --watch"),
     ]
@@ -193,3 +198,163 @@ def test_recovering_is_critical_and_degraded_is_warning(tmp_path: Path) -> None:
     healthy = CheckResult(inventory, 0.0, 1.5, {}, (), (), ())
     code, text = render_nagios(healthy, ["state file /x/s.json: cannot write it: Read-only file system"])
     assert code == 3 and text.startswith("IPSECHA UNKNOWN - state file /x/s.json: cannot write it")
+
+
+# --- -t/--timeout: an answer before Nagios kills the check ----------------------------
+
+# Product seconds per real second for the timeout runs: the default budget
+# (50 s) is 10 real seconds, Nagios' 60 s limit 12.
+SCALE = 5
+NAGIOS_LIMIT = 60
+# The inventory's polling as a real fleet has it (connect 10 s, command 20 s,
+# poll 60 s): without a budget, one misbehaving device holds a check for up to
+# a minute (the issue measured 61.8 s, 42.4 s and 11.8 s).
+REAL_POLLING = {"workers": 8}
+
+
+def timed_nagios(path: Path, *extra: str) -> tuple[int, str, str, float]:
+    started = time.monotonic()
+    code, out, err = nagios(path, "--time.scale", str(SCALE), *extra)
+    return code, out, err, time.monotonic() - started
+
+
+@pytest.fixture
+def scaled():
+    with LabThread(Lab(pairs=1, branches=2, time_scale=SCALE)) as running:
+        yield running
+
+
+@pytest.mark.parametrize("fault", ["slow", "stalled", "silent"])
+def test_a_device_not_answering_in_time_is_unknown_before_the_nagios_limit(
+    scaled: LabThread, tmp_path: Path, fault: str
+) -> None:
+    """R4 slow (each line typed waits 4 s: a poll of about half a minute),
+    stalled (its outputs stop half way) or a silent host (TCP accepted, not
+    a byte of SSH): the default budget ends the check UNKNOWN before Nagios'
+    limit, naming R4, and the pair that answered in time is still judged."""
+    overrides: dict[str, dict[str, object]] = {}
+    with SilentHost() as silent:
+        if fault == "slow":
+            scaled.lab.router("R4").faults = Faults(slow_seconds=4)
+        elif fault == "stalled":
+            scaled.lab.router("R4").faults = Faults(stall_output=True)
+        else:
+            overrides = {"R4": {"port": silent.port}}
+        path = write_inventory(scaled.lab, tmp_path / "lab.yml", polling=REAL_POLLING, overrides=overrides)
+        code, out, err, took = timed_nagios(path)
+        if fault == "silent":
+            assert silent.accepted >= 1  # the check did reach it
+    state, summary, perfdata, details = plugin_result(out)
+    assert (code, state) == (3, "UNKNOWN"), (out, err)
+    assert summary.startswith("not answered within --timeout 50 s: R4; 1 of 4 devices not polled: R4 ")
+    assert summary.endswith("; 1 pair healthy")
+    assert details[0] == "HUB-PAIR-1: HEALTHY (RF active: R2)"  # judged from what answered in time
+    assert perfdata["devices_up"].startswith("3;") and perfdata["devices_failed"].startswith("1;")
+    assert any(line.startswith("R4: ") for line in details)
+    assert took < NAGIOS_LIMIT / SCALE, took  # the whole process, its start included
+    assert "Traceback" not in err
+
+
+def test_timeout_flag_is_honoured_and_scaled(scaled: LabThread, tmp_path: Path) -> None:
+    """-t 15 at --time.scale 5: three real seconds, well before the default
+    budget would end (10), and what answered is judged."""
+    scaled.lab.router("R5").faults = Faults(stall_output=True)
+    path = write_inventory(scaled.lab, tmp_path / "lab.yml", polling=REAL_POLLING)
+    code, out, err, took = timed_nagios(path, "-t", "15")
+    state, summary, _, details = plugin_result(out)
+    assert (code, state) == (3, "UNKNOWN"), (out, err)
+    assert summary.startswith("not answered within --timeout 15 s: R5; ")
+    assert details[0] == "HUB-PAIR-1: HEALTHY (RF active: R2)"
+    assert took < 50 / SCALE, took
+    # Plain check honours it too: the table, the timeout named above the exit line, exit 2.
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "check",
+            "--config",
+            str(path),
+            "--time.scale",
+            str(SCALE),
+            "--timeout",
+            "15",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    took = time.monotonic() - started
+    lines = done.stdout.splitlines()
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "pair HUB-PAIR-1: HEALTHY (RF active: R2)" in lines
+    assert lines[-3:] == [
+        "not answered within --timeout 15 s: R5 (shown timed out, with what they did answer)",
+        "",
+        "exit 2: not every device could be polled or judged",
+    ]
+    assert took < 50 / SCALE, took
+
+
+def test_a_check_stuck_before_its_poll_still_answers_in_time(tmp_path: Path) -> None:
+    """A --state file nobody ever writes (a FIFO: reading it blocks, as a
+    hung network file system does) holds the check before any poll: the
+    budget's watchdog still answers, UNKNOWN (exit 2 without --nagios)."""
+    path = write_branch_inventory(tmp_path / "lab.yml", port=closed_port())
+    stuck = tmp_path / "state.json"
+    os.mkfifo(stuck)
+    code, out, err, took = timed_nagios(path, "--state", str(stuck), "-t", "10")
+    assert code == 3, (out, err)
+    assert out == "IPSECHA UNKNOWN - timed out after 10 s (--timeout) before the result was complete\n"
+    assert took < 50 / SCALE, took
+    scaled = ("--time.scale", f"{SCALE}", "-t", "10")
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "check", "--config", str(path), "--state", str(stuck), *scaled],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.endswith(
+        "ipsec-ha-monitor check: timed out after 10 s (--timeout) before the result was complete\n"
+    ), done.stderr
+
+
+def test_version_and_bad_arguments_as_a_plugin(tmp_path: Path) -> None:
+    """-V prints the name and version, exit 0 (as Nagios plugins do); a bad
+    argument is UNKNOWN with the reason on the status line, which is all
+    Nagios shows."""
+    from monitor import __version__
+
+    for flag in ("-V", "--version"):
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "check", flag], capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stdout) == (0, f"ipsec-ha-monitor check {__version__}\n")
+    path = write_branch_inventory(tmp_path / "lab.yml", port=closed_port())
+    for extra, reason in (
+        (("-t", "0"), "argument -t/--timeout: expected a positive number of seconds, got 0"),
+        (("--timeout", "soon"), "argument -t/--timeout: expected a positive number of seconds, got soon"),
+        (("--json",), "argument --json: not allowed with argument --nagios"),
+        (("--bogus",), "unrecognized arguments: --bogus"),
+    ):
+        code, out, err = nagios(path, *extra)
+        assert code == 3 and out == f"IPSECHA UNKNOWN - invalid arguments: {reason}\n", (out, err)
+        assert reason in err  # and argparse's usage on stderr, for a person at a terminal
+
+
+def test_health_md_gives_each_verdict_the_state_the_plugin_gives(tmp_path: Path) -> None:
+    """docs/health.md's verdict table (its `check` and `check --nagios`
+    columns) against what check really does with each verdict: the code is
+    the truth (a recovering pair is CRITICAL, as its alert pages)."""
+    table = (REPO / "docs" / "health.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \|.*\| exit ([0-9]) \| ([0-9]) ([A-Z]+) \|$", table, flags=re.M)
+    assert {row[0] for row in rows} == {HEALTHY, DEGRADED, RECOVERING, UNHEALTHY, UNKNOWN}, rows
+    inventory = load_inventory(write_branch_inventory(tmp_path / "lab.yml"))
+    for verdict, exit_code, nagios_code, state in rows:
+        pair = PairHealth("HUB-PAIR-1", ("R1", "R2"), verdict, "R1", ("R1",), ())
+        result = CheckResult(inventory, 0.0, 1.5, {}, (pair,), (), ())
+        code, text = render_nagios(result)
+        assert (code, plugin_result(text)[0]) == (int(nagios_code), state), verdict
+        assert result.exit_code == int(exit_code), verdict

@@ -5,6 +5,7 @@ examples and templates (`ipsec-ha-monitor assets --output DIR`)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,7 +32,15 @@ def _shipped_in_checkout() -> dict[str, bytes]:
         for path in folder.rglob("*"):
             if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
                 files[f"{output}/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+    # The runbooks every alert's runbook_url names, at that very path.
+    files["docs/runbooks.md"] = (REPO / "docs" / "runbooks.md").read_bytes()
     return files
+
+
+def _slugs(markdown: str) -> set[str]:
+    """GitHub's heading anchors (as tests/test_docs.py computes them)."""
+    headings = re.findall(r"^#{1,6} (.+)$", markdown, flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +126,14 @@ def test_an_installed_wheel_writes_out_every_asset(wheel: tuple[Path, str], tmp_
     assert {"dashboards/grafana/ipsecha-pair.json", "dashboards/prometheus/ipsecha-rules.yml"} <= set(written)
     assert any(name.startswith("examples/") and name.endswith(".service") for name in written)
     assert set(result.stdout.split()) == {str(output / name) for name in expected}
+    # Every alert's runbook_url, relative to the output directory (the base
+    # runbook_base_url would name), lands on a section of the written runbooks.
+    rules = written["dashboards/prometheus/ipsecha-rules.yml"].decode()
+    links = re.findall(r"runbook_url: \"\{\{ \$externalLabels\.runbook_base_url \}\}([^#\"]+)#([^\"]+)\"", rules)
+    assert len(links) == rules.count("runbook_url:") and links, "a runbook_url of another form"
+    anchors = _slugs(written["docs/runbooks.md"].decode())
+    assert {path for path, _ in links} == {"docs/runbooks.md"}
+    assert {anchor for _, anchor in links} - anchors == set()
 
     again = run("assets", "--output", str(output))
     assert again.returncode == 2 and again.stdout == ""
@@ -156,3 +173,6 @@ def test_the_wheel_carries_every_module_and_template(wheel: tuple[Path, str]) ->
         if "shipped/" not in path.relative_to(REPO).as_posix() or path.name == "__init__.py"
     }
     assert wanted - names == set()
+    # The runbooks, a copy of the file (not the checkout's link).
+    with zipfile.ZipFile(built) as archive:
+        assert archive.read("monitor/shipped/runbooks.md") == (REPO / "docs" / "runbooks.md").read_bytes()

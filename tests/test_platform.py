@@ -42,13 +42,13 @@ def test_parse_output_takes_the_platform() -> None:
 @pytest.mark.integration  # a lab router over SSH
 def test_the_devices_platform_reaches_the_parser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     platforms: list[str] = []
-    real = device_module.parse_output
+    real = device_module.parse_result
 
-    def spy(command: str, text: str, platform: str = "cisco_ios", *, filtered: bool = False):
+    def spy(command: str, text: str, platform: str = "cisco_ios", *, filtered: bool = False, complete: bool = True):
         platforms.append(platform)
-        return real(command, text, platform, filtered=filtered)
+        return real(command, text, platform, filtered=filtered, complete=complete)
 
-    monkeypatch.setattr(device_module, "parse_output", spy)
+    monkeypatch.setattr(device_module, "parse_result", spy)
     with LabThread(Lab(pairs=1, branches=1, time_scale=10)) as running:
         path = write_inventory(running.lab, tmp_path / "lab.yml", overrides={"R4": {"platform": "cisco_xe"}})
         inventory = load_inventory(path)

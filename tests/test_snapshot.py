@@ -34,3 +34,11 @@ def test_typed_accessors_follow_the_command_table() -> None:
     for spec in polled:
         assert snapshot.records_of(spec.record) == (spec.command,)
     assert snapshot.records_of(IpsecSa) == ("show crypto ipsec sa",)
+
+
+def test_ikev2_sas_by_status_tells_no_sa_from_no_answer() -> None:
+    no_sas = tuple(parse_output("show crypto ikev2 sa", " IPv4 Crypto IKEv2  SA \n\n IPv6 Crypto IKEv2  SA \n"))
+    assert _snapshot(CommandResult("show crypto ikev2 sa", Status.OK, no_sas)).ikev2_sas_by_status() == {}
+    refused = CommandResult("show crypto ikev2 sa", Status.NOT_SUPPORTED, error="no IKEv2")
+    assert _snapshot(refused).ikev2_sas is None and _snapshot(refused).ikev2_sas_by_status() is None
+    assert _snapshot(refused).up  # not_supported is no failure

@@ -231,7 +231,7 @@ def test_sighup_rereads_the_web_config_and_keeps_it_when_bad(tmp_path: Path) -> 
     stderr_lines = StderrLines(process)
     logged = stderr_lines.lines
     try:
-        url = serving_url(process)
+        url = stderr_lines.serving_url()
         assert url.startswith("https://127.0.0.1:"), url
         url += "/targets"
         assert _status(url, contexts["first"], _basic("alice", PASSWORD)) == 200
@@ -279,7 +279,7 @@ def test_serve_refuses_an_empty_web_config_and_says_when_it_is_open_on_purpose(t
     web_file.write_text("{}\n", encoding="utf-8")
     process = spawn_serve(inventory, "--web.config.file", str(web_file))
     try:
-        assert " on http://127.0.0.1:" in process.stdout.readline()
+        assert serving_url(process).startswith("http://127.0.0.1:")
     finally:
         stderr = stop(process)
     assert f"{web_file} sets neither tls_server_config nor basic_auth_users" in stderr

@@ -13,6 +13,8 @@ Nagios plugin result, and exit with the verdict.
                    tolerance are product seconds (monitor/clock.py)
     --nagios       one plugin result (status line, perfdata, long text) and
                    the plugin exit codes; not with --json or --watch
+    -t SECONDS     the time budget (below): devices not answered by then
+                   are reported timed out, the rest judged
     --pair NAME    poll only that pair's members (repeatable)
     --device NAME  poll only that device (repeatable; with --pair: the union).
                    A pair is judged only when both its members are selected;
@@ -46,8 +48,14 @@ Exit codes, the first that applies wins:
 The --state file is checked before any poll: it must be absent (a fresh
 state), empty, or one this monitor wrote (it carries a "format" marker;
 files written before the marker are recognised by their exact fields), and
-its directory must exist and take a new file. Otherwise: one line naming
-the path, exit 2 (UNKNOWN 3 with --nagios), and the file is left as it is.
+its directory must take a new file (it is created when missing, as mkdir -p
+would). Otherwise: one line naming the path, exit 2 (UNKNOWN 3 with
+--nagios), and the file is left as it is.
+
+-t/--timeout (default 50 s with --nagios, none without) is the time budget
+of the run, monotonic, in product seconds: devices that have not answered
+by then are reported as timed out and the rest judged, and the result is
+out before the budget ends whatever the devices do (monitor/check/budget.py).
 
 A front end over monitor.core.Monitor, as the exporter is: the same
 polling, recording, reload tracking and judging.
@@ -65,10 +73,13 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TextIO
 
+from monitor.check.budget import DEFAULT_NAGIOS_TIMEOUT, Budget, not_answered
 from monitor.check.nagios import (
     NAGIOS_CRITICAL,
     NAGIOS_OK,
@@ -135,41 +146,126 @@ def main(
     devices: Sequence[str] = (),
     time_scale: float = 1.0,
     clock: Clock | None = None,
+    timeout: float | None = None,
+    started: float | None = None,
+    hard_exit: bool = False,
 ) -> int:
     """The `check` subcommand; returns the exit code (see the module's
     docstring for which wins). `progress` None: a bar when stderr is a
     terminal. `nagios`: one plugin result on stdout, exit 0-3; bad input
     is UNKNOWN (3) there, and so is any error of check itself (Python's
     own exit 1 would read as WARNING). `clock` (tests: a stepped one)
-    defaults to the system's at `time_scale`."""
+    defaults to the system's at `time_scale`.
+
+    `timeout` (product seconds; None: DEFAULT_NAGIOS_TIMEOUT with `nagios`,
+    else no budget) from `started` (Clock.real_monotonic(), default now):
+    see monitor/check/budget.py; with --watch, each round's. `hard_exit`
+    (the command line): a one-shot check whose budget runs out before it
+    has answered writes what it can and ends the process (os._exit)."""
     clock = clock if clock is not None else Clock(time_scale)
+    _answered.clear()  # this run's result: none yet (a caller may run several checks in one process)
+    if timeout is None and nagios:
+        timeout = DEFAULT_NAGIOS_TIMEOUT
+    budget = None
+    if timeout is not None:
+        budget = Budget(timeout, clock.real_monotonic() if started is None else started, clock)
+    watchdog = _Watchdog(budget, nagios) if budget is not None and hard_exit and watch is None else None
+    try:
+        selection = Selection(tuple(pairs), tuple(devices))
+        return _run(config, as_json, state, watch, progress, nagios, selection, clock, budget)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+def _run(
+    config: str,
+    as_json: bool,
+    state: str | None,
+    watch: float | None,
+    progress: bool | None,
+    nagios: bool,
+    selection: Selection,
+    clock: Clock,
+    budget: Budget | None,
+) -> int:
     if not nagios:
         try:
-            selection = Selection(tuple(pairs), tuple(devices))
-            return _main(config, as_json, state, watch, progress, selection, False, clock)
+            return _main(config, as_json, state, watch, progress, selection, False, clock, budget)
         except _Refused as exc:
-            print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
+            _write(f"ipsec-ha-monitor check: {exc}\n", EXIT_REFUSED, sys.stderr)
             return EXIT_REFUSED
     try:
         if as_json or watch is not None:
             raise _Refused("--nagios gives one plugin result: it cannot be combined with --json or --watch")
-        return _main(config, False, state, None, False, Selection(tuple(pairs), tuple(devices)), True, clock)
+        return _main(config, False, state, None, False, selection, True, clock, budget)
     except _Refused as exc:
-        _write(nagios_line(NAGIOS_UNKNOWN, str(exc)))
+        _write(nagios_line(NAGIOS_UNKNOWN, str(exc)), NAGIOS_UNKNOWN)
     except KeyboardInterrupt:
-        _write(nagios_line(NAGIOS_UNKNOWN, "interrupted"))
+        _write(nagios_line(NAGIOS_UNKNOWN, "interrupted"), NAGIOS_UNKNOWN)
     except Exception as exc:  # a bug: the plugin still answers UNKNOWN, never Python's exit 1 (WARNING)
         log.debug("check failed", exc_info=True)
-        _write(nagios_line(NAGIOS_UNKNOWN, f"check failed: {type(exc).__name__}"))
+        _write(nagios_line(NAGIOS_UNKNOWN, f"check failed: {type(exc).__name__}"), NAGIOS_UNKNOWN)
     return NAGIOS_UNKNOWN
 
 
-def _write(text: str) -> None:
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader left
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+# The result is written once, under this lock: the watchdog never writes a
+# second one, nor into the middle of the first.
+_OUTPUT_LOCK = threading.Lock()
+_answered: list[int] = []  # the exit code of the result written, once one is
+
+
+def _write(text: str, code: int | None = None, stream: TextIO | None = None) -> None:
+    """Write a result (`code`: the exit code it goes with, noted for the
+    watchdog; None: a --watch round, which notes nothing)."""
+    stream = sys.stdout if stream is None else stream
+    with _OUTPUT_LOCK:
+        try:
+            stream.write(text)
+            stream.flush()
+        except BrokenPipeError:  # the reader left
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        if code is not None:
+            _answered.append(code)
+
+
+class _Watchdog:
+    """At the end of the budget: a check that has not answered yet writes
+    one line (UNKNOWN with --nagios; exit 2 otherwise) and ends; one that
+    has (its sessions still closing) ends with its own exit code. Never
+    later than the budget, whatever a device, a file system or a logout does."""
+
+    def __init__(self, budget: Budget, nagios: bool) -> None:
+        self.budget, self.nagios = budget, nagios
+        self._cancelled = threading.Event()
+        threading.Thread(target=self._run, name="check-timeout", daemon=True).start()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def _run(self) -> None:
+        if self._cancelled.wait(max(0.0, self.budget.left())):
+            return
+        with _OUTPUT_LOCK:
+            if self._cancelled.is_set():
+                return
+            if _answered:
+                code = _answered[-1]
+            else:
+                why = f"timed out after {self.budget.seconds:g} s (--timeout) before the result was complete"
+                code = NAGIOS_UNKNOWN if self.nagios else EXIT_NOT_POLLED
+                text = nagios_line(code, why) if self.nagios else f"ipsec-ha-monitor check: {why}\n"
+                stream = sys.stdout if self.nagios else sys.stderr
+                try:
+                    stream.write(text)
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os._exit(code)
 
 
 def _load(config: str, selection: Selection) -> tuple[Inventory, tuple[Pair, ...]]:
@@ -195,8 +291,11 @@ def _main(
     selection: Selection,
     nagios: bool,
     clock: Clock,
+    budget: Budget | None = None,
 ) -> int:
-    inventory, partial = _load(config, selection)
+    original, partial = _load(config, selection)
+    inventory = budget.capped(original) if budget is not None else original
+    uncapped = [original]  # as the file has it (SIGHUP may change it): whose timeouts the budget capped
     state_path = Path(state) if state else None
     try:
         tracker = load_state(state_path, clock) if state_path else ReloadTracker(clock=clock)
@@ -209,24 +308,32 @@ def _main(
     narrowed = [partial]  # the pairs not judged, as the inventory now is (SIGHUP may change it)
 
     def narrow(inventory: Inventory) -> Inventory:
-        """SIGHUP with a selection: the file read again is narrowed again (a
-        selected name gone is a ValueError: the reload is refused)."""
+        """SIGHUP: the file read again is narrowed to the selection again (a
+        selected name gone is a ValueError: the reload is refused), and its
+        poll timeouts capped by the budget again."""
         adopted, narrowed[0] = selection.apply(inventory)
-        return adopted
+        uncapped[0] = adopted
+        return budget.capped(adopted) if budget is not None else adopted
 
     exit_code = EXIT_NOT_POLLED
     try:
         # Once: no signal handling (Ctrl-C interrupts as usual). --watch: the
         # signal loop (SIGHUP reloads the inventory; SIGINT/SIGTERM stop).
-        loop = (
-            SignalLoop(monitor, None, [lambda: monitor.try_reload_inventory(config, narrow)])
-            if selection
-            else SignalLoop(monitor, config)
-        )
+        loop = SignalLoop(monitor, None, [lambda: monitor.try_reload_inventory(config, narrow)])
         with loop if watch is not None else nullcontext() as signals:
             while True:
                 bar = ProgressBar(len(monitor.inventory.devices), sys.stderr) if show_progress else None
-                result = dataclasses.replace(run_check(monitor, bar), partial_pairs=narrowed[0], selection=selection)
+                deadline, why = None, ""
+                if budget is not None:
+                    budget = budget if signals is None else budget.restarted()
+                    deadline = budget.poll_deadline
+                    why = f"no answer within the check's --timeout ({budget.seconds:g} s)"
+                result = dataclasses.replace(
+                    run_check(monitor, bar, deadline, why), partial_pairs=narrowed[0], selection=selection
+                )
+                if budget is not None:
+                    late = not_answered(uncapped[0], result.snapshots, result.not_answered, budget)
+                    result = dataclasses.replace(result, timeout=budget.seconds, not_answered=late)
                 exit_code = result.exit_code
                 problems: list[str] = []
                 if state_path is not None:
@@ -238,14 +345,15 @@ def _main(
                             print(f"ipsec-ha-monitor check: {exc}", file=sys.stderr)
                         exit_code = exit_code or EXIT_NOT_POLLED
                 held = secrets_of(result.inventory)
+                once = exit_code if signals is None else None
                 if nagios:
                     exit_code, text = render_nagios(result, problems)
-                    _write(withhold_nagios(text, held))
+                    _write(withhold_nagios(text, held), exit_code)
                 elif as_json:
                     report = withhold_values(result.to_dict(), held)
-                    _write(json.dumps(report, indent=None if watch else 2) + "\n")
+                    _write(json.dumps(report, indent=None if watch else 2) + "\n", once)
                 else:
-                    _write(withhold_lines(render_text(result), held))
+                    _write(withhold_lines(render_text(result), held), once)
                 if signals is None or signals.wait(clock.real(watch or 0.0)):
                     return exit_code
     except KeyboardInterrupt:  # --watch ends here: the last verdict stands

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from monitor.check.table import failure_lines, not_judged
+from monitor.check.table import failure_lines, not_judged, unreachable
+from monitor.check.words import count
 from monitor.health import DEGRADED, HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN, PairHealth
 from monitor.logs import one_line
 
@@ -25,16 +26,17 @@ def render_nagios(result: CheckResult, problems: Sequence[str] = ()) -> tuple[in
     `problems`: what else went wrong (the state not saved): UNKNOWN at
     least, and named in the summary."""
     code = result.nagios_code
-    if problems and code == NAGIOS_OK:
+    if (problems or result.timeout_note) and code == NAGIOS_OK:
         code = NAGIOS_UNKNOWN
     by_verdict = {verdict: [pair for pair in result.pairs if pair.verdict == verdict] for verdict in _VERDICT_ORDER}
     down = [snapshot for snapshot in result.snapshots.values() if not snapshot.up]
-    parts: list[str] = []
+    # The budget running out comes first: it is why the rest is incomplete.
+    parts: list[str] = [result.timeout_note] if result.timeout_note else []
     for verdict in (UNHEALTHY, RECOVERING, DEGRADED, UNKNOWN):
         pairs = by_verdict[verdict]
         if not pairs:
             continue
-        named = ", ".join(f"{pair.pair} ({_rule_names(pair, verdict)})" for pair in pairs[:5])
+        named = ", ".join(f"{pair.pair} ({_rule_names(pair, verdict, result)})" for pair in pairs[:5])
         more = f" and {len(pairs) - 5} more" if len(pairs) > 5 else ""
         parts.append(f"{_of(len(pairs), len(result.pairs), 'pair')} {verdict}: {named}{more}")
     if down:
@@ -44,10 +46,10 @@ def render_nagios(result: CheckResult, problems: Sequence[str] = ()) -> tuple[in
     parts += [one_line(problem) for problem in problems]
     healthy = len(by_verdict[HEALTHY])
     if not parts:
-        polled = f"{_count(len(result.snapshots), 'device')} polled"
-        parts.append(f"{_count(healthy, 'pair')} healthy, {polled}" if result.pairs else f"no pair judged, {polled}")
+        polled = f"{count(len(result.snapshots), 'device')} polled"
+        parts.append(f"{count(healthy, 'pair')} healthy, {polled}" if result.pairs else f"no pair judged, {polled}")
     elif healthy:
-        parts.append(f"{_count(healthy, 'pair')} healthy")
+        parts.append(f"{count(healthy, 'pair')} healthy")
     if result.partial_pairs:
         parts.append(f"not judged (one member selected): {', '.join(pair.name for pair in result.partial_pairs)}")
     total_pairs, total_devices = len(result.pairs), len(result.snapshots)
@@ -69,7 +71,11 @@ def render_nagios(result: CheckResult, problems: Sequence[str] = ()) -> tuple[in
         active = f" (RF active: {pair.rf_active})" if pair.rf_active else ""
         details.append(f"{pair.pair}: {pair.verdict.upper()}{active}")
         details += [f"  FAILED {rule.rule}: {rule.message}" for rule in pair.failed]
-        details += [f"  UNKNOWN {rule.rule}: {rule.message}" for rule in pair.unknown]
+        unanswered = unreachable(pair, result.snapshots)
+        if unanswered is not None:
+            details.append(f"  UNKNOWN {count(len(pair.unknown), 'rule')}: {unanswered}")
+        else:
+            details += [f"  UNKNOWN {rule.rule}: {rule.message}" for rule in pair.unknown]
     for partial in result.partial_pairs:
         selected = [name for name in partial.members if name in result.inventory.devices]
         details.append(f"{partial.name}: NOT JUDGED ({not_judged(partial, selected)})")
@@ -87,17 +93,15 @@ def render_nagios(result: CheckResult, problems: Sequence[str] = ()) -> tuple[in
 _VERDICT_ORDER = (HEALTHY, DEGRADED, RECOVERING, UNHEALTHY, UNKNOWN)
 
 
-def _rule_names(pair: PairHealth, verdict: str) -> str:
+def _rule_names(pair: PairHealth, verdict: str, result: CheckResult) -> str:
+    if verdict == UNKNOWN and unreachable(pair, result.snapshots) is not None:
+        return "no member answered"
     rules = pair.unknown if verdict == UNKNOWN else pair.failed
     return ", ".join(rule.rule for rule in rules) or "not polled"
 
 
 def _of(part: int, whole: int, noun: str) -> str:
-    return f"{part} of {whole} {noun}s" if whole > 1 else _count(part, noun)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    return f"{part} of {count(whole, noun)}" if whole > 1 else count(part, noun)
 
 
 def nagios_line(code: int, message: str) -> str:

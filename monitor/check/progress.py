@@ -6,6 +6,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
+from monitor.check.words import plural
 from monitor.logs import STATUS_LOCK, status_line
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ class ProgressBar:
     def render(self) -> str:
         filled = self.WIDTH * self.done // max(1, self.total)
         failed = f", {self.failed} failed" if self.failed else ""
-        return f"polling [{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total} devices{failed}"
+        devices = f"{self.done}/{self.total} {plural(self.total, 'device')}"
+        return f"polling [{'#' * filled}{'.' * (self.WIDTH - filled)}] {devices}{failed}"
 
     def finish(self) -> None:
         with STATUS_LOCK:  # wiped and the line given up at once: no record comes between

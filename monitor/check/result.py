@@ -79,6 +79,18 @@ class CheckResult:
     switchovers: tuple[Switchover, ...]
     partial_pairs: tuple[Pair, ...] = ()  # one member selected: polled, not judged
     selection: Selection = Selection()
+    timeout: float | None = None  # --timeout, product seconds (None: no budget)
+    not_answered: tuple[str, ...] = ()  # devices that did not answer within the --timeout budget
+
+    @property
+    def timeout_note(self) -> str | None:
+        """One line naming the devices that did not answer within the
+        --timeout budget; None when there are none."""
+        if not self.not_answered or self.timeout is None:
+            return None
+        more = len(self.not_answered) - 5
+        names = ", ".join(self.not_answered[:5]) + (f" and {more} more" if more > 0 else "")
+        return f"not answered within --timeout {self.timeout:g} s: {names}"
 
     @property
     def exit_code(self) -> int:
@@ -119,6 +131,8 @@ class CheckResult:
             "switchovers": [switchover.to_dict() for switchover in self.switchovers],
             "devices": [snapshot.to_dict() for snapshot in self.snapshots.values()],
         }
+        if self.timeout is not None:
+            report["timeout"] = {"seconds": self.timeout, "not_answered": list(self.not_answered)}
         if self.selection:
             report["selection"] = {
                 "pairs": list(self.selection.pairs),
@@ -128,10 +142,14 @@ class CheckResult:
         return report
 
 
-def run_check(monitor: Monitor, progress: ProgressBar | None = None) -> CheckResult:
-    """Poll every device once and judge every pair (the poll recorded as one)."""
+def run_check(
+    monitor: Monitor, progress: ProgressBar | None = None, deadline: float | None = None, why: str = ""
+) -> CheckResult:
+    """Poll every device once and judge every pair (the poll recorded as
+    one). `deadline` (real monotonic): devices not answered by then are
+    timed out, saying `why` (Monitor.poll_all)."""
     with progress if progress is not None else nullcontext():
-        polled = monitor.poll_all(progress.advance if progress is not None else None)
+        polled = monitor.poll_all(progress.advance if progress is not None else None, deadline=deadline, why=why)
     inventory, recorded = polled.inventory, polled.recorded
     # Every pair had its members polled, so every pair was judged again
     # (a snapshot dropped as older than the one held keeps that one's verdict).
@@ -147,4 +165,5 @@ def run_check(monitor: Monitor, progress: ProgressBar | None = None) -> CheckRes
         pairs,
         recorded.reloads,
         recorded.switchovers,
+        not_answered=polled.abandoned,
     )

@@ -41,7 +41,7 @@ def load_state(path: Path, clock: Clock = SYSTEM_CLOCK) -> ReloadTracker:
     carried onto `clock`."""
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no state yet (its directory is check_state_writable's)
         return ReloadTracker(clock=clock)
     except OSError as exc:
         raise ValueError(f"state file {path}: cannot read it: {exc.strerror}") from None
@@ -82,12 +82,13 @@ def load_state(path: Path, clock: Clock = SYSTEM_CLOCK) -> ReloadTracker:
 
 
 def check_state_writable(path: Path) -> None:
-    """Before any poll: the directory exists and takes a new file (a partial
+    """Before any poll: the directory exists (created when absent, as
+    `mkdir -p` would: see create_directory) and takes a new file (a partial
     file is made there and removed, as save_state makes one). ValueError:
     one line naming the path."""
     directory = path.parent
     if not directory.exists():
-        raise ValueError(f"state file {path}: its directory {directory} does not exist")
+        create_directory(path)
     if not directory.is_dir():
         raise ValueError(f"state file {path}: {directory} is not a directory")
     if path.is_dir():
@@ -101,6 +102,25 @@ def check_state_writable(path: Path) -> None:
         partial.unlink()
     except OSError:
         pass
+
+
+def create_directory(path: Path) -> None:
+    """The state file's directory and any missing parents (a fresh host:
+    `--state /var/lib/ipsecha/state.json` from the README's cron example).
+    Mode 0777 less the umask, as `mkdir -p` and the state file itself (made
+    with the umask's mode) have it: the state holds no secret (device names,
+    boot times, RF roles), and the operator's umask is the policy to follow.
+    ValueError: one line naming the path and why it could not be made."""
+    directory = path.parent
+    blocking = next((parent for parent in (directory, *directory.parents) if parent.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise ValueError(f"state file {path}: cannot create its directory {directory}: {blocking} is not a directory")
+    try:
+        directory.mkdir(mode=0o777, parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(directory) else ""
+        raise ValueError(f"state file {path}: cannot create its directory {directory}: {reason}{where}") from None
 
 
 def _create_partial(path: Path) -> tuple[int, Path]:

@@ -4,11 +4,14 @@ devices in no pair), the poll failures, the events and the exit code."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from monitor.check.words import count, duration, plural
+from monitor.health import PairHealth
 from monitor.inventory import Inventory, Pair
 from monitor.reloads import reload_cause
-from monitor.snapshot import Snapshot
+from monitor.snapshot import Snapshot, Status
 
 if TYPE_CHECKING:
     from monitor.check.result import CheckResult
@@ -19,7 +22,7 @@ _COLUMNS = ("DEVICE", "POLL", "HSRP", "RF MY/PEER", "MODE", "COMMS", "SAS", "UPT
 def render_text(result: CheckResult) -> str:
     inventory = result.inventory
     lines: list[str] = [
-        f"{inventory.path}: {len(result.snapshots)} devices polled in {result.duration_seconds:.1f} s "
+        f"{inventory.path}: {count(len(result.snapshots), 'device')} polled in {duration(result.duration_seconds)} "
         f"at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(result.started_at))}"
     ]
     for pair in result.pairs:
@@ -30,8 +33,12 @@ def render_text(result: CheckResult) -> str:
         lines += _table(rows)
         for rule in pair.failed:
             lines.append(f"  FAILED  {rule.rule}: {rule.message}")
-        for rule in pair.unknown:
-            lines.append(f"  UNKNOWN {rule.rule}: {rule.message}")
+        unanswered = unreachable(pair, result.snapshots)
+        if unanswered is not None:  # one cause, one line: not each rule's own advice
+            lines.append(f"  UNKNOWN {count(len(pair.unknown), 'rule')}: {unanswered}")
+        else:
+            for rule in pair.unknown:
+                lines.append(f"  UNKNOWN {rule.rule}: {rule.message}")
     for partial in result.partial_pairs:
         lines.append("")
         selected = [name for name in partial.members if name in inventory.devices]
@@ -61,6 +68,9 @@ def render_text(result: CheckResult) -> str:
                 f"  {kind} reload of {reload.device}: {reload.cause}{evidence} ({reload.why}), "
                 f"up {_duration(reload.uptime_seconds)}"
             )
+    if result.timeout_note:
+        lines.append("")
+        lines.append(f"{result.timeout_note} (shown timed out, with what they did answer)")
     lines.append("")
     verdicts = (
         "healthy",
@@ -69,6 +79,28 @@ def render_text(result: CheckResult) -> str:
     )
     lines.append(f"exit {result.exit_code}: {verdicts[result.exit_code]}")
     return "\n".join(lines) + "\n"
+
+
+# What to look at when no command of a pair's members ran, by why.
+_UNREACHABLE_ADVICE = {
+    Status.CONNECT: "check that they are up and that this host reaches their SSH port (routes, ACLs, firewalls)",
+    Status.TIMEOUT: "check that they are up and that this host reaches their SSH port (routes, ACLs, firewalls)",
+    Status.AUTH: "check the inventory's credentials (and the AAA server)",
+}
+
+
+def unreachable(pair: PairHealth, snapshots: Mapping[str, Snapshot]) -> str | None:
+    """When not one command of either member ran (both unreachable, say):
+    why in one line with the advice that fits, instead of every rule's own
+    (which would advise, four times, on configuration it could not read);
+    None when a member answered anything."""
+    polled = [snapshots.get(name) for name in pair.members]
+    if not pair.unknown or any(s is None or any(r.ok for r in s.results) or not s.failures for s in polled):
+        return None
+    statuses = [snapshot.failures[0].status for snapshot in polled if snapshot is not None]
+    why = "; ".join(f"{name}: {status}" for name, status in zip(pair.members, statuses, strict=True))
+    advice = {_UNREACHABLE_ADVICE.get(status, "see the poll failures") for status in statuses}
+    return f"no member answered ({why}): {'; '.join(sorted(advice))}"
 
 
 def not_judged(pair: Pair, selected: list[str]) -> str:
@@ -96,14 +128,14 @@ def _device_row(snapshot: Snapshot | None, name: str, inventory: Inventory) -> t
     copies = snapshot.standby_sas_by_peer() if ipsec is not None and ipsec.ok else None
     if counts is not None and copies and not any(counts.values()):
         # The standby unit: its synchronised copies, not active SAs.
-        sas = f"{sum(1 for count in copies.values() if count)} peers (copies)"
+        sas = f"{count(sum(1 for n in copies.values() if n), 'peer')} (copies)"
     elif counts is not None:
         if device.expected_peers:
-            sas = (
-                f"{sum(1 for peer in device.expected_peers if counts.get(peer, 0))}/{len(device.expected_peers)} peers"
-            )
+            expected = len(device.expected_peers)
+            up = sum(1 for peer in device.expected_peers if counts.get(peer, 0))
+            sas = f"{up}/{expected} {plural(expected, 'peer')}"
         else:
-            sas = f"{sum(1 for count in counts.values() if count)} peers"
+            sas = count(sum(1 for n in counts.values() if n), "peer")
     version = snapshot.version
     uptime = _duration(version.uptime_seconds) if version and version.uptime_seconds is not None else "-"
     reason = "-"

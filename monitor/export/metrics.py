@@ -131,6 +131,15 @@ METRICS: dict[str, MetricSpec] = {
         "or empty where IOS prints no status column)",
         (*DEVICE, "state", "status"),
     ),
+    "ipsecha_ikev2_sas": MetricSpec(
+        "gauge",
+        "IKEv2 SAs by status as IOS prints it, lower-cased (ready, in-neg, delete, ...); status=ready is "
+        "written, 0 included, whenever show crypto ikev2 sa answered",
+        (*DEVICE, "status"),
+    ),
+    "ipsecha_ikev2_sa_ready": MetricSpec(
+        "gauge", "1 when an IKEv2 SA toward the peer is READY, 0 when its IKEv2 SAs are all still negotiating", PEER
+    ),
     "ipsecha_crypto_session_up": MetricSpec(
         "gauge", "1 when show crypto session reports the session toward the peer UP", PEER
     ),
@@ -407,6 +416,19 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, view: ExportView, b
             out.add(
                 "ipsecha_isakmp_sas", f'{base},state="{escape_label(state)}",status="{escape_label(status)}"', count
             )
+
+    ikev2_sas = snapshot.ikev2_sas
+    if ikev2_sas is not None:
+        by_status = {"ready": 0}
+        ready_by_peer: dict[str, bool] = {}
+        for ikev2 in ikev2_sas:
+            status = ikev2.status.lower()
+            by_status[status] = by_status.get(status, 0) + 1
+            ready_by_peer[ikev2.remote_address] = ready_by_peer.get(ikev2.remote_address, False) or ikev2.ready
+        for status, count in sorted(by_status.items()):
+            out.add("ipsecha_ikev2_sas", f'{base},status="{escape_label(status)}"', count)
+        for peer, ready in sorted(ready_by_peer.items()):
+            out.add("ipsecha_ikev2_sa_ready", f'{base},peer="{escape_label(peer)}"', ready)
 
     sessions = snapshot.crypto_sessions
     if sessions is not None:

@@ -18,16 +18,48 @@ from monitor.lab.scenarios import SCENARIOS
 if TYPE_CHECKING:
     from monitor.lab.lab import Lab, LabThread
 
-# Where `ipsec-ha-monitor lab` and `demo` listen for `lab trigger ...`.
+# Where `ipsec-ha-monitor lab` and `demo` listen for `lab trigger ...`
+# (the Makefile gives `make demo`, `make lab` and `make demo-check` a port each).
 DEFAULT_CONTROL_ADDRESS = "127.0.0.1:9179"
+# The lab's SSH servers are asyncssh's, an optional dependency (the `lab`
+# extra): the exporter and `check` run without it.
+LAB_EXTRA = "ipsec-ha-monitor[lab]"
 
-__all__ = ["DEFAULT_CONTROL_ADDRESS", "SCENARIOS", "Lab", "LabThread"]
+__all__ = [
+    "DEFAULT_CONTROL_ADDRESS",
+    "LAB_EXTRA",
+    "SCENARIOS",
+    "Lab",
+    "LabThread",
+    "LabUnavailable",
+    "require_lab",
+]
+
+
+class LabUnavailable(RuntimeError):
+    """The lab cannot run here: asyncssh is not installed. One line that
+    says what to install; `lab` and `demo` exit with EXIT_CODE."""
+
+    EXIT_CODE = 1  # as for the lab's other failures to start (a port in use)
+
+
+def require_lab() -> None:
+    """Raise LabUnavailable unless asyncssh imports (the lab imports it next
+    anyway, so trying costs nothing)."""
+    try:
+        import asyncssh  # noqa: F401
+    except ImportError:
+        raise LabUnavailable(
+            f"the simulated lab needs asyncssh, which is not installed: pip install '{LAB_EXTRA}' "
+            "(or `make install` in a checkout)"
+        ) from None
 
 
 def __getattr__(name: str) -> Any:
     # Lab and LabThread pull in asyncssh (half a second): only on first use,
     # so the command line can list the scenarios without starting any of it.
     if name in ("Lab", "LabThread"):
+        require_lab()
         from monitor.lab import lab
 
         return getattr(lab, name)

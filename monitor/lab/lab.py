@@ -40,7 +40,10 @@ class Lab:
     `min_step_seconds`: every scenario step (the wait between two changes)
     lasts at least this many real seconds whatever the time scale, so that
     each state stays visible for a few polls (the demo's pace). The lab
-    clock still runs at `time_scale`: such a step lasts longer in lab time."""
+    clock still runs at `time_scale`: such a step lasts longer in lab time.
+
+    `ikev2_branches`: the first that many branches of each pair run IKEv2
+    instead of IKEv1 (ISAKMP)."""
 
     def __init__(
         self,
@@ -52,6 +55,7 @@ class Lab:
         *,
         base_port: int = 0,
         min_step_seconds: float = 0.0,
+        ikev2_branches: int = 0,
     ) -> None:
         if sa_lifetime <= REKEY_SYNC_SECONDS:
             raise ValueError(f"sa_lifetime must exceed the {REKEY_SYNC_SECONDS:g} s the standby's copies lag behind")
@@ -61,7 +65,9 @@ class Lab:
         self.credentials = lab_credentials()
         self.sa_lifetime = sa_lifetime
         self.min_step_seconds = min_step_seconds
-        self.pairs: list[LabPair] = build_pairs(pairs, branches, self.credentials, self.clock, sa_lifetime=sa_lifetime)
+        self.pairs: list[LabPair] = build_pairs(
+            pairs, branches, self.credentials, self.clock, sa_lifetime=sa_lifetime, ikev2_branches=ikev2_branches
+        )
         routers = self.routers
         if not 0 <= base_port <= 65536 - len(routers):
             raise ValueError(

@@ -86,6 +86,10 @@ class TunnelSa:
     status: str = "ACTIVE"  # ESP SA status: ACTIVE, or STANDBY on the standby hub
     isakmp_state: str | None = "QM_IDLE"  # None: no IKE SA
     isakmp_status: str = "ACTIVE"  # ACTIVE or STDBY
+    # 1: the IKE SA is ISAKMP (show crypto isakmp sa); 2: IKEv2 (show crypto
+    # ikev2 sa: READY for QM_IDLE, IN-NEG while negotiating).
+    ike_version: int = 1
+    ike_since: float = 0.0  # lab time the IKE SA came up (child SA rekeys keep it)
     session_status: str = "UP-ACTIVE"
     encaps: PacketCounter = field(default_factory=PacketCounter)
     decaps: PacketCounter = field(default_factory=PacketCounter)

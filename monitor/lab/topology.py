@@ -72,9 +72,14 @@ def build_pairs(
     clock: Clock,
     seed: int = 5,
     sa_lifetime: float = SA_LIFETIME_SECONDS,
+    ikev2_branches: int = 0,
 ) -> list[LabPair]:
+    """`ikev2_branches`: the first that many branches of each pair run IKEv2
+    (their IKE SAs show in show crypto ikev2 sa, not isakmp sa); the others IKEv1."""
     if not 1 <= pairs <= 250 or not 0 <= branches <= 250:
         raise ValueError("the lab holds 1-250 hub pairs with 0-250 branches each")
+    if not 0 <= ikev2_branches <= branches:
+        raise ValueError(f"ikev2_branches must be 0-{branches}, the branches per pair")
     if sa_lifetime <= 0:
         raise ValueError("sa_lifetime must be positive")
     rng = random.Random(seed)
@@ -96,6 +101,10 @@ def build_pairs(
             branch.tunnels[pair.virtual_ip] = TunnelSa(
                 pair.virtual_ip, address, _branch_lan(k, j), _hub_lan(k), 1001 + j
             )
+            if j < ikev2_branches:
+                for tunnel in (hub.tunnels[address] for hub in pair.hubs):
+                    tunnel.ike_version = 2
+                branch.tunnels[pair.virtual_ip].ike_version = 2
         for router in (*pair.hubs, *pair.branches):
             for tunnel in router.tunnels.values():
                 tunnel.lifetime_seconds = sa_lifetime
@@ -154,6 +163,7 @@ def new_spis(rng: random.Random) -> tuple[int, int]:
 def install(tunnel: TunnelSa, inbound: int, outbound: int, now: float) -> None:
     """A new SA pair set up at lab time `now`, counters from zero."""
     tunnel.inbound_spi, tunnel.outbound_spi, tunnel.installed_at = inbound, outbound, now
+    tunnel.ike_since = now
     tunnel.encaps, tunnel.decaps = PacketCounter(), PacketCounter()
     tunnel.send_errors, tunnel.recv_errors = PacketCounter(), PacketCounter()
 
@@ -162,7 +172,7 @@ def copy_sa(copy: TunnelSa, source: TunnelSa) -> None:
     """The standby's `copy` becomes what the RF-active hub's `source` holds,
     as the IPC link syncs it: same SPIs and age, its own counters from zero."""
     copy.inbound_spi, copy.outbound_spi = source.inbound_spi, source.outbound_spi
-    copy.installed_at = source.installed_at
+    copy.installed_at, copy.ike_since = source.installed_at, source.ike_since
     copy.encaps, copy.decaps = PacketCounter(), PacketCounter()
     copy.send_errors, copy.recv_errors = PacketCounter(), PacketCounter()
     if copy.installed:

@@ -446,6 +446,60 @@ def build_isakmp_sas(rows: list[Row]) -> list[r.Record]:
     return sas
 
 
+# IANA's Diffie-Hellman transform IDs are 16-bit.
+DH_GROUP_MAX = 65535
+# What IOS prints for an algorithm an IN-NEG SA has not negotiated yet.
+_NOT_NEGOTIATED = re.compile(r"Unknown\s+-\s+\d+")
+
+
+def _algorithm(row: Row, key: str) -> str | None:
+    text = _opt(row, key)
+    return None if text is None or _NOT_NEGOTIATED.fullmatch(text) else text
+
+
+def build_ikev2_sas(rows: list[Row]) -> list[r.Record]:
+    sas: list[r.Record] = []
+    for row in rows:
+        local = _s(row, "LOCAL")
+        initiator = _opt(row, "INITIATOR")
+        sas.append(
+            r.Ikev2Sa(
+                # Without a section header (some detail outputs start at the
+                # table), the address says the family.
+                address_family=_s(row, "ADDRESS_FAMILY").lower() or ("ipv6" if ":" in local else "ipv4"),
+                tunnel_id=_req_int(row, "TUNNEL_ID"),
+                local_address=local,
+                local_port=_req_int(row, "LOCAL_PORT", v.PORT_MAX),
+                remote_address=_s(row, "REMOTE"),
+                remote_port=_req_int(row, "REMOTE_PORT", v.PORT_MAX),
+                fvrf=_s(row, "FVRF"),
+                ivrf=_s(row, "IVRF"),
+                status=_s(row, "STATUS"),
+                encryption=_algorithm(row, "ENCRYPTION"),
+                keysize=_int(row, "KEYSIZE", v.PORT_MAX),
+                prf=_algorithm(row, "PRF"),
+                hash=_algorithm(row, "HASH"),
+                dh_group=_req_int(row, "DH_GROUP", DH_GROUP_MAX),
+                auth_sign=_algorithm(row, "AUTH_SIGN"),
+                auth_verify=_algorithm(row, "AUTH_VERIFY"),
+                quantum_resistant=bool(_opt(row, "QUANTUM_RESISTANT")),
+                pqc_key_exchange=_opt(row, "PQC_KEY_EXCHANGE"),
+                lifetime_seconds=_req_int(row, "LIFETIME", v.TIME_MAX),
+                active_seconds=_req_int(row, "ACTIVE_TIME", v.TIME_MAX),
+                ce_id=_int(row, "CE_ID"),
+                session_id=_int(row, "SESSION_ID"),
+                local_spi=_opt(row, "LOCAL_SPI"),
+                remote_spi=_opt(row, "REMOTE_SPI"),
+                status_description=_opt(row, "STATUS_DESCRIPTION"),
+                local_id=_opt(row, "LOCAL_ID"),
+                remote_id=_opt(row, "REMOTE_ID"),
+                initiator=None if initiator is None else initiator == "Yes",
+                remote_subnets=[v.single_spaced(subnet) for subnet in _list(row, "REMOTE_SUBNETS")],
+            )
+        )
+    return sas
+
+
 def build_crypto_sessions(rows: list[Row]) -> list[r.Record]:
     sessions: list[r.Record] = []
     for row in rows:

@@ -167,6 +167,25 @@ COMMANDS: tuple[CommandSpec, ...] = (
         empty_answer=re.compile(r"^[^\S\n]*(?:dst\s+src\s+state|IPv[46]\s+Crypto\s+ISAKMP\s+SA)", re.M),
     ),
     CommandSpec(
+        "show crypto ikev2 sa",
+        _t("show crypto ikev2 sa"),
+        # The detail form prints the same tunnels with more lines: one template.
+        "sh[[ow]] cry[[pto]] ikev2 sa( d[[etail]])?",
+        records.Ikev2Sa,
+        builders.build_ikev2_sas,
+        required={
+            "<tunnel-id> ... <status> row": ("TUNNEL_ID",),
+            "the status column": ("STATUS",),
+            "the local address (row, or Local line)": ("LOCAL",),
+            "the remote address (row, or Remote line)": ("REMOTE",),
+            "Encr: ... DH Grp ... line": ("DH_GROUP",),
+            "Life/Active Time: ... line": ("LIFETIME",),
+        },
+        # No IKEv2 SA: IOS prints the section headers alone (real samples:
+        # genieparser's IPv4 section with no tunnel).
+        empty_answer=re.compile(r"^[^\S\n]*IPv[46]\s+Crypto\s+IKEv2\s+SA[^\S\n]*$", re.M),
+    ),
+    CommandSpec(
         "show crypto session",
         _t("show crypto session"),
         "sh[[ow]] cry[[pto]] ses[[sion]]",

@@ -37,6 +37,39 @@ NOISE_LINE = re.compile(
 )
 
 
+# Terminal control sequences a session may carry into the output (a line
+# erased with ESC[K, colours, a window title): CSI, OSC and string commands
+# (ended by BEL or ESC \\), and the other ESC sequences; also bells and NULs.
+_TERMINAL_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: ESC [ parameters intermediates final
+    r"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC, DCS, SOS, PM, APC
+    r"|\x1b[ -/]*[0-~]"  # any other ESC sequence (ESC 7, ESC ( B, ...)
+    r"|\x1b|[\x00\x07]"  # a lone ESC at the end, NUL, BEL
+)
+
+
+def strip_terminal_controls(text: str) -> str:
+    """`text` without terminal control sequences, and with each backspace
+    applied (a character a backspace erases is gone, as on a screen)."""
+    if "\x1b" in text or "\x00" in text or "\x07" in text:
+        text = _TERMINAL_CONTROL.sub("", text)
+    if "\x08" in text:
+        text = "\n".join(map(_apply_backspaces, text.split("\n")))
+    return text
+
+
+def _apply_backspaces(line: str) -> str:
+    if "\x08" not in line:
+        return line
+    kept: list[str] = []
+    for char in line:
+        if char != "\x08":
+            kept.append(char)
+        elif kept:
+            kept.pop()
+    return "".join(kept)
+
+
 def line_at(text: str, offset: int) -> tuple[int, str]:
     """1-based line number and text of the line holding `offset`."""
     start = text.rfind("\n", 0, offset) + 1

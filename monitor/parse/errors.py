@@ -15,7 +15,9 @@ TRUNCATED = "truncated"  # a record lacks lines every complete block has
 NO_MATCH = "no_match"  # text came back but no template line matched
 BAD_VALUE = "bad_value"  # a value outside what IOS is known to print
 TEMPLATE = "template_error"  # the template itself rejected the text
+INCONSISTENT = "inconsistent_output"  # a block states a value twice, or one record comes twice
 UNSUPPORTED_COMMAND = "unsupported_command"  # not a command this monitor parses
+AMBIGUOUS_ABBREVIATION = "ambiguous_abbreviation"  # abbreviates more than one command we parse
 INTERNAL = "internal_error"  # a bug in this parser; reported, never raised raw
 
 # Device output quoted in an error may hold a key ("Authentication text,

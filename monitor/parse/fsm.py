@@ -11,7 +11,10 @@ FastFsm then runs it with TextFSM's semantics, differently built:
 - values are slots in a list with their options resolved up front, instead
   of objects looked up by name for every match;
 - all run state is local to one call, so one machine serves every thread;
-- an Error action reports the number of the input line (FsmError).
+- an Error action reports the number of the input line (FsmError);
+- `parse_checked` also reports what TextFSM cannot (see `Checked`): the
+  informational lines a template skipped by its `^. -> Next` rule, and a
+  value that one record states twice.
 
 Supported: the options Required, Filldown, List (without nested named groups)
 and Key; line actions Next, Continue, Error; record actions NoRecord, Record,
@@ -20,7 +23,9 @@ List with nested named groups, or rule regexes whose meaning could change when
 joined: numbered or named back-references, conditionals, or anything whose
 group count the join would alter) is run by textfsm itself; see
 `FastFsm.supports`. tests/test_fsm.py runs both engines on every fixture and
-corpus output, cut at every line, and requires identical rows and errors.
+corpus output, cut at every line, and requires identical rows and errors
+(parse_checked's rows too); it also requires that every template of ours
+runs on FastFsm, since a template textfsm runs gets none of the extra checks.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ _NAMED_GROUP_OR_ESCAPE = re.compile(r"\\.|\(\?P<\w+>")
 _GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
 _NEVER = "(?!)"
 _END_STATES = ("End", "EOF")
+# The rule a template ends a state with to skip, and count, an informational
+# line it does not know (docs/templates.md); `^. -> Error` refuses one.
+INFORMATIONAL_RULE = "^."
 
 
 class FsmError(textfsm.TextFSMError):
@@ -65,6 +73,31 @@ class _Rule:
     line: str  # "", "Next", "Continue", "Error"
     new_state: str
     line_num: int
+    informational: bool  # `^. -> Next`: an unknown line, skipped and counted
+
+
+@dataclass(frozen=True)
+class Restated:
+    """A value (neither List nor Filldown) that one record assigned twice,
+    from two different lines: the last would silently win."""
+
+    value: str  # the template's value name
+    first: str
+    first_line: int
+    again: str
+    line_number: int
+    line: str
+
+
+@dataclass
+class Checked:
+    """What parse_checked saw beside the rows."""
+
+    rows: list[list[object]]
+    starts: list[int]  # per row, the line of its first value (0: none)
+    ends: list[int]  # per row, the line of its last value (0: none)
+    skipped: list[tuple[int, str]]  # informational lines skipped by `^. -> Next`
+    restated: list[Restated]
 
 
 class FastFsm:
@@ -93,7 +126,15 @@ class FastFsm:
                     for group, number in regex.groupindex.items()
                     if group in slot
                 )
-                compiled.append(_Rule(regex, assigns, rule.record_op, rule.line_op, rule.new_state, rule.line_num))
+                informational = (
+                    rule.regex == INFORMATIONAL_RULE
+                    and rule.line_op in ("", "Next")
+                    and not rule.record_op
+                    and not rule.new_state
+                )
+                compiled.append(
+                    _Rule(regex, assigns, rule.record_op, rule.line_op, rule.new_state, rule.line_num, informational)
+                )
             # Wrap each rule as a named alternative; values' own groups become
             # non-capturing because a name may not repeat in one regex.
             dispatch = "|".join(f"(?P<_{i}>{_without_names(rule.regex)})" for i, rule in enumerate(rules))
@@ -118,7 +159,21 @@ class FastFsm:
         return True
 
     def parse(self, text: str) -> list[list[object]]:
+        return self._parse(text, None).rows
+
+    def parse_checked(self, text: str) -> Checked:
+        """The rows of `parse`, with the lines each row starts at, the
+        informational lines skipped, and the values a record restated."""
+        return self._parse(text, Checked([], [], [], [], []))
+
+    def _parse(self, text: str, checked: Checked | None) -> Checked:
         width = len(self.header)
+        header = self.header
+        # Per slot, the line that last assigned it in the current record
+        # (0: not since the record began); List and Filldown slots repeat
+        # by design and are not tracked.
+        assigned_at = [0] * width
+        first_line = last_line = 0
         current: list[object] = [None] * width  # str, None, or a list once saved
         kept: list[object] = [None] * width  # last value of each Filldown slot
         lists: dict[int, list[str | None]] = {i: [] for i in self._lists}
@@ -126,8 +181,11 @@ class FastFsm:
         result: list[list[object]] = []
 
         def clear() -> None:
+            nonlocal first_line, last_line
+            first_line = last_line = 0
             for i in range(width):
                 current[i] = None
+                assigned_at[i] = 0
             for i in filldown:
                 current[i] = kept[i]
             for i in lists:
@@ -135,8 +193,11 @@ class FastFsm:
                     lists[i] = []
 
         def clear_all() -> None:
+            nonlocal first_line, last_line
+            first_line = last_line = 0
             for i in range(width):
                 current[i] = kept[i] = None
+                assigned_at[i] = 0
             for i in lists:
                 lists[i] = []
 
@@ -152,6 +213,9 @@ class FastFsm:
             if all(value is None or value == [] for value in current):
                 return
             result.append(["" if value is None else value for value in current])
+            if checked is not None:
+                checked.starts.append(first_line)
+                checked.ends.append(last_line)
             clear()
 
         state_name = "Start"
@@ -165,8 +229,21 @@ class FastFsm:
                 matched = rule.regex.match(line)
                 if matched is None:
                     continue
+                if rule.informational and checked is not None:
+                    checked.skipped.append((number, line))
                 for group, i, is_list, is_filldown in rule.assigns:
                     value = matched.group(group)
+                    if checked is not None and value is not None:
+                        if not first_line:
+                            first_line = number
+                        last_line = number
+                        if not (is_list or is_filldown):
+                            previous = assigned_at[i]
+                            if previous and previous != number:
+                                old = current[i]
+                                old = old if isinstance(old, str) else ""
+                                checked.restated.append(Restated(header[i], old, previous, value, number, line))
+                            assigned_at[i] = number
                     current[i] = value
                     if is_list:
                         lists[i].append(value)
@@ -195,7 +272,10 @@ class FastFsm:
                 break
         if state_name != "End" and not self._has_eof_state:
             append_record()
-        return result
+        if checked is None:
+            return Checked(result, [], [], [], [])
+        checked.rows = result
+        return checked
 
 
 def compile_template(path: Path, text: str | None = None) -> FastFsm | textfsm.TextFSM:

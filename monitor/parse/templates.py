@@ -15,7 +15,7 @@ from pathlib import Path
 import textfsm
 from textfsm import clitable
 
-from monitor.parse.fsm import FastFsm, compile_template
+from monitor.parse.fsm import Checked, FastFsm, compile_template
 
 # Our templates and their CliTable index, at the top of the repository and
 # shipped inside the wheel (see pyproject.toml).
@@ -90,6 +90,19 @@ def run(path: Path, text: str, required: bool = True) -> list[dict[str, object]]
         rows = machine.ParseText(text)
     header = engine.header
     return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def run_checked(path: Path, text: str, required: bool = True) -> tuple[list[dict[str, object]], Checked]:
+    """`run`, with what FastFsm saw beside the rows (fsm.Checked). A template
+    textfsm runs reports no skipped lines, restated values or row starts:
+    none of ours does (tests/test_fsm.py)."""
+    engine = _engine(path, required)
+    if not isinstance(engine, FastFsm):
+        rows = run(path, text, required)
+        return rows, Checked([], [0] * len(rows), [0] * len(rows), [], [])
+    checked = engine.parse_checked(text)
+    header = engine.header
+    return [dict(zip(header, row, strict=True)) for row in checked.rows], checked
 
 
 _index_lock = threading.Lock()

@@ -12,6 +12,7 @@ HUB_COMMANDS = (
     "show redundancy inter-device",
     "show crypto ipsec sa",
     "show crypto isakmp sa",
+    "show crypto ikev2 sa",
     "show crypto session",
     "show logging",
 )
@@ -19,6 +20,7 @@ BRANCH_COMMANDS = (
     "show version",
     "show crypto ipsec sa",
     "show crypto isakmp sa",
+    "show crypto ikev2 sa",
     "show crypto session",
     "show logging",
 )
@@ -32,8 +34,16 @@ TYPED = {"show logging": "show logging | include RELOAD|RESTART"}
 OPTIONAL_WITH_STATEFUL_GROUP = frozenset({"show redundancy inter-device"})
 # Evidence beyond the health rules' needs: refused (`% Invalid input`, an
 # AAA policy without output filters) it is not_supported, and the device
-# stays up; reloads are then classified from show version alone.
-SUPPLEMENTARY = frozenset({"show logging"})
+# stays up. Without the log, reloads are classified from show version
+# alone; without IKEv2 (images before 15.1(1)T have no `show crypto ikev2`),
+# the device's IKE SAs are its ISAKMP (IKEv1) ones. On an IKEv1-only device
+# with IKEv2 the answer is the normal empty one (the section headers alone).
+# Each with what its refusal leaves out, for the not_supported error.
+WITHOUT = {
+    "show logging": "reloads are classified from show version alone",
+    "show crypto ikev2 sa": "no IKEv2 on this image: its IKE SAs are the ISAKMP (IKEv1) ones",
+}
+SUPPLEMENTARY = frozenset(WITHOUT)
 
 
 def typed(command: str) -> str:

@@ -28,9 +28,9 @@ from typing import Any
 
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.inventory import Device, PollSettings, reveals
-from monitor.parse import ParseError, parse_output
+from monitor.parse import ParseError, parse_result
 from monitor.parse import errors as parse_errors
-from monitor.poll.commands import COMMANDS_BY_ROLE, OPTIONAL_WITH_STATEFUL_GROUP, SUPPLEMENTARY, TYPED, typed
+from monitor.poll.commands import COMMANDS_BY_ROLE, OPTIONAL_WITH_STATEFUL_GROUP, SUPPLEMENTARY, TYPED, WITHOUT, typed
 from monitor.poll.session import CommandFailure, DeviceSession
 from monitor.snapshot import CommandResult, Snapshot, Status
 
@@ -211,10 +211,15 @@ class DevicePoller:
         remaining = deadline - began
 
         def result(
-            status: Status, error: str = "", records: tuple[Any, ...] = (), monotonic: float | None = None
+            status: Status,
+            error: str = "",
+            records: tuple[Any, ...] = (),
+            monotonic: float | None = None,
+            skipped_lines: int = 0,
         ) -> CommandResult:
             """This command's result, timed from `began` (real seconds)."""
-            return CommandResult(command, status, records, error, self.clock.real_monotonic() - began, monotonic)
+            duration = self.clock.real_monotonic() - began
+            return CommandResult(command, status, records, error, duration, monotonic, skipped_lines=skipped_lines)
 
         try:
             text = self._session.run(typed(command), min(self.settings.command_timeout, remaining))
@@ -223,7 +228,9 @@ class DevicePoller:
             error = self._scrub(failure.message)
             return result(failure.status, error)
         try:
-            records = tuple(parse_output(command, text, self.device.platform, filtered=command in TYPED))
+            # run() returns only once the prompt came: the output's last line is whole.
+            parsed = parse_result(command, text, self.device.platform, filtered=command in TYPED, complete=True)
+            records = tuple(parsed.records)
             if self._holds_secret("\0".join(_strings(records))):
                 # The device printed a credential back where a value belongs
                 # (a reload reason, a log line): none of it may be shown.
@@ -231,7 +238,7 @@ class DevicePoller:
                 return result(Status.PARSE, error)
         except ParseError as exc:
             if exc.kind in _INVALID_COMMAND_KINDS and command in SUPPLEMENTARY:
-                error = f"{typed(command)}: refused ({exc.kind}); reloads are classified from show version alone"
+                error = f"{typed(command)}: refused ({exc.kind}); {WITHOUT[command]}"
                 return result(Status.NOT_SUPPORTED, error)
             if (
                 exc.kind in _INVALID_COMMAND_KINDS
@@ -251,7 +258,19 @@ class DevicePoller:
                 status = Status.PARSE
             error = self._scrub(str(exc))
             return result(status, error)
-        return result(Status.OK, records=records, monotonic=answered)
+        if parsed.skipped:
+            # Lines inside a known block that the template does not know:
+            # read past, and counted, so that a new IOS line is noticed.
+            number, line = parsed.skipped[0]
+            log.debug(
+                "%s: %s: skipped %d informational line(s) the template does not know, first at line %d: %r",
+                self.device.name,
+                command,
+                parsed.skipped_lines,
+                number,
+                self._scrub(parse_errors.redact(line.strip())),
+            )
+        return result(Status.OK, records=records, monotonic=answered, skipped_lines=parsed.skipped_lines)
 
     def _snapshot(
         self, started_at: float, began: float, started: float, results: list[CommandResult], opened: bool

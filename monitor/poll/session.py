@@ -9,10 +9,14 @@ any form, is withheld (netmiko's filter masks the literal only).
 from __future__ import annotations
 
 import logging
+import os
 import re
+import select
 import socket
+import subprocess
 import time
 import weakref
+from pathlib import Path
 
 import paramiko
 from netmiko import ConnectHandler
@@ -20,6 +24,7 @@ from netmiko.base_connection import BaseConnection
 from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
 
 from monitor.inventory import Device, PollSettings, Secret, reveals
+from monitor.logs import one_line
 from monitor.parse.device_errors import PAGER_PROMPT
 from monitor.snapshot import Status
 
@@ -88,7 +93,7 @@ class DeviceSession:
             "fast_cli": True,
             "conn_timeout": budget,
             "auth_timeout": login,
-            "banner_timeout": budget,
+            "banner_timeout": _banner_seconds(budget),
             # The prompt and terminal setup: two reads that each may wait this long.
             "read_timeout_override": login / 2,
             "keepalive": self.settings.keepalive,
@@ -262,11 +267,20 @@ class DeviceSession:
 
     def _login_failure(self, exc: Exception, budget: float, login: float) -> CommandFailure:
         failure = self._classify_login(exc, budget, login)
-        if self.device.ssh_config_file is not None and failure.status is Status.CONNECT and exc is not failure:
+        config = self.device.ssh_config_file
+        if config is not None and failure.status is Status.CONNECT and exc is not failure:
+            # The hop's own words (the OpenSSH client's stderr) say more than
+            # what the failed hop looks like from here (no banner, a closed pipe).
+            hop_error = _proxy_error(_chain(exc))
+            if hop_error:
+                return CommandFailure(
+                    failure.status,
+                    f"SSH to {self.device.host}:{self.device.port} failed at the {_hop(config, self.device.host)}: "
+                    f"{hop_error}",
+                )
             return CommandFailure(
                 failure.status,
-                f"{failure.message} (through the ProxyJump/ProxyCommand of {self.device.ssh_config_file}: "
-                "check the jump host too)",
+                f"{failure.message} (through the ProxyJump/ProxyCommand of {config}: check the jump host too)",
             )
         return failure
 
@@ -314,6 +328,32 @@ class DeviceSession:
             return CommandFailure(Status.CONNECT, f"SSH to {where}: the proxy command failed: {_describe(chain[-1])}")
         if any(isinstance(e, paramiko.ssh_exception.NoValidConnectionsError | ConnectionRefusedError) for e in chain):
             return CommandFailure(Status.CONNECT, f"TCP connection to {where} failed: connection refused")
+        # TCP connected, SSH did not: what the host did, and what to look at.
+        closed = any(isinstance(e, EOFError | ConnectionResetError | BrokenPipeError) for e in chain)
+        if any(isinstance(e, paramiko.SSHException) and "protocol banner" in str(e) for e in chain):
+            if closed:
+                return CommandFailure(
+                    Status.CONNECT,
+                    f"{where} accepted TCP, then closed the connection before the SSH banner: is it an SSH server "
+                    "(the right port), and does it take new SSH sessions (vty lines free, access-class)?",
+                )
+            return CommandFailure(
+                Status.CONNECT,
+                f"{where}: no SSH banner within {_banner_seconds(budget):.1f} s after TCP connected: "
+                "is it an SSH server (the right port)?",
+            )
+        if "No existing session" in text:
+            return CommandFailure(
+                Status.CONNECT,
+                f"{where} sent its SSH banner, but the SSH handshake (key exchange) did not complete within "
+                f"{budget:.1f} s",
+            )
+        if closed:
+            return CommandFailure(
+                Status.CONNECT,
+                f"{where} closed the connection during the SSH handshake, after its banner: it may accept none of "
+                "our key exchange or host key algorithms (old IOS: legacy_ssh), or allow no more sessions",
+            )
         if any(isinstance(e, socket.timeout | TimeoutError) for e in chain):
             return CommandFailure(Status.CONNECT, f"TCP connection to {where} failed: no answer within {budget:.1f} s")
         return CommandFailure(Status.CONNECT, f"SSH to {where} failed: {_describe(chain[-1])}")
@@ -386,6 +426,67 @@ def _chain(exc: BaseException) -> list[BaseException]:
     while (inner := chain[-1].__cause__ or chain[-1].__context__) is not None and inner not in chain:
         chain.append(inner)
     return chain
+
+
+def _proxy_error(chain: list[BaseException]) -> str:
+    """What the ProxyCommand (netmiko's `ssh -W` for a ProxyJump) said on
+    stderr before it failed: the jump host's own error, one line; "" when
+    there was no ProxyCommand or it said nothing. netmiko keeps the proxy to
+    itself: it is found among the locals of the frames the error came through
+    (paramiko's connect has it as `sock`)."""
+    proxy = None
+    for error in chain:
+        frame = error.__traceback__
+        while frame is not None and proxy is None:
+            for value in frame.tb_frame.f_locals.values():
+                candidates = value.values() if isinstance(value, dict) else (value,)
+                proxy = next((c for c in candidates if isinstance(c, paramiko.ProxyCommand)), None)
+                if proxy is not None:
+                    break
+            frame = frame.tb_next
+        if proxy is not None:
+            break
+    if proxy is None:
+        return ""
+    process = proxy.process
+    try:
+        if process.poll() is None:  # still running (a silent hop): its words so far
+            process.terminate()
+        process.wait(_PROXY_EXIT_SECONDS)
+        readable, _, _ = select.select([process.stderr], [], [], 0) if process.stderr is not None else ([], [], [])
+        said = os.read(process.stderr.fileno(), 4096) if readable and process.stderr is not None else b""
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return ""
+    lines = [
+        line.strip()
+        for line in said.decode("utf-8", "replace").splitlines()
+        if line.strip() and not line.startswith("Killed by signal")  # ours, from the terminate above
+    ]
+    return one_line("; ".join(lines[-2:]))[:300] if lines else ""
+
+
+def _hop(config: Path, host: str) -> str:
+    """The hop of `host` in the ssh_config `config`, for a message: "jump
+    host NAME (ProxyJump in FILE)" or "ProxyCommand of FILE"."""
+    try:
+        found = paramiko.SSHConfig.from_path(str(config)).lookup(host)
+    except Exception:  # read at load time; gone or changed since: the file's name will do
+        found = {}
+    if "proxycommand" not in found and found.get("proxyjump"):
+        return f"jump host {found['proxyjump']} (ProxyJump in {config})"
+    return f"ProxyCommand of {config}"
+
+
+_PROXY_EXIT_SECONDS = 2.0
+# Paramiko gives up on the handshake at the connect timeout and then tries
+# to log in anyway ("No existing session"): the banner's own limit a little
+# earlier, so a host that never sends one is reported as such.
+_BANNER_MARGIN_SECONDS = 0.3
+
+
+def _banner_seconds(budget: float) -> float:
+    """How long to wait for the SSH banner within the connect `budget`."""
+    return max(0.4, budget - _BANNER_MARGIN_SECONDS)  # for a stopped ProxyCommand to exit and leave its stderr
 
 
 def _describe(exc: BaseException) -> str:

@@ -13,8 +13,9 @@ CORPUS = REPO / "tests" / "corpus"
 MANIFEST = CORPUS / "MANIFEST.tsv"
 
 # Corpus folder -> the command we send for it. Folders of commands the monitor
-# does not parse (detail variants, ikev2, application group, standby
-# delay/internal) are not listed.
+# does not parse (the other detail variants, application group, standby
+# delay/internal) are not listed; `show crypto ikev2 sa detail` is read by
+# the same template as `show crypto ikev2 sa`.
 CORPUS_COMMANDS = {
     "show_standby": "show standby",
     "show_standby_all": "show standby all",
@@ -25,6 +26,8 @@ CORPUS_COMMANDS = {
     "show_redundancy_switchover_history": "show redundancy switchover history",
     "show_crypto_ipsec_sa": "show crypto ipsec sa",
     "show_crypto_isakmp_sa": "show crypto isakmp sa",
+    "show_crypto_ikev2_sa": "show crypto ikev2 sa",
+    "show_crypto_ikev2_sa_detail": "show crypto ikev2 sa detail",
     "show_crypto_session": "show crypto session",
     "show_version": "show version",
     "show_logging": "show logging",

@@ -22,6 +22,44 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
+class SilentHost:
+    """127.0.0.1:port accepts TCP connections and never sends a byte (an SSH
+    daemon that hangs, a tarpit); what the client sends is never read. A
+    context manager: closed, with its connections, on exit."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._server.getsockname()[1]
+        self.accepted = 0
+        self._server.settimeout(0.1)
+        self._connections: list[socket.socket] = []
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            self.accepted += 1
+            self._connections.append(connection)
+
+    def __enter__(self) -> SilentHost:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(5)
+        self._server.close()
+        for connection in self._connections:
+            connection.close()
+
+
 def _default_sigint() -> None:
     # A runner started in the background without job control (`make test &`
     # in a script, some CI shells) ignores SIGINT, and an ignored SIGINT is
@@ -49,16 +87,28 @@ def spawn_serve(
     )  # fmt: skip
 
 
+# serve's start record, in either --log.format: logfmt quotes the msg,
+# JSON carries it in "msg"; the URL reads the same in both.
+SERVING = re.compile(r"serving [0-9]+ devices? on (https?://\S+?)/metrics ")
+
+# stderr lines serving_url read before the start record, by process id:
+# stop() hands them back first, so a test still sees the whole log.
+_READ_BEFORE: dict[int, list[str]] = {}
+
+
 def serving_url(process: subprocess.Popen[str]) -> str:
     """The base URL (`http://127.0.0.1:PORT`, https with TLS) from serve's
-    first line on stdout, once it serves; a process that says anything else
-    is stopped and the test fails with what it said."""
-    line = process.stdout.readline() if process.stdout is not None else ""
-    found = re.search(r" on (https?://\S+?)/metrics ", line)
-    if found is None:
-        stderr = stop(process)
-        raise RuntimeError(f"serve did not start: {line!r} {stderr[-2000:]!r}")
-    return found.group(1)
+    start record on stderr (a log record, logfmt or JSON), once it serves;
+    the lines before it are kept for stop(). A process that ends first is
+    stopped and the test fails with what it said."""
+    seen = _READ_BEFORE.setdefault(process.pid, [])
+    while process.stderr is not None and (line := process.stderr.readline()):
+        seen.append(line)
+        found = SERVING.search(line)
+        if found is not None:
+            return found.group(1)
+    stderr = stop(process)
+    raise RuntimeError(f"serve did not start: {stderr[-2000:]!r}")
 
 
 def stop(process: subprocess.Popen[Any], signum: int = signal.SIGTERM, timeout: float = 20) -> str:
@@ -72,7 +122,7 @@ def stop(process: subprocess.Popen[Any], signum: int = signal.SIGTERM, timeout: 
         if process.poll() is None:
             process.kill()
             process.wait()
-    stderr = process.stderr.read() if process.stderr else ""
+    stderr = "".join(_READ_BEFORE.pop(process.pid, [])) + (process.stderr.read() if process.stderr else "")
     for stream in (process.stdout, process.stderr):
         if stream is not None:
             stream.close()
@@ -91,6 +141,21 @@ class StderrLines:
 
     def text(self) -> str:
         return "".join(self.lines)
+
+    def serving_url(self, timeout: float = 30) -> str:
+        """The base URL of serve's start record (see serving_url), once it
+        has come; AssertionError after `timeout` s."""
+        from support.waiting import wait_until
+
+        found: list[str] = []
+
+        def started() -> bool:
+            found[:] = [m.group(1) for line in list(self.lines) if (m := SERVING.search(line))]
+            return bool(found) or self.process.poll() is not None
+
+        wait_until(started, timeout, "serve's start record")
+        assert found, f"serve ended before it served: {self.text()[-2000:]}"
+        return found[0]
 
     def stop(self) -> None:
         """SIGTERM, wait for the end (killed after 20 s), the rest of stderr
@@ -145,7 +210,7 @@ class ServerProcess:
 
 def start_serve(inventory: Path, poll_interval: str, *extra: str) -> tuple[subprocess.Popen[str], str]:
     """`ipsec-ha-monitor serve` on a free port, started; (process, host:port)."""
-    process = spawn_serve(inventory, "--log-level", "warning", *extra, interval=poll_interval)
+    process = spawn_serve(inventory, "--log.level", "warn", *extra, interval=poll_interval)
     url = serving_url(process)
     if not url.startswith("http://"):
         stop(process)
