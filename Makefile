@@ -135,9 +135,9 @@ bench: $(INSTALLED)
 	$(PY) bench/isolation_bench.py
 	$(PY) bench/pathological_scrape_bench.py
 
-# Regenerate textfsm_templates/index after editing monitor/parse/commands.py.
+# Regenerate textfsm_templates/index after editing ipsec_ha_monitor/parse/commands.py.
 index: $(INSTALLED)
-	$(PY) -m monitor.parse.write_index
+	$(PY) -m ipsec_ha_monitor.parse.write_index
 
 # The Grafana dashboards and the alert rules' unit-test file are written by
 # code (dashboards/grafana/build.py, dashboards/prometheus/build_rule_tests.py);

@@ -31,10 +31,10 @@ import bcrypt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.export.exporter import Exporter
-from monitor.export.server import ExporterServer
-from monitor.export.web_config import bcrypt_cost, load_web_config
-from monitor.inventory import load_inventory
+from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.export.server import ExporterServer
+from ipsec_ha_monitor.export.web_config import bcrypt_cost, load_web_config
+from ipsec_ha_monitor.inventory import load_inventory
 
 
 def timed_get(url: str, user: str, password: str) -> float:

@@ -96,8 +96,8 @@ async def _silent_hosts(count: int) -> None:
 
 
 def run_exporter(inventory_path: Path, mode: str, interval: float, seconds: float, healthy: list[str]) -> dict:
-    from monitor.export.exporter import Exporter
-    from monitor.inventory import load_inventory
+    from ipsec_ha_monitor.export.exporter import Exporter
+    from ipsec_ha_monitor.inventory import load_inventory
 
     exporter = Exporter(load_inventory(inventory_path))
     wanted = set(healthy)
@@ -270,7 +270,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="isolation-bench-") as folder:
         lab_path = Path(folder) / "lab.yml"
         command = [
-            sys.executable, "-m", "monitor", "lab", "--pairs", str(pairs), "--branches", str(branches),
+            sys.executable, "-m", "ipsec_ha_monitor", "lab", "--pairs", str(pairs), "--branches", str(branches),
             "--time-scale", "1", "--write-inventory", str(lab_path), "--control-address", f"127.0.0.1:{free_port()}",
         ]  # fmt: skip
         lab = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

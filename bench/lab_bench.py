@@ -152,7 +152,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         inventory_path = Path(folder) / "lab.yml"
         command = [
-            sys.executable, "-m", "monitor", "lab",
+            sys.executable, "-m", "ipsec_ha_monitor", "lab",
             "--pairs", str(args.pairs), "--branches", str(args.branches),
             "--write-inventory", str(inventory_path), "--control-address", f"127.0.0.1:{free_port()}",
         ]  # fmt: skip

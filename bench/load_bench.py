@@ -81,7 +81,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ipsecha-load-") as folder:
         inventory_path = Path(folder) / "lab.yml"
         lab = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "lab", "--pairs", str(pairs), "--branches", str(branches),
+            [sys.executable, "-m", "ipsec_ha_monitor", "lab", "--pairs", str(pairs), "--branches", str(branches),
              "--write-inventory", str(inventory_path), "--control-address", f"127.0.0.1:{free_port()}"],
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -91,7 +91,7 @@ def main() -> int:
             devices = len(inventory["devices"])
             port = free_port()
             serve = subprocess.Popen(
-                [sys.executable, "-m", "monitor", "serve", "--config", str(inventory_path),
+                [sys.executable, "-m", "ipsec_ha_monitor", "serve", "--config", str(inventory_path),
                  "--web.listen-address", f"127.0.0.1:{port}", "--poll-interval", str(args.poll_interval),
                  "--log-level", "error"],
                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

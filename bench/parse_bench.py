@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "tests"))  # support.paths: the fixtures and the v
 from ntc_templates.parse import parse_output as ntc_parse_output  # noqa: E402
 from support.paths import CORPUS, FIXTURES  # noqa: E402
 
-from monitor.parse import parse_output  # noqa: E402
+from ipsec_ha_monitor.parse import parse_output  # noqa: E402
 
 # Commands ntc-templates also has a template for.
 SHARED_COMMANDS = ("show standby", "show standby brief", "show redundancy", "show version")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from test_parse_linear import VARIANTS, fixture_lines  # noqa: E402
 from test_parse_linear import _cost as parse_cost  # noqa: E402
 
-from monitor.parse import COMMANDS, MAX_LINE  # noqa: E402
+from ipsec_ha_monitor.parse import COMMANDS, MAX_LINE  # noqa: E402
 
 MB = 2**20
 

@@ -20,12 +20,12 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from monitor.export.exporter import Exporter
-from monitor.export.server import ExporterServer
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.outputs import SHOW_COMMANDS
-from monitor.lab.router import Router
+from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.export.server import ExporterServer
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.outputs import SHOW_COMMANDS
+from ipsec_ha_monitor.lab.router import Router
 
 INTERVAL = 0.5  # seconds between a device's polls
 

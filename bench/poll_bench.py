@@ -167,8 +167,8 @@ def _thread_cpu() -> dict[str, float]:
 
 
 def run_reused(inventory_path: Path, cycles: int, lab_pid: int, profile: bool, idle: float) -> dict[str, Any]:
-    from monitor.inventory import load_inventory
-    from monitor.poll import Poller
+    from ipsec_ha_monitor.inventory import load_inventory
+    from ipsec_ha_monitor.poll import Poller
 
     rss_after_imports = _rss_mb()
     inventory = load_inventory(inventory_path)
@@ -235,8 +235,8 @@ def _naive_poll(device: Any) -> tuple[int, list[str]]:
     arguments, parse, disconnect. Returns (commands parsed, errors)."""
     from netmiko import ConnectHandler
 
-    from monitor.parse import parse_output
-    from monitor.poll import COMMANDS_BY_ROLE
+    from ipsec_ha_monitor.parse import parse_output
+    from ipsec_ha_monitor.poll import COMMANDS_BY_ROLE
 
     credentials = device.credentials
     ok, errors = 0, []
@@ -270,8 +270,8 @@ def _naive_poll(device: Any) -> tuple[int, list[str]]:
 
 
 def run_naive(inventory_path: Path, sample_size: int) -> dict[str, Any]:
-    from monitor.inventory import load_inventory
-    from monitor.poll import COMMANDS_BY_ROLE
+    from ipsec_ha_monitor.inventory import load_inventory
+    from ipsec_ha_monitor.poll import COMMANDS_BY_ROLE
 
     devices = list(load_inventory(inventory_path).devices.values())
     sample = _sample(devices, sample_size)
@@ -360,7 +360,7 @@ def measure_size(size: int, folder: Path, args: argparse.Namespace) -> dict[str,
     pairs, branches = _lab_shape(size)
     lab_inventory = folder / f"lab-{size}.yml"
     command = [
-        sys.executable, "-m", "monitor", "lab",
+        sys.executable, "-m", "ipsec_ha_monitor", "lab",
         "--pairs", str(pairs), "--branches", str(branches), "--time-scale", "1",
         "--write-inventory", str(lab_inventory), "--control-address", f"127.0.0.1:{free_port()}",
     ]  # fmt: skip

@@ -6,7 +6,7 @@ No SSH: the lab's routers (pairs of 2 hubs + 8 branches, so every hub has 8
 expected peers) render each polled command, which is parsed into the same
 snapshots a poll yields (set-up, not timed). Timed: building the metric
 families from the snapshots and pair verdicts, and the text exposition
-(monitor.export.render, prometheus_client's generate_latest), median of
+(ipsec_ha_monitor.export.render, prometheus_client's generate_latest), median of
 --repeat runs. Target: under 100 ms at 1,000 devices.
 """
 
@@ -23,15 +23,15 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.export import ExportView, render
-from monitor.health import evaluate_pair
-from monitor.inventory import Inventory, load_inventory
-from monitor.lab.outputs import SHOW_COMMANDS
-from monitor.lab.router import Clock
-from monitor.lab.topology import build_pairs, lab_credentials, set_baseline
-from monitor.parse import parse_output
-from monitor.poll import COMMANDS_BY_ROLE
-from monitor.snapshot import CommandResult, Snapshot, Status
+from ipsec_ha_monitor.export import ExportView, render
+from ipsec_ha_monitor.health import evaluate_pair
+from ipsec_ha_monitor.inventory import Inventory, load_inventory
+from ipsec_ha_monitor.lab.outputs import SHOW_COMMANDS
+from ipsec_ha_monitor.lab.router import Clock
+from ipsec_ha_monitor.lab.topology import build_pairs, lab_credentials, set_baseline
+from ipsec_ha_monitor.parse import parse_output
+from ipsec_ha_monitor.poll import COMMANDS_BY_ROLE
+from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 BRANCHES_PER_PAIR = 8
 

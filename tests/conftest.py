@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.inventory import Inventory, load_inventory
-from monitor.lab.router import Clock
-from monitor.lab.topology import LabPair, build_pairs, lab_credentials, set_baseline
+from ipsec_ha_monitor.inventory import Inventory, load_inventory
+from ipsec_ha_monitor.lab.router import Clock
+from ipsec_ha_monitor.lab.topology import LabPair, build_pairs, lab_credentials, set_baseline
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from support.prometheus import PROMTOOL, RULES, RULES_DIR, metric_names, needs_prometheus, recorded_rules, rules
 
-from monitor.export.metrics import METRICS
-from monitor.reloads import RELOAD_CAUSES, ReloadCause, classify_reload
+from ipsec_ha_monitor.export.metrics import METRICS
+from ipsec_ha_monitor.reloads import RELOAD_CAUSES, ReloadCause, classify_reload
 
 RULE_TESTS = RULES_DIR / "ipsecha-rules.test.yml"
 CONFIGS = ("prometheus.yml", "prometheus-scale-out.yml")

@@ -25,8 +25,8 @@ import yaml
 from support.paths import REPO
 from support.prometheus import PROMTOOL, RULES_DIR, needs_prometheus, rules
 
-from monitor.reloads import RELOAD_CAUSES
-from monitor.rf_states import RF_STATE_NAMES
+from ipsec_ha_monitor.reloads import RELOAD_CAUSES
+from ipsec_ha_monitor.rf_states import RF_STATE_NAMES
 
 RULE_TESTS = RULES_DIR / "ipsecha-rules.test.yml"
 RUNBOOKS = REPO / "docs" / "runbooks.md"

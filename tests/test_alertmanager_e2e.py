@@ -46,7 +46,7 @@ from support.processes import start_serve, stop
 from support.prometheus import RULES_DIR, PrometheusServer, needs_prometheus, scaled_rules
 from support.waiting import wait_until
 
-from monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab import Lab, LabThread
 
 pytestmark = [needs_prometheus, needs_alertmanager, pytest.mark.integration]
 
@@ -107,9 +107,9 @@ def load_rules(folder: Path, prometheus: PrometheusServer) -> None:
         assert response.status == 200
 
 
-def start_exporter(inventory: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+def start_exporter(inventory: Path, listen: str = "127.0.0.1:0") -> tuple[subprocess.Popen[str], str]:
     """`serve` on the lab's clock: polling every 30 lab seconds (0.5 s)."""
-    return start_serve(inventory, f"{POLL_SECONDS:g}", "--time.scale", f"{SCALE:g}", *extra)
+    return start_serve(inventory, f"{POLL_SECONDS:g}", "--time.scale", f"{SCALE:g}", listen=listen)
 
 
 @dataclass
@@ -136,7 +136,7 @@ class Stack:
     def restart_exporter(self) -> None:
         """`serve` again, on the address Prometheus scrapes."""
         assert self.exporter is None
-        self.exporter, address = start_exporter(self.inventory, "--web.listen-address", self.address)
+        self.exporter, address = start_exporter(self.inventory, listen=self.address)
         assert address == self.address
 
     def value(self, expr: str) -> float | None:

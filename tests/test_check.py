@@ -20,13 +20,13 @@ from support.inventories import write_inventory
 from support.processes import closed_port, start_monitor, stop
 from support.waiting import wait_until
 
-from monitor.check import ProgressBar, load_state, save_state
-from monitor.cli import main
-from monitor.lab import Lab, LabThread
-from monitor.lab.router import Faults
-from monitor.poll import BRANCH_COMMANDS
-from monitor.reloads import ReloadTracker
-from monitor.snapshot import CommandResult, Snapshot, Status
+from ipsec_ha_monitor.check import ProgressBar, load_state, save_state
+from ipsec_ha_monitor.cli import main
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.router import Faults
+from ipsec_ha_monitor.poll import BRANCH_COMMANDS
+from ipsec_ha_monitor.reloads import ReloadTracker
+from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 pytestmark = pytest.mark.integration  # the lab over SSH, `check` as a process
 
@@ -264,7 +264,17 @@ def test_secrets_never_reach_output_or_logs(tmp_path: Path) -> None:
         outputs = []
         for extra in (["--json"], []):
             done = subprocess.run(
-                [sys.executable, "-m", "monitor", "check", "--config", str(path), "--log-level", "debug", *extra],
+                [
+                    sys.executable,
+                    "-m",
+                    "ipsec_ha_monitor",
+                    "check",
+                    "--config",
+                    str(path),
+                    "--log-level",
+                    "debug",
+                    *extra,
+                ],
                 env=env,
                 capture_output=True,
                 text=True,
@@ -440,7 +450,7 @@ def test_what_check_prints_passes_a_last_scrub(
     """Whatever reaches check's output without the pollers' scrub (a state
     file from an older version, a front end's bug) is still withheld: a
     table line or a JSON string holding a secret of the inventory, in any form."""
-    from monitor import check as check_module
+    from ipsec_ha_monitor import check as check_module
 
     secret = "Cn4ryPW\"q'b\\s€ü"
     path = tmp_path / "lab.yml"
@@ -643,7 +653,7 @@ def test_a_non_utf8_inventory_is_one_line_naming_it(tmp_path: Path, content: byt
     path.write_bytes(content)
     for extra, code in (([], 2), (["--nagios"], 3)):
         done = subprocess.run(
-            [sys.executable, "-m", "monitor", "check", "--config", str(path), *extra],
+            [sys.executable, "-m", "ipsec_ha_monitor", "check", "--config", str(path), *extra],
             capture_output=True,
             text=True,
             timeout=60,
@@ -661,7 +671,7 @@ def test_one_shot_promises_no_next_login(running: LabThread, tmp_path: Path) -> 
         running.lab, tmp_path / "lab.yml", overrides={"R4": {"credentials": {"username": "lab", "password": "wrong"}}}
     )
     done = subprocess.run(
-        [sys.executable, "-m", "monitor", "check", "--config", str(path), "--progress", "never"],
+        [sys.executable, "-m", "ipsec_ha_monitor", "check", "--config", str(path), "--progress", "never"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -698,7 +708,7 @@ def test_progress_on_a_terminal_never_shares_a_line_with_the_log(running: LabThr
     master, slave = pty.openpty()
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "check", "--config", str(path)],  # --progress auto
+            [sys.executable, "-m", "ipsec_ha_monitor", "check", "--config", str(path)],  # --progress auto
             stdout=subprocess.PIPE,
             stderr=slave,
             text=True,
@@ -732,7 +742,7 @@ def test_progress_on_a_terminal_never_shares_a_line_with_the_log(running: LabThr
 def test_no_progress_when_stderr_is_no_terminal(running: LabThread, tmp_path: Path) -> None:
     path = write_inventory(running.lab, tmp_path / "lab.yml")
     done = subprocess.run(
-        [sys.executable, "-m", "monitor", "check", "--config", str(path)],
+        [sys.executable, "-m", "ipsec_ha_monitor", "check", "--config", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

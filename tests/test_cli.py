@@ -20,12 +20,17 @@ from support.paths import FIXTURES, REPO
 from support.processes import StderrLines, spawn_serve
 from support.waiting import wait_until
 
-pytestmark = pytest.mark.integration  # `python -m monitor` and the console script as processes
+pytestmark = pytest.mark.integration  # `python -m ipsec_ha_monitor` and the console script as processes
 
 
 def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "monitor", *args], input=stdin, capture_output=True, text=True, cwd=REPO, timeout=60
+        [sys.executable, "-m", "ipsec_ha_monitor", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
     )
 
 
@@ -53,6 +58,22 @@ def test_parse_error_exits_1_with_the_error_on_stderr() -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert "invalid_input" in result.stderr and "line 2" in result.stderr
+
+
+def test_an_output_ending_mid_line_is_read_with_a_note_or_refused_with_cut() -> None:
+    # show version cut inside "Last reload reason: bus error ...": read as saved, said on stderr.
+    text = (FIXTURES / "show_version/crash_bus_error.raw").read_text(encoding="utf-8")
+    cut = text[: text.index("Last reload reason:") + len("Last reload reason: bu")]
+    read = _run("parse", "--command", "show version", "-", stdin=cut)
+    assert read.returncode == 0, read.stderr
+    assert "note: standard input ends mid-line with no prompt after it" in read.stderr and "--cut" in read.stderr
+    refused = _run("parse", "--command", "show version", "--cut", "-", stdin=cut)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "truncated" in refused.stderr and "Last reload reason: bu" in refused.stderr
+    # Whole outputs: a final line end, or a prompt last, carry no note and pass --cut.
+    for whole in (cut.rpartition("\n")[0] + "\n", cut.rpartition("\n")[0] + "\nR1#"):
+        done = _run("parse", "--command", "show version", "--cut", "-", stdin=whole)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
 
 
 def test_command_it_cannot_name_exits_2_before_reading_the_file() -> None:
@@ -176,16 +197,20 @@ def test_logs_are_logfmt_by_default(tmp_path: Path) -> None:
 
 def test_logs_as_json_lines(tmp_path: Path) -> None:
     record = json.loads(_first_log_line(tmp_path, "--log.format", "json", "--log.level", "debug"))
-    assert record["level"] == "warning" and "without TLS" in record["msg"] and record["logger"] == "monitor.serve"
+    assert (
+        record["level"] == "warning" and "without TLS" in record["msg"] and record["logger"] == "ipsec_ha_monitor.serve"
+    )
 
 
 def test_a_log_record_with_a_traceback_stays_one_line() -> None:
-    from monitor.logs import JsonFormatter, LogfmtFormatter
+    from ipsec_ha_monitor.logs import JsonFormatter, LogfmtFormatter
 
     try:
         raise RuntimeError('boom "quoted"\nsecond line')
     except RuntimeError:
-        record = logging.LogRecord("monitor.x", logging.ERROR, __file__, 1, "failed: %s", ("a b",), sys.exc_info())
+        record = logging.LogRecord(
+            "ipsec_ha_monitor.x", logging.ERROR, __file__, 1, "failed: %s", ("a b",), sys.exc_info()
+        )
     for formatter in (LogfmtFormatter(), JsonFormatter()):
         text = formatter.format(record)
         assert "\n" not in text and "Traceback" in text and "second line" in text

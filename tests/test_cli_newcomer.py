@@ -16,15 +16,15 @@ import pytest
 from support.inventories import write_branch_inventory, write_inventory
 from support.processes import SERVING, closed_port, serving_url, spawn_serve, stop
 
-from monitor.check.words import count, duration, plural
-from monitor.cli import main
-from monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.check.words import count, duration, plural
+from ipsec_ha_monitor.cli import main
+from ipsec_ha_monitor.lab import Lab, LabThread
 
 TIME_SCALE = 20
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "ipsec_ha_monitor", *args], capture_output=True, text=True, timeout=60)
 
 
 # --- serve's start line ----------------------------------------------------------------
@@ -50,7 +50,7 @@ def test_the_start_line_is_a_log_record_in_the_chosen_format(log_format: str, tm
     (line,) = [line for line in stderr.splitlines() if SERVING.search(line)]
     record = json.loads(line) if log_format == "json" else _logfmt(line)
     assert set(record) == {"ts", "level", "logger", "msg"}, line
-    assert (record["level"], record["logger"]) == ("info", "monitor.serve.start")
+    assert (record["level"], record["logger"]) == ("info", "ipsec_ha_monitor.serve.start")
     assert record["msg"] == f"serving 1 device on {url}/metrics (no background polling: /probe only)"
     assert process.returncode == 0
     assert "without TLS" not in stderr  # a warning, below --log.level error: the level still filters the rest
@@ -74,7 +74,7 @@ def test_log_level_warn_as_prometheus_spells_it(tmp_path: Path) -> None:
             stderr = stop(process)
         records = [_logfmt(line) for line in stderr.splitlines()]
         assert any(r["level"] == "warning" and "without TLS" in r["msg"] for r in records), stderr
-        assert all(r["level"] != "info" or r["logger"] == "monitor.serve.start" for r in records), stderr
+        assert all(r["level"] != "info" or r["logger"] == "ipsec_ha_monitor.serve.start" for r in records), stderr
     done = _run("check", "--config", str(inventory), "--log.level", "warn", "--nagios", "-t", "5")
     assert "invalid choice" not in done.stderr and done.stdout.startswith("IPSECHA "), done.stdout + done.stderr
 

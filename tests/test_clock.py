@@ -1,4 +1,4 @@
-"""Time you can trust (monitor/clock.py): monotonic time orders and ages
+"""Time you can trust (ipsec_ha_monitor/clock.py): monotonic time orders and ages
 everything, the wall clock is only read by people, and one scale
 (--time.scale) scales every duration the product reasons in.
 
@@ -26,19 +26,19 @@ from support.processes import serving_url, spawn_serve, stop
 from support.snapshots import snapshot_of
 from support.waiting import wait_until
 
-from monitor.check.state import load_state, save_state
-from monitor.cli import build_parser
-from monitor.clock import Clock
-from monitor.core import Monitor
-from monitor.export.exporter import Exporter
-from monitor.export.metrics import ExportView, render
-from monitor.export.server import ExporterServer
-from monitor.inventory import Inventory, load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.topology import LabPair
-from monitor.poll import Poller
-from monitor.reloads import RECENT_SECONDS, ReloadTracker, boot_label
-from monitor.snapshot import Snapshot
+from ipsec_ha_monitor.check.state import load_state, save_state
+from ipsec_ha_monitor.cli import build_parser
+from ipsec_ha_monitor.clock import Clock
+from ipsec_ha_monitor.core import Monitor
+from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.export.metrics import ExportView, render
+from ipsec_ha_monitor.export.server import ExporterServer
+from ipsec_ha_monitor.inventory import Inventory, load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.topology import LabPair
+from ipsec_ha_monitor.poll import Poller
+from ipsec_ha_monitor.reloads import RECENT_SECONDS, ReloadTracker, boot_label
+from ipsec_ha_monitor.snapshot import Snapshot
 
 DAY = 86_400.0
 # The wall clock's steps: an hour back (a clock that ran ahead, corrected),

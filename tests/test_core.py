@@ -1,4 +1,4 @@
-"""The one pipeline (monitor/core.py): check and the exporter record
+"""The one pipeline (ipsec_ha_monitor/core.py): check and the exporter record
 through the same Monitor; newest snapshot wins; an inventory update forgets
 a name that left or moved to another host (check --watch too); a bad
 inventory on SIGHUP (bad YAML, not UTF-8, a secret file that is not UTF-8)
@@ -22,15 +22,15 @@ from support.processes import StderrLines, closed_port, spawn_serve, start_monit
 from support.snapshots import snapshot_of
 from support.waiting import wait_until
 
-import monitor.check
-from monitor.cli import main
-from monitor.core import Monitor, Recorded, SignalLoop
-from monitor.export.exporter import Exporter
-from monitor.inventory import Inventory, InventoryError, load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.router import Faults
-from monitor.lab.topology import LabPair
-from monitor.snapshot import Snapshot
+import ipsec_ha_monitor.check
+from ipsec_ha_monitor.cli import main
+from ipsec_ha_monitor.core import Monitor, Recorded, SignalLoop
+from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.inventory import Inventory, InventoryError, load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.router import Faults
+from ipsec_ha_monitor.lab.topology import LabPair
+from ipsec_ha_monitor.snapshot import Snapshot
 
 TIME_SCALE = 20
 REFUSED = "inventory reload refused, keeping the previous one"
@@ -61,7 +61,7 @@ def test_check_and_the_exporter_record_through_the_monitor(
 ) -> None:
     spies: list[Spy] = []
     monkeypatch.setattr(
-        monitor.check, "Monitor", lambda *args, **kwargs: spies.append(Spy(*args, **kwargs)) or spies[-1]
+        ipsec_ha_monitor.check, "Monitor", lambda *args, **kwargs: spies.append(Spy(*args, **kwargs)) or spies[-1]
     )
     with LabThread(Lab(pairs=1, branches=1, time_scale=TIME_SCALE)) as running:
         path = write_inventory(running.lab, tmp_path / "lab.yml")
@@ -87,8 +87,10 @@ def test_check_and_the_exporter_record_through_the_monitor(
 
 
 def test_the_front_ends_hold_no_pipeline_of_their_own() -> None:
-    root = Path(monitor.__file__).parent
-    check = sorted(path.relative_to(root).as_posix() for path in Path(monitor.check.__file__).parent.glob("*.py"))
+    root = Path(ipsec_ha_monitor.__file__).parent
+    check = sorted(
+        path.relative_to(root).as_posix() for path in Path(ipsec_ha_monitor.check.__file__).parent.glob("*.py")
+    )
     assert "check/__init__.py" in check and "check/result.py" in check  # the check package, every file of it
     for name in (*check, "serve.py", "export/exporter.py", "export/server.py"):
         source = (root / name).read_text(encoding="utf-8")
@@ -227,7 +229,7 @@ def test_a_bad_inventory_on_reload_is_refused_and_the_old_one_kept(
         path.write_bytes(content)
     core = Monitor(inventory)
     try:
-        with caplog.at_level(logging.ERROR, logger="monitor.core"):
+        with caplog.at_level(logging.ERROR, logger="ipsec_ha_monitor.core"):
             assert core.reload_inventory(path) is False
         assert core.inventory is inventory
         (message,) = [record.getMessage() for record in caplog.records]
@@ -256,7 +258,7 @@ def test_the_signal_loop_reloads_on_sighup_and_stops_on_sigterm(
             assert list(core.inventory.devices) == ["R4"]
             path.write_bytes(b"\xff")
             signal.raise_signal(signal.SIGHUP)
-            with caplog.at_level(logging.ERROR, logger="monitor.core"):
+            with caplog.at_level(logging.ERROR, logger="ipsec_ha_monitor.core"):
                 assert signals.wait(5) is False
             assert list(core.inventory.devices) == ["R4"] and REFUSED in caplog.text
             threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
@@ -381,7 +383,7 @@ def test_nothing_a_reload_raises_ends_the_loop(
     try:
         monkeypatch.setattr(core, "update_inventory", broken)
         signals = SignalLoop(core, path, [lambda: calls.append("web"), broken, lambda: calls.append("after")])
-        with caplog.at_level(logging.ERROR, logger="monitor.core"):
+        with caplog.at_level(logging.ERROR, logger="ipsec_ha_monitor.core"):
             signals.request_reload()
             assert signals.wait(1) is False
         assert core.inventory is inventory and calls == ["web", "after"]

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from support.paths import CORPUS, CORPUS_COMMANDS, MANIFEST
 
-from monitor.parse import parse_output
+from ipsec_ha_monitor.parse import parse_output
 
 
 def _raws() -> list[Path]:

@@ -22,12 +22,12 @@ import yaml
 from support.processes import _default_sigint, closed_port, stop
 from support.waiting import wait_until
 
-from monitor.demo import DEMO_POLL_INTERVAL, DEMO_STEP_SECONDS, demo_lab
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.scenarios import RELOAD_SECONDS
-from monitor.poll.poller import Poller, Scheduler
-from monitor.snapshot import Snapshot
+from ipsec_ha_monitor.demo import DEMO_POLL_INTERVAL, DEMO_STEP_SECONDS, demo_lab
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.scenarios import RELOAD_SECONDS
+from ipsec_ha_monitor.poll.poller import Poller, Scheduler
+from ipsec_ha_monitor.snapshot import Snapshot
 
 pytestmark = pytest.mark.integration  # the lab over SSH, the demo and the lab as processes
 
@@ -70,7 +70,7 @@ def running(command: list[str], cwd: Path) -> Iterator[tuple[subprocess.Popen[st
 
 
 def _invocations() -> list[list[str]]:
-    return [[sys.executable, "-m", "monitor"], [str(SCRIPT)]]
+    return [[sys.executable, "-m", "ipsec_ha_monitor"], [str(SCRIPT)]]
 
 
 def _free_block(count: int) -> int:
@@ -94,7 +94,7 @@ def _free_block(count: int) -> int:
 # --- the printed command works as printed ----------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["python -m monitor", "console script"])
+@pytest.mark.parametrize("how", ["python -m ipsec_ha_monitor", "console script"])
 @pytest.mark.parametrize("what", ["demo", "lab"])
 def test_the_printed_try_command_works_as_printed(tmp_path: Path, what: str, how: str) -> None:
     invocation = _invocations()[how == "console script"]
@@ -115,7 +115,7 @@ def test_the_printed_try_command_works_as_printed(tmp_path: Path, what: str, how
         assert answer.returncode == 0 and answer.stdout.startswith("ok: scenario failover"), answer
 
 
-@pytest.mark.parametrize("how", ["python -m monitor", "console script"])
+@pytest.mark.parametrize("how", ["python -m ipsec_ha_monitor", "console script"])
 def test_the_demo_prints_its_inventory_and_a_check_command_that_works_as_printed(tmp_path: Path, how: str) -> None:
     """The README leads from the demo to `check`: the demo names the
     inventory it polls and prints the `check` command for it, which runs

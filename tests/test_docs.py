@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support.paths import REPO
 
-from monitor.cli import build_parser
+from ipsec_ha_monitor.cli import build_parser
 
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 README_MAX_LINES = 200
@@ -57,13 +57,13 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 
 def test_every_documented_flag_exists() -> None:
-    """`ipsec-ha-monitor check --nagios ...` (or `python -m monitor ...`) in
+    """`ipsec-ha-monitor check --nagios ...` (or `python -m ipsec_ha_monitor ...`) in
     any document: each --flag must be one its command accepts."""
     commands = _subcommands()
     unknown = []
     for document in DOCUMENTS:
         for line in document.read_text(encoding="utf-8").splitlines():
-            for match in re.finditer(r"(?:ipsec-ha-monitor|python3? -m monitor) (\w+)((?: +[^|`;&]+)?)", line):
+            for match in re.finditer(r"(?:ipsec-ha-monitor|python3? -m ipsec_ha_monitor) (\w+)((?: +[^|`;&]+)?)", line):
                 command, rest = match.group(1), match.group(2)
                 if command not in commands:
                     continue
@@ -78,7 +78,7 @@ EXAMPLES = REPO / "docs" / "examples"
 
 
 def test_the_example_inventory_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    from monitor.inventory import load_inventory
+    from ipsec_ha_monitor.inventory import load_inventory
 
     for name in set(re.findall(r"\{env: (\w+)\}", (EXAMPLES / "inventory.yml").read_text(encoding="utf-8"))):
         monkeypatch.setenv(name, f"example-{name.lower()}")
@@ -90,7 +90,7 @@ def test_the_example_inventory_loads(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_example_web_config_loads_beside_a_certificate(tmp_path: Path) -> None:
     from support.tls import self_signed
 
-    from monitor.export.web_config import load_web_config
+    from ipsec_ha_monitor.export.web_config import load_web_config
 
     self_signed(tmp_path)  # tls.crt and tls.key, the names the example uses
     copy = tmp_path / "web-config.yml"

@@ -35,11 +35,11 @@ def _run(snippet: str, *flags: str) -> str:
 
 EMIT = """
     import warnings
-    from monitor.__main__ import quiet_third_party_warnings
+    from ipsec_ha_monitor.__main__ import quiet_third_party_warnings
     quiet_third_party_warnings()
     warnings.warn_explicit("from a library", DeprecationWarning, "lib.py", 1, module="somelib.crypto")
     warnings.warn_explicit("from the library too", UserWarning, "lib.py", 2, module="monitorish")
-    warnings.warn_explicit("from us", UserWarning, "poller.py", 3, module="monitor.poll.poller")
+    warnings.warn_explicit("from us", UserWarning, "poller.py", 3, module="ipsec_ha_monitor.poll.poller")
 """
 
 
@@ -60,7 +60,7 @@ def test_no_command_prints_a_third_party_warning(tmp_path: Path, how: str) -> No
     """Each command as a user runs it: the lab (its SSH servers import
     asyncssh, which warns under newer cryptography), its trigger as printed,
     check against it, parse, assets, --version and every --help."""
-    command = [str(SCRIPT)] if how == "script" else [sys.executable, "-m", "monitor"]
+    command = [str(SCRIPT)] if how == "script" else [sys.executable, "-m", "ipsec_ha_monitor"]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from support.paths import FIXTURES, command_of
 
-from monitor.parse import ParseError, errors, parse_output
+from ipsec_ha_monitor.parse import ParseError, errors, parse_output
 
 STANDBY = (FIXTURES / "show_standby/packetlife_r2_active.raw").read_text()
 IPSEC = (FIXTURES / "show_crypto_ipsec_sa/packetlife_r2_hub.raw").read_text()

@@ -20,12 +20,12 @@ from support.inventories import write_inventory
 from support.processes import closed_port, serving_url, spawn_serve, start_monitor, stop
 from support.waiting import wait_until
 
-from monitor.export.exporter import Exporter
-from monitor.export.server import ExporterServer
-from monitor.health import PAIR_RULES, RuleResult, verdict_of
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.router import Faults
+from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.export.server import ExporterServer
+from ipsec_ha_monitor.health import PAIR_RULES, RuleResult, verdict_of
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.router import Faults
 
 pytestmark = pytest.mark.integration  # the lab, the exporter's HTTP server, `serve` and `demo` as processes
 

@@ -33,18 +33,18 @@ from support.prometheus import PROMTOOL
 from support.snapshots import snapshot_of
 from support.waiting import wait_until
 
-from monitor import __version__
-from monitor.core import EVENTS_PER_PAIR
-from monitor.export.exporter import Exporter
-from monitor.export.server import PROBE_MODULES, ExporterServer
-from monitor.export.web_config import load_web_config
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.router import Faults
-from monitor.reloads import RELOAD_CAUSES
-from monitor.rf_states import RF_STATE_NAMES
-from monitor.serve import Reloader, parse_listen_address
-from monitor.snapshot import CommandResult, Snapshot, Status
+from ipsec_ha_monitor import __version__
+from ipsec_ha_monitor.core import EVENTS_PER_PAIR
+from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.export.server import PROBE_MODULES, ExporterServer
+from ipsec_ha_monitor.export.web_config import load_web_config
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.router import Faults
+from ipsec_ha_monitor.reloads import RELOAD_CAUSES
+from ipsec_ha_monitor.rf_states import RF_STATE_NAMES
+from ipsec_ha_monitor.serve import Reloader, parse_listen_address
+from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 pytestmark = pytest.mark.integration  # the lab over SSH, the exporter's HTTP server
 

@@ -2,7 +2,7 @@
 `fakenos`), a third-party fake network OS with its own SSH server and shell,
 serving real outputs from the corpus (tests/fakenos/outputs, see SOURCES).
 
-Nothing here uses the project's lab (monitor.lab) or the test helpers (tests/support):
+Nothing here uses the project's lab (ipsec_ha_monitor.lab) or the test helpers (tests/support):
 the lab renders our own understanding of IOS, so a poller bug that shares
 its assumptions would pass the lab tests; these devices are someone else's
 idea of an IOS session (their echo, line handling, prompts and banners).
@@ -299,7 +299,17 @@ def run_check(inventory: Path, timeout: float = 120) -> tuple[int, dict[str, Any
     stderr, wall time."""
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "monitor", "check", "--config", str(inventory), "--json", "--progress", "never"],
+        [
+            sys.executable,
+            "-m",
+            "ipsec_ha_monitor",
+            "check",
+            "--config",
+            str(inventory),
+            "--json",
+            "--progress",
+            "never",
+        ],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -370,7 +380,7 @@ def test_healthy_packetlife_pair_check_and_serve(
         assert_no_secret(json.dumps(report) + stderr, credentials)
 
         serve = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "serve", "--config", str(inventory),
+            [sys.executable, "-m", "ipsec_ha_monitor", "serve", "--config", str(inventory),
              "--web.listen-address", "127.0.0.1:0", "--poll-interval", "1"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

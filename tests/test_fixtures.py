@@ -10,8 +10,8 @@ import pytest
 import yaml
 from support.paths import FIXTURES, command_of
 
-from monitor.parse import COMMANDS, parse_output, resolve
-from monitor.parse.templates import run
+from ipsec_ha_monitor.parse import COMMANDS, parse_output, resolve
+from ipsec_ha_monitor.parse.templates import run
 
 RAW_FILES = sorted(FIXTURES.glob("*/*.raw"))
 

@@ -11,9 +11,9 @@ import pytest
 import textfsm
 from support.paths import CORPUS, FIXTURES
 
-from monitor.parse import COMMANDS
-from monitor.parse.fsm import FastFsm, compile_template
-from monitor.parse.templates import relaxed, run
+from ipsec_ha_monitor.parse import COMMANDS
+from ipsec_ha_monitor.parse.fsm import FastFsm, compile_template
+from ipsec_ha_monitor.parse.templates import relaxed, run
 
 TEXTS = [path.read_text(encoding="utf-8", errors="replace") for path in sorted(FIXTURES.glob("*/*.raw"))]
 TEXTS += [path.read_text(encoding="utf-8", errors="replace") for path in sorted(CORPUS.glob("*/*.raw"))]

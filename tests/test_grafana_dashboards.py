@@ -17,9 +17,9 @@ import pytest
 from support.dashboards import FLEET, GRAFANA, PAIR, exprs, load, panels
 from support.prometheus import metric_names, recorded_rules
 
-from monitor.export.metrics import METRICS
-from monitor.records import HSRP_STATES
-from monitor.rf_states import RF_STATE_NAMES
+from ipsec_ha_monitor.export.metrics import METRICS
+from ipsec_ha_monitor.records import HSRP_STATES
+from ipsec_ha_monitor.rf_states import RF_STATE_NAMES
 
 BUILD = GRAFANA / "build.py"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}

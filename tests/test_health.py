@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from support.snapshots import snapshot_of
 
-from monitor.health import (
+from ipsec_ha_monitor.health import (
     DEGRADED,
     HEALTHY,
     RECOVERING,
@@ -19,10 +19,10 @@ from monitor.health import (
     IpsecErrorHistory,
     evaluate_pair,
 )
-from monitor.inventory import Inventory
-from monitor.lab.topology import LabPair, drop_tunnel, set_hsrp_roles
-from monitor.parse import parse_output
-from monitor.reloads import (
+from ipsec_ha_monitor.inventory import Inventory
+from ipsec_ha_monitor.lab.topology import LabPair, drop_tunnel, set_hsrp_roles
+from ipsec_ha_monitor.parse import parse_output
+from ipsec_ha_monitor.reloads import (
     CRASH,
     OPERATOR,
     POWER,
@@ -32,8 +32,8 @@ from monitor.reloads import (
     classify_reload,
     reload_cause,
 )
-from monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
-from monitor.snapshot import CommandResult, Snapshot, Status
+from ipsec_ha_monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
+from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 NEGOTIATION = 3
 
@@ -207,7 +207,7 @@ def _without_inter_device(snapshot: Snapshot, status: Status = Status.TIMEOUT) -
 def test_stateful_groups_come_from_either_member_and_are_unknown_without_both(
     pair: LabPair, inventory: Inventory
 ) -> None:
-    from monitor.lab.router import LabHsrpGroup
+    from ipsec_ha_monitor.lab.router import LabHsrpGroup
 
     for hub in pair.hubs:  # a LAN group, preempting, active on R1: not the stateful group
         lan = LabHsrpGroup("FastEthernet0/1", 2, "LAN-2", "192.168.1.254", 100, preempt=True)
@@ -426,8 +426,8 @@ def _version(reason: str):
 
 
 def _show_version(reason: str) -> str:
-    from monitor.lab.outputs import show_version
-    from monitor.lab.router import Clock, LabCredentials, Router
+    from ipsec_ha_monitor.lab.outputs import show_version
+    from ipsec_ha_monitor.lab.router import Clock, LabCredentials, Router
 
     router = Router("R9", "hub", "10.9.9.9", LabCredentials("u", "p", "s"), Clock())
     router.returned_to_rom_by = reason

@@ -23,15 +23,15 @@ from support.inventories import write_inventory
 from support.processes import start_serve, stop
 from support.waiting import wait_until
 
-from monitor.export.exporter import Exporter
-from monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.router import Faults
+from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.router import Faults
 
 pytestmark = pytest.mark.integration  # the lab over SSH, the exporter's HTTP server, `serve` as a process
 
-LOGGER = "monitor.export.server"
+LOGGER = "ipsec_ha_monitor.export.server"
 
 
 @pytest.fixture(scope="module")
@@ -339,7 +339,7 @@ def test_serve_flags_cap_connections_and_threads(lab: Lab, tmp_path: Path) -> No
 
 
 def test_the_cli_defaults_are_the_servers() -> None:
-    from monitor import cli
+    from ipsec_ha_monitor import cli
 
     assert (cli.DEFAULT_MAX_CONNECTIONS, cli.DEFAULT_MAX_PROBES_PER_TARGET) == (
         DEFAULT_MAX_CONNECTIONS,

@@ -16,18 +16,18 @@ from support.inventories import write_inventory
 from support.paths import CORPUS, FIXTURES, MANIFEST
 from support.snapshots import snapshot_of
 
-from monitor.export import ExportView, render
-from monitor.health import evaluate_pair
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.outputs import SHOW_COMMANDS
-from monitor.lab.router import Clock, Faults
-from monitor.lab.topology import build_pairs, drop_tunnel, lab_credentials, set_baseline
-from monitor.parse import ParseError, errors, parse_output
-from monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, Poller
-from monitor.poll.commands import SUPPLEMENTARY, WITHOUT
-from monitor.records import Ikev2Sa
-from monitor.snapshot import CommandResult, Snapshot, Status
+from ipsec_ha_monitor.export import ExportView, render
+from ipsec_ha_monitor.health import evaluate_pair
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.outputs import SHOW_COMMANDS
+from ipsec_ha_monitor.lab.router import Clock, Faults
+from ipsec_ha_monitor.lab.topology import build_pairs, drop_tunnel, lab_credentials, set_baseline
+from ipsec_ha_monitor.parse import ParseError, errors, parse_output
+from ipsec_ha_monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, Poller
+from ipsec_ha_monitor.poll.commands import SUPPLEMENTARY, WITHOUT
+from ipsec_ha_monitor.records import Ikev2Sa
+from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 COMMAND = "show crypto ikev2 sa"
 FOLDERS = {"show_crypto_ikev2_sa": COMMAND, "show_crypto_ikev2_sa_detail": "show crypto ikev2 sa detail"}
@@ -233,7 +233,7 @@ def test_lab_ikev2_branch_polled_over_ssh_and_old_ios_stays_up(tmp_path: Path) -
             r5 = poller.poll_all()["R5"]
             result = r5.result(COMMAND)
             assert result is not None and result.status is Status.NOT_SUPPORTED, result
-            # The error says what is left out (monitor/poll/commands.py WITHOUT).
+            # The error says what is left out (ipsec_ha_monitor/poll/commands.py WITHOUT).
             assert "refused (invalid_input)" in result.error and WITHOUT[COMMAND] in result.error, result.error
             assert r5.up and r5.ikev2_sas is None and len(r5.isakmp_sas) == 1
             samples = parse_samples(render(ExportView(inventory, {"R5": r5})).decode())

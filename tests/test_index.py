@@ -10,14 +10,14 @@ from netmiko.utilities import get_structured_data_textfsm
 from support.paths import FIXTURES, REPO
 from textfsm import clitable
 
-from monitor.parse import COMMANDS, ParseError, resolve
-from monitor.parse.commands import render_index
-from monitor.parse.templates import OUR_TEMPLATES, run
+from ipsec_ha_monitor.parse import COMMANDS, ParseError, resolve
+from ipsec_ha_monitor.parse.commands import render_index
+from ipsec_ha_monitor.parse.templates import OUR_TEMPLATES, run
 
 
 def test_committed_index_is_generated_from_the_table() -> None:
     assert (REPO / "textfsm_templates" / "index").read_text() == render_index(), (
-        "run: python -m monitor.parse.write_index"
+        "run: python -m ipsec_ha_monitor.parse.write_index"
     )
 
 

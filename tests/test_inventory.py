@@ -12,8 +12,8 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from monitor.inventory import NO_PASSWORD, Inventory, InventoryError, PollSettings, Secret, load_inventory
-from monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.inventory import NO_PASSWORD, Inventory, InventoryError, PollSettings, Secret, load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
 
 GOOD = """\
 defaults:
@@ -557,9 +557,18 @@ def test_every_command_names_the_bad_file_and_exits_2(tmp_path: Path, command: s
         inventory.write_text(text.replace("password: {file: " + str(secret) + "}", f"key_file: {key}"))
         named = key
     done = subprocess.run(
-        [sys.executable, "-m", "monitor", command, "--config", str(inventory), "--web.listen-address", "127.0.0.1:0"]
+        [
+            sys.executable,
+            "-m",
+            "ipsec_ha_monitor",
+            command,
+            "--config",
+            str(inventory),
+            "--web.listen-address",
+            "127.0.0.1:0",
+        ]
         if command == "serve"
-        else [sys.executable, "-m", "monitor", command, "--config", str(inventory)],
+        else [sys.executable, "-m", "ipsec_ha_monitor", command, "--config", str(inventory)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -604,7 +613,8 @@ def test_relative_paths_are_read_from_the_inventory_folder(tmp_path: Path) -> No
         .replace("role: branch}", "role: branch, known_hosts: known_hosts}")
     )
     snippet = (
-        "import sys; from monitor.inventory import load_inventory; d = load_inventory(sys.argv[1]).devices['R4'];"
+        "import sys; from ipsec_ha_monitor.inventory import load_inventory;"
+        "d = load_inventory(sys.argv[1]).devices['R4'];"
         "print(d.credentials.key_file); print(d.known_hosts);"
         "print(d.credentials.enable_secret.reveal() == sys.argv[2])"
     )

@@ -15,10 +15,10 @@ import pytest
 from support.inventories import write_inventory
 from support.ssh_hop import Forward, JumpServer, known_hosts_line, new_key
 
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.poll import Poller
-from monitor.snapshot import Status
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.poll import Poller
+from ipsec_ha_monitor.snapshot import Status
 
 pytestmark = pytest.mark.integration  # the lab, a jump host and the OpenSSH client
 

@@ -22,22 +22,22 @@ from support.lab import Sampler, connect, in_order, sequence
 from support.processes import closed_port
 from support.waiting import wait_until
 
-from monitor.lab import Lab, LabThread
-from monitor.lab.control import status
-from monitor.lab.ios_cli import IosCli
-from monitor.lab.outputs import SHOW_COMMANDS
-from monitor.lab.rekey import MAX_WAIT_SECONDS, REKEY_SYNC_SECONDS, maintain_sas
-from monitor.lab.router import Clock, Faults, Router
-from monitor.lab.scenarios import (
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.control import status
+from ipsec_ha_monitor.lab.ios_cli import IosCli
+from ipsec_ha_monitor.lab.outputs import SHOW_COMMANDS
+from ipsec_ha_monitor.lab.rekey import MAX_WAIT_SECONDS, REKEY_SYNC_SECONDS, maintain_sas
+from ipsec_ha_monitor.lab.router import Clock, Faults, Router
+from ipsec_ha_monitor.lab.scenarios import (
     OPERATOR_RELOAD_LOG,
     RELOAD_LOOP_PAUSE_SECONDS,
     RELOAD_SECONDS,
     SCENARIOS,
     ScenarioContext,
 )
-from monitor.lab.topology import LabPair, build_pairs, lab_credentials
-from monitor.parse import ParseError, parse_output
-from monitor.parse.templates import index_template
+from ipsec_ha_monitor.lab.topology import LabPair, build_pairs, lab_credentials
+from ipsec_ha_monitor.parse import ParseError, parse_output
+from ipsec_ha_monitor.parse.templates import index_template
 
 pytestmark = pytest.mark.integration  # the lab over SSH, `lab` as a process
 
@@ -424,19 +424,19 @@ def test_counters_grow_while_traffic_flows() -> None:
 def test_lab_command_line_runs_writes_inventory_and_takes_triggers(tmp_path) -> None:
     inventory = tmp_path / "lab.yml"
     control = f"127.0.0.1:{closed_port()}"
-    command = [sys.executable, "-m", "monitor", "lab", "--time-scale", "30", "--control-address", control]
+    command = [sys.executable, "-m", "ipsec_ha_monitor", "lab", "--time-scale", "30", "--control-address", control]
     process = subprocess.Popen([*command, "--write-inventory", str(inventory)], stdout=subprocess.PIPE, text=True)
     try:
         wait_until(inventory.exists, 30, "the lab's inventory file", interval=0.1)
         answer = subprocess.run(
-            [sys.executable, "-m", "monitor", "lab", "trigger", "failover", "--control-address", control],
+            [sys.executable, "-m", "ipsec_ha_monitor", "lab", "trigger", "failover", "--control-address", control],
             capture_output=True,
             text=True,
             timeout=30,
         )
         assert answer.returncode == 0 and answer.stdout.startswith("ok: scenario failover"), answer
         bad = subprocess.run(
-            [sys.executable, "-m", "monitor", "lab", "trigger", "meltdown", "--control-address", control],
+            [sys.executable, "-m", "ipsec_ha_monitor", "lab", "trigger", "meltdown", "--control-address", control],
             capture_output=True,
             text=True,
             timeout=30,

@@ -12,11 +12,11 @@ from support.exposition import Samples, parse_samples
 from support.exposition import sample as value
 from support.snapshots import snapshot_of
 
-from monitor.export import METRICS, ExportView, render
-from monitor.health import evaluate_pair
-from monitor.inventory import Inventory
-from monitor.lab.topology import LabPair, drop_tunnel
-from monitor.snapshot import Snapshot, Status
+from ipsec_ha_monitor.export import METRICS, ExportView, render
+from ipsec_ha_monitor.health import evaluate_pair
+from ipsec_ha_monitor.inventory import Inventory
+from ipsec_ha_monitor.lab.topology import LabPair, drop_tunnel
+from ipsec_ha_monitor.snapshot import Snapshot, Status
 
 CONTRACT = {  # SPEC.md: name -> labels
     "ipsecha_device_up": {"device", "pair"},

@@ -16,12 +16,12 @@ from support.inventories import write_branch_inventory, write_inventory
 from support.paths import REPO
 from support.processes import SilentHost, closed_port
 
-from monitor import check
-from monitor.check import CheckResult, render_nagios
-from monitor.health import DEGRADED, HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN, PairHealth, RuleResult
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.router import Faults
+from ipsec_ha_monitor import check
+from ipsec_ha_monitor.check import CheckResult, render_nagios
+from ipsec_ha_monitor.health import DEGRADED, HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN, PairHealth, RuleResult
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.router import Faults
 
 pytestmark = pytest.mark.integration  # the lab over SSH, `check` as a process
 
@@ -34,7 +34,7 @@ STATUS = re.compile(r"^IPSECHA (OK|WARNING|CRITICAL|UNKNOWN) - ([^|\n]+) \| (.+)
 
 def nagios(path: Path, *extra: str) -> tuple[int, str, str]:
     done = subprocess.run(
-        [sys.executable, "-m", "monitor", "check", "--config", str(path), "--nagios", *extra],
+        [sys.executable, "-m", "ipsec_ha_monitor", "check", "--config", str(path), "--nagios", *extra],
         capture_output=True,
         text=True,
         timeout=120,
@@ -152,7 +152,7 @@ def test_nagios_with_json_is_refused_as_unknown(tmp_path: Path, capsys: pytest.C
 
 def test_recovering_is_critical_and_degraded_is_warning(tmp_path: Path) -> None:
     """The verdict-to-state mapping on its own, the severity the alerts give
-    (monitor/health.py PAIR_RULES): a pair whose only failed rule is the
+    (ipsec_ha_monitor/health.py PAIR_RULES): a pair whose only failed rule is the
     unexpected reload within the hour is CRITICAL, as IpsechaUnexpectedReload
     (the failover run in test_check reaches it through the lab); one whose
     only failed rules are warnings (preemption configured) is WARNING, as
@@ -272,7 +272,7 @@ def test_timeout_flag_is_honoured_and_scaled(scaled: LabThread, tmp_path: Path) 
         [
             sys.executable,
             "-m",
-            "monitor",
+            "ipsec_ha_monitor",
             "check",
             "--config",
             str(path),
@@ -310,7 +310,7 @@ def test_a_check_stuck_before_its_poll_still_answers_in_time(tmp_path: Path) -> 
     assert took < 50 / SCALE, took
     scaled = ("--time.scale", f"{SCALE}", "-t", "10")
     done = subprocess.run(
-        [sys.executable, "-m", "monitor", "check", "--config", str(path), "--state", str(stuck), *scaled],
+        [sys.executable, "-m", "ipsec_ha_monitor", "check", "--config", str(path), "--state", str(stuck), *scaled],
         capture_output=True,
         text=True,
         timeout=120,
@@ -325,11 +325,11 @@ def test_version_and_bad_arguments_as_a_plugin(tmp_path: Path) -> None:
     """-V prints the name and version, exit 0 (as Nagios plugins do); a bad
     argument is UNKNOWN with the reason on the status line, which is all
     Nagios shows."""
-    from monitor import __version__
+    from ipsec_ha_monitor import __version__
 
     for flag in ("-V", "--version"):
         done = subprocess.run(
-            [sys.executable, "-m", "monitor", "check", flag], capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "ipsec_ha_monitor", "check", flag], capture_output=True, text=True, timeout=60
         )
         assert (done.returncode, done.stdout) == (0, f"ipsec-ha-monitor check {__version__}\n")
     path = write_branch_inventory(tmp_path / "lab.yml", port=closed_port())

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from support.paths import REPO
 
-from monitor.assets import shipped_files
-from monitor.cli import build_parser
+from ipsec_ha_monitor.assets import shipped_files
+from ipsec_ha_monitor.cli import build_parser
 
 # Text files a user reads (the templates are TextFSM, not prose).
 SHIPPED = sorted(
@@ -29,7 +29,7 @@ CITATION = re.compile(
     r"(?P<page>README(?:\.md)?|docs/[\w./-]+?\.md)"
     r"(?:#(?P<anchor>[a-z0-9][\w-]*)(?![\w:/])|, \"(?P<quoted>[^\"]+)\"|: (?P<section>[A-Z][\w` -]*[\w`]))?"
 )
-COMMAND = re.compile(r"(?:ipsec-ha-monitor|python3? -m monitor) (\w+)((?: +[^|`;&()\n]+)?)")
+COMMAND = re.compile(r"(?:ipsec-ha-monitor|python3? -m ipsec_ha_monitor) (\w+)((?: +[^|`;&()\n]+)?)")
 
 
 def _anchors(page: Path) -> set[str]:

@@ -14,7 +14,7 @@ import pytest
 from support.paths import REPO
 from support.processes import closed_port
 
-from monitor.lab import LAB_EXTRA, LabUnavailable
+from ipsec_ha_monitor.lab import LAB_EXTRA, LabUnavailable
 
 pytestmark = pytest.mark.integration  # the command in subprocesses
 
@@ -57,7 +57,7 @@ def _without_asyncssh(tmp_path: Path) -> dict[str, str]:
 @pytest.mark.parametrize("how", ["module", "script"])
 @pytest.mark.parametrize("what", ["demo", "lab"])
 def test_lab_and_demo_without_asyncssh_say_so_in_one_line_and_exit_1(tmp_path: Path, what: str, how: str) -> None:
-    invocation = [sys.executable, "-m", "monitor"] if how == "module" else [str(SCRIPT)]
+    invocation = [sys.executable, "-m", "ipsec_ha_monitor"] if how == "module" else [str(SCRIPT)]
     if not Path(invocation[0]).exists():
         pytest.skip(f"{invocation[0]} is not installed")
     env = _without_asyncssh(tmp_path)
@@ -78,7 +78,7 @@ def test_the_rest_runs_without_asyncssh(tmp_path: Path) -> None:
     """`assets` and `check` (a device that refuses, exit 2) never import it."""
     env = _without_asyncssh(tmp_path)
     assets = subprocess.run(
-        [sys.executable, "-m", "monitor", "assets", "--output", str(tmp_path / "assets")],
+        [sys.executable, "-m", "ipsec_ha_monitor", "assets", "--output", str(tmp_path / "assets")],
         env=env,
         capture_output=True,
         text=True,
@@ -95,7 +95,7 @@ def test_the_rest_runs_without_asyncssh(tmp_path: Path) -> None:
     )
     inventory.chmod(0o600)
     check = subprocess.run(
-        [sys.executable, "-m", "monitor", "check", "--config.file", str(inventory)],
+        [sys.executable, "-m", "ipsec_ha_monitor", "check", "--config.file", str(inventory)],
         env=env,
         capture_output=True,
         text=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from support.paths import REPO
 
-from monitor import __version__
+from ipsec_ha_monitor import __version__
 
 pytestmark = pytest.mark.integration  # pip builds and installs in subprocesses
 
@@ -52,7 +52,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     shutil.copytree(
         REPO,
         source,
-        symlinks=True,  # monitor/shipped links to dashboards/ and docs/examples/
+        symlinks=True,  # ipsec_ha_monitor/shipped links to dashboards/ and docs/examples/
         ignore=shutil.ignore_patterns(".*", "__pycache__", "*.egg-info", "build", "dist", "tests", "bench", "lab.yml"),
     )
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
@@ -84,7 +84,7 @@ def test_the_wheel_carries_the_licence_and_declares_it(wheel: tuple[Path, str]) 
         (licence,) = [name for name in names if name.endswith(".dist-info/licenses/LICENSE")]
         assert archive.read(licence) == (REPO / "LICENSE").read_bytes()
     assert "License-Expression: Apache-2.0" in text
-    assert f"\nVersion: {__version__}\n" in text  # the one version, monitor.__version__
+    assert f"\nVersion: {__version__}\n" in text  # the one version, ipsec_ha_monitor.__version__
     assert built.name.startswith(f"ipsec_ha_monitor-{__version__}-")
     assert "Apache License" in (REPO / "LICENSE").read_text() and "Version 2.0" in (REPO / "LICENSE").read_text()
 
@@ -104,11 +104,16 @@ def test_an_installed_wheel_writes_out_every_asset(wheel: tuple[Path, str], tmp_
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "monitor", *args], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+            [sys.executable, "-m", "ipsec_ha_monitor", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=tmp_path,
         )
 
     where = subprocess.run(
-        [sys.executable, "-c", "import monitor; print(monitor.__file__)"],
+        [sys.executable, "-c", "import ipsec_ha_monitor; print(ipsec_ha_monitor.__file__)"],
         capture_output=True,
         text=True,
         env=env,
@@ -150,7 +155,7 @@ def test_assets_into_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory\n")
     result = subprocess.run(
-        [sys.executable, "-m", "monitor", "assets", "--output", str(blocker / "sub")],
+        [sys.executable, "-m", "ipsec_ha_monitor", "assets", "--output", str(blocker / "sub")],
         capture_output=True,
         text=True,
         timeout=60,
@@ -168,11 +173,17 @@ def test_the_wheel_carries_every_module_and_template(wheel: tuple[Path, str]) ->
         names = set(archive.namelist())
     wanted = {
         path.relative_to(REPO).as_posix()
-        for pattern in ("monitor/**/*.py", "textfsm_templates/*")
-        for path in REPO.glob(pattern)
+        for path in REPO.glob("ipsec_ha_monitor/**/*.py")
         if "shipped/" not in path.relative_to(REPO).as_posix() or path.name == "__init__.py"
     }
+    wanted |= {
+        f"ipsec_ha_monitor/shipped/textfsm_templates/{path.name}" for path in (REPO / "textfsm_templates").iterdir()
+    }
     assert wanted - names == set()
+    # One import name only: nothing generic (`monitor`, `textfsm_templates`)
+    # lands at the top of a user's site-packages.
+    tops = {name.split("/")[0] for name in names}
+    assert all(top == "ipsec_ha_monitor" or top.endswith(".dist-info") for top in tops), tops
     # The runbooks, a copy of the file (not the checkout's link).
     with zipfile.ZipFile(built) as archive:
-        assert archive.read("monitor/shipped/runbooks.md") == (REPO / "docs" / "runbooks.md").read_bytes()
+        assert archive.read("ipsec_ha_monitor/shipped/runbooks.md") == (REPO / "docs" / "runbooks.md").read_bytes()

@@ -4,7 +4,7 @@ parser Prometheus's tooling uses, and its lint) and read back with
 prometheus_client's parser.
 
 Two halves make that hold. The parser bounds every integer a device prints
-(monitor.parse.values: counters at most 2**64-1, durations and timers
+(ipsec_ha_monitor.parse.values: counters at most 2**64-1, durations and timers
 2**32-1, HSRP priorities 255 and groups 4095, ports 65535): a number beyond
 is a `bad_value` ParseError naming its line, never a record and never an
 internal error. The renderer writes every value as a finite float64:
@@ -38,18 +38,18 @@ from support.paths import FIXTURES, command_of
 from support.prometheus import PROMTOOL
 from support.snapshots import snapshot_of
 
-from monitor.export import ExportView, render
-from monitor.health import PairHealth, evaluate_pair
-from monitor.inventory import Credentials, Device, Inventory, Pair, Secret
-from monitor.lab.outputs import SHOW_COMMANDS
-from monitor.lab.router import Router
-from monitor.lab.topology import LabPair
-from monitor.parse import COMMANDS, MAX_LINE, ParseError, errors, parse_output
-from monitor.parse.values import COUNTER_MAX, TIME_MAX
-from monitor.poll import COMMANDS_BY_ROLE
-from monitor.records import HsrpGroup, IpsecSa, Record
-from monitor.reloads import RELOAD_CAUSES
-from monitor.snapshot import CommandResult, Snapshot, Status
+from ipsec_ha_monitor.export import ExportView, render
+from ipsec_ha_monitor.health import PairHealth, evaluate_pair
+from ipsec_ha_monitor.inventory import Credentials, Device, Inventory, Pair, Secret
+from ipsec_ha_monitor.lab.outputs import SHOW_COMMANDS
+from ipsec_ha_monitor.lab.router import Router
+from ipsec_ha_monitor.lab.topology import LabPair
+from ipsec_ha_monitor.parse import COMMANDS, MAX_LINE, ParseError, errors, parse_output
+from ipsec_ha_monitor.parse.values import COUNTER_MAX, TIME_MAX
+from ipsec_ha_monitor.poll import COMMANDS_BY_ROLE
+from ipsec_ha_monitor.records import HsrpGroup, IpsecSa, Record
+from ipsec_ha_monitor.reloads import RELOAD_CAUSES
+from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="needs promtool (Debian package `prometheus`; .ci/run installs it)"
@@ -189,7 +189,7 @@ def test_a_value_without_a_float64_is_left_out_not_the_page(
         else result
         for result in r2.results
     )
-    with caplog.at_level(logging.WARNING, logger="monitor.export.metrics"):
+    with caplog.at_level(logging.WARNING, logger="ipsec_ha_monitor.export.metrics"):
         page = render(_view(pair, inventory, R2=dataclasses.replace(r2, results=results)))
     samples = read_back(page)
     labels = {"device": "R2", "pair": "HUB-PAIR-1", "peer": huge.peer}

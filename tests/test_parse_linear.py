@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from support.paths import FIXTURES, command_of
 
-from monitor.parse import COMMANDS, MAX_LINE, ParseError, errors, parse_output
+from ipsec_ha_monitor.parse import COMMANDS, MAX_LINE, ParseError, errors, parse_output
 
 SMALL = 500
 BIG = 8 * SMALL  # still under MAX_LINE

@@ -12,11 +12,11 @@ import pytest
 from support.inventories import write_inventory
 from support.paths import CORPUS
 
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.poll import DevicePoller
-from monitor.poll.session import DeviceSession
-from monitor.snapshot import Status
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.poll import DevicePoller
+from ipsec_ha_monitor.poll.session import DeviceSession
+from ipsec_ha_monitor.snapshot import Status
 
 pytestmark = pytest.mark.integration  # the lab over SSH
 

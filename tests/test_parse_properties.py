@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from support.paths import CORPUS, CORPUS_COMMANDS, FIXTURES, command_of
 
-from monitor.parse import ParseError, _rows, consistency, errors, parse_output, resolve
-from monitor.parse.templates import run_checked
+from ipsec_ha_monitor.parse import ParseError, _rows, consistency, errors, parse_output, resolve
+from ipsec_ha_monitor.parse.templates import run_checked
 
 
 @dataclass(frozen=True)

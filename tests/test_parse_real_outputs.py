@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from support.paths import CORPUS, FIXTURES
 
-from monitor.parse import ParseError, errors, parse_output, parse_result, resolve
+from ipsec_ha_monitor.parse import ParseError, errors, parse_output, parse_result, resolve
 
 IPV6_SESSION = CORPUS / "show_crypto_session" / "genie__iosxe_golden_output3.raw"
 STANDBY = FIXTURES / "show_standby" / "packetlife_r1_standby.raw"

@@ -10,12 +10,12 @@ import pytest
 from support.inventories import write_inventory
 from support.paths import FIXTURES
 
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.parse import COMMANDS, PLATFORMS, TABLE, ParseError, errors, parse_output, resolve
-from monitor.parse.templates import INDEX_FILE, OUR_TEMPLATES
-from monitor.poll import DevicePoller
-from monitor.poll import device as device_module
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.parse import COMMANDS, PLATFORMS, TABLE, ParseError, errors, parse_output, resolve
+from ipsec_ha_monitor.parse.templates import INDEX_FILE, OUR_TEMPLATES
+from ipsec_ha_monitor.poll import DevicePoller
+from ipsec_ha_monitor.poll import device as device_module
 
 
 def test_every_command_has_a_row_per_platform_in_the_table_and_the_index() -> None:
@@ -62,7 +62,7 @@ def test_the_devices_platform_reaches_the_parser(tmp_path: Path, monkeypatch: py
 
 
 def test_every_polled_command_is_one_the_parser_knows_by_that_exact_name() -> None:
-    from monitor.poll.commands import COMMANDS_BY_ROLE, OPTIONAL_WITH_STATEFUL_GROUP
+    from ipsec_ha_monitor.poll.commands import COMMANDS_BY_ROLE, OPTIONAL_WITH_STATEFUL_GROUP
 
     polled = {command for commands in COMMANDS_BY_ROLE.values() for command in commands}
     for platform in PLATFORMS:

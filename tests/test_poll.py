@@ -13,14 +13,14 @@ import pytest
 from support.inventories import write_inventory
 from support.processes import closed_port
 
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.ios_cli import IosCli, Reply
-from monitor.lab.router import Faults
-from monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, DevicePoller, Poller
-from monitor.poll.commands import typed as typed_line
-from monitor.poll.session import DeviceSession
-from monitor.snapshot import Status
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.ios_cli import IosCli, Reply
+from ipsec_ha_monitor.lab.router import Faults
+from ipsec_ha_monitor.poll import BRANCH_COMMANDS, HUB_COMMANDS, DevicePoller, Poller
+from ipsec_ha_monitor.poll.commands import typed as typed_line
+from ipsec_ha_monitor.poll.session import DeviceSession
+from ipsec_ha_monitor.snapshot import Status
 
 pytestmark = pytest.mark.integration  # the lab over SSH
 

@@ -75,7 +75,7 @@ from support.processes import start_serve, stop
 from support.prometheus import RULES_DIR, AlertHistory, PrometheusServer, needs_prometheus, scaled_rules
 from support.waiting import wait_until
 
-from monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab import Lab, LabThread
 
 pytestmark = [needs_prometheus, pytest.mark.integration]  # the lab, `serve` and Prometheus as processes
 

@@ -21,12 +21,12 @@ from support.exposition import parse_samples
 from support.exposition import sample as get
 from support.waiting import wait_until
 
-from monitor.core import Recorded
-from monitor.export.exporter import Exporter
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.router import Faults
-from monitor.snapshot import Status
+from ipsec_ha_monitor.core import Recorded
+from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.router import Faults
+from ipsec_ha_monitor.snapshot import Status
 
 pytestmark = pytest.mark.integration  # the lab over SSH, a TCP listener
 

@@ -24,13 +24,13 @@ from pathlib import Path
 import pytest
 from support.inventories import write_inventory
 
-from monitor.inventory import Device, PollSettings, Secret, load_inventory, reveals
-from monitor.lab import Lab, LabThread
-from monitor.lab.ios_cli import IosCli, Reply
-from monitor.poll import DevicePoller, Poller
-from monitor.poll.commands import typed
-from monitor.poll.device import WITHHELD
-from monitor.snapshot import Snapshot, Status
+from ipsec_ha_monitor.inventory import Device, PollSettings, Secret, load_inventory, reveals, secret_forms
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.ios_cli import IosCli, Reply
+from ipsec_ha_monitor.poll import DevicePoller, Poller
+from ipsec_ha_monitor.poll.commands import typed
+from ipsec_ha_monitor.poll.device import WITHHELD
+from ipsec_ha_monitor.snapshot import Snapshot, Status
 
 # Quotes, a backslash, non-ASCII, a bell and a tab: every escaping differs.
 PASSWORD = "Cn4ryPW\"q'b\\s€ü\x07\t!"
@@ -58,7 +58,7 @@ def latin1_read_as_utf8(text: str) -> str:
 
 def forms(secret: str) -> dict[str, str]:
     """Every form the secret must never appear in, named; written out here
-    apart from monitor.inventory.secret_forms, so that a form it lacks fails."""
+    apart from ipsec_ha_monitor.inventory.secret_forms, so that a form it lacks fails."""
     base = {
         "literal": secret,
         "repr": repr(secret)[1:-1],
@@ -213,7 +213,9 @@ def _log_text(caplog: pytest.LogCaptureFixture) -> str:
     side knows the secrets and is no part of the monitor."""
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     return "\n".join(
-        formatter.format(record) for record in caplog.records if not record.name.startswith(("monitor.lab", "asyncssh"))
+        formatter.format(record)
+        for record in caplog.records
+        if not record.name.startswith(("ipsec_ha_monitor.lab", "asyncssh"))
     )
 
 
@@ -306,7 +308,7 @@ def test_check_output_and_debug_log_hold_no_form(echoing_lab: LabThread, tmp_pat
     outputs = []
     for extra in (["--json"], []):
         done = subprocess.run(
-            [sys.executable, "-m", "monitor", "check", "--config", str(path), "--log-level", "debug", *extra],
+            [sys.executable, "-m", "ipsec_ha_monitor", "check", "--config", str(path), "--log-level", "debug", *extra],
             env={**os.environ, "PYTHONIOENCODING": "utf-8"},
             capture_output=True,
             text=True,
@@ -336,7 +338,7 @@ def test_netmiko_debug_log_of_a_login_withholds_the_enable_secret(
 ) -> None:
     """netmiko's own filter masks the literal secret; the write of it is
     logged as a bytes repr, which it misses."""
-    from monitor.poll.session import DeviceSession
+    from ipsec_ha_monitor.poll.session import DeviceSession
 
     caplog.set_level(logging.DEBUG, logger="netmiko")
     inventory = load_inventory(write_inventory(echoing_lab.lab, tmp_path / "lab.yml"))
@@ -348,3 +350,13 @@ def test_netmiko_debug_log_of_a_login_withholds_the_enable_secret(
         session.close()
     assert_no_form(_log_text(caplog), "netmiko's log")
     assert any("withheld" in record.getMessage() for record in caplog.records if record.name == "netmiko")
+
+
+def test_a_secret_with_terminal_controls_is_found_as_the_parser_reads_it() -> None:
+    # The parser drops NUL, BEL and ESC sequences from device output, so a
+    # secret holding one comes back without it; a form cut that short that it
+    # would match innocent text (fewer than 6 characters left) is not kept.
+    assert Secret("Pa\x07ss-W0rd", "test").found_in("reason: Pass-W0rd at 10:00")
+    assert Secret("Pa\x1b[Kss-W0rd", "test").found_in("reason: Pass-W0rd at 10:00")
+    assert "ab" not in secret_forms("\x07ab")
+    assert not Secret("\x07ab", "test").found_in("about a tab")

@@ -11,8 +11,8 @@ import re
 import yaml
 from support.paths import REPO
 
-from monitor.reloads import OPERATOR, RECENT_SECONDS, RELOAD_CAUSES, RELOAD_LOOP_COUNT, RF_FLAPPING_COUNT
-from monitor.rf_states import ACTIVE, RF_STATE_NAMES, STANDBY_HOT
+from ipsec_ha_monitor.reloads import OPERATOR, RECENT_SECONDS, RELOAD_CAUSES, RELOAD_LOOP_COUNT, RF_FLAPPING_COUNT
+from ipsec_ha_monitor.rf_states import ACTIVE, RF_STATE_NAMES, STANDBY_HOT
 
 RULES_FILE = REPO / "dashboards" / "prometheus" / "ipsecha-rules.yml"
 

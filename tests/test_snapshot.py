@@ -3,10 +3,10 @@ its typed accessors are keyed by the command table's record types."""
 
 from __future__ import annotations
 
-from monitor.parse import COMMANDS, parse_output
-from monitor.poll.commands import HUB_COMMANDS
-from monitor.records import IpsecSa, IsakmpSa, Version
-from monitor.snapshot import CommandResult, Snapshot, Status
+from ipsec_ha_monitor.parse import COMMANDS, parse_output
+from ipsec_ha_monitor.poll.commands import HUB_COMMANDS
+from ipsec_ha_monitor.records import IpsecSa, IsakmpSa, Version
+from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 NO_ISAKMP_SAS = "IPv4 Crypto ISAKMP SA\ndst             src             state          conn-id status\n"
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.inventory import load_inventory
-from monitor.poll import Poller
-from monitor.snapshot import Status
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.poll import Poller
+from ipsec_ha_monitor.snapshot import Status
 
 pytestmark = pytest.mark.integration  # real sockets and SSH clients
 

@@ -18,13 +18,13 @@ import pytest
 from support.inventories import FAST_POLLING, write_inventory
 from support.ssh_hop import KeyRouter, public_line
 
-from monitor.inventory import load_inventory
-from monitor.lab import Lab, LabThread
-from monitor.lab.router import Faults
-from monitor.lab.ssh_server import host_key
-from monitor.poll import Poller
-from monitor.poll.session import PARAMIKO_HAS_SHA1
-from monitor.snapshot import Snapshot, Status
+from ipsec_ha_monitor.inventory import load_inventory
+from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.lab.router import Faults
+from ipsec_ha_monitor.lab.ssh_server import host_key
+from ipsec_ha_monitor.poll import Poller
+from ipsec_ha_monitor.poll.session import PARAMIKO_HAS_SHA1
+from ipsec_ha_monitor.snapshot import Snapshot, Status
 
 pytestmark = pytest.mark.integration  # the lab and SSH servers
 

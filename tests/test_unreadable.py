@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from support.paths import CORPUS, CORPUS_COMMANDS, FIXTURES, command_of
 
-from monitor.parse import COMMANDS, ParseError, errors, parse_output, resolve
-from monitor.parse.device_errors import PROMPT, strip_terminal_controls
-from monitor.parse.templates import OUR_TEMPLATES as TEMPLATES
+from ipsec_ha_monitor.parse import COMMANDS, ParseError, errors, parse_output, resolve
+from ipsec_ha_monitor.parse.device_errors import PROMPT, strip_terminal_controls
+from ipsec_ha_monitor.parse.templates import OUR_TEMPLATES as TEMPLATES
 
 RAWS = sorted(FIXTURES.glob("*/*.raw"))
 OUTPUTS = [(resolve(command_of(raw.parent)).command, raw) for raw in RAWS]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.parse import values
+from ipsec_ha_monitor.parse import values
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 exporter's ipsecha_pair_verdict, the dashboards) and the alert rules of
 dashboards/prometheus/ipsecha-rules.yml agree on every condition and its
 severity. One table says it (PAIR_RULES and MONITOR_ALERTS in
-monitor/health.py); this file walks every alert of the rules file and
+ipsec_ha_monitor/health.py); this file walks every alert of the rules file and
 every verdict rule against it, then judges each rule failing on
 snapshots built from the lab's outputs. An alert or a rule added without
 its line in the table, or a severity changed on one side only, fails here."""
@@ -20,11 +20,11 @@ from support.exposition import parse_samples
 from support.paths import REPO
 from support.snapshots import snapshot_of
 
-from monitor.check import CheckResult
-from monitor.check.nagios import NAGIOS_CRITICAL, NAGIOS_OK, NAGIOS_UNKNOWN, NAGIOS_WARNING
-from monitor.core import Monitor
-from monitor.export import ExportView, render
-from monitor.health import (
+from ipsec_ha_monitor.check import CheckResult
+from ipsec_ha_monitor.check.nagios import NAGIOS_CRITICAL, NAGIOS_OK, NAGIOS_UNKNOWN, NAGIOS_WARNING
+from ipsec_ha_monitor.core import Monitor
+from ipsec_ha_monitor.export import ExportView, render
+from ipsec_ha_monitor.health import (
     CRITICAL,
     DEGRADED,
     ERRORS_INCREASE_SECONDS,
@@ -46,11 +46,11 @@ from monitor.health import (
     evaluate_pair,
     verdict_of,
 )
-from monitor.inventory import Inventory
-from monitor.lab.topology import LabPair, drop_tunnel, set_hsrp_roles
-from monitor.reloads import Reload, Switchover
-from monitor.rf_states import ACTIVE, DISABLED
-from monitor.snapshot import Snapshot
+from ipsec_ha_monitor.inventory import Inventory
+from ipsec_ha_monitor.lab.topology import LabPair, drop_tunnel, set_hsrp_roles
+from ipsec_ha_monitor.reloads import Reload, Switchover
+from ipsec_ha_monitor.rf_states import ACTIVE, DISABLED
+from ipsec_ha_monitor.snapshot import Snapshot
 
 RULES_FILE = REPO / "dashboards" / "prometheus" / "ipsecha-rules.yml"
 NEGOTIATION = 3

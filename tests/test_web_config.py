@@ -22,11 +22,11 @@ from support.processes import StderrLines, serving_url, spawn_serve, stop
 from support.tls import self_signed
 from support.waiting import wait_until
 
-from monitor.export import web_config
-from monitor.export.exporter import Exporter
-from monitor.export.server import ExporterServer
-from monitor.export.web_config import WebConfigError, bcrypt_cost, load_web_config
-from monitor.inventory import load_inventory
+from ipsec_ha_monitor.export import web_config
+from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.export.server import ExporterServer
+from ipsec_ha_monitor.export.web_config import WebConfigError, bcrypt_cost, load_web_config
+from ipsec_ha_monitor.inventory import load_inventory
 
 pytestmark = pytest.mark.integration  # the exporter's HTTPS server
 

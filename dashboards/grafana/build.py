@@ -35,10 +35,10 @@ REPO = HERE.parent.parent
 if str(REPO) not in sys.path:  # run as a plain script from a checkout: import this checkout's package
     sys.path.insert(0, str(REPO))
 
-from monitor.export.metrics import METRICS  # noqa: E402
-from monitor.health import VERDICT_SEVERITY  # noqa: E402
-from monitor.records import HSRP_STATES  # noqa: E402
-from monitor.rf_states import RF_STATE_NAMES  # noqa: E402
+from ipsec_ha_monitor.export.metrics import METRICS  # noqa: E402
+from ipsec_ha_monitor.health import VERDICT_SEVERITY  # noqa: E402
+from ipsec_ha_monitor.records import HSRP_STATES  # noqa: E402
+from ipsec_ha_monitor.rf_states import RF_STATE_NAMES  # noqa: E402
 
 Json = dict[str, Any]
 
@@ -61,7 +61,7 @@ GREEN, BLUE, YELLOW, ORANGE, RED, PURPLE = "green", "blue", "yellow", "orange", 
 # Pair verdict as a number, worst highest, so `max` across exporters or
 # probe targets keeps the worst verdict any of them reported: a known fault
 # outranks an unknown part, critical outranks warning (VERDICT_SEVERITY in
-# monitor/health.py, as the alerts page them). `degraded`: only warning rules
+# ipsec_ha_monitor/health.py, as the alerts page them). `degraded`: only warning rules
 # failed (preemption configured, IPsec errors rising), yellow as a warning
 # alert; `recovering`: critical, every rule holds but a member reloaded
 # unexpectedly within the hour (the reload alert still fires), orange;
@@ -78,7 +78,7 @@ VERDICT_NOTES = {
     "recovering": " Every health rule holds, but a hub reloaded unexpectedly within the hour.",
 }
 if {text for text, _ in VERDICTS.values()} != set(VERDICT_SEVERITY):
-    raise SystemExit(f"VERDICTS must name every verdict of monitor/health.py: {sorted(VERDICT_SEVERITY)}")
+    raise SystemExit(f"VERDICTS must name every verdict of ipsec_ha_monitor/health.py: {sorted(VERDICT_SEVERITY)}")
 # HSRP state as a number: 1 + its index in HSRP_STATES; 0 when no state is
 # set, which the exporter writes for a group IOS shows as "Disabled".
 HSRP_CODES = {0: "disabled", **{index + 1: state for index, state in enumerate(HSRP_STATES)}}
@@ -1102,7 +1102,7 @@ def check_expr(expr: str, recorded: set[str]) -> list[str]:
         elif name not in METRICS:
             # Also refuses the exporter's own ipsecha_exporter_* series: they
             # are on /metrics only, and the dashboards must work over /probe.
-            problems.append(f"metric {name} is not exported (monitor.export.metrics.METRICS)")
+            problems.append(f"metric {name} is not exported (ipsec_ha_monitor.export.metrics.METRICS)")
     return problems
 
 

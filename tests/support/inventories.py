@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from monitor.lab import Lab
+from ipsec_ha_monitor.lab import Lab
 
 # Short timeouts, so fault tests stay quick; the defaults suit real routers.
 FAST_POLLING = {

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from netmiko import ConnectHandler
 from netmiko.base_connection import BaseConnection
 
-from monitor.lab import Lab
-from monitor.parse import ParseError, parse_output
+from ipsec_ha_monitor.lab import Lab
+from ipsec_ha_monitor.parse import ParseError, parse_output
 
 
 def connect(lab: Lab, name: str, **overrides: object) -> BaseConnection:

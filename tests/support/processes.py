@@ -69,11 +69,11 @@ def _default_sigint() -> None:
 
 
 def start_monitor(*args: str, **popen: Any) -> subprocess.Popen[str]:
-    """`python -m monitor *args` with piped text stdout and stderr, and
+    """`python -m ipsec_ha_monitor *args` with piped text stdout and stderr, and
     SIGINT at its default (KeyboardInterrupt), whatever the runner ignores."""
     options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     options.update(popen)
-    return subprocess.Popen([sys.executable, "-m", "monitor", *args], preexec_fn=_default_sigint, **options)
+    return subprocess.Popen([sys.executable, "-m", "ipsec_ha_monitor", *args], preexec_fn=_default_sigint, **options)
 
 
 def spawn_serve(
@@ -208,9 +208,11 @@ class ServerProcess:
         return (self.folder / f"{self.name}.log").read_text()[-3000:]
 
 
-def start_serve(inventory: Path, poll_interval: str, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    """`ipsec-ha-monitor serve` on a free port, started; (process, host:port)."""
-    process = spawn_serve(inventory, "--log.level", "warn", *extra, interval=poll_interval)
+def start_serve(
+    inventory: Path, poll_interval: str, *extra: str, listen: str = "127.0.0.1:0"
+) -> tuple[subprocess.Popen[str], str]:
+    """`ipsec-ha-monitor serve` on `listen` (a free port), started; (process, host:port)."""
+    process = spawn_serve(inventory, "--log.level", "warn", *extra, listen=listen, interval=poll_interval)
     url = serving_url(process)
     if not url.startswith("http://"):
         stop(process)

@@ -3,11 +3,11 @@ state and parsed, exactly as a poll of that router would yield."""
 
 from __future__ import annotations
 
-from monitor.lab.outputs import SHOW_COMMANDS
-from monitor.lab.router import Router
-from monitor.parse import parse_output
-from monitor.poll import COMMANDS_BY_ROLE
-from monitor.snapshot import CommandResult, Snapshot, Status
+from ipsec_ha_monitor.lab.outputs import SHOW_COMMANDS
+from ipsec_ha_monitor.lab.router import Router
+from ipsec_ha_monitor.parse import parse_output
+from ipsec_ha_monitor.poll import COMMANDS_BY_ROLE
+from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 
 def snapshot_of(router: Router, pair: str = "HUB-PAIR-1", started_at: float = 1_000_000.0) -> Snapshot:

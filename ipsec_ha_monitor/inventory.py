@@ -1,0 +1,857 @@
+"""The inventory: one YAML file, loaded and validated here into typed data.
+
+    defaults:                       # optional; any device field, plus credentials
+      platform: cisco_ios
+      port: 22
+      credentials:
+        username: netops            # a username is not a secret: plain text is fine
+        password: {env: IPSECHA_PASSWORD}
+        enable_secret: {file: /run/secrets/enable}
+    pairs:
+      - {name: HUB-PAIR-1, members: [R1, R2]}
+      # optional `stateful_group: BRANCH-5-TUNNEL`: the HSRP group name that
+      # `scheme standby` names, for images without show redundancy inter-device
+    devices:
+      - {name: R1, host: 10.0.0.1, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
+      - {name: R2, host: 10.0.0.2, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
+      - {name: R4, host: 172.16.0.4, role: branch}
+    polling:                        # optional; the values below are the defaults
+      workers: 32                   # devices polled at once
+      connect_timeout: 10           # seconds for TCP, the SSH handshake and banner
+      login_timeout: 10             # seconds for authentication and the first prompt (default: connect_timeout)
+      command_timeout: 20           # seconds for one command's whole output
+      poll_timeout: 60              # seconds for one device's whole poll
+      keepalive: 30                 # seconds between SSH keepalives on idle sessions
+      backoff_initial: 5            # seconds before retrying a refused login (auth),
+      backoff_max: 300              # doubling per failure up to this
+
+Per device (or in defaults): `known_hosts: PATH` checks the SSH host key
+against that file (OpenSSH format; unknown or changed keys are refused),
+`legacy_ssh: true` allows SHA-1 key exchange and ssh-rsa host keys for old
+IOS images (Paramiko 5 has removed them; see the README), and
+`ssh_config_file: PATH` hands netmiko an OpenSSH client configuration: its
+ProxyJump (one hop; netmiko runs the OpenSSH client, `ssh -W`) or
+ProxyCommand for the device's host is how the device is reached. `device_type`
+is read as `platform` (netmiko's name; the same values). `timeouts` (per
+device, or in defaults, merged key by key) overrides the `polling` values:
+
+      timeouts: {connect: 30, login: 30, command: 60, poll: 180}
+
+`connect` is TCP, the SSH handshake and banner; `login` the authentication
+and the first prompt (`polling.login_timeout`, default the connect timeout);
+`command` one command's output; `poll` the device's whole poll.
+
+A hub belongs to one pair: one listed in two is refused, naming the line and
+both pairs. Every path the inventory names (key_file, known_hosts,
+ssh_config_file, {file: PATH}) is `~` expanded, and a relative one is read
+from the inventory's folder (not the current directory: `/` under systemd).
+
+Credentials may log in with a key: `key_file: PATH` (OpenSSH or PEM private
+key, loaded at load time) with `passphrase` (a secret, as
+below) when it is encrypted, and/or `use_agent: true` (the keys of the SSH
+agent at SSH_AUTH_SOCK). The password is then optional.
+
+Passwords and enable secrets come from environment variables (`{env: NAME}`)
+or files (`{file: PATH}`, first line). Inline secrets are refused, except in
+an inventory marked `lab: true` (what `ipsec-ha-monitor lab` writes, with its
+throwaway credentials) for hosts on loopback addresses. A file the inventory
+names (secret, key, known_hosts, ssh_config) that cannot be read, is not
+UTF-8 or is binary is an error naming it. Every error names the file, the
+line and the field, in one line; no error, repr or str ever shows a secret. A value given where a
+variable name or a path belongs may be a secret pasted in the wrong place: an
+error repeats a variable's name only when it looks like one (upper-case
+letters, digits and `_`, at most 64 characters), and a path only when
+something exists there.
+
+`Secret.found_in(text)` (and `reveals()` for several) tells whether text
+holds a secret in any form it can come back in: as is, Python-repr'd,
+JSON-encoded, shell-quoted, backslash-escaped, with control characters in
+caret notation, or with its non-ASCII characters mangled by a device or a
+decoder; the pollers and `check` withhold such text whole.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import shlex
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ipsec_ha_monitor.logs import one_line
+from ipsec_ha_monitor.parse.device_errors import strip_terminal_controls
+from ipsec_ha_monitor.parse.templates import PLATFORMS  # what the parser reads is what may be polled
+
+ROLES = ("hub", "branch")
+_SSH_FIELDS = {"known_hosts", "legacy_ssh", "ssh_config_file", "timeouts"}
+_DEVICE_FIELDS = {
+    "name",
+    "host",
+    "port",
+    "platform",
+    "device_type",
+    "role",
+    "pair",
+    "expected_peers",
+    "credentials",
+} | _SSH_FIELDS
+_DEFAULT_FIELDS = {"port", "platform", "device_type", "credentials"} | _SSH_FIELDS
+_CREDENTIAL_FIELDS = {"username", "password", "enable_secret", "key_file", "passphrase", "use_agent"}
+# A device's `timeouts` keys, and the `polling` value each overrides.
+TIMEOUT_KEYS = {
+    "connect": "connect_timeout",
+    "login": "login_timeout",
+    "command": "command_timeout",
+    "poll": "poll_timeout",
+}
+# What an error may repeat of a value given where a variable name belongs:
+# a secret pasted there instead must not be printed back.
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+
+
+class InventoryError(ValueError):
+    """A bad inventory: names the file, the line and the field."""
+
+    def __init__(self, path: Path, line: int, where: str, message: str) -> None:
+        self.path, self.line, self.where, self.message = path, line, where, message
+        super().__init__(f"{path}:{line}: {where}: {message}")
+
+
+class Secret:
+    """A password or secret: `reveal()` hands it to the SSH client, nothing
+    else ever prints it."""
+
+    __slots__ = ("_anchor", "_forms", "_value", "source")
+
+    def __init__(self, value: str, source: str) -> None:
+        self._value = value
+        self.source = source  # where it came from, e.g. "env IPSECHA_PASSWORD"
+        self._forms: tuple[str, ...] | None = None
+        self._anchor = ""
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every form the secret can come back in (see secret_forms)."""
+        if self._forms is None:
+            forms = secret_forms(self._value)
+            # A quick first test: the longest ASCII letters-and-digits run,
+            # which no escaping or mangling changes, when every form has it.
+            runs = sorted(re.findall(r"[A-Za-z0-9]+", self._value), key=len)
+            self._anchor = runs[-1] if runs and all(runs[-1] in form for form in forms) else ""
+            self._forms = forms
+        return self._forms
+
+    def found_in(self, text: str) -> bool:
+        """Whether `text`, or `text` once repr'd or JSON-encoded, holds this
+        secret in any of its forms."""
+        return reveals(text, (self,))
+
+    def __repr__(self) -> str:
+        return f"Secret(from {self.source})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def reveals(text: str, secrets: Iterable[Secret | None]) -> bool:
+    """Whether `text` gives any of `secrets` away: holds one in any of its
+    forms, as is, once the text itself is repr'd or JSON-encoded (how a log
+    line, `check --json` or an error quoting a line would print it), or once
+    or twice unescaped (a form escaped again: a device's JSON-escaped echo
+    quoted by a ParseError's repr)."""
+    held = [secret for secret in set(secrets) if secret is not None and secret.forms]
+    if not text or not held:
+        return False
+    once = _unescape(text)
+    views = dict.fromkeys(
+        (text, repr(text), ascii(text), json.dumps(text), json.dumps(text, ensure_ascii=False), once, _unescape(once))
+    )
+    for secret in held:
+        for view in views:
+            if secret._anchor and secret._anchor not in view:
+                continue
+            if any(form in view for form in secret.forms):
+                return True
+    return False
+
+
+# A backslash escape of Python, JSON, C or a shell: \xNN, \uNNNN, \UNNNNNNNN,
+# octal, \n and kin, or a backslash before any other character.
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.DOTALL)
+_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+
+
+def _unescape(text: str) -> str:
+    """`text` with one level of backslash escapes and shell quoting undone
+    (lossy: only ever searched, never shown)."""
+    if "\\" not in text and "'" not in text:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        sequence = match.group(0)[1:]
+        if len(sequence) > 1 and sequence[0] in "xuU":
+            code = int(sequence[1:], 16)
+            return chr(code) if code <= 0x10FFFF else sequence
+        if sequence[0] in "01234567":
+            return chr(int(sequence, 8))
+        return _SIMPLE_ESCAPES.get(sequence, sequence)
+
+    result = _ESCAPE.sub(one, text).replace("'\"'\"'", "'").replace("'\\''", "'")
+    try:  # JSON's surrogate pairs back into one character
+        return result.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeError:
+        return result
+
+
+MIN_STRIPPED_FORM = 6
+
+
+def secret_forms(value: str) -> tuple[str, ...]:
+    """`value` as it can reappear in text: its character set mangled (UTF-8
+    read as ASCII or Latin-1 with replacement characters, non-ASCII shown as
+    `?`, a Latin-1 or cp1252 device read as UTF-8, control characters in
+    caret notation or dropped as the parser drops terminal controls), each
+    of those as is, Python-repr'd (str, ascii() and bytes, with either quote
+    escaped), JSON-encoded (with and without ensure_ascii, `/` escaped or
+    not), with backslash escapes (unicode_escape, quotes and backslashes,
+    regex) and shell-quoted. Never empty strings; none shorter than the
+    value but the one without terminal controls, kept only while it has
+    MIN_STRIPPED_FORM characters (a shorter one would match innocent text)."""
+    if not value:
+        return ()
+    raw = value.encode("utf-8", "surrogateescape")
+    spellings = [
+        value,
+        raw.decode("utf-8", "replace"),
+        raw.decode("ascii", "replace"),  # a replacement character per non-ASCII byte
+        raw.decode("latin-1"),  # mojibake
+        value.encode("ascii", "replace").decode("ascii"),  # `?` per character, as IOS shows it
+        value.encode("latin-1", "replace").decode("utf-8", "replace"),  # a Latin-1 device
+        value.encode("cp1252", "replace").decode("utf-8", "replace"),  # a Windows-1252 one
+        "".join(_caret(char) for char in value),  # ^G for BEL, as a terminal echoes it
+    ]
+    # Each as the parser reads it: terminal controls (NUL, BEL, ESC sequences) gone.
+    stripped = (strip_terminal_controls(spelling) for spelling in spellings)
+    spellings += [spelling for spelling in stripped if len(spelling) >= MIN_STRIPPED_FORM]
+    forms: dict[str, None] = {}
+    for spelling in dict.fromkeys(spellings):
+        for form in _escapes(spelling):
+            forms.setdefault(form)
+    return tuple(form for form in forms if form)
+
+
+def _caret(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return "^" + chr(code + 0x40)
+    return "^?" if code == 0x7F else char
+
+
+def _escapes(text: str) -> Iterator[str]:
+    yield text
+    raw = text.encode("utf-8", "surrogateescape")
+    for quote in ("", "'", '"'):  # repr escapes one quote, or none
+        yield "".join("\\" + c if c == quote else repr(c)[1:-1] for c in text)
+        yield "".join("\\" + c if c == quote else ascii(c)[1:-1] for c in text)
+        yield "".join("\\" + chr(b) if chr(b) == quote else repr(bytes([b]))[2:-1] for b in raw)
+    for encoded in (json.dumps(text), json.dumps(text, ensure_ascii=False)):
+        yield encoded[1:-1]
+        yield encoded[1:-1].replace("/", "\\/")
+    yield text.encode("unicode_escape").decode("ascii")
+    yield "".join("\\" + c if c in "\\'\"" else c for c in text)
+    yield re.escape(text)  # a backslash before every special character, as a shell's \ does
+    yield shlex.quote(text)
+    yield text.replace("'", "'\"'\"'")  # inside a larger single-quoted word
+    yield text.replace("'", "'\\''")
+
+
+# A device that logs in with a key or the agent alone: reveals "", is found
+# in no text, and netmiko gets no password to try.
+NO_PASSWORD = Secret("", "no password: key or agent login")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: Secret  # NO_PASSWORD when a key or the agent logs in alone
+    enable_secret: Secret | None = None
+    key_file: Path | None = None  # a private key (OpenSSH or PEM), ~ expanded
+    passphrase: Secret | None = None  # of an encrypted key_file
+    use_agent: bool = False  # offer the SSH agent's keys (SSH_AUTH_SOCK)
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every secret of these credentials: what no text may give away."""
+        held = (self.password, self.enable_secret, self.passphrase)
+        return tuple(secret for secret in held if secret is not None and secret.reveal())
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    host: str
+    port: int
+    platform: str
+    role: str  # "hub" or "branch"
+    credentials: Credentials
+    pair: str | None = None
+    stateful_group: str | None = None  # its pair's, when the inventory names it
+    expected_peers: tuple[str, ...] = ()
+    known_hosts: Path | None = None  # check the host key against this file
+    legacy_ssh: bool = False  # allow SHA-1 key exchange and ssh-rsa host keys
+    ssh_config_file: Path | None = None  # OpenSSH client config: ProxyJump / ProxyCommand
+    timeouts: tuple[tuple[str, float], ...] = ()  # (polling field, seconds) overriding `polling`
+
+    def settings(self, polling: PollSettings) -> PollSettings:
+        """`polling` with this device's own timeouts."""
+        overrides: dict[str, Any] = dict(self.timeouts)
+        return replace(polling, **overrides) if overrides else polling
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """How the pollers behave (the inventory's `polling` section)."""
+
+    workers: int = 32
+    connect_timeout: float = 10.0
+    login_timeout: float | None = None  # authentication and the first prompt; None: connect_timeout
+    command_timeout: float = 20.0
+    poll_timeout: float = 60.0
+    keepalive: float = 30.0
+    backoff_initial: float = 5.0
+    backoff_max: float = 300.0
+
+    @property
+    def login_seconds(self) -> float:
+        return self.connect_timeout if self.login_timeout is None else self.login_timeout
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    members: tuple[str, str]
+    # The HSRP group name `redundancy inter-device` / `scheme standby` names,
+    # as configured; None to learn it from show redundancy inter-device.
+    stateful_group: str | None = None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    path: Path
+    devices: dict[str, Device] = field(default_factory=dict)
+    pairs: dict[str, Pair] = field(default_factory=dict)
+    lab: bool = False
+    polling: PollSettings = field(default_factory=PollSettings)
+
+    def pair_of(self, device: str) -> str:
+        """The device's pair name, "" for a device in no pair (a branch)."""
+        return self.devices[device].pair or ""
+
+
+def load_inventory(path: str | os.PathLike[str]) -> Inventory:
+    """Read and validate the inventory at `path` (raises InventoryError)."""
+    return _Loader(Path(path)).load()
+
+
+class _Loader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # Relative paths in the inventory are read from its folder, wherever
+        # the process runs (under systemd the current directory is /).
+        self.folder = Path(os.path.abspath(path)).parent
+        self._keys: dict[tuple[Path, str | None], str] = {}  # key_file and passphrase: what is wrong, "" nothing
+
+    def error(self, node: yaml.Node | None, where: str, message: str) -> InventoryError:
+        line = node.start_mark.line + 1 if node is not None else 0
+        return InventoryError(self.path, line, where, message)
+
+    def load(self) -> Inventory:
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise InventoryError(self.path, 0, "file", f"cannot read it: {exc.strerror}") from None
+        except ValueError:  # a NUL in the path
+            raise InventoryError(self.path, 0, "file", "cannot read it: not a valid path") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise InventoryError(self.path, line, "file", "not UTF-8 text") from None
+        try:
+            root = yaml.compose(text)
+        except yaml.reader.ReaderError as exc:  # a control character: binary, not YAML text
+            line = text.count("\n", 0, exc.position) + 1
+            raise InventoryError(
+                self.path, line, "file", f"not valid YAML: unacceptable character #x{exc.character:04x}"
+            ) from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 0
+            problem = getattr(exc, "problem", None) or "cannot parse it"
+            raise InventoryError(self.path, line, "file", f"not valid YAML: {one_line(str(problem))}") from None
+        except RecursionError:  # the composer recurses once per level
+            raise InventoryError(self.path, 0, "file", "not valid YAML: nested too deeply") from None
+        if root is None:
+            raise InventoryError(self.path, 1, "file", "empty inventory: expected 'devices'")
+        top = self.mapping(root, "inventory", {"defaults", "devices", "pairs", "lab", "polling"})
+        lab = self.boolean(top["lab"], "lab") if "lab" in top else False
+        defaults = self.mapping(top["defaults"], "defaults", _DEFAULT_FIELDS) if "defaults" in top else {}
+        if "devices" not in top:
+            raise self.error(root, "devices", "missing: the inventory needs at least one device")
+        devices: dict[str, Device] = {}
+        device_nodes = self.sequence(top["devices"], "devices")
+        if not device_nodes:
+            raise self.error(top["devices"], "devices", "empty: the inventory needs at least one device")
+        for index, node in enumerate(device_nodes):
+            device = self.device(node, f"devices[{index}]", defaults, lab)
+            if device.name in devices:
+                raise self.error(node, f"devices[{index}].name", f"duplicate device name {device.name!r}")
+            devices[device.name] = device
+        pairs: dict[str, Pair] = {}
+        member_of: dict[str, tuple[str, int]] = {}  # device -> (its pair, the line that lists it)
+        for index, node in enumerate(self.sequence(top["pairs"], "pairs") if "pairs" in top else []):
+            pair = self.pair(node, f"pairs[{index}]", devices)
+            if pair.name in pairs:
+                raise self.error(node, f"pairs[{index}].name", f"duplicate pair name {pair.name!r}")
+            for member in pair.members:
+                if member in member_of:
+                    first, line = member_of[member]
+                    raise self.error(
+                        node,
+                        f"pairs[{index}].members",
+                        f"{member} is in two pairs, {first} (line {line}) and {pair.name}: "
+                        "a hub belongs to one pair only",
+                    )
+                member_of[member] = (pair.name, node.start_mark.line + 1)
+            pairs[pair.name] = pair
+        self.check_membership(device_nodes, devices, pairs)
+        for pair in pairs.values():  # a member need not repeat its pair's name
+            for member in pair.members:
+                devices[member] = replace(devices[member], pair=pair.name, stateful_group=pair.stateful_group)
+        polling = self.polling(top["polling"]) if "polling" in top else PollSettings()
+        return Inventory(self.path, devices, pairs, lab, polling)
+
+    # --- shapes ---------------------------------------------------------------
+
+    def mapping(self, node: yaml.Node, where: str, allowed: set[str]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, where, "expected a mapping (key: value lines)")
+        result: dict[str, yaml.Node] = {}
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            if name not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.error(key, f"{where}.{name}", f"unknown field (known: {known})")
+            if name in result:
+                raise self.error(key, f"{where}.{name}", "given twice")
+            result[name] = value
+        return result
+
+    def sequence(self, node: yaml.Node, where: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, where, "expected a list")
+        return list(node.value)
+
+    def text(self, node: yaml.Node, where: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null" or not str(node.value).strip():
+            raise self.error(node, where, "expected a non-empty text value")
+        return str(node.value).strip()
+
+    def boolean(self, node: yaml.Node, where: str) -> bool:
+        try:
+            value = yaml.safe_load(yaml.serialize(node)) if isinstance(node, yaml.ScalarNode) else None
+        except (yaml.YAMLError, ValueError):  # a 5,000-digit integer, say
+            value = None
+        if not isinstance(value, bool):
+            raise self.error(node, where, "expected true or false")
+        return value
+
+    def port(self, node: yaml.Node, where: str) -> int:
+        value = self.text(node, where)
+        if not (value.isascii() and value.isdigit() and len(value) <= 5) or not 0 < int(value) < 65536:
+            raise self.error(node, where, f"expected a TCP port 1-65535, got {value!r}")
+        return int(value)
+
+    def number(self, node: yaml.Node, where: str, minimum: float) -> float:
+        value = self.text(node, where)
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not number >= minimum or number == float("inf"):
+            raise self.error(node, where, f"expected a number >= {minimum:g}, got {value!r}")
+        return number
+
+    def choice(self, node: yaml.Node, where: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(node, where)
+        if value not in allowed:
+            raise self.error(node, where, f"expected one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    # --- records --------------------------------------------------------------
+
+    def device(self, node: yaml.Node, where: str, defaults: dict[str, yaml.Node], lab: bool) -> Device:
+        fields = self.mapping(node, where, _DEVICE_FIELDS)
+        for required in ("name", "host", "role"):
+            if required not in fields:
+                raise self.error(node, f"{where}.{required}", "missing")
+
+        def pick(name: str) -> tuple[yaml.Node | None, str]:
+            if name in fields:
+                return fields[name], f"{where}.{name}"
+            return defaults.get(name), f"defaults.{name}"
+
+        name = self.text(fields["name"], f"{where}.name")
+        host = self.text(fields["host"], f"{where}.host")
+        port_node, port_where = pick("port")
+        port = self.port(port_node, port_where) if port_node is not None else 22
+        known_hosts_node, known_hosts_where = pick("known_hosts")
+        legacy_node, legacy_where = pick("legacy_ssh")
+        ssh_config_node, ssh_config_where = pick("ssh_config_file")
+        credentials_node, credentials_where = pick("credentials")
+        if credentials_node is None:
+            raise self.error(node, f"{where}.credentials", "missing (here or in defaults)")
+        role = self.choice(fields["role"], f"{where}.role", ROLES)
+        peers: tuple[str, ...] = ()
+        if "expected_peers" in fields:
+            if role != "hub":
+                raise self.error(fields["expected_peers"], f"{where}.expected_peers", "only a hub has expected peers")
+            peers = tuple(
+                self.address(peer, f"{where}.expected_peers[{i}]")
+                for i, peer in enumerate(self.sequence(fields["expected_peers"], f"{where}.expected_peers"))
+            )
+        platform = self.platform(fields, where) or self.platform(defaults, "defaults") or "cisco_ios"
+        timeouts = dict(self.timeouts(defaults["timeouts"], "defaults.timeouts") if "timeouts" in defaults else ())
+        timeouts.update(self.timeouts(fields["timeouts"], f"{where}.timeouts") if "timeouts" in fields else ())
+        return Device(
+            name=name,
+            host=host,
+            port=port,
+            platform=platform,
+            role=role,
+            credentials=self.credentials(credentials_node, credentials_where, lab, host, name),
+            pair=self.text(fields["pair"], f"{where}.pair") if "pair" in fields else None,
+            expected_peers=peers,
+            known_hosts=self.known_hosts(known_hosts_node, known_hosts_where) if known_hosts_node is not None else None,
+            legacy_ssh=self.boolean(legacy_node, legacy_where) if legacy_node is not None else False,
+            ssh_config_file=self.ssh_config(ssh_config_node, ssh_config_where, host, port)
+            if ssh_config_node is not None
+            else None,
+            timeouts=tuple(sorted(timeouts.items())),
+        )
+
+    def platform(self, fields: dict[str, yaml.Node], where: str) -> str | None:
+        """`platform`, or netmiko's name for it, `device_type` (the same
+        values); both given must agree. None when neither is."""
+        given = {
+            key: self.choice(fields[key], f"{where}.{key}", PLATFORMS)
+            for key in ("platform", "device_type")
+            if key in fields
+        }
+        if len(set(given.values())) > 1:
+            raise self.error(
+                fields["device_type"],
+                f"{where}.device_type",
+                f"{given['device_type']!r} disagrees with platform {given['platform']!r} "
+                "(device_type is netmiko's name for platform: give one of them)",
+            )
+        return next(iter(given.values()), None)
+
+    def timeouts(self, node: yaml.Node, where: str) -> dict[str, float]:
+        fields = self.mapping(node, where, set(TIMEOUT_KEYS))
+        return {TIMEOUT_KEYS[key]: self.number(value, f"{where}.{key}", 0.1) for key, value in fields.items()}
+
+    def known_hosts(self, node: yaml.Node, where: str) -> Path:
+        path = self.referenced_file(node, where)
+        self.read_referenced(node, where, path)
+        return path
+
+    def referenced_file(self, node: yaml.Node, where: str) -> Path:
+        """A path the inventory names (not a secret's: it is repeated in
+        errors), `~` expanded, relative to the inventory's folder, that must
+        be a file. The error names the path tried."""
+        given = self.text(node, where)
+        path = _path(given, self.folder)
+        if path is None or not path.is_file():
+            tried = str(path) if path is not None else given
+            relative = path is not None and str(path) != str(_path(given))
+            hint = f" ({given} is read from the inventory's folder)" if relative else ""
+            raise self.error(node, where, f"{tried} is not a readable file{hint}")
+        return path
+
+    def read_referenced(self, node: yaml.Node, where: str, path: Path) -> str:
+        """The text of a file the inventory names: readable UTF-8 text, or an
+        error naming it."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise self.error(node, where, f"cannot read {path}: {exc.strerror}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.error(node, where, f"{path} is not UTF-8 text") from None
+        if "\0" in text:
+            raise self.error(node, where, f"{path} is a binary file, not text")
+        return text
+
+    def ssh_config(self, node: yaml.Node, where: str, host: str, port: int) -> Path:
+        """An OpenSSH client configuration netmiko reads for this host: its
+        ProxyJump (one hop, run as `ssh -W` by the OpenSSH client) or
+        ProxyCommand, HostName, Port and User."""
+        import paramiko  # here: reading an inventory without SSH options needs no SSH library
+
+        path = self.referenced_file(node, where)
+        text = self.read_referenced(node, where, path)
+        try:
+            config = paramiko.SSHConfig.from_text(text)
+            found = config.lookup(host)
+        except Exception as exc:  # paramiko's ConfigParseError and kin
+            raise self.error(node, where, f"{path}: not a valid ssh_config: {one_line(str(exc))}") from None
+        hops = found.get("proxyjump", "")
+        if "proxycommand" not in found and "," in hops:
+            raise self.error(
+                node,
+                where,
+                f"{path}: ProxyJump {hops} for {host} has more than one hop, which netmiko does not support: "
+                "give the last hop a ProxyJump of its own",
+            )
+        # Paramiko expands ProxyCommand's %p to the config's Port (22 unless
+        # set), not the port netmiko is given: the hop would go to the wrong one.
+        config_port = str(found.get("port", "22"))
+        uses_port = any(line.strip().lower().startswith("proxycommand") and "%p" in line for line in text.splitlines())
+        if "proxycommand" in found and uses_port and config_port != str(port):
+            raise self.error(
+                node,
+                where,
+                f"{path}: the ProxyCommand for {host} gets %p = {config_port} (its Port there), but the device's "
+                f"port is {port}: set Port {port} for {host} in {path}",
+            )
+        return path
+
+    def key_file(self, node: yaml.Node, where: str) -> Path:
+        path = self.referenced_file(node, where)
+        text = self.read_referenced(node, where, path)
+        if "PRIVATE KEY-----" not in text:
+            hint = ": it holds a public key" if text.lstrip().startswith(("ssh-", "ecdsa-", "sk-")) else ""
+            raise self.error(node, where, f"{path} is not a private key (OpenSSH or PEM){hint}")
+        return path
+
+    def polling(self, node: yaml.Node) -> PollSettings:
+        fields = self.mapping(node, "polling", set(PollSettings.__dataclass_fields__))
+        values: dict[str, Any] = {}  # workers an int, the rest seconds
+        for name, value in fields.items():
+            if name == "workers":
+                number = self.number(value, "polling.workers", 1)
+                if number != int(number):
+                    raise self.error(value, "polling.workers", "expected a whole number")
+                values[name] = int(number)
+            else:
+                values[name] = self.number(value, f"polling.{name}", 0 if name == "keepalive" else 0.1)
+        settings = PollSettings(**values)
+        if settings.backoff_max < settings.backoff_initial:
+            raise self.error(fields.get("backoff_max", node), "polling.backoff_max", "must be >= backoff_initial")
+        return settings
+
+    def address(self, node: yaml.Node, where: str) -> str:
+        value = self.text(node, where)
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise self.error(node, where, f"expected an IP address, got {value!r}") from None
+
+    def credentials(self, node: yaml.Node, where: str, lab: bool, host: str, device: str) -> Credentials:
+        fields = self.mapping(node, where, _CREDENTIAL_FIELDS)
+        if "username" not in fields:
+            raise self.error(node, f"{where}.username", "missing")
+        key_file = self.key_file(fields["key_file"], f"{where}.key_file") if "key_file" in fields else None
+        use_agent = self.boolean(fields["use_agent"], f"{where}.use_agent") if "use_agent" in fields else False
+        if "password" not in fields and key_file is None and not use_agent:
+            raise self.error(node, f"{where}.password", "missing (needed unless key_file or use_agent: true is given)")
+        if "passphrase" in fields and key_file is None:
+            raise self.error(fields["passphrase"], f"{where}.passphrase", "given without key_file")
+        inline = InlineRule(lab, host, device)
+        secret, passphrase_node = fields.get("enable_secret"), fields.get("passphrase")
+        passphrase = None if passphrase_node is None else self.secret(passphrase_node, f"{where}.passphrase", inline)
+        if key_file is not None:
+            self.check_key(fields["key_file"], f"{where}.key_file", key_file, passphrase)
+        return Credentials(
+            username=self.text(fields["username"], f"{where}.username"),
+            password=self.secret(fields["password"], f"{where}.password", inline)
+            if "password" in fields
+            else NO_PASSWORD,
+            enable_secret=self.secret(secret, f"{where}.enable_secret", inline) if secret is not None else None,
+            key_file=key_file,
+            passphrase=passphrase,
+            use_agent=use_agent,
+        )
+
+    def check_key(self, node: yaml.Node, where: str, path: Path, passphrase: Secret | None) -> None:
+        """The key loads, decrypted with `passphrase` when it is encrypted
+        (each key and passphrase once per load: decrypting takes a while)."""
+        import paramiko
+
+        cache_key = (path, passphrase.reveal() if passphrase is not None else None)
+        if cache_key not in self._keys:
+            problem = ""
+            try:
+                paramiko.PKey.from_path(path, cache_key[1].encode() if cache_key[1] is not None else None)
+            except TypeError:  # encrypted and no passphrase, or the other way round
+                problem = (
+                    f"{path} is encrypted: give passphrase"
+                    if passphrase is None
+                    else f"{path} is not encrypted: leave passphrase out"
+                )
+            except Exception as exc:  # ValueError, SSHException, UnknownKeyType: never the passphrase's text
+                problem = (
+                    f"cannot load {path} (a wrong passphrase, or a key type Paramiko cannot use: {type(exc).__name__})"
+                )
+            self._keys[cache_key] = problem
+        if self._keys[cache_key]:
+            raise self.error(node, where, self._keys[cache_key])
+
+    def secret(self, node: yaml.Node, where: str, inline: InlineRule) -> Secret:
+        if isinstance(node, yaml.ScalarNode):
+            refusal = inline.refusal()
+            if refusal:
+                raise self.error(node, where, refusal)
+            return Secret(self.text(node, where), "the lab inventory")
+        # Not self.mapping(): an unknown key is not repeated (`{hunter2}` is a key).
+        keys = [key.value if isinstance(key, yaml.ScalarNode) else None for key, _ in getattr(node, "value", ())]
+        if not isinstance(node, yaml.MappingNode) or len(keys) != 1 or keys[0] not in ("env", "file"):
+            raise self.error(node, where, "expected exactly one of {env: VARIABLE} or {file: PATH}")
+        kind, value_node = keys[0], node.value[0][1]
+        given = self.text(value_node, f"{where}.{kind}")
+        if kind == "env":
+            try:
+                value = os.environ.get(given)
+            except ValueError:  # a NUL in the name
+                value = None
+            if not value:
+                # A secret pasted where the name belongs must not be printed:
+                # the name is repeated only when it looks like one.
+                name = f"environment variable {given}" if _ENV_NAME.fullmatch(given) else _UNNAMED_VARIABLE
+                raise self.error(value_node, f"{where}.env", f"{name} is not set")
+            return Secret(value, f"env {given}")
+        source = _path(given, self.folder)
+        try:
+            if source is None:
+                raise FileNotFoundError
+            size = source.stat().st_size
+        except (OSError, ValueError):
+            # Nothing there, so perhaps no path at all but a secret pasted in
+            # its place: the path is not repeated.
+            raise self.error(value_node, f"{where}.file", _NO_FILE) from None
+        try:
+            value = source.read_text(encoding="utf-8").splitlines()[0].strip() if size else ""
+        except OSError as exc:
+            raise self.error(value_node, f"{where}.file", f"cannot read {source}: {exc.strerror}") from None
+        except UnicodeDecodeError:  # the decoder's message would quote a byte of the secret
+            raise self.error(value_node, f"{where}.file", f"{source} is not UTF-8 text") from None
+        if any((char < " " and char != "\t") or char == "\x7f" for char in value):
+            raise self.error(value_node, f"{where}.file", f"{source} is a binary file, not text")
+        if not value:
+            raise self.error(value_node, f"{where}.file", f"{source} is empty")
+        return Secret(value, f"file {source}")
+
+    def pair(self, node: yaml.Node, where: str, devices: dict[str, Device]) -> Pair:
+        fields = self.mapping(node, where, {"name", "members", "stateful_group"})
+        if "name" not in fields or "members" not in fields:
+            raise self.error(node, where, "a pair needs a name and two members")
+        members = [self.text(m, f"{where}.members") for m in self.sequence(fields["members"], f"{where}.members")]
+        if len(members) != 2 or members[0] == members[1]:
+            raise self.error(fields["members"], f"{where}.members", "a pair has exactly two different members")
+        for member in members:
+            if member not in devices:
+                raise self.error(fields["members"], f"{where}.members", f"no device named {member!r}")
+            if devices[member].role != "hub":
+                raise self.error(fields["members"], f"{where}.members", f"{member} is not a hub")
+        stateful_group = None
+        if "stateful_group" in fields:
+            stateful_group = self.text(fields["stateful_group"], f"{where}.stateful_group")
+            if not stateful_group or any(char.isspace() for char in stateful_group):
+                raise self.error(
+                    fields["stateful_group"],
+                    f"{where}.stateful_group",
+                    f"expected an HSRP group name (standby N name ...), got {stateful_group!r}",
+                )
+        return Pair(self.text(fields["name"], f"{where}.name"), (members[0], members[1]), stateful_group)
+
+    def check_membership(self, nodes: list[yaml.Node], devices: dict[str, Device], pairs: dict[str, Pair]) -> None:
+        for index, (node, device) in enumerate(zip(nodes, devices.values(), strict=True)):
+            if device.pair is None:
+                continue
+            pair = pairs.get(device.pair)
+            if pair is None:
+                raise self.error(node, f"devices[{index}].pair", f"no pair named {device.pair!r} under 'pairs'")
+            if device.name not in pair.members:
+                raise self.error(node, f"devices[{index}].pair", f"{device.name} is not a member of {pair.name}")
+        for pair in pairs.values():
+            for member in pair.members:
+                if devices[member].pair not in (None, pair.name):
+                    raise InventoryError(
+                        self.path, 0, f"pairs.{pair.name}", f"{member} says it belongs to {devices[member].pair}"
+                    )
+
+
+@dataclass(frozen=True)
+class InlineRule:
+    """Where an inline secret may stand: in a lab inventory, for a host on a
+    loopback address (the lab's routers, its throwaway credentials)."""
+
+    lab: bool
+    host: str
+    device: str
+
+    def refusal(self) -> str:
+        """Why an inline secret is refused here ("" when it is not)."""
+        if not self.lab:
+            return "inline secrets are refused outside a lab inventory: use {env: VARIABLE} or {file: PATH}"
+        if not _loopback(self.host):
+            return (
+                f"inline secrets are refused for {self.device} (host {self.host}): even in a lab inventory they are "
+                "accepted only for hosts on loopback addresses (127.0.0.0/8, ::1); use {env: VARIABLE} or {file: PATH}"
+            )
+        return ""
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve anywhere
+        return False
+
+
+_UNNAMED_VARIABLE = (
+    "the environment variable named here (name not shown: not an upper-case NAME of at most 64 characters, "
+    "so perhaps a secret given in its place)"
+)
+_NO_FILE = (
+    "cannot read the file named here: nothing exists at that path (path not shown: perhaps a secret given in its place)"
+)
+
+
+def _path(text: str, folder: Path | None = None) -> Path | None:
+    """`text` as a path, `~` expanded, a relative one taken from `folder`
+    (the inventory's); None when it cannot be one (an unknown user's home,
+    a NUL)."""
+    if "\0" in text:
+        return None
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # ~nosuchuser
+        return None
+    return folder / path if folder is not None and not path.is_absolute() else path

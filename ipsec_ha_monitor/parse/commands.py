@@ -1,0 +1,256 @@
+"""The command table: the one place that says, for each platform and show
+command the monitor understands, which template parses it, which record it
+becomes, and what a complete answer must contain.
+
+The CliTable `index` in textfsm_templates/ is generated from this table
+(`python -m ipsec_ha_monitor.parse.write_index`); a test keeps the committed file in
+step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipsec_ha_monitor import records
+from ipsec_ha_monitor.parse import builders
+from ipsec_ha_monitor.parse.device_errors import PROMPT
+from ipsec_ha_monitor.parse.templates import DEFAULT_PLATFORM, OUR_TEMPLATES
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    command: str  # canonical form, as pollers send it
+    template: str  # file name in the template folder
+    index_command: str  # CliTable Command column (`[[...]]` completion syntax)
+    record: type[records.Record]
+    build: builders.Builder
+    # Lines every complete record has, each with the template values it sets
+    # (any one of them proves the line came): a record missing one means
+    # truncated output or an IOS variant the template does not know. Every
+    # value the template marks Required is listed here too: the parser runs
+    # the template without its Required options, so that a record lacking
+    # one is reported with the missing line's name instead of vanishing.
+    required: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Text that proves the device answered even when there are no records
+    # (no SAs yet is a valid answer, an empty screen is not): searched in the
+    # whole output, only when no record came out.
+    empty_answer: re.Pattern[str] | None = None
+    platform: str = DEFAULT_PLATFORM  # the netmiko device type (index Platform column)
+
+    @functools.cached_property  # a Path join costs more than parsing a short output's lines
+    def template_path(self) -> Path:
+        return OUR_TEMPLATES / self.template
+
+
+def _t(command: str) -> str:
+    return f"cisco_ios_{command.replace(' ', '_')}.textfsm"
+
+
+# Order matters for the CliTable index: more specific commands first, and
+# every Command pattern is anchored with "$" so that `show redundancy` does
+# not swallow `show redundancy states` (CliTable matches prefixes).
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "show standby brief",
+        _t("show standby brief"),
+        "sh[[ow]] stan[[dby]] b[[rief]]",
+        records.HsrpBriefEntry,
+        builders.build_hsrp_brief,
+        required={
+            "<interface> <group> <priority> row": ("GROUP", "INTERFACE"),
+            "the state column": ("STATE",),
+            "the virtual IP column": ("VIRTUAL_IP",),
+        },
+        empty_answer=re.compile(r"^Interface\s+Grp\s+Pri", re.M),
+    ),
+    CommandSpec(
+        "show standby",
+        _t("show standby"),
+        "sh[[ow]] stan[[dby]]( all)?",
+        records.HsrpGroup,
+        builders.build_hsrp_groups,
+        required={
+            "<interface> - Group <n>": ("INTERFACE", "GROUP"),
+            "State is ...": ("STATE",),
+            "Preemption ...": ("PREEMPT",),
+            "Active router is ...": ("ACTIVE_ROUTER",),
+            "Standby router is ...": ("STANDBY_ROUTER",),
+            "Priority ...": ("PRIORITY",),
+        },
+    ),
+    CommandSpec(
+        "show redundancy states",
+        _t("show redundancy states"),
+        "sh[[ow]] red[[undancy]] sta[[tes]]",
+        records.RedundancyStates,
+        builders.build_redundancy_states,
+        # What every real sample prints, the article's four-line quotes too.
+        required={
+            "my state = ...": ("MY_STATE_CODE",),
+            "peer state = ...": ("PEER_STATE_CODE",),
+            "Mode = ...": ("MODE",),
+            "Unit ID = ...": ("UNIT_ID",),
+        },
+    ),
+    CommandSpec(
+        "show redundancy inter-device",
+        _t("show redundancy inter-device"),
+        "sh[[ow]] red[[undancy]] i[[nter-device]]",
+        records.InterDeviceRedundancy,
+        builders.build_inter_device,
+        # The lines of the one real sample (packetlife); "Peer present:" is
+        # read when present, never required: no real output has it.
+        required={
+            "Redundancy inter-device state: ...": ("STATE",),
+            "Scheme: ...": ("SCHEME",),
+            "Groupname: ... Group State: ...": ("GROUP_NAME",),
+            "Security: ...": ("SECURITY",),
+        },
+    ),
+    CommandSpec(
+        "show redundancy switchover history",
+        _t("show redundancy switchover history"),
+        "sh[[ow]] red[[undancy]] sw[[itchover]] h[[istory]]",
+        records.SwitchoverEvent,
+        builders.build_switchover_history,
+        required={"<index> <previous> <current> <reason> <time> row": ("INDEX",)},
+        empty_answer=re.compile(r"^[^\S\n]*Index\s+Previous", re.M),
+    ),
+    CommandSpec(
+        "show redundancy history",
+        _t("show redundancy history"),
+        "sh[[ow]] red[[undancy]] h[[istory]]",
+        records.RedundancyHistoryEvent,
+        builders.build_redundancy_history,
+        required={"<time> <event> line": ("TIME",)},
+        empty_answer=re.compile(r"^[^\S\n]*Redundancy\s+Facility\s+Event\s+Log", re.M),
+    ),
+    CommandSpec(
+        "show redundancy",
+        _t("show redundancy"),
+        "sh[[ow]] red[[undancy]]",
+        records.Redundancy,
+        builders.build_redundancy,
+        required={
+            "Current Software state = ...": ("MY_SOFTWARE_STATE",),
+            # the peer's section, or the sentence saying why there is none
+            "Peer Processor Information / Peer (slot: ...) information is not available": (
+                "PEER_ROLE",
+                "PEER_UNAVAILABLE_SLOT",
+            ),
+        },
+    ),
+    CommandSpec(
+        "show crypto ipsec sa",
+        _t("show crypto ipsec sa"),
+        "sh[[ow]] cry[[pto]] ips[[ec]] sa",
+        records.IpsecSa,
+        builders.build_ipsec_sas,
+        required={
+            "current_peer ...": ("PEER",),
+            "#send errors ...": ("SEND_ERRORS",),
+            "current outbound spi: ...": ("CURRENT_OUTBOUND_SPI",),
+        },
+        empty_answer=re.compile(r"^[^\S\n]*No\s+SAs\s+found", re.M),
+    ),
+    CommandSpec(
+        "show crypto isakmp sa",
+        _t("show crypto isakmp sa"),
+        "sh[[ow]] cry[[pto]] isa[[kmp]] sa",
+        records.IsakmpSa,
+        builders.build_isakmp_sas,
+        required={"the dst column / dst: line": ("DST",), "the state column / state: line": ("STATE",)},
+        empty_answer=re.compile(r"^[^\S\n]*(?:dst\s+src\s+state|IPv[46]\s+Crypto\s+ISAKMP\s+SA)", re.M),
+    ),
+    CommandSpec(
+        "show crypto ikev2 sa",
+        _t("show crypto ikev2 sa"),
+        # The detail form prints the same tunnels with more lines: one template.
+        "sh[[ow]] cry[[pto]] ikev2 sa( d[[etail]])?",
+        records.Ikev2Sa,
+        builders.build_ikev2_sas,
+        required={
+            "<tunnel-id> ... <status> row": ("TUNNEL_ID",),
+            "the status column": ("STATUS",),
+            "the local address (row, or Local line)": ("LOCAL",),
+            "the remote address (row, or Remote line)": ("REMOTE",),
+            "Encr: ... DH Grp ... line": ("DH_GROUP",),
+            "Life/Active Time: ... line": ("LIFETIME",),
+        },
+        # No IKEv2 SA: IOS prints the section headers alone (real samples:
+        # genieparser's IPv4 section with no tunnel).
+        empty_answer=re.compile(r"^[^\S\n]*IPv[46]\s+Crypto\s+IKEv2\s+SA[^\S\n]*$", re.M),
+    ),
+    CommandSpec(
+        "show crypto session",
+        _t("show crypto session"),
+        "sh[[ow]] cry[[pto]] ses[[sion]]",
+        records.CryptoSession,
+        builders.build_crypto_sessions,
+        required={
+            "Interface: ...": ("INTERFACE",),
+            "Session status: ...": ("STATUS",),
+            "Peer: ...": ("PEER",),
+            "IPSEC FLOW: ...": ("FLOWS",),
+        },
+        empty_answer=re.compile(r"^[^\S\n]*Crypto\s+session\s+current\s+status", re.M),
+    ),
+    CommandSpec(
+        "show logging",
+        _t("show logging"),
+        "sh[[ow]] log[[ging]]",
+        records.LogMessage,
+        builders.build_log_messages,
+        required={"%FACILITY-SEVERITY-MNEMONIC: ... message": ("MNEMONIC",)},
+        # The header block with no buffer, or "Log Buffer (N bytes):" with
+        # nothing (but a prompt) after it. The scan from a header stops at the
+        # next header (the search resumes there, with the same answer): from
+        # every header to the end would be quadratic.
+        empty_answer=re.compile(
+            r"^Syslog\s+logging:(?:(?!^Log\s+Buffer\b|^Syslog\s+logging:).)*?"
+            rf"(?:^Log\s+Buffer\s+\(\d+\s+bytes\):?[ \t]*(?:\n[ \t]*|\n{PROMPT}[^\n]*)*)?\Z",
+            re.M | re.S,
+        ),
+    ),
+    CommandSpec(
+        "show version",
+        _t("show version"),
+        "sh[[ow]] ver[[sion]]",
+        records.Version,
+        builders.build_version,
+        required={
+            "<hostname> uptime is ...": ("UPTIME", "HOSTNAME"),
+            "System returned to ROM by ... / Last reload reason: ...": ("RETURNED_TO_ROM_BY", "LAST_RELOAD_REASON"),
+        },
+    ),
+)
+
+# IOS-XE prints these commands as classic IOS does (the corpus's IOS-XE
+# samples parse with the IOS templates), so its rows reuse them. An IOS-XE
+# variant is one template `cisco_xe_<command>.textfsm`, its fixtures under
+# tests/fixtures/cisco_xe/<command>/, and its row here in place of the copy.
+XE_COMMANDS: tuple[CommandSpec, ...] = tuple(dataclasses.replace(spec, platform="cisco_xe") for spec in COMMANDS)
+
+# Every (platform, command) row: what the index lists and resolve() finds.
+TABLE: tuple[CommandSpec, ...] = COMMANDS + XE_COMMANDS
+BY_TEMPLATE: dict[tuple[str, str], CommandSpec] = {(spec.platform, spec.template): spec for spec in TABLE}
+
+
+def render_index() -> str:
+    """The CliTable index for our templates, in ntc-templates' format."""
+    lines = [
+        "# Generated from ipsec_ha_monitor/parse/commands.py: edit the table there, then",
+        "# run: python -m ipsec_ha_monitor.parse.write_index",
+        "#",
+        "# First match wins and Command is matched as a prefix, so specific",
+        "# commands come first and every pattern is anchored with $.",
+        "",
+        "Template, Hostname, Platform, Command",
+        "",
+    ]
+    lines += [f"{spec.template}, .*, {spec.platform}, {spec.index_command}$" for spec in TABLE]
+    return "\n".join(lines) + "\n"
