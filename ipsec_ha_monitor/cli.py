@@ -79,17 +79,26 @@ def decode_text(data: bytes) -> str:
         raise ValueError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
-def _lab(args: argparse.Namespace) -> int:
-    """Run the simulated lab, or steer a running one (`lab trigger NAME`, `lab status`)."""
-    import asyncio
-
+def _lab_missing(command: str) -> int | None:
+    """None when the simulated lab can run here; else the exit code, once
+    one line on stderr has said what to install."""
     from ipsec_ha_monitor.lab import LabUnavailable, require_lab
 
     try:
         require_lab()
     except LabUnavailable as exc:
-        print(f"ipsec-ha-monitor lab: {exc}", file=sys.stderr)
+        print(f"ipsec-ha-monitor {command}: {exc}", file=sys.stderr)
         return LabUnavailable.EXIT_CODE
+    return None
+
+
+def _lab(args: argparse.Namespace) -> int:
+    """Run the simulated lab, or steer a running one (`lab trigger NAME`, `lab status`)."""
+    import asyncio
+
+    missing = _lab_missing("lab")
+    if missing is not None:
+        return missing
     from ipsec_ha_monitor.lab.control import parse_address, run_lab, send_control
     from ipsec_ha_monitor.lab.scenarios import SCENARIOS
 
@@ -176,6 +185,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """The lab and the exporter over it, no configuration."""
+    missing = _lab_missing("demo")
+    if missing is not None:
+        return missing
     from ipsec_ha_monitor import demo
 
     setup_logging(args.log_level, args.log_format)

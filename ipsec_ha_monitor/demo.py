@@ -57,14 +57,8 @@ def check_command(inventory: Path) -> str:
 
 
 def demo(listen: str, control: str, *, base_port: int = 0) -> int:
-    """The lab (baseline, three branches) and the exporter over it."""
-    from ipsec_ha_monitor.lab import LabUnavailable, require_lab
-
-    try:
-        require_lab()
-    except LabUnavailable as exc:
-        print(f"ipsec-ha-monitor demo: {exc}", file=sys.stderr)
-        return LabUnavailable.EXIT_CODE
+    """The lab (baseline, three branches) and the exporter over it. The
+    caller has made sure the lab can run (lab.require_lab)."""
     from ipsec_ha_monitor.lab import SCENARIOS, LabThread
     from ipsec_ha_monitor.lab.control import parse_address, serve_control, trigger_command
 

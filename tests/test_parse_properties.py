@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from support.paths import CORPUS, CORPUS_COMMANDS, FIXTURES, command_of
 
-from ipsec_ha_monitor.parse import ParseError, _rows, consistency, errors, parse_output, resolve
+from ipsec_ha_monitor.parse import ParseError, _rows, errors, parse_output, resolve
 from ipsec_ha_monitor.parse.templates import run_checked
 
 
@@ -60,7 +60,7 @@ def _repeats_legitimately(command: str) -> bool:
     """Logs and event histories list the same record twice when it happened
     twice; every other command's records have a key (consistency.py), or are
     one record whose values may not be restated."""
-    return resolve(command).template in consistency.REPEATS
+    return resolve(command).record_key is None
 
 
 def test_the_corpus_is_here() -> None:
@@ -100,7 +100,7 @@ def _restated_at(command: str, text: str, line_number: int) -> list[str]:
     return [
         restated.again
         for restated in checked.restated
-        if restated.line_number == line_number and not consistency.may_restate(spec.template, restated.value)
+        if restated.line_number == line_number and restated.value not in spec.may_restate
     ]
 
 

@@ -193,7 +193,7 @@ def _check_consistent(spec: CommandSpec, checked: Checked) -> None:
     """Refuse a value that one record states on two lines (fsm.Restated):
     the last would silently win."""
     for restated in checked.restated:
-        if consistency.may_restate(spec.template, restated.value):
+        if restated.value in spec.may_restate:
             continue
         name = restated.value.lower().replace("_", " ")
         if restated.first == restated.again:
@@ -214,7 +214,7 @@ def _check_consistent(spec: CommandSpec, checked: Checked) -> None:
 
 def _check_words(spec: CommandSpec, rows: list[dict[str, object]]) -> None:
     for row in rows:
-        unknown = consistency.unknown_word(spec.template, row)
+        unknown = consistency.unknown_word(spec.words, row)
         if unknown is not None:
             name, text = unknown
             what = name.lower().replace("_", " ")
@@ -222,7 +222,7 @@ def _check_words(spec: CommandSpec, rows: list[dict[str, object]]) -> None:
 
 
 def _check_repeated_records(spec: CommandSpec, rows: list[dict[str, object]], starts: list[int], text: str) -> None:
-    key_of = consistency.record_key(spec.template)
+    key_of = spec.record_key
     if key_of is None:
         return
     seen: dict[object, int] = {}

@@ -1,6 +1,7 @@
 """The command table: the one place that says, for each platform and show
 command the monitor understands, which template parses it, which record it
-becomes, and what a complete answer must contain.
+becomes, what a complete answer must contain and what would make an answer
+contradict itself.
 
 The CliTable `index` in textfsm_templates/ is generated from this table
 (`python -m ipsec_ha_monitor.parse.write_index`); a test keeps the committed file in
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipsec_ha_monitor import records
-from ipsec_ha_monitor.parse import builders
+from ipsec_ha_monitor.parse import builders, consistency
 from ipsec_ha_monitor.parse.device_errors import PROMPT
 from ipsec_ha_monitor.parse.templates import DEFAULT_PLATFORM, OUR_TEMPLATES
 
@@ -40,6 +41,14 @@ class CommandSpec:
     # whole output, only when no record came out.
     empty_answer: re.Pattern[str] | None = None
     platform: str = DEFAULT_PLATFORM  # the netmiko device type (index Platform column)
+    # What no two records of one output may share (see consistency.py); None
+    # for records that repeat legitimately (a message logged twice).
+    record_key: consistency.RecordKey | None = consistency.whole_row
+    # Values one record may state on two lines (any other is refused twice).
+    may_restate: frozenset[str] = frozenset()
+    # Values IOS prints only from a closed list, each with its words: one cut
+    # short ("ACTIV") is a bad_value, never a status IOS does not print.
+    words: dict[str, re.Pattern[str]] = field(default_factory=dict)
 
     @functools.cached_property  # a Path join costs more than parsing a short output's lines
     def template_path(self) -> Path:
@@ -66,6 +75,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "the virtual IP column": ("VIRTUAL_IP",),
         },
         empty_answer=re.compile(r"^Interface\s+Grp\s+Pri", re.M),
+        record_key=consistency.hsrp_brief,
     ),
     CommandSpec(
         "show standby",
@@ -81,6 +91,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "Standby router is ...": ("STANDBY_ROUTER",),
             "Priority ...": ("PRIORITY",),
         },
+        record_key=consistency.hsrp_group,
     ),
     CommandSpec(
         "show redundancy states",
@@ -95,6 +106,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "Mode = ...": ("MODE",),
             "Unit ID = ...": ("UNIT_ID",),
         },
+        words={"MY_STATE_NAME": consistency.RF_STATE_NAME, "PEER_STATE_NAME": consistency.RF_STATE_NAME},
     ),
     CommandSpec(
         "show redundancy inter-device",
@@ -119,6 +131,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         builders.build_switchover_history,
         required={"<index> <previous> <current> <reason> <time> row": ("INDEX",)},
         empty_answer=re.compile(r"^[^\S\n]*Index\s+Previous", re.M),
+        record_key=consistency.switchover_index,
     ),
     CommandSpec(
         "show redundancy history",
@@ -128,6 +141,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         builders.build_redundancy_history,
         required={"<time> <event> line": ("TIME",)},
         empty_answer=re.compile(r"^[^\S\n]*Redundancy\s+Facility\s+Event\s+Log", re.M),
+        record_key=None,  # an event that happened twice
     ),
     CommandSpec(
         "show redundancy",
@@ -165,6 +179,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         builders.build_isakmp_sas,
         required={"the dst column / dst: line": ("DST",), "the state column / state: line": ("STATE",)},
         empty_answer=re.compile(r"^[^\S\n]*(?:dst\s+src\s+state|IPv[46]\s+Crypto\s+ISAKMP\s+SA)", re.M),
+        record_key=consistency.isakmp_sa,
+        words={"STATE": consistency.ISAKMP_STATE, "STATUS": consistency.ISAKMP_STATUS},
     ),
     CommandSpec(
         "show crypto ikev2 sa",
@@ -198,6 +214,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "IPSEC FLOW: ...": ("FLOWS",),
         },
         empty_answer=re.compile(r"^[^\S\n]*Crypto\s+session\s+current\s+status", re.M),
+        # IOS prints a "Session ID:" line per IKE SA of a session
+        # (genieparser's samples file it under the IKE SA).
+        may_restate=frozenset({"SESSION_ID"}),
     ),
     CommandSpec(
         "show logging",
@@ -215,6 +234,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             rf"(?:^Log\s+Buffer\s+\(\d+\s+bytes\):?[ \t]*(?:\n[ \t]*|\n{PROMPT}[^\n]*)*)?\Z",
             re.M | re.S,
         ),
+        record_key=None,  # a message logged twice
     ),
     CommandSpec(
         "show version",
