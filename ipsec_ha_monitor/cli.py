@@ -136,11 +136,6 @@ def _lab(args: argparse.Namespace) -> int:
     return 0
 
 
-# When main() began (time.monotonic(), the clock's real_monotonic()): where
-# check's --timeout budget starts, as close to the process's start as we see.
-_STARTED: list[float] = []
-
-
 def _check(args: argparse.Namespace) -> int:
     """Poll the inventory once (or every --watch seconds), print the verdicts."""
     from ipsec_ha_monitor import check
@@ -160,7 +155,7 @@ def _check(args: argparse.Namespace) -> int:
         devices=args.devices,
         time_scale=args.time_scale,
         timeout=args.timeout,
-        started=_STARTED[-1] if _STARTED else None,
+        started=args.started,
         hard_exit=args.as_program,
     )
 
@@ -555,7 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _STARTED[:] = [time.monotonic()]
+    # Where check's --timeout budget starts (time.monotonic(), the clock's
+    # real_monotonic()): as close to the process's start as we see.
+    started = time.monotonic()
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(arguments)
@@ -572,4 +569,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Run as the program (not main([...]) from a test or a script): a check
     # past its --timeout may end the process itself.
     args.as_program = argv is None
+    args.started = started
     return int(args.run(args))

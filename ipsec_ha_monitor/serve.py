@@ -26,13 +26,13 @@ import os
 import sys
 import threading
 
-from ipsec_ha_monitor.check.words import count
 from ipsec_ha_monitor.clock import Clock
 from ipsec_ha_monitor.core import Monitor, SignalLoop
 from ipsec_ha_monitor.export.exporter import Exporter
 from ipsec_ha_monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
 from ipsec_ha_monitor.export.web_config import WebConfig, load_web_config
 from ipsec_ha_monitor.inventory import Inventory, InventoryError, load_inventory
+from ipsec_ha_monitor.words import count
 
 log = logging.getLogger(__name__)
 

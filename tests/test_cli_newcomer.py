@@ -16,9 +16,9 @@ import pytest
 from support.inventories import write_branch_inventory, write_inventory
 from support.processes import SERVING, closed_port, serving_url, spawn_serve, stop
 
-from ipsec_ha_monitor.check.words import count, duration, plural
 from ipsec_ha_monitor.cli import main
 from ipsec_ha_monitor.lab import Lab, LabThread
+from ipsec_ha_monitor.words import count, duration, plural
 
 TIME_SCALE = 20
 

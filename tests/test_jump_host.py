@@ -18,7 +18,7 @@ from support.ssh_hop import Forward, JumpServer, known_hosts_line, new_key
 from ipsec_ha_monitor.inventory import load_inventory
 from ipsec_ha_monitor.lab import Lab, LabThread
 from ipsec_ha_monitor.poll import Poller
-from ipsec_ha_monitor.snapshot import Status
+from ipsec_ha_monitor.snapshot import Snapshot, Status
 
 pytestmark = pytest.mark.integration  # the lab, a jump host and the OpenSSH client
 
@@ -109,12 +109,7 @@ def test_a_jump_host_refusing_the_key_fails_the_poll_saying_how(
     stranger = tmp_path / "stranger_key"
     new_key(stranger)
     config = _ssh_config(tmp_path, server, stranger, "ProxyJump", lab.servers["R4"].port)
-    path = write_inventory(lab, tmp_path / "lab.yml", overrides={"R4": {"ssh_config_file": str(config)}})
-    poller = Poller(load_inventory(path))
-    try:
-        snapshot = poller.poll("R4")
-    finally:
-        poller.close()
+    path, snapshot = _poll_r4_through(lab, config, tmp_path)
     failure = snapshot.results[0]
     assert not snapshot.up and failure.status is Status.CONNECT, failure
     # The hop's own error (the OpenSSH client's), not what its failure looks like from here.
@@ -124,6 +119,16 @@ def test_a_jump_host_refusing_the_key_fails_the_poll_saying_how(
     assert "Permission denied (publickey)" in failure.error, failure.error
     assert server.logins == [] and server.forwards == []  # refused at the hop: the router was never reached
     assert not any(secret.reveal() in failure.error for secret in snapshot_secrets(path))
+
+
+def _poll_r4_through(lab: Lab, config: Path, tmp_path: Path) -> tuple[Path, Snapshot]:
+    """(inventory path, R4's snapshot) for one poll of R4 through `config`."""
+    path = write_inventory(lab, tmp_path / "lab.yml", overrides={"R4": {"ssh_config_file": str(config)}})
+    poller = Poller(load_inventory(path))
+    try:
+        return path, poller.poll("R4")
+    finally:
+        poller.close()
 
 
 def snapshot_secrets(path: Path) -> list:
@@ -143,12 +148,7 @@ def test_a_dead_jump_host_fails_the_poll_with_its_own_error(
     config = _ssh_config(tmp_path, server, key, how, lab.servers["R4"].port)
     dead_port = server.port
     running.run(server.stop())
-    path = write_inventory(lab, tmp_path / "lab.yml", overrides={"R4": {"ssh_config_file": str(config)}})
-    poller = Poller(load_inventory(path))
-    try:
-        snapshot = poller.poll("R4")
-    finally:
-        poller.close()
+    path, snapshot = _poll_r4_through(lab, config, tmp_path)
     failure = snapshot.results[0]
     assert not snapshot.up and failure.status is Status.CONNECT, failure
     hop = "jump host ipsecha-jump (ProxyJump in" if how == "ProxyJump" else "ProxyCommand of"

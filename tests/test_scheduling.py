@@ -6,7 +6,6 @@ drops removed ones; stop() does not wait for the stalled poll."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import defaultdict
@@ -19,6 +18,7 @@ import pytest
 import yaml
 from support.exposition import parse_samples
 from support.exposition import sample as get
+from support.processes import SilentHost
 from support.waiting import wait_until
 
 from ipsec_ha_monitor.core import Recorded
@@ -45,37 +45,6 @@ POLLING = {
 }
 HEALTHY = ("R1", "R2", "R4")
 STALLED, SILENT, ADDED = "R5", "SILENT", "R6"
-
-
-class SilentHost:
-    """127.0.0.1:port accepts TCP connections and never sends a byte (an SSH
-    daemon that hangs, a tarpit); what the client sends is read and dropped."""
-
-    def __init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        self.accepted = 0
-        self._server.settimeout(0.1)
-        self._connections: list[socket.socket] = []
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                connection, _ = self._server.accept()
-            except TimeoutError:
-                continue
-            self.accepted += 1
-            self._connections.append(connection)
-
-    def close(self) -> None:
-        self._closed.set()
-        self._thread.join(5)
-        self._server.close()
-        for connection in self._connections:
-            connection.close()
 
 
 def write(lab: Lab, silent: SilentHost, path: Path, drop: tuple[str, ...], workers: int = 2) -> Path:

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ipsec_ha_monitor.check.table import failure_lines, not_judged, unreachable
-from ipsec_ha_monitor.check.words import count
 from ipsec_ha_monitor.health import DEGRADED, HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN, PairHealth
 from ipsec_ha_monitor.logs import one_line
+from ipsec_ha_monitor.words import count
 
 if TYPE_CHECKING:
     from ipsec_ha_monitor.check.result import CheckResult

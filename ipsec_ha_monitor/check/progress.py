@@ -6,8 +6,8 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
-from ipsec_ha_monitor.check.words import plural
 from ipsec_ha_monitor.logs import STATUS_LOCK, status_line
+from ipsec_ha_monitor.words import plural
 
 if TYPE_CHECKING:
     from ipsec_ha_monitor.snapshot import Snapshot

@@ -7,11 +7,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ipsec_ha_monitor.check.words import count, duration, plural
 from ipsec_ha_monitor.health import PairHealth
 from ipsec_ha_monitor.inventory import Inventory, Pair
 from ipsec_ha_monitor.reloads import reload_cause
 from ipsec_ha_monitor.snapshot import Snapshot, Status
+from ipsec_ha_monitor.words import count, duration, plural
 
 if TYPE_CHECKING:
     from ipsec_ha_monitor.check.result import CheckResult

@@ -417,13 +417,11 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, view: ExportView, b
                 "ipsecha_isakmp_sas", f'{base},state="{escape_label(state)}",status="{escape_label(status)}"', count
             )
 
-    ikev2_sas = snapshot.ikev2_sas
-    if ikev2_sas is not None:
-        by_status = {"ready": 0}
+    ikev2_by_status = snapshot.ikev2_sas_by_status()
+    if ikev2_by_status is not None:
+        by_status = {"ready": 0} | {status.lower(): count for status, count in ikev2_by_status.items()}
         ready_by_peer: dict[str, bool] = {}
-        for ikev2 in ikev2_sas:
-            status = ikev2.status.lower()
-            by_status[status] = by_status.get(status, 0) + 1
+        for ikev2 in snapshot.ikev2_sas or ():
             ready_by_peer[ikev2.remote_address] = ready_by_peer.get(ikev2.remote_address, False) or ikev2.ready
         for status, count in sorted(by_status.items()):
             out.add("ipsecha_ikev2_sas", f'{base},status="{escape_label(status)}"', count)

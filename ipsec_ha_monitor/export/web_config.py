@@ -32,6 +32,8 @@ from pathlib import Path
 import bcrypt
 import yaml
 
+from ipsec_ha_monitor.words import count
+
 _TLS_FIELDS = {"cert_file", "key_file", "min_version"}
 _VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 # $2a$ / $2b$ / $2y$, a two-digit cost, 22 characters of salt, 31 of hash.
@@ -74,8 +76,7 @@ class WebConfig:
 
     def describe(self) -> str:
         """'TLS, 2 basic-auth users', for the log."""
-        users = len(self.users)
-        return f"{'TLS' if self.tls else 'no TLS'}, {users} basic-auth user{'' if users == 1 else 's'}"
+        return f"{'TLS' if self.tls else 'no TLS'}, {count(len(self.users), 'basic-auth user')}"
 
     def dummy_hash(self, user: str) -> bytes:
         """What the password of a name that is not configured is checked

@@ -17,9 +17,9 @@ from textfsm import clitable
 
 from ipsec_ha_monitor.parse.fsm import Checked, FastFsm, compile_template
 
-# Our templates and their CliTable index, at the top of the repository and
-# shipped inside the wheel (see pyproject.toml).
-# A link to the checkout's textfsm_templates/ (a copy in a wheel).
+# Our templates and their CliTable index: textfsm_templates/ at the top of the
+# repository, reached through the package's shipped/ link (a copy inside the
+# wheel, see pyproject.toml).
 OUR_TEMPLATES = Path(__file__).resolve().parents[1] / "shipped" / "textfsm_templates"
 INDEX_FILE = "index"
 # netmiko device types whose output this parser reads (the index's Platform
