@@ -175,6 +175,8 @@ def _serve(args: argparse.Namespace) -> int:
         max_probes_per_target=args.max_probes_per_target,
         enable_lifecycle=args.enable_lifecycle,
         time_scale=args.time_scale,
+        syslog_listen=args.syslog_listen,
+        syslog_rate_limit=args.syslog_rate_limit,
     )
 
 
@@ -186,7 +188,7 @@ def _demo(args: argparse.Namespace) -> int:
     from ipsec_ha_monitor import demo
 
     setup_logging(args.log_level, args.log_format)
-    return demo.demo(args.listen, args.control_address, base_port=args.base_port)
+    return demo.demo(args.listen, args.control_address, base_port=args.base_port, syslog_listen=args.syslog_listen)
 
 
 def _assets(args: argparse.Namespace) -> int:
@@ -245,6 +247,16 @@ def _time_scale(text: str) -> float:
         value = 0.0
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive factor (1: real time), got {text}")
+    return value
+
+
+def _positive_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of messages a second, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of messages a second, got {text!r}")
     return value
 
 
@@ -496,6 +508,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="/probe requests of one device waiting at once (they share one poll); one more is answered 503 at once",
     )
+    serve.add_argument(
+        "--syslog.listen-address",
+        dest="syslog_listen",
+        metavar="HOST:PORT",
+        help="receive the routers' syslog on this address, UDP and TCP (off by default; :PORT or [::]:PORT for "
+        "every interface): a watched message polls its pair at once (docs/syslog.md)",
+    )
+    serve.add_argument(
+        "--syslog.rate-limit",
+        dest="syslog_rate_limit",
+        type=_positive_rate,
+        default=100.0,
+        metavar="PER_SECOND",
+        help="syslog messages a second taken from one source address (bursts of five seconds' worth); "
+        "the rest are dropped and counted",
+    )
     _add_time_scale(serve)
     _add_logging(serve, "info")
     serve.set_defaults(run=_serve)
@@ -515,6 +543,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to serve on",
     )
     demo.add_argument("--control-address", default=DEFAULT_CONTROL_ADDRESS, help="the lab's control port")
+    demo.add_argument(
+        "--syslog.listen-address",
+        dest="syslog_listen",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="where the exporter takes the lab routers' syslog (port 0: any free port)",
+    )
     _add_base_port(demo)
     _add_logging(demo, "warning")
     demo.set_defaults(run=_demo)

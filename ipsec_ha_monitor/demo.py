@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import shlex
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -37,13 +38,39 @@ DEMO_TIME_SCALE = 10.0  # lab seconds per real second: uptimes and SA lifetimes 
 DEMO_POLL_INTERVAL = 2.0  # seconds between the end of a device's poll and its next one
 # The shortest a scenario step lasts, in real seconds: 2 polls 3.5 s apart.
 DEMO_STEP_SECONDS = 3.5 * DEMO_POLL_INTERVAL
+DEMO_SYSLOG_ADDRESS = "127.0.0.1:0"  # where the demo's exporter takes the lab's syslog (0: a free port)
 
 
-def demo_lab(base_port: int = 0) -> Lab:
-    """The demo's lab: one hub pair, three branches, at the demo's pace."""
+def demo_lab(base_port: int = 0, syslog_to: tuple[str, int] | None = None) -> Lab:
+    """The demo's lab: one hub pair, three branches, at the demo's pace;
+    with `syslog_to`, every router sends its syslog there."""
     from ipsec_ha_monitor.lab import Lab
 
-    return Lab(pairs=1, branches=3, time_scale=DEMO_TIME_SCALE, base_port=base_port, min_step_seconds=DEMO_STEP_SECONDS)
+    return Lab(
+        pairs=1,
+        branches=3,
+        time_scale=DEMO_TIME_SCALE,
+        base_port=base_port,
+        min_step_seconds=DEMO_STEP_SECONDS,
+        syslog_to=syslog_to,
+    )
+
+
+def free_syslog_port(host: str) -> int:
+    """A port free for UDP and TCP on `host` now (the lab must know where to
+    send before the exporter binds it; the exporter says so if it was taken
+    meanwhile)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(20):
+        with socket.socket(family, socket.SOCK_DGRAM) as udp, socket.socket(family, socket.SOCK_STREAM) as tcp:
+            udp.bind((host, 0))
+            port = udp.getsockname()[1]
+            try:
+                tcp.bind((host, port))
+            except OSError:
+                continue
+            return int(port)
+    raise OSError(f"no port free for both UDP and TCP on {host}")
 
 
 def check_command(inventory: Path) -> str:
@@ -56,19 +83,28 @@ def check_command(inventory: Path) -> str:
     )
 
 
-def demo(listen: str, control: str, *, base_port: int = 0) -> int:
-    """The lab (baseline, three branches) and the exporter over it. The
-    caller has made sure the lab can run (lab.require_lab)."""
+def demo(listen: str, control: str, *, base_port: int = 0, syslog_listen: str = DEMO_SYSLOG_ADDRESS) -> int:
+    """The lab (baseline, three branches) and the exporter over it, the
+    routers' syslog on (port 0: any free one). The caller has made sure the
+    lab can run (lab.require_lab)."""
     from ipsec_ha_monitor.lab import SCENARIOS, LabThread
     from ipsec_ha_monitor.lab.control import parse_address, serve_control, trigger_command
 
     try:
         address = parse_listen_address(listen)
         control_address = parse_address(control)
-        lab = demo_lab(base_port)
+        syslog = parse_listen_address(syslog_listen)
+        if not syslog[0] or syslog[0] == "::":
+            raise ValueError(f"the lab sends its syslog to one address: give a host, got {syslog_listen!r}")
+        if syslog[1] == 0:
+            syslog = (syslog[0], free_syslog_port(syslog[0]))
+        lab = demo_lab(base_port, syslog_to=syslog)
     except ValueError as exc:
         print(f"ipsec-ha-monitor demo: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"ipsec-ha-monitor demo: {exc}", file=sys.stderr)
+        return 1
     with contextlib.ExitStack() as stack:
         try:
             running = stack.enter_context(LabThread(lab))
@@ -92,6 +128,8 @@ def demo(listen: str, control: str, *, base_port: int = 0) -> int:
             f"  {base}/metrics     every device\n"
             f"  {base}/probe?target=R1\n"
             f"  {base}/targets     Prometheus HTTP service discovery\n"
+            f"syslog: the routers send theirs to udp {syslog[0]}:{syslog[1]} (from 127.0.1.x): "
+            "a failover is polled as it happens\n"
             f"try: {trigger_command(control_address)}\n"
             f"     (or {others}); each step lasts {DEMO_STEP_SECONDS:g} s or more, "
             f"polled every {DEMO_POLL_INTERVAL:g} s\n"
@@ -104,6 +142,6 @@ def demo(listen: str, control: str, *, base_port: int = 0) -> int:
             # The exporter on the lab's clock (--time.scale, as the docs ask):
             # uptimes, the reload hour and the boot label all in lab seconds.
             clock = Clock(DEMO_TIME_SCALE)
-            return run_exporter(inventory, address, clock.product(DEMO_POLL_INTERVAL), None, clock=clock)
+            return run_exporter(inventory, address, clock.product(DEMO_POLL_INTERVAL), None, clock=clock, syslog=syslog)
         finally:
             control_server.close()

@@ -100,6 +100,7 @@ _DEVICE_FIELDS = {
     "pair",
     "expected_peers",
     "credentials",
+    "syslog_sources",
 } | _SSH_FIELDS
 _DEFAULT_FIELDS = {"port", "platform", "device_type", "credentials"} | _SSH_FIELDS
 _CREDENTIAL_FIELDS = {"username", "password", "enable_secret", "key_file", "passphrase", "use_agent"}
@@ -315,6 +316,9 @@ class Device:
     legacy_ssh: bool = False  # allow SHA-1 key exchange and ssh-rsa host keys
     ssh_config_file: Path | None = None  # OpenSSH client config: ProxyJump / ProxyCommand
     timeouts: tuple[tuple[str, float], ...] = ()  # (polling field, seconds) overriding `polling`
+    # Addresses its syslog messages may come from besides `host` (`logging
+    # source-interface`): see ipsec_ha_monitor/syslog/sources.py.
+    syslog_sources: tuple[str, ...] = ()
 
     def settings(self, polling: PollSettings) -> PollSettings:
         """`polling` with this device's own timeouts."""
@@ -534,6 +538,12 @@ class _Loader:
                 self.address(peer, f"{where}.expected_peers[{i}]")
                 for i, peer in enumerate(self.sequence(fields["expected_peers"], f"{where}.expected_peers"))
             )
+        sources: tuple[str, ...] = ()
+        if "syslog_sources" in fields:
+            sources = tuple(
+                self.address(source, f"{where}.syslog_sources[{i}]")
+                for i, source in enumerate(self.sequence(fields["syslog_sources"], f"{where}.syslog_sources"))
+            )
         platform = self.platform(fields, where) or self.platform(defaults, "defaults") or "cisco_ios"
         timeouts = dict(self.timeouts(defaults["timeouts"], "defaults.timeouts") if "timeouts" in defaults else ())
         timeouts.update(self.timeouts(fields["timeouts"], f"{where}.timeouts") if "timeouts" in fields else ())
@@ -552,6 +562,7 @@ class _Loader:
             if ssh_config_node is not None
             else None,
             timeouts=tuple(sorted(timeouts.items())),
+            syslog_sources=sources,
         )
 
     def platform(self, fields: dict[str, yaml.Node], where: str) -> str | None:

@@ -32,6 +32,7 @@ from ipsec_ha_monitor.export.exporter import Exporter
 from ipsec_ha_monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
 from ipsec_ha_monitor.export.web_config import WebConfig, load_web_config
 from ipsec_ha_monitor.inventory import Inventory, InventoryError, load_inventory
+from ipsec_ha_monitor.syslog import DEFAULT_RATE_LIMIT
 from ipsec_ha_monitor.words import count
 
 log = logging.getLogger(__name__)
@@ -100,11 +101,14 @@ def run_exporter(
     max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
     enable_lifecycle: bool = False,
     clock: Clock | None = None,
+    syslog: tuple[str, int] | None = None,
+    syslog_rate_limit: float = DEFAULT_RATE_LIMIT,
 ) -> int:
     """Serve until SIGINT/SIGTERM; `config` (the inventory) and the web
     config `web` was read from are re-read on SIGHUP, and on POST /-/reload
     with `enable_lifecycle`. `interval` is in product seconds of `clock`
-    (its scale: --time.scale)."""
+    (its scale: --time.scale). `syslog`: receive the routers' syslog there
+    (UDP and TCP)."""
     clock = clock if clock is not None else Clock()
     exporter = Exporter(inventory, clock=clock)
     try:
@@ -121,6 +125,17 @@ def run_exporter(
         host = f"[{address[0]}]" if ":" in address[0] else address[0]
         print(f"ipsec-ha-monitor: cannot listen on {host}:{address[1]}: {exc.strerror}", file=sys.stderr)
         return 1
+    if syslog is not None:
+        try:
+            exporter.listen_syslog(syslog, syslog_rate_limit)
+        except OSError as exc:
+            server.server_close()
+            exporter.stop()
+            host = f"[{syslog[0]}]" if ":" in syslog[0] else syslog[0]
+            print(f"ipsec-ha-monitor: cannot listen for syslog on {host}:{syslog[1]}: {exc.strerror}", file=sys.stderr)
+            return 1
+        if interval <= 0:
+            log.warning("syslog is counted but triggers no poll: there is no background polling (--poll-interval 0)")
     web_path = server.web.path
     if web_path is None:
         log.warning("no --web.config.file: %s is served without TLS or authentication", server.url)
@@ -143,6 +158,9 @@ def run_exporter(
             if clock.scale != 1:
                 polling += f", time scale {clock.scale:g}: {clock.scale:g} product seconds per real second"
             where = ", every interface" if server.every_interface else ""
+            if exporter.syslog is not None:
+                host, port = exporter.syslog.address
+                where += f", syslog on udp/tcp {f'[{host}]' if ':' in host else host}:{port}"
             announce(f"serving {count(len(inventory.devices), 'device')} on {server.url}/metrics ({polling}{where})")
             while not signals.wait(math.inf):
                 pass
@@ -165,10 +183,13 @@ def serve(
     max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
     enable_lifecycle: bool = False,
     time_scale: float = 1.0,
+    syslog_listen: str | None = None,
+    syslog_rate_limit: float = DEFAULT_RATE_LIMIT,
 ) -> int:
     try:
         clock = Clock(time_scale)
         address = parse_listen_address(listen)
+        syslog = parse_listen_address(syslog_listen) if syslog_listen is not None else None
         inventory = load_inventory(config)
         web = load_web_config(web_config) if web_config else None
     except (ValueError, InventoryError) as exc:  # WebConfigError is a ValueError
@@ -184,4 +205,6 @@ def serve(
         max_probes_per_target=max_probes_per_target,
         enable_lifecycle=enable_lifecycle,
         clock=clock,
+        syslog=syslog,
+        syslog_rate_limit=syslog_rate_limit,
     )

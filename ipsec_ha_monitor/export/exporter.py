@@ -26,6 +26,7 @@ from ipsec_ha_monitor.inventory import Inventory
 from ipsec_ha_monitor.poll import Poller
 from ipsec_ha_monitor.poll.poller import DELAY_BUCKETS, Scheduler
 from ipsec_ha_monitor.snapshot import Snapshot
+from ipsec_ha_monitor.syslog import DEFAULT_RATE_LIMIT, SyslogReceiver
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Exporter:
         self._scheduler: Scheduler | None = None
         self._ready = False
         self.interval: float | None = None  # the background polling's (product seconds), once started
+        self.syslog: SyslogReceiver | None = None  # listen_syslog()
         self.self_registry = self_metrics_registry()
         self.monitor.subscribe(on_record=self._count, on_update=self._prune)
 
@@ -146,6 +148,8 @@ class Exporter:
         the background polling schedules new devices and drops removed ones."""
         if self._scheduler is not None:
             self._scheduler.refresh()
+        if self.syslog is not None:
+            self.syslog.refresh(inventory)
         with self._lock:
             self._page = _NO_PAGE
             for counter in (self._polls, self._errors):
@@ -171,11 +175,33 @@ class Exporter:
     def _record_one(self, snapshot: Snapshot) -> None:
         self.monitor.record({snapshot.device: snapshot})
 
+    def request_polls(self, devices: tuple[str, ...]) -> bool:
+        """Poll these devices now (a syslog trigger): their scheduled polls
+        moved earlier, within the background polling's workers. Without
+        background polling (/probe only) nothing is polled (False):
+        Prometheus schedules the probes."""
+        if self._scheduler is None:
+            return False
+        self._scheduler.poll_soon(devices)
+        return True
+
+    def listen_syslog(self, address: tuple[str, int], rate_limit: float = DEFAULT_RATE_LIMIT) -> SyslogReceiver:
+        """Receive the routers' syslog on `address` (UDP and TCP): a watched
+        message polls its pair at once (ipsec_ha_monitor/syslog/). OSError when
+        the address cannot be bound."""
+        if self.syslog is not None:
+            raise RuntimeError("the syslog receiver already runs")
+        self.syslog = SyslogReceiver(address, self.inventory, self.request_polls, self.clock, rate_limit=rate_limit)
+        self.syslog.start()
+        return self.syslog
+
     def stop(self) -> None:
-        """Start no more polls (at once: polls running are not waited for)
-        and log out of every session."""
+        """Start no more polls (at once: polls running are not waited for),
+        stop receiving syslog, and log out of every session."""
         if self._scheduler is not None:
             self._scheduler.stop()
+        if self.syslog is not None:
+            self.syslog.stop()
         self.monitor.close()
 
     def update_inventory(self, inventory: Inventory) -> None:
@@ -215,6 +241,8 @@ class Exporter:
             # every PAGE_MIN_AGE_SECONDS: the scrapes in between share a page.
             if (cached_generation != generation and age >= PAGE_MIN_AGE_SECONDS) or age > self.clock.real(max_age):
                 body = render(self.view()) + self.own_metrics().encode() + generate_latest(self.self_registry)
+                if self.syslog is not None:
+                    body += self.syslog.stats.render(self.inventory, escape_label).encode()
                 compressed = gzip.compress(body, compresslevel=1, mtime=0)
                 self._page = (generation, self.clock.real_monotonic(), body, compressed)
             return compressed if gzipped else body

@@ -27,6 +27,7 @@ from ipsec_ha_monitor.lab.rekey import REKEY_SYNC_SECONDS, maintain_sas
 from ipsec_ha_monitor.lab.router import Clock, Router
 from ipsec_ha_monitor.lab.scenarios import SCENARIOS, ScenarioContext, finish_reload
 from ipsec_ha_monitor.lab.ssh_server import RouterSshServer
+from ipsec_ha_monitor.lab.syslog_sender import LabSyslog
 from ipsec_ha_monitor.lab.topology import SA_LIFETIME_SECONDS, LabPair, build_pairs, lab_credentials
 
 
@@ -43,7 +44,12 @@ class Lab:
     clock still runs at `time_scale`: such a step lasts longer in lab time.
 
     `ikev2_branches`: the first that many branches of each pair run IKEv2
-    instead of IKEv1 (ISAKMP)."""
+    instead of IKEv1 (ISAKMP).
+
+    `syslog_to`: (host, port) of a syslog receiver every router sends its
+    log messages to, over UDP from its own loopback address
+    (syslog_sender.py); the inventory then lists that address as the
+    router's `syslog_sources`."""
 
     def __init__(
         self,
@@ -56,6 +62,7 @@ class Lab:
         base_port: int = 0,
         min_step_seconds: float = 0.0,
         ikev2_branches: int = 0,
+        syslog_to: tuple[str, int] | None = None,
     ) -> None:
         if sa_lifetime <= REKEY_SYNC_SECONDS:
             raise ValueError(f"sa_lifetime must exceed the {REKEY_SYNC_SECONDS:g} s the standby's copies lag behind")
@@ -83,6 +90,7 @@ class Lab:
         self._scenarios: dict[str, asyncio.Task[None]] = {}  # running, by pair name
         self._rng = random.Random()  # SPIs of rekeys
         self._rekeys: asyncio.Task[None] | None = None
+        self.syslog = LabSyslog(syslog_to, routers) if syslog_to is not None else None
 
     @property
     def routers(self) -> list[Router]:
@@ -130,6 +138,8 @@ class Lab:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await asyncio.gather(*(server.stop() for server in self.servers.values()), return_exceptions=True)
+        if self.syslog is not None:
+            self.syslog.close()
 
     def trigger(self, scenario: str, pair: str | None = None) -> asyncio.Task[None]:
         """Start `scenario` on a pair (the first by default), cancelling the
@@ -209,6 +219,8 @@ class Lab:
                 if router.role == "hub":
                     device["pair"] = pair.name
                     device["expected_peers"] = [branch.outside_ip for branch in pair.branches]
+                if self.syslog is not None and router.name in self.syslog.sources:
+                    device["syslog_sources"] = [self.syslog.sources[router.name]]
                 devices.append(device)
         return {
             "lab": True,  # allows the inline credentials below

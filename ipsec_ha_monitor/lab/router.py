@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ipsec_ha_monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
@@ -161,13 +162,19 @@ class Router:
     switchovers: int = 0
     # the last lines typed at any session, for audits (bounded: a poller types forever)
     commands_received: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
+    # Called with (router, lab time, message) for each message it logs: the
+    # lab's syslog sender (syslog_sender.py).
+    log_listeners: list[Callable[[Router, float, str], None]] = field(default_factory=list, repr=False, compare=False)
 
     def now(self) -> float:
         return self.clock.now()
 
     def syslog(self, message: str) -> None:
-        self.log.append((self.now(), message))
+        now = self.now()
+        self.log.append((now, message))
         del self.log[:-200]  # a bounded buffer, like `logging buffered`
+        for listener in self.log_listeners:
+            listener(self, now, message)
 
     def set_hsrp(self, group: LabHsrpGroup, state: str) -> None:
         if state == group.state:
@@ -188,7 +195,10 @@ class Router:
             return
         self.rf_history.append((self.now(), new_my, new_peer, new_my != self.rf_my, new_peer != self.rf_peer))
         del self.rf_history[:-100]
+        reached_hot = new_my == RF_STANDBY_HOT and self.rf_my != RF_STANDBY_HOT
         self.rf_my, self.rf_peer = new_my, new_peer
+        if reached_hot:  # the end of its RF progression, as IOS logs it
+            self.syslog("%RF-5-RF_TERMINAL_STATE: Terminal state reached for (SSO)")
 
     def set_traffic(self, flowing: bool, packets_per_second: float = 20.0) -> None:
         """Start or stop the packets of every installed, active SA."""

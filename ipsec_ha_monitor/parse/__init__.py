@@ -4,6 +4,8 @@
     parse_output(command, text, platform) -> list of records, or ParseError
     parse_result(command, text, platform) -> Parsed: the records, and the
                                              informational lines skipped
+    parse_log_message(line)               -> one Cisco log line's LogMessage
+                                             (show logging's row; syslog's too)
 
 `platform` is the device's netmiko device type (`cisco_ios`, the default,
 or `cisco_xe`): the command table and its CliTable index have a row per
@@ -37,7 +39,7 @@ from ipsec_ha_monitor.parse.templates import (
     index_template,
     run_checked,
 )
-from ipsec_ha_monitor.records import Record
+from ipsec_ha_monitor.records import LogMessage, Record
 
 __all__ = [
     "COMMANDS",
@@ -49,6 +51,7 @@ __all__ = [
     "ParseError",
     "Parsed",
     "ends_mid_line",
+    "parse_log_message",
     "parse_output",
     "parse_result",
     "resolve",
@@ -345,3 +348,20 @@ def _last_content_line(text: str) -> tuple[int, str]:
         if lines[number - 1].strip():
             return number, lines[number - 1]
     return 0, ""
+
+
+def parse_log_message(line: str, platform: str = DEFAULT_PLATFORM) -> LogMessage:
+    """One Cisco log line ("000123: *Mar  1 00:05:12.123: %HSRP-5-STATECHANGE:
+    ..."), read by the same `show logging` row of the command table that
+    reads a whole buffer: one place knows Cisco log lines (the syslog
+    receiver hands each message's text here). ParseError when the line holds
+    no %FACILITY-SEVERITY-MNEMONIC message or more than one line."""
+    if "\n" in line.rstrip("\n"):
+        raise ParseError(_LOG_COMMAND, errors.TEMPLATE, "one log line expected, got several", 2, "")
+    found = parse_output(_LOG_COMMAND, line, platform)
+    message = found[0]
+    assert isinstance(message, LogMessage)  # the show logging row builds LogMessage records
+    return message
+
+
+_LOG_COMMAND = "show logging"

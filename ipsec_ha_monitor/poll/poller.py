@@ -19,7 +19,7 @@ import logging
 import math
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -227,6 +227,7 @@ class _Entry:
     began: float = 0.0  # Clock.monotonic() then: a stand-in's start (the poll's own result is newer)
     stood_in: bool = False  # a timed-out stand-in was recorded for the running poll
     again: bool = False  # its inventory entry changed while it was polled: poll again at once
+    soon: bool = False  # a poll was asked for (poll_soon) while one ran: poll again once it ends
 
 
 class Scheduler:
@@ -313,6 +314,25 @@ class Scheduler:
         thread, at once). Takes no lock but the scheduler's own."""
         with self._cond:
             self._stale = True
+            self._cond.notify_all()
+
+    def poll_soon(self, names: Iterable[str]) -> None:
+        """Poll these devices as soon as a worker is free (a router's syslog
+        announced a change): each one's next scheduled poll moved to now,
+        within the same workers and classes as every scheduled poll (an
+        answering device first); one whose poll runs now is polled again
+        when it ends (that poll may have begun before the change). Its
+        schedule goes on from that poll's end."""
+        with self._cond:
+            now = self._clock()
+            for name in names:
+                entry = self._entries.get(name)
+                if entry is None:
+                    continue
+                if entry.running is not None:
+                    entry.soon = True
+                elif entry.due_at > now:
+                    self._queue(name, entry, now)
             self._cond.notify_all()
 
     def stats(self) -> ScheduleStats:
@@ -491,8 +511,11 @@ class Scheduler:
                 entry.again = False
                 self._classify(entry, NEW)
                 self._queue(name, entry, now)
+            elif entry.soon:
+                self._queue(name, entry, now)
             else:
                 self._queue(name, entry, now + self._period)
+            entry.soon = False
             self._round.discard(name)
             if not self._round:
                 self._rounds += 1
