@@ -44,6 +44,8 @@ PAIR_ONLY = {
     "IpsechaStatefulGroupInconsistent",
     "IpsechaStandbyMissingSaCopies",
     "IpsechaRfFlapping",
+    "IpsechaHsrpFlapping",
+    "IpsechaRfEventsBetweenPolls",
 }
 NO_LABELS = {"IpsechaExporterDown"}  # one alert for the whole setup
 

@@ -18,7 +18,7 @@ from support.exposition import parse_samples
 from support.waiting import wait_until
 
 from ipsec_ha_monitor.clock import Clock
-from ipsec_ha_monitor.export.metrics import escape_label
+from ipsec_ha_monitor.export.metrics import SYSLOG_METRICS, render_syslog
 from ipsec_ha_monitor.inventory import Inventory, InventoryError, load_inventory
 from ipsec_ha_monitor.parse import ParseError, parse_log_message, parse_output
 from ipsec_ha_monitor.syslog import DROP_REASONS, SyslogReceiver
@@ -208,6 +208,26 @@ def test_line_feed_frames_across_reads_and_blank_lines() -> None:
     assert framer.feed(b"FIG_I: two\n") == [b"<189>%SYS-5-CONFIG_I: two"]
 
 
+def test_ios_unframed_stream_splits_at_each_message_and_flushes_the_last() -> None:
+    """IOS over TCP may send message after message with no delimiter: the
+    <PRI> opening a Cisco message ends the one before; the last is taken
+    when the connection falls quiet. A "<189>" inside a message's text is
+    no boundary."""
+    one = b"<189>101: *Dec  7 14:33:22.123: %SYS-5-CONFIG_I: Configured from console by <189> vty0"
+    two = b"<189>102: R1: *Dec  7 14:33:23.456: %HSRP-5-STATECHANGE: Tunnel1 Grp 5 state Speak -> Standby"
+    three = b"<190>%SYS-6-LOGGINGHOST_STARTSTOP: Logging to host 192.0.2.10 port 5514 started - CLI initiated"
+    framer = TcpFramer()
+    assert framer.feed(one + two) == [one]
+    assert framer.pending
+    assert framer.feed(three[:20]) == [two]
+    assert framer.feed(three[20:]) == []
+    assert framer.flush() == [three]
+    assert not framer.pending and framer.flush() == []
+    counted = TcpFramer()
+    counted.feed(b"%d %s" % (len(one), one[:30]))
+    assert not counted.pending and counted.flush() == []  # an octet-counted frame is never cut short
+
+
 @pytest.mark.parametrize(
     "stream",
     [
@@ -372,7 +392,7 @@ class Receiving:
     def count(self, name: str, **labels: str) -> float | None:
         """The series of `name` that carry these labels (among others), summed;
         None when there is none."""
-        series = parse_samples(self.receiver.stats.render(self.inventory, escape_label)).get(name, {})
+        series = parse_samples(render_syslog(self.receiver.stats.read(), self.inventory).decode()).get(name, {})
         wanted = set(labels.items())
         values = [value for key, value in series.items() if wanted <= set(key)]
         return sum(values) if values else None
@@ -425,6 +445,14 @@ def test_tcp_carries_both_framings(receiving: Receiving) -> None:
     with socket.create_connection(("127.0.0.1", receiving.port), timeout=5, source_address=("127.0.1.1", 0)) as sock:
         sock.sendall(HSRP + b"\n" + CONFIG + b"\n")
         receiving.wait_count(1, "ipsecha_syslog_messages_total", device="R1", mnemonic=OTHER)
+
+
+@pytest.mark.integration
+def test_tcp_without_delimiters_as_ios_sends_it(receiving: Receiving) -> None:
+    with socket.create_connection(("127.0.0.1", receiving.port), timeout=5, source_address=("127.0.1.2", 0)) as sock:
+        sock.sendall(HSRP + CONFIG)  # no line feed, no count: the last one waits for the stream to fall quiet
+        receiving.wait_count(1, "ipsecha_syslog_messages_total", device="R2", mnemonic="HSRP-5-STATECHANGE")
+        receiving.wait_count(1, "ipsecha_syslog_messages_total", device="R2", mnemonic=OTHER)
 
 
 @pytest.mark.integration
@@ -571,7 +599,8 @@ def test_a_failover_reaches_metrics_at_once_with_syslog_and_at_the_next_poll_wit
             wait_until(walked, 40 / scale + 20, "R2 back to STANDBY HOT", interval=0.02, describe=lambda: seen)
             assert my_state(polling, "R2") == 13  # still the state before R2 reloaded
             assert 3 in seen or 4 in seen or 7 in seen, f"no step of the walk seen: {seen}"
-            counted = parse_samples(listening.syslog.stats.render(inventory, escape_label))  # type: ignore[union-attr]
+            assert listening.syslog is not None
+            counted = parse_samples(render_syslog(listening.syslog.stats.read(), inventory).decode())
             counts = {
                 dict(key)["mnemonic"]: value
                 for key, value in counted["ipsecha_syslog_messages_total"].items()
@@ -590,3 +619,65 @@ def sample_of(samples: dict[str, dict[tuple[tuple[str, str], ...], float]], name
         if dict(key).get("device") == device:
             return value
     return None
+
+
+def test_the_syslog_families_follow_the_writing_exporters_guide(tmp_path: Path) -> None:
+    from ipsec_ha_monitor.syslog import SyslogStats
+
+    page = render_syslog(SyslogStats().read(), _hubs(tmp_path)).decode()
+    for name, spec in SYSLOG_METRICS.items():
+        assert name.startswith("ipsecha_syslog_") and name.endswith("_total") == (spec.kind == "counter"), name
+        assert f"# HELP {name} {spec.help}\n# TYPE {name} {spec.kind}\n" in page
+    samples = parse_samples(page)
+    assert {dict(key)["reason"] for key in samples["ipsecha_syslog_dropped_total"]} == set(DROP_REASONS)
+    # Pair members from 0 for every label; the branch none until it sends.
+    members = {(dict(key)["device"], dict(key)["mnemonic"]) for key in samples["ipsecha_syslog_messages_total"]}
+    assert members == {(device, label) for device in ("R1", "R2") for label in LABELS}
+
+
+@pytest.mark.integration
+def test_a_requested_poll_moves_the_schedule_within_the_same_workers(tmp_path: Path) -> None:
+    """Exporter.request_polls (what a watched message calls): the devices
+    named are polled now, the others keep their schedule, a device polled
+    while the request came is polled once more after, and no more polls run
+    at once than polling.workers allows."""
+    from support.inventories import write_inventory
+
+    from ipsec_ha_monitor.export.exporter import Exporter
+    from ipsec_ha_monitor.lab import Lab, LabThread
+
+    lab = Lab(pairs=1, branches=3)
+    with LabThread(lab):
+        inventory = load_inventory(write_inventory(lab, tmp_path / "lab.yml", polling={"workers": 2}))
+        exporter = Exporter(inventory, clock=Clock())
+        ends: dict[str, int] = {}
+        lock = threading.Lock()
+
+        def count(recorded: object) -> None:
+            with lock:
+                for name in recorded.snapshots:  # type: ignore[attr-defined]
+                    ends[name] = ends.get(name, 0) + 1
+
+        exporter.monitor.subscribe(on_record=count)
+        try:
+            exporter.start(600.0)
+            wait_until(exporter.monitor.polled_every_device, 30, "every device polled once")
+            before = dict(ends)
+            assert exporter.request_polls(("R1", "R2")) is True
+            wait_until(lambda: ends["R1"] > before["R1"] and ends["R2"] > before["R2"], 15, "R1 and R2 polled again")
+            assert {name: ends[name] for name in ("R4", "R5", "R6")} == {n: before[n] for n in ("R4", "R5", "R6")}
+            # Everything at once, asked twice: every device polled again, never more than two at a time.
+            before = dict(ends)
+            most = 0
+            exporter.request_polls(tuple(inventory.devices))
+            exporter.request_polls(tuple(inventory.devices))
+
+            def all_twice() -> bool:
+                nonlocal most
+                most = max(most, exporter._scheduler.stats().running)  # type: ignore[union-attr]
+                return all(ends[name] >= before[name] + 1 for name in inventory.devices)
+
+            wait_until(all_twice, 30, "every device polled again", interval=0.01)
+            assert 1 <= most <= 2
+        finally:
+            exporter.stop()

@@ -169,6 +169,11 @@ def hub(
     return out
 
 
+def syslog_series(device, mnemonic, values, mnemonic_label=None, pair=P):
+    """ipsecha_syslog_messages_total of one device and mnemonic label (serve --syslog.listen-address)."""
+    return s("ipsecha_syslog_messages_total", dev(device, pair) + f',mnemonic="{mnemonic_label or mnemonic}"', values)
+
+
 def alert(name, t, exp):
     text = f"      - eval_time: {t}\n        alertname: {name}\n"
     if not exp:
@@ -895,6 +900,66 @@ def build() -> str:
                 ("pair:ipsecha_rf_handovers:1h", f"{minute}m", [({"pair": P}, count)])
                 for minute, count in ((9, 0), (10, 1), (19, 1), (20, 2), (30, 3))
             ],
+        )
+    )
+
+    hsrp_flapping = warn(alertname="IpsechaHsrpFlapping", device="R1", pair=P)
+    out.append(
+        test(
+            "Syslog (serve --syslog.listen-address): R1's HSRP group changes state once a minute from 11 to 18, eight\n"
+            "changes that the polls, all reading R1 Standby, never see; R2 logs the four of a failover's walk (11-14).\n"
+            "Six or more within 10 minutes is flapping: R1 only, until its changes leave the 10 minutes.",
+            baseline()
+            + syslog_series("R1", "HSRP-5-STATECHANGE", "0x10 1+1x7 8x72")
+            + syslog_series("R2", "HSRP-5-STATECHANGE", "0x10 1+1x3 4x76"),
+            [
+                *quiet("10m"),
+                ("IpsechaHsrpFlapping", "15m", []),
+                ("IpsechaHsrpFlapping", "20m", [(hsrp_flapping, 8)]),
+                *quiet("20m", but=["IpsechaHsrpFlapping"]),
+                *quiet("30m"),
+            ],
+            exprs=[
+                (
+                    'device_mnemonic:ipsecha_syslog_messages:10m{device="R2"}',
+                    "20m",
+                    [({**R2_LABELS, "mnemonic": "HSRP-5-STATECHANGE"}, 4)],
+                ),
+            ],
+        )
+    )
+
+    rf_between = warn(alertname="IpsechaRfEventsBetweenPolls", pair=P)
+    out.append(
+        test(
+            "Syslog: at 21 R2 (RF ACTIVE) logs its peer lost (%RF-5-RF_RELOAD), at 22 R1 logs the end of its RF\n"
+            "progression (%RF-5-RF_TERMINAL_STATE): R1 fell back and walked up to STANDBY HOT again between two\n"
+            "polls, which read the baseline throughout and saw no reload and no hand-over. Two RF events, until they\n"
+            "leave the 10 minutes.",
+            baseline()
+            + syslog_series("R2", "RF-5-RF_RELOAD", "0x20 1x70")
+            + syslog_series("R1", "RF-5-RF_TERMINAL_STATE", "0x21 1x69")
+            + syslog_series("R1", "SYS-5-CONFIG_I", "0x90", mnemonic_label="other"),
+            [
+                *quiet("20m"),
+                ("IpsechaRfEventsBetweenPolls", "25m", [(rf_between, 2)]),
+                *quiet("25m", but=["IpsechaRfEventsBetweenPolls"]),
+                *quiet("35m"),
+            ],
+        )
+    )
+    out.append(
+        test(
+            "Syslog: the same RF messages, but the polls saw R1 reload at 20 (its uptime restarted): the reload\n"
+            "explains them (IpsechaUnexpectedReload pages it), so no IpsechaRfEventsBetweenPolls.",
+            baseline(r1={"uptime": "1814400+60x19 60+60x70"})
+            + syslog_series("R2", "RF-5-RF_RELOAD", "0x20 1x70")
+            + syslog_series("R1", "RF-5-RF_TERMINAL_STATE", "0x21 1x69"),
+            [
+                ("IpsechaRfEventsBetweenPolls", "20m", []),
+                ("IpsechaRfEventsBetweenPolls", "25m", []),
+            ],
+            exprs=[('device:ipsecha_reloads:1h{device="R1"}', "25m", [(R1_LABELS, 1)])],
         )
     )
 

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, GCCollector, Info, PlatformColl
 from ipsec_ha_monitor import __version__
 from ipsec_ha_monitor.clock import Clock
 from ipsec_ha_monitor.core import Monitor, Recorded
-from ipsec_ha_monitor.export.metrics import ExportView, escape_label, render
+from ipsec_ha_monitor.export.metrics import ExportView, escape_label, render, render_syslog
 from ipsec_ha_monitor.health import PairHealth
 from ipsec_ha_monitor.inventory import Inventory
 from ipsec_ha_monitor.poll import Poller
@@ -242,7 +242,7 @@ class Exporter:
             if (cached_generation != generation and age >= PAGE_MIN_AGE_SECONDS) or age > self.clock.real(max_age):
                 body = render(self.view()) + self.own_metrics().encode() + generate_latest(self.self_registry)
                 if self.syslog is not None:
-                    body += self.syslog.stats.render(self.inventory, escape_label).encode()
+                    body += render_syslog(self.syslog.stats.read(), self.inventory)
                 compressed = gzip.compress(body, compresslevel=1, mtime=0)
                 self._page = (generation, self.clock.real_monotonic(), body, compressed)
             return compressed if gzipped else body

@@ -28,6 +28,8 @@ from ipsec_ha_monitor.records import HSRP_STATES
 from ipsec_ha_monitor.reloads import RELOAD_CAUSES, boot_estimate, boot_label, reload_cause
 from ipsec_ha_monitor.rf_states import RF_STATE_NAMES
 from ipsec_ha_monitor.snapshot import Snapshot
+from ipsec_ha_monitor.syslog.receiver import DROP_REASONS, SyslogCounts
+from ipsec_ha_monitor.syslog.watched import LABELS as SYSLOG_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +184,58 @@ METRICS: dict[str, MetricSpec] = {
         ("pair", "rule"),
     ),
 }
+# The syslog receiver's families (serve --syslog.listen-address,
+# ipsec_ha_monitor/syslog/): on the page only while it runs.
+SYSLOG_METRICS: dict[str, MetricSpec] = {
+    "ipsecha_syslog_messages_total": MetricSpec(
+        "counter",
+        "Syslog messages received from the device, by watched mnemonic (other: any message that polls nothing)",
+        (*DEVICE, "mnemonic"),
+    ),
+    "ipsecha_syslog_dropped_total": MetricSpec("counter", "Syslog messages dropped unread, by reason", ("reason",)),
+    "ipsecha_syslog_last_watched_message_timestamp_seconds": MetricSpec(
+        "gauge", "When the device's last watched syslog message came (Unix time)", DEVICE
+    ),
+    "ipsecha_syslog_triggered_polls_total": MetricSpec(
+        "counter", "Polls of the device that its pair's syslog messages asked for", DEVICE
+    ),
+}
+
+
+def render_syslog(counts: SyslogCounts, inventory: Inventory) -> bytes:
+    """The syslog receiver's families. A pair member's messages series
+    exist from 0 for every mnemonic label (Prometheus sees its first
+    message as an increase); other devices' once they sent one. Devices no
+    longer in the inventory are left out."""
+    messages = dict(counts.messages)
+    for name, member in inventory.devices.items():
+        if member.pair is not None:
+            for label in SYSLOG_LABELS:
+                messages.setdefault((name, label), 0)
+    lines: dict[str, list[str]] = {name: [] for name in SYSLOG_METRICS}
+    for (device, label), value in sorted(messages.items()):
+        if device in inventory.devices:
+            labels = f'{_device_labels(device, inventory.pair_of(device))},mnemonic="{escape_label(label)}"'
+            lines["ipsecha_syslog_messages_total"].append(f"ipsecha_syslog_messages_total{{{labels}}} {value}\n")
+    for reason in DROP_REASONS:
+        dropped = counts.dropped.get(reason, 0)
+        lines["ipsecha_syslog_dropped_total"].append(f'ipsecha_syslog_dropped_total{{reason="{reason}"}} {dropped}\n')
+    per_device: tuple[tuple[str, Mapping[str, float]], ...] = (
+        ("ipsecha_syslog_last_watched_message_timestamp_seconds", counts.last_watched),
+        ("ipsecha_syslog_triggered_polls_total", counts.polls),
+    )
+    for name, values in per_device:
+        for device, reading in sorted(values.items()):
+            if device in inventory.devices:
+                labels = _device_labels(device, inventory.pair_of(device))
+                lines[name].append(f"{name}{{{labels}}} {_number(reading)}\n")
+    parts: list[str] = []
+    for name, spec in SYSLOG_METRICS.items():
+        parts.append(f"# HELP {name} {_help(spec.help)}\n# TYPE {name} {spec.kind}\n")
+        parts.extend(lines[name])
+    return "".join(parts).encode("utf-8", "replace")
+
+
 _INTERDEVICE_STATES = ("active", "standby", "init")
 
 

@@ -12,7 +12,11 @@ Everything after the envelope (sequence number, `*`/`.` time stamp,
 the reader of `show logging`; here only what syslog wraps around it.
 
 Over TCP (RFC 6587), each message is either octet-counted ("123 <189>...")
-or ends with a line feed; a connection picks one with its first byte.
+or ends with a line feed; a connection picks one with its first byte. IOS
+itself may end a message with nothing at all, the next message's <PRI>
+following at once (syslog-ng's Cisco examples capture such a stream): a
+<PRI> that opens a Cisco message also ends the one before it, and the last
+one is taken once the connection falls quiet (TcpFramer.flush).
 """
 
 from __future__ import annotations
@@ -103,6 +107,11 @@ def read_envelope(data: bytes) -> Envelope:
     return Envelope(int(pri.group(1)), hostname, text.strip())
 
 
+# A <PRI> that opens a Cisco message (its counter, a time stamp, the %
+# message): ends the message before it in a stream without delimiters.
+_NEXT_MESSAGE = re.compile(rb"<\d{1,3}>(?=\d+: |: |[*.]?[A-Z][a-z]{2} |%[A-Z])")
+
+
 class TcpFramer:
     """RFC 6587 framing of one TCP connection: octet counting ("LEN SP
     MSG", what RFC 5425 asks for) or messages ending in a line feed (what
@@ -139,12 +148,31 @@ class TcpFramer:
                 del buffer[: space + 1 + length]
             else:
                 end = buffer.find(b"\n")
+                next_message = _NEXT_MESSAGE.search(buffer, 1, end if end >= 0 else len(buffer))
+                if next_message is not None:  # IOS's own: no delimiter, the next <PRI> at once
+                    end, skip = next_message.start(), 0
+                else:
+                    skip = 1
                 if end < 0:
                     if len(buffer) > MAX_MESSAGE_BYTES:
                         raise Dropped("framing", f"no line feed within {MAX_MESSAGE_BYTES} bytes")
                     break
                 frame = bytes(buffer[:end])
-                del buffer[: end + 1]
+                del buffer[: end + skip]
                 if frame.strip(b"\r\x00 "):
                     frames.append(frame)
         return frames
+
+    def flush(self) -> list[bytes]:
+        """What is left once the connection falls quiet or closes: a last
+        message without its line feed (IOS's unframed stream)."""
+        if not self.pending:
+            return []  # nothing, or an octet-counted frame still coming
+        frame = bytes(self._buffer).strip(b"\r\n\x00 ")
+        self._buffer.clear()
+        return [frame] if frame else []
+
+    @property
+    def pending(self) -> bool:
+        """A message without its line feed is waiting (never an octet-counted one)."""
+        return self._counted is False and bool(self._buffer)

@@ -38,7 +38,7 @@ from ipsec_ha_monitor.parse import ParseError, parse_log_message
 from ipsec_ha_monitor.syslog.framing import MAX_MESSAGE_BYTES, Dropped, TcpFramer, read_envelope
 from ipsec_ha_monitor.syslog.sources import SourceMap
 from ipsec_ha_monitor.syslog.trigger import MIN_GAP_SECONDS, SETTLE_SECONDS, Debouncer
-from ipsec_ha_monitor.syslog.watched import LABELS, OTHER, watched
+from ipsec_ha_monitor.syslog.watched import OTHER, watched
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ BURST_SECONDS = 5.0  # a source may send this many seconds' worth at once (a fai
 MAX_CONNECTIONS = 64
 MAX_CONNECTIONS_PER_SOURCE = 4
 IDLE_SECONDS = 300.0
+QUIET_SECONDS = 1.0  # a TCP stream quiet this long: its last message, without a line feed, is complete
 _UDP_BATCH = 256  # datagrams read per wake-up before the TCP connections get their turn
 _TICK = 0.5  # the loop looks at its timers at least this often (seconds)
 
@@ -111,57 +112,18 @@ class SyslogStats:
             for name in [name for name in self.polls if name not in inventory.devices]:
                 del self.polls[name]
 
-    def render(self, inventory: Inventory, escape: Callable[[str], str]) -> str:
-        """The receiver's families in the text format. A pair member's
-        series exist from 0 for every label (Prometheus sees its first
-        message as an increase); other devices' once they sent one."""
+    def read(self) -> SyslogCounts:
+        """A consistent copy, for the exporter to render (export/metrics.py)."""
         with self._lock:
-            messages, dropped = dict(self.messages), dict(self.dropped)
-            last, polls = dict(self.last_watched), dict(self.polls)
-        for name, device in inventory.devices.items():
-            if device.pair is not None:
-                for label in LABELS:
-                    messages.setdefault((name, label), 0)
+            return SyslogCounts(dict(self.messages), dict(self.dropped), dict(self.last_watched), dict(self.polls))
 
-        def labels(device: str) -> str:
-            return f'device="{escape(device)}",pair="{escape(inventory.pair_of(device))}"'
 
-        lines = [
-            "# HELP ipsecha_syslog_messages_total Syslog messages received from the device, by watched mnemonic"
-            " (other: any message that polls nothing)\n",
-            "# TYPE ipsecha_syslog_messages_total counter\n",
-        ]
-        lines += [
-            f'ipsecha_syslog_messages_total{{{labels(device)},mnemonic="{label}"}} {n}\n'
-            for (device, label), n in sorted(messages.items())
-            if device in inventory.devices
-        ]
-        lines += [
-            "# HELP ipsecha_syslog_dropped_total Syslog messages dropped unread, by reason\n",
-            "# TYPE ipsecha_syslog_dropped_total counter\n",
-        ]
-        lines += [f'ipsecha_syslog_dropped_total{{reason="{reason}"}} {n}\n' for reason, n in sorted(dropped.items())]
-        lines += [
-            "# HELP ipsecha_syslog_last_watched_message_timestamp_seconds When the device's last watched syslog"
-            " message came (Unix time)\n",
-            "# TYPE ipsecha_syslog_last_watched_message_timestamp_seconds gauge\n",
-        ]
-        lines += [
-            f"ipsecha_syslog_last_watched_message_timestamp_seconds{{{labels(device)}}} {at:.3f}\n"
-            for device, at in sorted(last.items())
-            if device in inventory.devices
-        ]
-        lines += [
-            "# HELP ipsecha_syslog_triggered_polls_total Polls of the device that its pair's syslog messages asked"
-            " for\n",
-            "# TYPE ipsecha_syslog_triggered_polls_total counter\n",
-        ]
-        lines += [
-            f"ipsecha_syslog_triggered_polls_total{{{labels(device)}}} {n}\n"
-            for device, n in sorted(polls.items())
-            if device in inventory.devices
-        ]
-        return "".join(lines)
+@dataclass(frozen=True)
+class SyslogCounts:
+    messages: dict[tuple[str, str], int]  # (device, mnemonic label) -> messages
+    dropped: dict[str, int]  # reason -> messages
+    last_watched: dict[str, float]  # device -> Unix time of its last watched message
+    polls: dict[str, int]  # device -> polls its pair's messages asked for
 
 
 class SyslogReceiver:
@@ -269,6 +231,9 @@ class SyslogReceiver:
         for fd, connection in list(self._connections.items()):
             if now - connection.last_read > IDLE_SECONDS:
                 self._close(fd)
+            elif connection.framer.pending and now - connection.last_read > QUIET_SECONDS:
+                for frame in connection.framer.flush():  # IOS's unframed stream: its last message
+                    self._take(frame, connection.address)
 
     def _read_udp(self) -> None:
         for _ in range(_UDP_BATCH):
@@ -311,6 +276,8 @@ class SyslogReceiver:
         except OSError:
             data = b""
         if not data:
+            for frame in connection.framer.flush():  # a last message without its line feed
+                self._take(frame, connection.address)
             self._close(fd)
             return
         connection.last_read = self.clock.real_monotonic()
