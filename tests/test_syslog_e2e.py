@@ -6,12 +6,14 @@ reload page fires sooner with syslog than with polls alone."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.dashboards import GRAFANA, exprs
 from support.inventories import write_inventory
 from support.processes import start_serve, stop
 from support.prometheus import AlertHistory, PrometheusServer, needs_prometheus, scaled_rules
@@ -119,4 +121,15 @@ def test_a_walk_shorter_than_a_poll_is_counted_and_the_reload_pages_sooner(
     assert (counted("HSRP-5-STATECHANGE") or 0) >= 4  # Init; Listen, Speak, Standby after the reload
     assert counted("SYS-5-RESTART") == counted("RF_INTERDEV-4-RELOAD") == 1
     assert servers["polls"].query("ipsecha_syslog_messages_total") == []
+    # The dashboards' syslog panels show it (test_prometheus_e2e's stack runs without syslog).
+    panels = [
+        expr
+        for board in sorted(GRAFANA.glob("*.json"))
+        for _, expr in exprs(json.loads(board.read_text()))
+        if "ipsecha_syslog" in expr
+    ]
+    assert panels
+    for expr in panels:
+        query = expr.replace("$pair", "HUB-PAIR-1").replace("$device", "R1|R2")
+        assert syslog.query_range(query, time.time() - 120, time.time(), 1), query
     assert _value(syslog, 'ipsecha_syslog_dropped_total{reason="unknown_source"}') == 0

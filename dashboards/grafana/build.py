@@ -854,6 +854,20 @@ def pair() -> Json:
             "properties": [{"id": "mappings", "value": boolean_mappings("Up", "Down")}],
         }
     ]
+    syslog = timeseries(
+        "Syslog: redundancy messages within 10 minutes",
+        "HSRP, RF, reload and IPsec messages each hub sent within the last 10 minutes, by mnemonic "
+        "(serve --syslog.listen-address; empty without it): what happened between two polls, such as an HSRP "
+        "group that flaps or a peer that fell back and walked up to STANDBY HOT again.",
+        refs(
+            (
+                f'device_mnemonic:ipsecha_syslog_messages:10m{{{HUBS}, mnemonic!="other"}} > 0',
+                "{{device}} {{mnemonic}}",
+            )
+        ),
+        unit="short",
+        stepped=True,
+    )
     peer_series = "max by (pair, device, peer) (rate({metric}{{" + HUBS + "}}[$__rate_interval]))"
     traffic = timeseries(
         "IPsec packets per branch peer",
@@ -1015,6 +1029,7 @@ def pair() -> Json:
         (my_state, 12, 7),
         (peer_state, 12, 7),
         (link, 12, 7),
+        (syslog, 24, 7),
         (row("IPsec"), 24, 1),
         (traffic, 12, 8),
         (errors, 12, 8),
