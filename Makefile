@@ -134,6 +134,8 @@ bench: $(INSTALLED)
 	$(PY) bench/load_bench.py
 	$(PY) bench/isolation_bench.py
 	$(PY) bench/pathological_scrape_bench.py
+	$(PY) bench/syslog_latency_bench.py
+	$(PY) bench/syslog_flood_bench.py
 
 # Regenerate textfsm_templates/index after editing ipsec_ha_monitor/parse/commands.py.
 index: $(INSTALLED)

@@ -496,7 +496,10 @@ def test_bad_input_is_dropped_and_counted(receiving: Receiving) -> None:
 
 
 @pytest.mark.integration
-def test_a_flood_from_one_source_is_rate_limited_and_others_still_get_through(tmp_path: Path) -> None:
+def test_a_flood_from_one_source_is_rate_limited_and_others_still_get_through(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="ipsec_ha_monitor.syslog")
     running = Receiving(_hubs(tmp_path), rate_limit=20.0)  # bursts of 100
     running.receiver.start()
     try:
@@ -523,6 +526,9 @@ def test_a_flood_from_one_source_is_rate_limited_and_others_still_get_through(tm
         finally:
             stop.set()
             flooder.join(5)
+        # Who floods is said, once a minute at most.
+        (warning,) = [r.getMessage() for r in caplog.records if "rate_limited" in r.getMessage()]
+        assert warning.startswith("syslog: 127.0.1.4 (R4) sends more than 20 messages a second"), warning
         taken = running.count("ipsecha_syslog_messages_total", device="R4", mnemonic=OTHER) or 0
         elapsed_bound = 100 + 20 * 60  # the burst plus the rate over the test's longest run
         assert 100 <= taken <= elapsed_bound

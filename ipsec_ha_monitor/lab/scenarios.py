@@ -78,9 +78,6 @@ async def finish_reload(ctx: ScenarioContext, router: Router) -> None:
     counters from zero, no SA until the RF peer syncs them."""
     router.boot_time = router.now()
     router.returned_to_rom_by = "reload"
-    # The log buffer survives, as with `logging persistent`: the reload
-    # message stays readable after the router is back.
-    router.syslog("%SYS-5-RESTART: System restarted --")
     router.rf_history.clear()
     router.rf_my, router.rf_peer = 2, RF_DISABLED
     router.duplex, router.communications_up, router.communications_reason = False, False, "Failure"
@@ -97,6 +94,10 @@ async def finish_reload(ctx: ScenarioContext, router: Router) -> None:
             PacketCounter(),
         )
     await ctx.set_reachable(router, True)
+    # Logged once the system is up (and its vty lines answer), as IOS does.
+    # The log buffer survives, as with `logging persistent`: the reload
+    # message stays readable after the router is back.
+    router.syslog("%SYS-5-RESTART: System restarted --")
     ctx.note(f"{router.name} is back (uptime reset, last reload: reload)")
 
 

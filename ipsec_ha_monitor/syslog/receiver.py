@@ -50,6 +50,7 @@ IDLE_SECONDS = 300.0
 QUIET_SECONDS = 1.0  # a TCP stream quiet this long: its last message, without a line feed, is complete
 _UDP_BATCH = 256  # datagrams read per wake-up before the TCP connections get their turn
 _TICK = 0.5  # the loop looks at its timers at least this often (seconds)
+_WARN_EVERY = 60.0  # seconds between two warnings about one flooding source
 
 # Every reason a message is dropped: the ipsecha_syslog_dropped_total labels.
 DROP_REASONS = (
@@ -68,6 +69,8 @@ DROP_REASONS = (
 class _Bucket:
     tokens: float
     at: float
+    refused: int = 0  # messages refused since the last warning about this source
+    warned: float = float("-inf")  # when that warning was logged
 
 
 @dataclass
@@ -94,9 +97,9 @@ class SyslogStats:
             if wall is not None:
                 self.last_watched[device] = wall
 
-    def drop(self, reason: str) -> None:
+    def drop(self, reason: str, count: int = 1) -> None:
         with self._lock:
-            self.dropped[reason] += 1
+            self.dropped[reason] += count
 
     def polled(self, devices: tuple[str, ...]) -> None:
         with self._lock:
@@ -161,6 +164,8 @@ class SyslogReceiver:
         self._wake_read.setblocking(False)
         self._wake_write.setblocking(False)
         self._udp, self._tcp = _bind(address)
+        self._udp_buffer = bytearray(MAX_MESSAGE_BYTES + 1)  # one read buffer: a flood allocates nothing
+        self._udp_view = memoryview(self._udp_buffer)
         self.address: tuple[str, int] = self._udp.getsockname()[:2]
         self._selector.register(self._udp, selectors.EVENT_READ, "udp")
         self._selector.register(self._tcp, selectors.EVENT_READ, "listen")
@@ -236,15 +241,33 @@ class SyslogReceiver:
                     self._take(frame, connection.address)
 
     def _read_udp(self) -> None:
-        for _ in range(_UDP_BATCH):
-            try:
-                data, source = self._udp.recvfrom(MAX_MESSAGE_BYTES + 1)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # an ICMP error queued on the socket, and the like
-                log.debug("syslog: UDP receive: %s", exc)
-                return
-            self._take(data, source[0])
+        """A batch of datagrams. A flood costs each of its datagrams a read
+        into one buffer, a look-up and its source's bucket: nothing is
+        copied, locked or parsed for a message dropped by source or rate."""
+        now = self.clock.real_monotonic()
+        buffer, view = self._udp_buffer, self._udp_view
+        unknown = limited = 0
+        try:
+            for _ in range(_UDP_BATCH):
+                try:
+                    size, source = self._udp.recvfrom_into(buffer)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as exc:  # an ICMP error queued on the socket, and the like
+                    log.debug("syslog: UDP receive: %s", exc)
+                    return
+                address = source[0]
+                if not self._sources.knows(address):
+                    unknown += 1
+                elif not self._within_rate(address, now):
+                    limited += 1
+                else:
+                    self._take(bytes(view[:size]), address, checked=True)
+        finally:
+            if unknown:
+                self.stats.drop("unknown_source", unknown)
+            if limited:
+                self.stats.drop("rate_limited", limited)
 
     def _accept(self) -> None:
         try:
@@ -300,13 +323,15 @@ class SyslogReceiver:
 
     # --- one message ----------------------------------------------------------------------
 
-    def _take(self, data: bytes, address: str) -> None:
-        if not self._sources.knows(address):
-            self.stats.drop("unknown_source")
-            return
-        if not self._within_rate(address):
-            self.stats.drop("rate_limited")
-            return
+    def _take(self, data: bytes, address: str, *, checked: bool = False) -> None:
+        """One message from `address`; `checked`: its source and rate were."""
+        if not checked:
+            if not self._sources.knows(address):
+                self.stats.drop("unknown_source")
+                return
+            if not self._within_rate(address, self.clock.real_monotonic()):
+                self.stats.drop("rate_limited")
+                return
         try:
             envelope = read_envelope(data)
             device = self._sources.device(address, envelope.hostname)
@@ -327,17 +352,29 @@ class SyslogReceiver:
         if self._debouncer.note(target, self.clock.real_monotonic()):
             self._poll(target)
 
-    def _within_rate(self, address: str) -> bool:
-        now = self.clock.real_monotonic()
+    def _within_rate(self, address: str, now: float) -> bool:
         bucket = self._buckets.get(address)
         if bucket is None:
             bucket = self._buckets[address] = _Bucket(self._burst, now)
-        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.at) * self.rate_limit)
-        bucket.at = now
-        if bucket.tokens < 1:
-            return False
-        bucket.tokens -= 1
-        return True
+        if now > bucket.at:
+            bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.at) * self.rate_limit)
+            bucket.at = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return True
+        bucket.refused += 1
+        if now - bucket.warned >= _WARN_EVERY:  # who floods: one line per source and minute at most
+            names = self._sources.names(address)
+            log.warning(
+                "syslog: %s (%s) sends more than %g messages a second: %d dropped (rate_limited) since the last"
+                " such line",
+                address,
+                ", ".join(names),
+                self.rate_limit,
+                bucket.refused,
+            )
+            bucket.warned, bucket.refused = now, 0
+        return False
 
     def _poll(self, target: str) -> None:
         pair = self._inventory.pairs.get(target)

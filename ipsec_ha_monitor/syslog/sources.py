@@ -63,6 +63,10 @@ class SourceMap:
     def knows(self, address: str) -> bool:
         return address in self._by_address
 
+    def names(self, address: str) -> tuple[str, ...]:
+        """The devices that have `address` (none: an unknown one)."""
+        return self._by_address.get(address, ())
+
     def device(self, address: str, hostname: str | None) -> str:
         """The sender's name; Dropped("unknown_source") for an address no
         device has, Dropped("ambiguous_source") for one several share when
