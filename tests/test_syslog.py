@@ -508,8 +508,8 @@ def test_a_flood_from_one_source_is_rate_limited_and_others_still_get_through(
         def flood() -> None:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 sock.bind(("127.0.1.4", 0))
-                while not stop.is_set():
-                    for _ in range(200):
+                while not stop.is_set():  # about 20,000 a second
+                    for _ in range(20):
                         sock.sendto(CONFIG, ("127.0.0.1", running.port))
                     time.sleep(0.001)
 
@@ -521,7 +521,7 @@ def test_a_flood_from_one_source_is_rate_limited_and_others_still_get_through(
                 20,
                 "the flood rate-limited",
             )
-            running.send("127.0.1.1", HSRP)  # another source, during the flood
+            running.send("127.0.1.1", HSRP)  # another source, during the flood: taken, within its own rate
             running.wait_count(1, "ipsecha_syslog_messages_total", device="R1", mnemonic="HSRP-5-STATECHANGE")
         finally:
             stop.set()
@@ -687,3 +687,17 @@ def test_a_requested_poll_moves_the_schedule_within_the_same_workers(tmp_path: P
             assert 1 <= most <= 2
         finally:
             exporter.stop()
+
+
+@pytest.mark.integration
+def test_serve_refuses_a_bad_or_taken_syslog_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ipsec_ha_monitor import serve
+
+    config = str(_hubs(tmp_path).path)
+    assert serve.serve(config, "127.0.0.1:0", 30.0, syslog_listen="5514") == 2
+    assert "expected HOST:PORT" in capsys.readouterr().err
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        assert serve.serve(config, "127.0.0.1:0", 30.0, syslog_listen=f"127.0.0.1:{port}") == 1
+    assert f"cannot listen for syslog on 127.0.0.1:{port}: Address already in use" in capsys.readouterr().err

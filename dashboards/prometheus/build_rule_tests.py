@@ -906,9 +906,9 @@ def build() -> str:
     hsrp_flapping = warn(alertname="IpsechaHsrpFlapping", device="R1", pair=P)
     out.append(
         test(
-            "Syslog (serve --syslog.listen-address): R1's HSRP group changes state once a minute from 11 to 18, eight\n"
-            "changes that the polls, all reading R1 Standby, never see; R2 logs the four of a failover's walk (11-14).\n"
-            "Six or more within 10 minutes is flapping: R1 only, until its changes leave the 10 minutes.",
+            "Syslog (serve --syslog.listen-address): R1's HSRP group changes state once a minute from 11 to 18,\n"
+            "eight changes that the polls, all reading R1 Standby, never see; R2 logs the four of a failover's walk\n"
+            "(11-14). Six or more within 10 minutes is flapping: R1 only, until its changes leave the 10 minutes.",
             baseline()
             + syslog_series("R1", "HSRP-5-STATECHANGE", "0x10 1+1x7 8x72")
             + syslog_series("R2", "HSRP-5-STATECHANGE", "0x10 1+1x3 4x76"),

@@ -28,6 +28,7 @@ import logging
 import selectors
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ QUIET_SECONDS = 1.0  # a TCP stream quiet this long: its last message, without a
 _UDP_BATCH = 256  # datagrams read per wake-up before the TCP connections get their turn
 _TICK = 0.5  # the loop looks at its timers at least this often (seconds)
 _WARN_EVERY = 60.0  # seconds between two warnings about one flooding source
+FLOOD_PAUSE = 0.005  # seconds the receiver waits after a batch that held datagrams it dropped unread
 
 # Every reason a message is dropped: the ipsecha_syslog_dropped_total labels.
 DROP_REASONS = (
@@ -159,11 +161,11 @@ class SyslogReceiver:
         self._debouncer = Debouncer(clock.real(MIN_GAP_SECONDS), clock.real(SETTLE_SECONDS))
         self._connections: dict[int, _Connection] = {}
         self._stopped = threading.Event()
+        self._udp, self._tcp = _bind(address)  # first: an address in use leaves nothing open
         self._selector = selectors.DefaultSelector()
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_read.setblocking(False)
         self._wake_write.setblocking(False)
-        self._udp, self._tcp = _bind(address)
         self._udp_buffer = bytearray(MAX_MESSAGE_BYTES + 1)  # one read buffer: a flood allocates nothing
         self._udp_view = memoryview(self._udp_buffer)
         self.address: tuple[str, int] = self._udp.getsockname()[:2]
@@ -268,6 +270,12 @@ class SyslogReceiver:
                 self.stats.drop("unknown_source", unknown)
             if limited:
                 self.stats.drop("rate_limited", limited)
+            if unknown or limited:
+                # A flood (or a spoofer): let the socket buffer gather the
+                # next datagrams rather than wake for every few, which costs
+                # the scrapes and polls the interpreter far more than the
+                # reads do. A router's own messages wait FLOOD_PAUSE at most.
+                time.sleep(FLOOD_PAUSE)
 
     def _accept(self) -> None:
         try:
