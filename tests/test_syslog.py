@@ -185,7 +185,10 @@ def test_bad_datagrams_are_dropped_by_reason(datagram: bytes, reason: str) -> No
     assert raised.value.reason in DROP_REASONS
 
 
-@pytest.mark.parametrize("line", ["Configured from console", "% Invalid input", "%SYS-9-X: severity 9", ""])
+@pytest.mark.parametrize(
+    "line",
+    ["Configured from console", "% Invalid input", "%SYS-9-X: severity 9", "", "Syslog logging: enabled"],
+)
 def test_a_line_with_no_cisco_message_is_a_parse_error(line: str) -> None:
     with pytest.raises(ParseError):
         parse_log_message(line)
@@ -378,10 +381,10 @@ class Receiving:
         self.inventory = inventory
         self.port = self.receiver.address[1]
 
-    def _request(self, devices: tuple[str, ...]) -> bool:
+    def _request(self, devices: tuple[str, ...]) -> tuple[str, ...]:
         with self._lock:
             self.requests.append(devices)
-        return True
+        return devices
 
     def send(self, source: str, *datagrams: bytes) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -488,11 +491,14 @@ def test_bad_input_is_dropped_and_counted(receiving: Receiving) -> None:
         b"<189>" + b"x" * MAX_MESSAGE_BYTES,  # oversize
         b"\x00\x01\x02 binary",  # malformed
         b"<189>000104: *Dec  7 14:33:22.123: Configured from console",  # syslog, but no Cisco message
+        b"<189>Syslog logging: enabled",  # a show logging header: no message either
     )
     receiving.wait_count(1, "ipsecha_syslog_dropped_total", reason="oversize")
     receiving.wait_count(1, "ipsecha_syslog_dropped_total", reason="malformed")
-    receiving.wait_count(1, "ipsecha_syslog_dropped_total", reason="not_cisco")
-    assert receiving.requests == []
+    receiving.wait_count(2, "ipsecha_syslog_dropped_total", reason="not_cisco")
+    receiving.send("127.0.1.2", HSRP)  # the receiver goes on at once
+    receiving.wait_count(1, "ipsecha_syslog_messages_total", device="R2", mnemonic="HSRP-5-STATECHANGE")
+    assert receiving.requests == [("R1", "R2")]
 
 
 @pytest.mark.integration
@@ -538,6 +544,8 @@ def test_a_flood_from_one_source_is_rate_limited_and_others_still_get_through(
 
 @pytest.mark.integration
 def test_a_reloaded_inventory_maps_the_new_sources(tmp_path: Path, receiving: Receiving) -> None:
+    receiving.send("127.0.1.2", CONFIG)
+    receiving.wait_count(1, "ipsecha_syslog_messages_total", device="R2", mnemonic=OTHER)
     moved = _inventory(
         tmp_path,
         [{"name": "R1", "host": "127.0.0.1", "port": 2201, "role": "hub", "syslog_sources": ["127.0.1.9"]}],
@@ -554,7 +562,7 @@ def test_a_reloaded_inventory_maps_the_new_sources(tmp_path: Path, receiving: Re
     dropped = receiving.count("ipsecha_syslog_dropped_total", reason="unknown_source") or 0
     receiving.send("127.0.1.1", HSRP)  # R1's old source: no longer trusted
     receiving.wait_count(dropped + 1, "ipsecha_syslog_dropped_total", reason="unknown_source")
-    assert receiving.count("ipsecha_syslog_messages_total", device="R2", mnemonic=OTHER) is None  # R2 left
+    assert [key for key in receiving.receiver.stats.read().messages if key[0] == "R2"] == []  # R2 left, its counts too
 
 
 # --- the lab speaks syslog: a failover seen as it happens -----------------------------------------
@@ -669,7 +677,7 @@ def test_a_requested_poll_moves_the_schedule_within_the_same_workers(tmp_path: P
             exporter.start(600.0)
             wait_until(exporter.monitor.polled_every_device, 30, "every device polled once")
             before = dict(ends)
-            assert exporter.request_polls(("R1", "R2")) is True
+            assert exporter.request_polls(("R1", "R2")) == ("R1", "R2")
             wait_until(lambda: ends["R1"] > before["R1"] and ends["R2"] > before["R2"], 15, "R1 and R2 polled again")
             assert {name: ends[name] for name in ("R4", "R5", "R6")} == {n: before[n] for n in ("R4", "R5", "R6")}
             # Everything at once, asked twice: every device polled again, never more than two at a time.
@@ -685,6 +693,18 @@ def test_a_requested_poll_moves_the_schedule_within_the_same_workers(tmp_path: P
 
             wait_until(all_twice, 30, "every device polled again", interval=0.01)
             assert 1 <= most <= 2
+            # A device whose poll runs when asked: polled once more after it, once however often asked.
+            wait_until(lambda: exporter._scheduler.stats().running == 0, 30, "no poll running")  # type: ignore[union-attr]
+            lab.router("R4").faults.slow_seconds = 0.3  # each command: its poll runs for seconds
+            before = dict(ends)
+            assert exporter.request_polls(("R4",)) == ("R4",)  # moved to now
+            wait_until(lambda: exporter._scheduler.stats().running == 1, 10, "R4's poll running")  # type: ignore[union-attr]
+            assert exporter.request_polls(("R4",)) == ("R4",)  # again once it ends
+            assert exporter.request_polls(("R4",)) == ()  # already asked for
+            wait_until(lambda: ends["R4"] >= before["R4"] + 2, 60, "R4 polled twice")
+            time.sleep(1.0)
+            assert ends["R4"] == before["R4"] + 2  # not a third time
+            assert exporter._scheduler.stats().running == 0  # type: ignore[union-attr]
         finally:
             exporter.stop()
 
@@ -701,3 +721,28 @@ def test_serve_refuses_a_bad_or_taken_syslog_address(tmp_path: Path, capsys: pyt
         port = taken.getsockname()[1]
         assert serve.serve(config, "127.0.0.1:0", 30.0, syslog_listen=f"127.0.0.1:{port}") == 1
     assert f"cannot listen for syslog on 127.0.0.1:{port}: Address already in use" in capsys.readouterr().err
+
+
+def test_every_interface_falls_back_to_ipv4_where_ipv6_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host booted with IPv6 disabled refuses AF_INET6 sockets: ":PORT" then
+    binds 0.0.0.0, and nothing opened on the way is left open."""
+    from ipsec_ha_monitor.syslog import receiver
+
+    real = socket.socket
+    made: list[socket.socket] = []
+
+    def no_ipv6(family: int = socket.AF_INET, *args: object, **kwargs: object) -> socket.socket:
+        if family == socket.AF_INET6:
+            raise OSError(97, "Address family not supported by protocol")
+        made.append(real(family, *args, **kwargs))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(receiver.socket, "socket", no_ipv6)
+    udp, tcp = receiver._bind(("", 0))
+    try:
+        assert udp.family == tcp.family == socket.AF_INET
+        assert udp.getsockname()[0] == "0.0.0.0" and udp.getsockname()[1] == tcp.getsockname()[1]
+    finally:
+        udp.close()
+        tcp.close()
+    assert all(sock.fileno() == -1 for sock in made)

@@ -175,15 +175,15 @@ class Exporter:
     def _record_one(self, snapshot: Snapshot) -> None:
         self.monitor.record({snapshot.device: snapshot})
 
-    def request_polls(self, devices: tuple[str, ...]) -> bool:
+    def request_polls(self, devices: tuple[str, ...]) -> tuple[str, ...]:
         """Poll these devices now (a syslog trigger): their scheduled polls
-        moved earlier, within the background polling's workers. Without
-        background polling (/probe only) nothing is polled (False):
-        Prometheus schedules the probes."""
+        moved earlier, within the background polling's workers. Returns
+        those whose poll was moved or added (not one already due or already
+        asked for). Without background polling (/probe only) nothing is
+        polled: Prometheus schedules the probes."""
         if self._scheduler is None:
-            return False
-        self._scheduler.poll_soon(devices)
-        return True
+            return ()
+        return self._scheduler.poll_soon(devices)
 
     def listen_syslog(self, address: tuple[str, int], rate_limit: float = DEFAULT_RATE_LIMIT) -> SyslogReceiver:
         """Receive the routers' syslog on `address` (UDP and TCP): a watched

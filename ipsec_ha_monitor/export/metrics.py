@@ -197,7 +197,7 @@ SYSLOG_METRICS: dict[str, MetricSpec] = {
         "gauge", "When the device's last watched syslog message came (Unix time)", DEVICE
     ),
     "ipsecha_syslog_triggered_polls_total": MetricSpec(
-        "counter", "Polls of the device that its pair's syslog messages asked for", DEVICE
+        "counter", "Polls of the device that its pair's syslog messages moved earlier (or added)", DEVICE
     ),
 }
 

@@ -359,6 +359,8 @@ def parse_log_message(line: str, platform: str = DEFAULT_PLATFORM) -> LogMessage
     if "\n" in line.rstrip("\n"):
         raise ParseError(_LOG_COMMAND, errors.TEMPLATE, "one log line expected, got several", 2, "")
     found = parse_output(_LOG_COMMAND, line, platform)
+    if not found:  # a show logging header alone ("Syslog logging: ...") is a valid buffer, not a message
+        raise ParseError(_LOG_COMMAND, errors.NO_MATCH, "no %FACILITY-SEVERITY-MNEMONIC: message", 1, line)
     message = found[0]
     assert isinstance(message, LogMessage)  # the show logging row builds LogMessage records
     return message

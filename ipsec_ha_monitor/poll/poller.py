@@ -316,13 +316,16 @@ class Scheduler:
             self._stale = True
             self._cond.notify_all()
 
-    def poll_soon(self, names: Iterable[str]) -> None:
+    def poll_soon(self, names: Iterable[str]) -> tuple[str, ...]:
         """Poll these devices as soon as a worker is free (a router's syslog
         announced a change): each one's next scheduled poll moved to now,
         within the same workers and classes as every scheduled poll (an
         answering device first); one whose poll runs now is polled again
         when it ends (that poll may have begun before the change). Its
-        schedule goes on from that poll's end."""
+        schedule goes on from that poll's end. Returns the devices whose
+        poll was moved or added: not those already due, nor already asked
+        for while their poll runs."""
+        moved = []
         with self._cond:
             now = self._clock()
             for name in names:
@@ -330,10 +333,14 @@ class Scheduler:
                 if entry is None:
                     continue
                 if entry.running is not None:
-                    entry.soon = True
+                    if not entry.soon and not entry.again:
+                        entry.soon = True
+                        moved.append(name)
                 elif entry.due_at > now:
                     self._queue(name, entry, now)
+                    moved.append(name)
             self._cond.notify_all()
+        return tuple(moved)
 
     def stats(self) -> ScheduleStats:
         with self._cond:

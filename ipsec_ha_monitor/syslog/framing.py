@@ -25,8 +25,9 @@ import re
 from dataclasses import dataclass
 
 # The largest message taken: RFC 5426 asks receivers for 2,048 octets at
-# least; IOS's messages stay well under 1,024. Larger is no router's.
-MAX_MESSAGE_BYTES = 8192
+# least; IOS's messages stay well under 1,024. Larger is no router's (and
+# the log line inside must stay within the parser's MAX_LINE, 4,096).
+MAX_MESSAGE_BYTES = 4096
 
 
 class Dropped(Exception):

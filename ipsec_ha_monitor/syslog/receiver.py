@@ -136,13 +136,13 @@ class SyslogReceiver:
     every interface, IPv4 and IPv6), for the devices of the inventory that
     `refresh` was last given. A watched message calls `request_polls`
     with the device names to poll (its pair's members), which returns
-    whether it will poll them."""
+    those whose poll it moved earlier or added."""
 
     def __init__(
         self,
         address: tuple[str, int],
         inventory: Inventory,
-        request_polls: Callable[[tuple[str, ...]], object],
+        request_polls: Callable[[tuple[str, ...]], tuple[str, ...]],
         clock: Clock,
         *,
         rate_limit: float = DEFAULT_RATE_LIMIT,
@@ -184,19 +184,20 @@ class SyslogReceiver:
         self._wake()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(5)
-        if not self._thread.is_alive():
-            for connection in list(self._connections.values()):
-                connection.sock.close()
-            self._connections.clear()
-            for sock in (self._udp, self._tcp, self._wake_read, self._wake_write):
-                sock.close()
+        if self._thread.is_alive():  # held up (a DNS look-up of a reload): the port is freed all the same
+            log.warning("syslog receiver still busy after 5 s; closing its sockets under it")
+        for connection in list(self._connections.values()):
+            connection.sock.close()
+        self._connections.clear()
+        for sock in (self._udp, self._tcp, self._wake_read, self._wake_write):
+            sock.close()
+        with contextlib.suppress(Exception):  # the busy thread may still hold it
             self._selector.close()
 
     def refresh(self, inventory: Inventory) -> None:
         """A new inventory (SIGHUP): its devices' addresses are taken in the
         receiver's thread (a host name may need DNS)."""
         self._new_inventory = inventory
-        self.stats.forget(inventory)
         self._wake()
 
     def _wake(self) -> None:
@@ -233,6 +234,7 @@ class SyslogReceiver:
         if self._new_inventory is not None:
             inventory, self._new_inventory = self._new_inventory, None
             self._inventory, self._sources = inventory, SourceMap(inventory)
+            self.stats.forget(inventory)  # here: no message of a removed device comes after
             self._buckets = {a: b for a, b in self._buckets.items() if self._sources.knows(a)}
             self._debouncer.forget(set(inventory.pairs) | set(inventory.devices))
         for fd, connection in list(self._connections.items()):
@@ -249,11 +251,13 @@ class SyslogReceiver:
         now = self.clock.real_monotonic()
         buffer, view = self._udp_buffer, self._udp_view
         unknown = limited = 0
+        drained = False
         try:
             for _ in range(_UDP_BATCH):
                 try:
                     size, source = self._udp.recvfrom_into(buffer)
                 except (BlockingIOError, InterruptedError):
+                    drained = True
                     return
                 except OSError as exc:  # an ICMP error queued on the socket, and the like
                     log.debug("syslog: UDP receive: %s", exc)
@@ -270,11 +274,14 @@ class SyslogReceiver:
                 self.stats.drop("unknown_source", unknown)
             if limited:
                 self.stats.drop("rate_limited", limited)
-            if unknown or limited:
-                # A flood (or a spoofer): let the socket buffer gather the
-                # next datagrams rather than wake for every few, which costs
-                # the scrapes and polls the interpreter far more than the
-                # reads do. A router's own messages wait FLOOD_PAUSE at most.
+            if (unknown or limited) and drained:
+                # A flood (or a spoofer) that the reads keep up with: let the
+                # socket buffer gather the next datagrams rather than wake
+                # for every few, which costs the scrapes and polls the
+                # interpreter far more than the reads do. Never after a full
+                # batch: a faster flood is read as fast as it comes, so that
+                # the routers' own datagrams are not lost in a full buffer.
+                # They wait FLOOD_PAUSE at most.
                 time.sleep(FLOOD_PAUSE)
 
     def _accept(self) -> None:
@@ -351,6 +358,10 @@ class SyslogReceiver:
         except ParseError:
             self.stats.drop("not_cisco")
             return
+        except Exception:  # a bug, never the receiver's end nor a stall: that message alone is lost
+            log.exception("syslog: from %s: a message could not be read (a bug; please report it)", address)
+            self.stats.drop("malformed")
+            return
         row = watched(message)
         if row is None:
             self.stats.count(device, OTHER, None)
@@ -387,8 +398,8 @@ class SyslogReceiver:
     def _poll(self, target: str) -> None:
         pair = self._inventory.pairs.get(target)
         devices = pair.members if pair is not None else (target,) if target in self._inventory.devices else ()
-        if devices and self._request_polls(devices):  # False: no background polling to move
-            self.stats.polled(devices)
+        if devices:
+            self.stats.polled(self._request_polls(devices))  # those whose poll was moved earlier or added
 
 
 def _bind(address: tuple[str, int]) -> tuple[socket.socket, socket.socket]:
@@ -399,9 +410,12 @@ def _bind(address: tuple[str, int]) -> tuple[socket.socket, socket.socket]:
     every = host in ("", "::")
     family = socket.AF_INET6 if ":" in host or (every and socket.has_ipv6) else socket.AF_INET
     bind_host = ("::" if family == socket.AF_INET6 else "0.0.0.0") if every else host
-    udp = socket.socket(family, socket.SOCK_DGRAM)
-    tcp = socket.socket(family, socket.SOCK_STREAM)
+    opened: list[socket.socket] = []
     try:
+        udp = socket.socket(family, socket.SOCK_DGRAM)
+        opened.append(udp)
+        tcp = socket.socket(family, socket.SOCK_STREAM)
+        opened.append(tcp)
         for sock in (udp, tcp):
             if family == socket.AF_INET6 and every:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -414,9 +428,9 @@ def _bind(address: tuple[str, int]) -> tuple[socket.socket, socket.socket]:
         udp.setblocking(False)
         tcp.setblocking(False)
     except OSError as exc:
-        udp.close()
-        tcp.close()
-        if exc.errno == errno.EAFNOSUPPORT and every and family == socket.AF_INET6:
+        for sock in opened:
+            sock.close()
+        if exc.errno == errno.EAFNOSUPPORT and every and family == socket.AF_INET6:  # a host with IPv6 off
             return _bind(("0.0.0.0", port))
         raise
     return udp, tcp
