@@ -161,6 +161,16 @@ MONITOR_ALERTS: dict[str, str] = {
     "IpsechaExporterDown": "Prometheus cannot scrape the exporter: no pair is judged",
 }
 
+# Alerts on what the routers' syslog announced between two polls (serve
+# --syslog.listen-address, ipsec_ha_monitor/syslog/). Syslog is a trigger,
+# never the truth: no verdict rule reads it, so these are warnings beside
+# the verdict, which the polls alone make.
+SYSLOG_ALERT_SEVERITY = WARNING
+SYSLOG_ALERTS: dict[str, str] = {
+    "IpsechaHsrpFlapping": "a hub's syslog counted 6 or more HSRP state changes within 10 minutes",
+    "IpsechaRfEventsBetweenPolls": "a pair's syslog announced redundancy events that no poll saw",
+}
+
 
 # How no_ipsec_errors_rising judges, as IpsechaIpsecErrorsRising does:
 # `increase(send + receive errors [5m]) > 0` held `for: 10m`.

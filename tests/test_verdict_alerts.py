@@ -1,7 +1,7 @@
 """Verdict = alerts: the pair verdict (`check`, its Nagios state, the
 exporter's ipsecha_pair_verdict, the dashboards) and the alert rules of
 dashboards/prometheus/ipsecha-rules.yml agree on every condition and its
-severity. One table says it (PAIR_RULES and MONITOR_ALERTS in
+severity. One table says it (PAIR_RULES, MONITOR_ALERTS and SYSLOG_ALERTS in
 ipsec_ha_monitor/health.py); this file walks every alert of the rules file and
 every verdict rule against it, then judges each rule failing on
 snapshots built from the lab's outputs. An alert or a rule added without
@@ -35,6 +35,8 @@ from ipsec_ha_monitor.health import (
     PAIR_RULES,
     RECOVERING,
     SEVERITIES,
+    SYSLOG_ALERT_SEVERITY,
+    SYSLOG_ALERTS,
     UNHEALTHY,
     UNKNOWN,
     VERDICT_SEVERITY,
@@ -78,9 +80,9 @@ def _expected_verdict(rule: str) -> str:
 
 
 def test_every_alert_is_in_the_table_once() -> None:
-    mapped = [alert for rule in PAIR_RULES.values() for alert in rule.alerts] + list(MONITOR_ALERTS)
+    mapped = [alert for rule in PAIR_RULES.values() for alert in rule.alerts] + [*MONITOR_ALERTS, *SYSLOG_ALERTS]
     assert len(mapped) == len(set(mapped)), sorted(alert for alert in mapped if mapped.count(alert) > 1)
-    assert set(ALERTS) - set(mapped) == set(), "alerts no verdict rule (nor MONITOR_ALERTS) accounts for"
+    assert set(ALERTS) - set(mapped) == set(), "alerts no verdict rule (nor MONITOR_ALERTS, SYSLOG_ALERTS) accounts for"
     assert set(mapped) - set(ALERTS) == set(), "the table names alerts ipsecha-rules.yml does not have"
 
 
@@ -91,6 +93,10 @@ def test_the_alert_and_the_verdict_give_the_same_severity(alert: str) -> None:
     if alert in MONITOR_ALERTS:
         # The monitor itself: its pairs are `unknown`, which no failed rule outranks silently.
         assert severity == MONITOR_ALERT_SEVERITY
+        return
+    if alert in SYSLOG_ALERTS:
+        # What syslog announced between polls: no verdict rule reads it, so never more than a warning.
+        assert severity == SYSLOG_ALERT_SEVERITY
         return
     (rule,) = [name for name, entry in PAIR_RULES.items() if alert in entry.alerts]
     assert severity == PAIR_RULES[rule].severity, f"{alert} is {severity}, verdict rule {rule} is not"
