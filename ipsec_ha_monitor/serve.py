@@ -64,6 +64,12 @@ def parse_listen_address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def format_listen_address(address: tuple[str, int]) -> str:
+    """(host, port) as parse_listen_address reads it: an IPv6 host in brackets."""
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class Reloader:
     """SIGHUP and POST /-/reload alike: the inventory from `config`, then the
     web config from `web_path`, each refused on its own when bad (the old
@@ -122,8 +128,7 @@ def run_exporter(
         )
     except OSError as exc:
         exporter.stop()
-        host = f"[{address[0]}]" if ":" in address[0] else address[0]
-        print(f"ipsec-ha-monitor: cannot listen on {host}:{address[1]}: {exc.strerror}", file=sys.stderr)
+        print(f"ipsec-ha-monitor: cannot listen on {format_listen_address(address)}: {exc.strerror}", file=sys.stderr)
         return 1
     if syslog is not None:
         try:
@@ -131,8 +136,8 @@ def run_exporter(
         except OSError as exc:
             server.server_close()
             exporter.stop()
-            host = f"[{syslog[0]}]" if ":" in syslog[0] else syslog[0]
-            print(f"ipsec-ha-monitor: cannot listen for syslog on {host}:{syslog[1]}: {exc.strerror}", file=sys.stderr)
+            where = format_listen_address(syslog)
+            print(f"ipsec-ha-monitor: cannot listen for syslog on {where}: {exc.strerror}", file=sys.stderr)
             return 1
         if interval <= 0:
             log.warning("syslog is counted but triggers no poll: there is no background polling (--poll-interval 0)")
@@ -159,8 +164,7 @@ def run_exporter(
                 polling += f", time scale {clock.scale:g}: {clock.scale:g} product seconds per real second"
             where = ", every interface" if server.every_interface else ""
             if exporter.syslog is not None:
-                host, port = exporter.syslog.address
-                where += f", syslog on udp/tcp {f'[{host}]' if ':' in host else host}:{port}"
+                where += f", syslog on udp/tcp {format_listen_address(exporter.syslog.address)}"
             announce(f"serving {count(len(inventory.devices), 'device')} on {server.url}/metrics ({polling}{where})")
             while not signals.wait(math.inf):
                 pass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.exposition import parse_samples
+from support.exposition import parse_samples, sample
 from support.waiting import wait_until
 
 from ipsec_ha_monitor.clock import Clock
@@ -596,7 +596,7 @@ def test_a_failover_reaches_metrics_at_once_with_syslog_and_at_the_next_poll_wit
 
             def my_state(exporter: Exporter, device: str) -> float | None:
                 samples = parse_samples(exporter.metrics_page(max_age=0.0).decode())
-                return sample_of(samples, "ipsecha_redundancy_my_state", device)
+                return sample(samples, "ipsecha_redundancy_my_state", device=device, pair="HUB-PAIR-1")
 
             assert my_state(listening, "R1") == my_state(polling, "R1") == 8  # STANDBY HOT
             running.trigger("failover")
@@ -626,13 +626,6 @@ def test_a_failover_reaches_metrics_at_once_with_syslog_and_at_the_next_poll_wit
         finally:
             listening.stop()
             polling.stop()
-
-
-def sample_of(samples: dict[str, dict[tuple[tuple[str, str], ...], float]], name: str, device: str) -> float | None:
-    for key, value in samples.get(name, {}).items():
-        if dict(key).get("device") == device:
-            return value
-    return None
 
 
 def test_the_syslog_families_follow_the_writing_exporters_guide(tmp_path: Path) -> None:

@@ -212,14 +212,13 @@ def render_syslog(counts: SyslogCounts, inventory: Inventory) -> bytes:
         if member.pair is not None:
             for label in SYSLOG_LABELS:
                 messages.setdefault((name, label), 0)
-    lines: dict[str, list[str]] = {name: [] for name in SYSLOG_METRICS}
+    out = _Lines(SYSLOG_METRICS)
     for (device, label), value in sorted(messages.items()):
         if device in inventory.devices:
             labels = f'{_device_labels(device, inventory.pair_of(device))},mnemonic="{escape_label(label)}"'
-            lines["ipsecha_syslog_messages_total"].append(f"ipsecha_syslog_messages_total{{{labels}}} {value}\n")
+            out.add("ipsecha_syslog_messages_total", labels, value)
     for reason in DROP_REASONS:
-        dropped = counts.dropped.get(reason, 0)
-        lines["ipsecha_syslog_dropped_total"].append(f'ipsecha_syslog_dropped_total{{reason="{reason}"}} {dropped}\n')
+        out.add("ipsecha_syslog_dropped_total", f'reason="{reason}"', counts.dropped.get(reason, 0))
     per_device: tuple[tuple[str, Mapping[str, float]], ...] = (
         ("ipsecha_syslog_last_watched_message_timestamp_seconds", counts.last_watched),
         ("ipsecha_syslog_triggered_polls_total", counts.polls),
@@ -227,13 +226,8 @@ def render_syslog(counts: SyslogCounts, inventory: Inventory) -> bytes:
     for name, values in per_device:
         for device, reading in sorted(values.items()):
             if device in inventory.devices:
-                labels = _device_labels(device, inventory.pair_of(device))
-                lines[name].append(f"{name}{{{labels}}} {_number(reading)}\n")
-    parts: list[str] = []
-    for name, spec in SYSLOG_METRICS.items():
-        parts.append(f"# HELP {name} {_help(spec.help)}\n# TYPE {name} {spec.kind}\n")
-        parts.extend(lines[name])
-    return "".join(parts).encode("utf-8", "replace")
+                out.add(name, _device_labels(device, inventory.pair_of(device)), reading)
+    return out.text()
 
 
 _INTERDEVICE_STATES = ("active", "standby", "init")
@@ -300,10 +294,12 @@ def render_probe_result(success: bool, duration_seconds: float) -> bytes:
 
 
 class _Lines:
-    """Sample lines gathered per family, then written family by family."""
+    """Sample lines gathered per family of `families` (METRICS, the
+    exporter's page), then written family by family."""
 
-    def __init__(self) -> None:
-        self.samples: dict[str, list[str]] = {name: [] for name in METRICS}
+    def __init__(self, families: Mapping[str, MetricSpec] = METRICS) -> None:
+        self.families = families
+        self.samples: dict[str, list[str]] = {name: [] for name in families}
 
     def add(self, name: str, labels: str, value: float) -> None:
         try:
@@ -317,7 +313,7 @@ class _Lines:
 
     def text(self) -> bytes:
         parts: list[str] = []
-        for name, spec in METRICS.items():
+        for name, spec in self.families.items():
             kind = "gauge" if spec.kind == "info" else spec.kind  # the text format has no info type
             parts.append(f"# HELP {name} {_help(spec.help)}\n# TYPE {name} {kind}\n")
             parts.extend(self.samples[name])

@@ -358,6 +358,13 @@ def show_version(router: Router) -> str:
     )
 
 
+def log_timestamp(when: float) -> str:
+    """A log message's time stamp as the lab's routers print it
+    (`service timestamps log datetime msec`): "Dec 07 14:33:22.123"."""
+    moment = EPOCH + dt.timedelta(seconds=when)
+    return f"{moment.strftime('%b %d %H:%M:%S')}.{moment.microsecond // 1000:03d}"
+
+
 def show_logging(router: Router) -> str:
     lines = [
         "Syslog logging: enabled (0 messages dropped, 0 messages rate-limited, 0 flushes, 0 overruns, xml disabled, "
@@ -370,8 +377,7 @@ def show_logging(router: Router) -> str:
         "",
     ]
     for when, message in router.log:
-        moment = EPOCH + dt.timedelta(seconds=when)
-        lines.append(f"{moment.strftime('%b %d %H:%M:%S')}.{moment.microsecond // 1000:03d}: {message}")
+        lines.append(f"{log_timestamp(when)}: {message}")
     return "\n".join(lines)
 
 

@@ -16,13 +16,12 @@ differ. The lab's inventory lists that address as the router's
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import ipaddress
 import re
 import socket
 from collections.abc import Sequence
 
-from ipsec_ha_monitor.lab.outputs import EPOCH
+from ipsec_ha_monitor.lab.outputs import log_timestamp
 from ipsec_ha_monitor.lab.router import Router
 
 FIRST_SOURCE = ipaddress.IPv4Address("127.0.1.1")
@@ -39,9 +38,7 @@ def wire_message(sequence: int, when: float, message: str) -> bytes:
     """What IOS puts in the datagram: <PRI>SEQ: TIMESTAMP: %FAC-SEV-MNEMONIC: text."""
     severity = _SEVERITY.match(message)
     priority = LOCAL7 * 8 + (int(severity.group(1)) if severity else 5)
-    moment = EPOCH + dt.timedelta(seconds=when)
-    stamp = f"{moment.strftime('%b %d %H:%M:%S')}.{moment.microsecond // 1000:03d}"
-    return f"<{priority}>{sequence:06d}: {stamp}: {message}".encode()
+    return f"<{priority}>{sequence:06d}: {log_timestamp(when)}: {message}".encode()
 
 
 class LabSyslog:

@@ -241,8 +241,7 @@ class SyslogReceiver:
             if now - connection.last_read > IDLE_SECONDS:
                 self._close(fd)
             elif connection.framer.pending and now - connection.last_read > QUIET_SECONDS:
-                for frame in connection.framer.flush():  # IOS's unframed stream: its last message
-                    self._take(frame, connection.address)
+                self._take_frames(connection.framer.flush(), connection.address)  # IOS's unframed stream
 
     def _read_udp(self) -> None:
         """A batch of datagrams. A flood costs each of its datagrams a read
@@ -250,7 +249,7 @@ class SyslogReceiver:
         copied, locked or parsed for a message dropped by source or rate."""
         now = self.clock.real_monotonic()
         buffer, view = self._udp_buffer, self._udp_view
-        unknown = limited = 0
+        refused: Counter[str] = Counter()
         drained = False
         try:
             for _ in range(_UDP_BATCH):
@@ -263,18 +262,15 @@ class SyslogReceiver:
                     log.debug("syslog: UDP receive: %s", exc)
                     return
                 address = source[0]
-                if not self._sources.knows(address):
-                    unknown += 1
-                elif not self._within_rate(address, now):
-                    limited += 1
+                reason = self._refused(address, now)
+                if reason is None:
+                    self._take(bytes(view[:size]), address)
                 else:
-                    self._take(bytes(view[:size]), address, checked=True)
+                    refused[reason] += 1
         finally:
-            if unknown:
-                self.stats.drop("unknown_source", unknown)
-            if limited:
-                self.stats.drop("rate_limited", limited)
-            if (unknown or limited) and drained:
+            for reason, count in refused.items():
+                self.stats.drop(reason, count)
+            if refused and drained:
                 # A flood (or a spoofer) that the reads keep up with: let the
                 # socket buffer gather the next datagrams rather than wake
                 # for every few, which costs the scrapes and polls the
@@ -314,8 +310,7 @@ class SyslogReceiver:
         except OSError:
             data = b""
         if not data:
-            for frame in connection.framer.flush():  # a last message without its line feed
-                self._take(frame, connection.address)
+            self._take_frames(connection.framer.flush(), connection.address)  # a last one without its line feed
             self._close(fd)
             return
         connection.last_read = self.clock.real_monotonic()
@@ -326,8 +321,7 @@ class SyslogReceiver:
             self.stats.drop(dropped.reason)
             self._close(fd)
             return
-        for frame in frames:
-            self._take(frame, connection.address)
+        self._take_frames(frames, connection.address)
 
     def _close(self, fd: int) -> None:
         connection = self._connections.pop(fd, None)
@@ -338,15 +332,27 @@ class SyslogReceiver:
 
     # --- one message ----------------------------------------------------------------------
 
-    def _take(self, data: bytes, address: str, *, checked: bool = False) -> None:
-        """One message from `address`; `checked`: its source and rate were."""
-        if not checked:
-            if not self._sources.knows(address):
-                self.stats.drop("unknown_source")
-                return
-            if not self._within_rate(address, self.clock.real_monotonic()):
-                self.stats.drop("rate_limited")
-                return
+    def _refused(self, address: str, now: float) -> str | None:
+        """Why a message from `address` is dropped unread (its drop reason),
+        None to read it: the checks that cost a look-up, before any other."""
+        if not self._sources.knows(address):
+            return "unknown_source"  # a TCP peer too, after a reload took its address away
+        if not self._within_rate(address, now):
+            return "rate_limited"
+        return None
+
+    def _take_frames(self, frames: list[bytes], address: str) -> None:
+        """TCP frames from `address`, each checked as a datagram is."""
+        now = self.clock.real_monotonic()
+        for frame in frames:
+            reason = self._refused(address, now)
+            if reason is None:
+                self._take(frame, address)
+            else:
+                self.stats.drop(reason)
+
+    def _take(self, data: bytes, address: str) -> None:
+        """One message from `address`, its source and rate checked (_refused)."""
         try:
             envelope = read_envelope(data)
             device = self._sources.device(address, envelope.hostname)
