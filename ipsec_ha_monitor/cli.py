@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ipsec_ha_monitor import __version__
-from ipsec_ha_monitor.lab import DEFAULT_CONTROL_ADDRESS, SCENARIOS
+from ipsec_ha_monitor.lab import DEFAULT_CONTROL_ADDRESS, LATENCY_PROFILES, SCENARIOS
 from ipsec_ha_monitor.logs import LOG_FORMATS, LOG_LEVELS, setup_logging
 from ipsec_ha_monitor.parse import (
     COMMANDS,
@@ -127,7 +127,14 @@ def _lab(args: argparse.Namespace) -> int:
     try:
         asyncio.run(
             run_lab(
-                args.pairs, args.branches, args.time_scale, args.scenario, inventory, control, base_port=args.base_port
+                args.pairs,
+                args.branches,
+                args.time_scale,
+                args.scenario,
+                inventory,
+                control,
+                base_port=args.base_port,
+                latency=args.latency,
             )
         )
     except (OSError, ValueError) as exc:  # a port in use, an unwritable inventory, a bad size
@@ -568,6 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--time-scale", type=float, default=1.0, help="lab seconds per real second")
     lab.add_argument("--write-inventory", metavar="PATH", help="write an inventory for check/serve to PATH")
     lab.add_argument("--control-address", default=DEFAULT_CONTROL_ADDRESS, help="control port")
+    lab.add_argument(
+        "--latency",
+        choices=tuple(LATENCY_PROFILES),
+        default="fast",
+        help="how fast the routers answer: fast (at once) or router (a real IOS router's pace; docs/lab.md)",
+    )
     _add_base_port(lab)
     lab.set_defaults(run=_lab)
 

@@ -19,7 +19,9 @@ for accelerated runs against the lab (whose `--time-scale` makes device
 uptimes run as fast): every duration the product reasons in (the poll
 interval, the reload window and boot-time tolerance, data age, /probe
 reuse, the boot label's resolution) is in product seconds, so they all
-scale together. Transport timeouts (SSH, HTTP), the login backoff and the
+scale together, and so does the login budget's rate (logins per product
+second, ipsec_ha_monitor/poll/logins.py), as the lab's router-speed delays
+do. Transport timeouts (SSH, HTTP), the login backoff and the
 scheduler's own bookkeeping are real seconds (`real_monotonic()`, which is
 time.monotonic(): the SSH session, ipsec_ha_monitor/poll/session.py, and the HTTP
 server, ipsec_ha_monitor/export/server.py, read that directly for their deadlines):

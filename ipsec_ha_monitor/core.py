@@ -336,8 +336,9 @@ class Monitor:
             latest = self._snapshots
             # The pairs touched: judged again, and their other member's latest
             # snapshot goes with the new ones so a switchover is seen whole.
+            # Only those: the cost of recording a poll never grows with the fleet.
             touched = {inventory.pair_of(name) for name in snapshots}
-            pairs = [pair for name, pair in inventory.pairs.items() if name in touched]
+            pairs = sorted((inventory.pairs[name] for name in touched if name in inventory.pairs), key=inventory.rank)
             partners = {member: latest[member] for pair in pairs for member in pair.members if member in latest}
             reloads, switchovers = self.tracker.observe(partners | snapshots, inventory)
             for reload in reloads:
@@ -382,7 +383,7 @@ class Monitor:
         switchovers of the last hour and the IPsec error history up to `now`
         (product seconds; default: the newest read). Under the lock."""
         errors = self.ipsec_errors.trends(pair.members, now)
-        return evaluate_pair(pair, self._snapshots, inventory, *self.tracker.recent(), ipsec_errors=errors)
+        return evaluate_pair(pair, self._snapshots, inventory, *self.tracker.recent(pair.name), ipsec_errors=errors)
 
     def _note_polls(self, snapshots: Mapping[str, Snapshot], inventory: Inventory) -> None:
         """Events for polls (under the lock, before the state takes them in):

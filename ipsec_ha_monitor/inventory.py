@@ -16,7 +16,11 @@
       - {name: R2, host: 10.0.0.2, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
       - {name: R4, host: 172.16.0.4, role: branch}
     polling:                        # optional; the values below are the defaults
-      workers: 32                   # devices polled at once
+      workers: auto                 # polls at once: auto sizes it from the fleet's poll times
+      max_workers: 1024             # the most that auto may use
+      login_concurrency: 32         # logins in progress at once, over the whole fleet
+      logins_per_second: 20         # new logins per second at most (a restart never storms AAA)
+      login_jitter: 0.5             # each gap between logins stretched by up to 50 %, at random
       connect_timeout: 10           # seconds for TCP, the SSH handshake and banner
       login_timeout: 10             # seconds for authentication and the first prompt (default: connect_timeout)
       command_timeout: 20           # seconds for one command's whole output
@@ -72,6 +76,7 @@ decoder; the pollers and `check` withhold such text whole.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -330,7 +335,11 @@ class Device:
 class PollSettings:
     """How the pollers behave (the inventory's `polling` section)."""
 
-    workers: int = 32
+    workers: int | None = None  # polls at once; None ("auto"): sized from the fleet's poll times
+    max_workers: int = 1024  # the ceiling of "auto"
+    login_concurrency: int = 32  # logins in progress at once, over the whole fleet
+    logins_per_second: float = 20.0  # a ceiling (product seconds); jitter only slows it
+    login_jitter: float = 0.5  # each gap between two logins stretched by up to this share
     connect_timeout: float = 10.0
     login_timeout: float | None = None  # authentication and the first prompt; None: connect_timeout
     command_timeout: float = 20.0
@@ -364,6 +373,14 @@ class Inventory:
     def pair_of(self, device: str) -> str:
         """The device's pair name, "" for a device in no pair (a branch)."""
         return self.devices[device].pair or ""
+
+    def rank(self, pair: Pair) -> int:
+        """A pair's place in the inventory (sort key: inventory order)."""
+        return self._pair_ranks[pair.name]
+
+    @functools.cached_property
+    def _pair_ranks(self) -> dict[str, int]:
+        return {name: index for index, name in enumerate(self.pairs)}
 
 
 def load_inventory(path: str | os.PathLike[str]) -> Inventory:
@@ -663,15 +680,24 @@ class _Loader:
 
     def polling(self, node: yaml.Node) -> PollSettings:
         fields = self.mapping(node, "polling", set(PollSettings.__dataclass_fields__))
-        values: dict[str, Any] = {}  # workers an int, the rest seconds
+        values: dict[str, Any] = {}  # counts, a rate, a share; the rest seconds
         for name, value in fields.items():
-            if name == "workers":
-                number = self.number(value, "polling.workers", 1)
+            where = f"polling.{name}"
+            if name == "workers" and isinstance(value, yaml.ScalarNode) and value.value == "auto":
+                values[name] = None
+            elif name in ("workers", "max_workers", "login_concurrency"):
+                number = self.number(value, where, 1)
                 if number != int(number):
-                    raise self.error(value, "polling.workers", "expected a whole number")
+                    raise self.error(
+                        value, where, "expected a whole number" + (" or auto" if name == "workers" else "")
+                    )
                 values[name] = int(number)
+            elif name == "login_jitter":
+                values[name] = self.number(value, where, 0)
+                if values[name] > 1:
+                    raise self.error(value, where, f"expected a share from 0 to 1, got {value.value!r}")
             else:
-                values[name] = self.number(value, f"polling.{name}", 0 if name == "keepalive" else 0.1)
+                values[name] = self.number(value, where, 0 if name == "keepalive" else 0.1)
         settings = PollSettings(**values)
         if settings.backoff_max < settings.backoff_initial:
             raise self.error(fields.get("backoff_max", node), "polling.backoff_max", "must be >= backoff_initial")

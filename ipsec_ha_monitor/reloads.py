@@ -275,6 +275,12 @@ class ReloadTracker:
     recent_reloads: list[Reload] = field(default_factory=list)  # within RECENT_SECONDS of the last observation
     recent_switchovers: list[Switchover] = field(default_factory=list)
     clock: Clock = field(default=SYSTEM_CLOCK, compare=False, repr=False)
+    # The recent events by pair, rebuilt only after they change: judging one
+    # pair must not cost a pass over the whole fleet's events.
+    _by_pair: dict[str, tuple[tuple[Reload, ...], tuple[Switchover, ...]]] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+    _oldest: float = field(default=-math.inf, init=False, compare=False, repr=False)  # of the recent events
 
     def observe(
         self, snapshots: Mapping[str, Snapshot], inventory: Inventory
@@ -340,8 +346,11 @@ class ReloadTracker:
                     at,
                 )
             )
-        self.recent_reloads += reloads
-        self.recent_switchovers += switchovers
+        if reloads or switchovers:
+            self.recent_reloads += reloads
+            self.recent_switchovers += switchovers
+            self._oldest = min([self._oldest, *(r.instant for r in reloads), *(s.instant for s in switchovers)])
+            self._by_pair = None
         latest = max((snapshot.began for snapshot in snapshots.values()), default=None)
         if latest is not None:
             self._forget_before(latest - RECENT_SECONDS)
@@ -351,9 +360,19 @@ class ReloadTracker:
         """How much less than the elapsed time an uptime may grow (product seconds)."""
         return max(BOOT_TIME_TOLERANCE_SECONDS, self.clock.product(ANSWER_JITTER_REAL_SECONDS))
 
-    def recent(self) -> tuple[tuple[Reload, ...], tuple[Switchover, ...]]:
-        """The reloads and switchovers seen within the last hour."""
-        return tuple(self.recent_reloads), tuple(self.recent_switchovers)
+    def recent(self, pair: str | None = None) -> tuple[tuple[Reload, ...], tuple[Switchover, ...]]:
+        """The reloads and switchovers seen within the last hour: all of
+        them, or those of one pair ("": devices in no pair)."""
+        if pair is None:
+            return tuple(self.recent_reloads), tuple(self.recent_switchovers)
+        if self._by_pair is None:
+            by_pair: dict[str, tuple[list[Reload], list[Switchover]]] = {}
+            for reload in self.recent_reloads:
+                by_pair.setdefault(reload.pair, ([], []))[0].append(reload)
+            for switchover in self.recent_switchovers:
+                by_pair.setdefault(switchover.pair, ([], []))[1].append(switchover)
+            self._by_pair = {name: (tuple(r), tuple(s)) for name, (r, s) in by_pair.items()}
+        return self._by_pair.get(pair, ((), ()))
 
     def booted_at(self) -> dict[str, float]:
         """Per device, when its current boot began (Unix time, for the boot
@@ -362,12 +381,18 @@ class ReloadTracker:
         return {name: seen.booted_at for name, seen in self.devices.items()}
 
     def _forget_before(self, cutoff: float) -> None:
+        if self._oldest >= cutoff:
+            return  # nothing to forget: no pass over the events
         self.recent_reloads = [r for r in self.recent_reloads if r.instant >= cutoff]
         self.recent_switchovers = [s for s in self.recent_switchovers if s.instant >= cutoff]
+        instants = [r.instant for r in self.recent_reloads] + [s.instant for s in self.recent_switchovers]
+        self._oldest = min(instants, default=math.inf)
+        self._by_pair = None
 
     def _switchovers(self, snapshots: Mapping[str, Snapshot], inventory: Inventory) -> tuple[Switchover, ...]:
         found: list[Switchover] = []
-        for pair in inventory.pairs.values():
+        polled = dict.fromkeys(inventory.devices[name].pair for name in snapshots if name in inventory.devices)
+        for pair in (inventory.pairs[name] for name in polled if name in inventory.pairs):
             actives = []
             for member in pair.members:
                 snap = snapshots.get(member)
@@ -392,6 +417,7 @@ class ReloadTracker:
         for name in gone:
             self.devices.pop(name, None)
         self.recent_reloads = [r for r in self.recent_reloads if r.device not in gone]
+        self._by_pair = None
 
     def forget_pairs(self, pairs: list[str]) -> None:
         """Drop the RF-active member known of these pairs (removed, or their
@@ -400,6 +426,7 @@ class ReloadTracker:
             self.rf_active.pop(name, None)
             self.switched_at.pop(name, None)
         self.recent_switchovers = [s for s in self.recent_switchovers if s.pair not in pairs]
+        self._by_pair = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data: every stamp a Clock.monotonic() reading, and under

@@ -32,6 +32,7 @@ from ipsec_ha_monitor.export.exporter import Exporter
 from ipsec_ha_monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
 from ipsec_ha_monitor.export.web_config import WebConfig, load_web_config
 from ipsec_ha_monitor.inventory import Inventory, InventoryError, load_inventory
+from ipsec_ha_monitor.limits import fit_open_files, open_files_needed
 from ipsec_ha_monitor.syslog import DEFAULT_RATE_LIMIT
 from ipsec_ha_monitor.words import count
 
@@ -116,6 +117,7 @@ def run_exporter(
     (its scale: --time.scale). `syslog`: receive the routers' syslog there
     (UDP and TCP)."""
     clock = clock if clock is not None else Clock()
+    fit_open_files(open_files_needed(len(inventory.devices), max_connections))
     exporter = Exporter(inventory, clock=clock)
     try:
         server = ExporterServer(

@@ -35,6 +35,7 @@ import pytest
 import yaml
 from support.alertmanager import (
     AlertmanagerServer,
+    Group,
     Notification,
     WebhookRecorder,
     needs_alertmanager,
@@ -68,7 +69,6 @@ def duration(lab_seconds: float) -> str:
 
 INTERVAL = duration(POLL_SECONDS)  # scrape, rule evaluation and exporter polling: 500ms
 PAIR = "HUB-PAIR-1"
-Group = tuple[str, tuple[tuple[str, str], ...]]  # (receiver, sorted group labels)
 CRITICAL: Group = ("ipsecha-critical", (("pair", PAIR),))
 WARNING: Group = ("ipsecha-warning", (("pair", PAIR),))
 EXPORTER: Group = ("ipsecha-warning", (("alertname", "IpsechaExporterDown"),))
@@ -154,14 +154,11 @@ class Stack:
         }
 
     def groups(self) -> dict[Group, list[Notification]]:
-        grouped: dict[Group, list[Notification]] = {}
-        for notification in self.webhook.received():
-            grouped.setdefault(notification.group, []).append(notification)
-        return grouped
+        return self.webhook.groups()
 
     def notifications(self, group: Group, status: str | None = None) -> list[Notification]:
-        """A group's notifications, or those whose overall status is `status` ("firing", "resolved")."""
-        return [n for n in self.groups().get(group, []) if status is None or n.body["status"] == status]
+        """A group's notifications, or those whose overall status is `status`."""
+        return self.webhook.of(group, status)
 
     def resolved(self, group: Group) -> set[str]:
         """Every alert name a group's notifications carried resolved."""

@@ -76,7 +76,11 @@ def test_polling_settings_and_ssh_options(write, tmp_path: Path) -> None:
     r1, r4 = inventory.devices["R1"], inventory.devices["R4"]
     assert r1.known_hosts == known_hosts and not r1.legacy_ssh
     assert r4.legacy_ssh
-    assert load_inventory(write(GOOD)).polling.workers == 32
+    assert load_inventory(write(GOOD)).polling.workers is None  # auto: sized from the fleet
+    budget = "polling: {workers: auto, max_workers: 64, login_concurrency: 4, logins_per_second: 2.5, login_jitter: 0}"
+    polling = load_inventory(write(GOOD + budget + "\n")).polling
+    assert (polling.workers, polling.max_workers, polling.login_concurrency) == (None, 64, 4)
+    assert (polling.logins_per_second, polling.login_jitter) == (2.5, 0)
 
 
 @pytest.mark.integration  # the lab's SSH servers
@@ -128,7 +132,11 @@ def test_the_lab_inventory_loads_as_is(tmp_path: Path) -> None:
             "not a readable",
         ),
         (("pairs:\n", "polling: {workers: 0}\npairs:\n"), 7, "polling.workers", "expected a number >= 1"),
-        (("pairs:\n", "polling: {workers: 2.5}\npairs:\n"), 7, "polling.workers", "whole number"),
+        (("pairs:\n", "polling: {workers: 2.5}\npairs:\n"), 7, "polling.workers", "whole number or auto"),
+        (("pairs:\n", "polling: {workers: many}\npairs:\n"), 7, "polling.workers", "expected a number >= 1"),
+        (("pairs:\n", "polling: {login_concurrency: 0}\npairs:\n"), 7, "polling.login_concurrency", ">= 1"),
+        (("pairs:\n", "polling: {logins_per_second: 0}\npairs:\n"), 7, "polling.logins_per_second", ">= 0.1"),
+        (("pairs:\n", "polling: {login_jitter: 2}\npairs:\n"), 7, "polling.login_jitter", "from 0 to 1"),
         (("pairs:\n", "polling: {poll_timeout: soon}\npairs:\n"), 7, "polling.poll_timeout", "got 'soon'"),
         (("pairs:\n", "polling: {backoff_initial: 10, backoff_max: 5}\npairs:\n"), 7, "polling.backoff_max", ">="),
         (("pairs:\n", "polling: {retries: 3}\npairs:\n"), 7, "polling.retries", "unknown field"),

@@ -5,6 +5,7 @@ specific status while the others poll as usual."""
 from __future__ import annotations
 
 import dataclasses
+import socket
 import threading
 import time
 from pathlib import Path
@@ -237,8 +238,8 @@ class _StrayEnterSession(DeviceSession):
     """A session that types two more Enters once logged in, as netmiko's
     find_prompt() does when the prompt is slow: late prompts follow."""
 
-    def open(self, deadline: float) -> None:
-        super().open(deadline)
+    def open(self, deadline: float, dialed: socket.socket | None = None) -> None:
+        super().open(deadline, dialed)
         self._connection.write_channel("\n\n")
 
 

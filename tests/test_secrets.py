@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -126,7 +127,7 @@ class _EchoingSession:
         self.cli.privileged = True
         self.is_open = False
 
-    def open(self, deadline: float) -> None:
+    def open(self, deadline: float, dialed: socket.socket | None = None) -> None:
         self.is_open = True
 
     def run(self, command: str, timeout: float) -> str:

@@ -104,6 +104,7 @@ from ipsec_ha_monitor.check.withhold import secrets_of, withhold_lines, withhold
 from ipsec_ha_monitor.clock import Clock
 from ipsec_ha_monitor.core import Monitor, SignalLoop, describe_error
 from ipsec_ha_monitor.inventory import Inventory, InventoryError, Pair, load_inventory
+from ipsec_ha_monitor.limits import fit_open_files, open_files_needed
 from ipsec_ha_monitor.logs import one_line
 from ipsec_ha_monitor.reloads import ReloadTracker
 
@@ -304,6 +305,7 @@ def _main(
     except ValueError as exc:
         raise _Refused(str(exc)) from None
     show_progress = sys.stderr.isatty() if progress is None else progress
+    fit_open_files(open_files_needed(len(inventory.devices)))
     monitor = Monitor(inventory, tracker, clock=clock)
     narrowed = [partial]  # the pairs not judged, as the inventory now is (SIGHUP may change it)
 

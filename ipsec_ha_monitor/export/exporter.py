@@ -254,6 +254,7 @@ class Exporter:
             durations = {name: list(values) for name, values in self._durations.items()}
             cycles = self._cycles
         stats = self._scheduler.stats() if self._scheduler is not None else None
+        logins = self.poller.logins
         if stats is not None:
             cycles += stats.rounds
         lines = [
@@ -292,7 +293,20 @@ class Exporter:
             " at least once since the previous round\n",
             "# TYPE ipsecha_exporter_poll_cycles_total counter\n",
             f"ipsecha_exporter_poll_cycles_total {cycles}\n",
-            "# HELP ipsecha_exporter_polls_running Background polls running now (at most polling.workers)\n",
+            "# HELP ipsecha_exporter_poll_workers Poll workers now: polling.workers, or sized from the fleet's"
+            " poll times (auto)\n",
+            "# TYPE ipsecha_exporter_poll_workers gauge\n",
+            f"ipsecha_exporter_poll_workers {stats.workers if stats else self.poller.workers}\n",
+            "# HELP ipsecha_exporter_dials_running TCP connections to devices being made now (no worker held)\n",
+            "# TYPE ipsecha_exporter_dials_running gauge\n",
+            f"ipsecha_exporter_dials_running {stats.dialing if stats else 0}\n",
+            "# HELP ipsecha_exporter_logins_running SSH logins in progress now (at most polling.login_concurrency)\n",
+            "# TYPE ipsecha_exporter_logins_running gauge\n",
+            f"ipsecha_exporter_logins_running {logins.in_progress}\n",
+            "# HELP ipsecha_exporter_logins_total SSH logins started (within polling.logins_per_second)\n",
+            "# TYPE ipsecha_exporter_logins_total counter\n",
+            f"ipsecha_exporter_logins_total {logins.started}\n",
+            "# HELP ipsecha_exporter_polls_running Background polls running now (at most the poll workers)\n",
             "# TYPE ipsecha_exporter_polls_running gauge\n",
             f"ipsecha_exporter_polls_running {stats.running if stats else 0}\n",
             "# HELP ipsecha_exporter_polls_waiting Devices due for a background poll and waiting for a free worker\n",

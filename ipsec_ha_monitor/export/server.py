@@ -79,6 +79,7 @@ DEFAULT_MAX_PROBES_PER_TARGET = 8
 HEADER_TIMEOUT = 10.0  # seconds for a request line and headers (a new connection's TLS handshake too)
 IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection waits for its next request
 IO_TIMEOUT = 30.0  # seconds for any one write of an answer
+ACCEPT_PAUSE_SECONDS = 0.1  # out of file descriptors: how long accepting waits before trying again
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\n"
     b"Connection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n"
@@ -206,7 +207,15 @@ class ExporterServer(ThreadingHTTPServer):
     # --- connections ------------------------------------------------------------
 
     def get_request(self) -> tuple[socket.socket, Any]:
-        connection, address = super().get_request()
+        try:
+            connection, address = super().get_request()
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                # Out of file descriptors (a fleet past the open-files limit):
+                # the client stays queued, and the accept loop, which would
+                # find it ready again at once, must not spin meanwhile.
+                time.sleep(ACCEPT_PAUSE_SECONDS)
+            raise
         web = self.web  # one config for the whole connection, even across a reload
         if web.tls is not None:
             # The handshake happens on first read, in the handler's thread

@@ -7,12 +7,16 @@ exporter and alerts.
     ios_cli.py    its command line           ssh_server.py the SSH server carrying it
     topology.py   the pairs and branches     scenarios.py  what happens to them
     rekey.py      SA rekeys, standby copies  lab.py        all of it, plus the inventory
+    latency.py    how fast routers answer (profiles `fast`, `router`), the login counter
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ipsec_ha_monitor.lab.latency import PROFILES as LATENCY_PROFILES
+from ipsec_ha_monitor.lab.latency import LatencyProfile, LoginCounter
+from ipsec_ha_monitor.lab.latency import profile as latency_profile
 from ipsec_ha_monitor.lab.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
@@ -28,10 +32,14 @@ LAB_EXTRA = "ipsec-ha-monitor[lab]"
 __all__ = [
     "DEFAULT_CONTROL_ADDRESS",
     "LAB_EXTRA",
+    "LATENCY_PROFILES",
     "SCENARIOS",
     "Lab",
     "LabThread",
     "LabUnavailable",
+    "LatencyProfile",
+    "LoginCounter",
+    "latency_profile",
     "require_lab",
 ]
 

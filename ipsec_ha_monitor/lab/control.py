@@ -2,7 +2,9 @@
 
 `ipsec-ha-monitor lab` runs `run_lab`; a line-based control port on
 127.0.0.1 takes `trigger <scenario> [pair]` and `status`, which is what
-`ipsec-ha-monitor lab trigger failover` sends (`send_control`).
+`ipsec-ha-monitor lab trigger failover` sends (`send_control`), and
+`logins` / `logins reset`: the lab's LoginCounter as JSON (benchmarks read
+the device side of a login storm there).
 """
 
 from __future__ import annotations
@@ -67,6 +69,19 @@ def status(lab: Lab) -> list[dict[str, object]]:
     return rows
 
 
+def login_counts(lab: Lab) -> dict[str, int]:
+    """The lab's logins since its start or the last reset: how many began,
+    are in progress now, were at most in progress at once, and began at
+    most within any one real second."""
+    logins = lab.logins
+    return {
+        "started": logins.started,
+        "in_progress": logins.in_progress,
+        "max_in_progress": logins.max_in_progress,
+        "max_started_within_1s": logins.max_started_within(1.0),
+    }
+
+
 async def _handle(lab: Lab, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         words = (await asyncio.wait_for(reader.readline(), 10)).decode(errors="replace").split()
@@ -75,8 +90,12 @@ async def _handle(lab: Lab, reader: asyncio.StreamReader, writer: asyncio.Stream
             answer = f"ok: scenario {words[1]} started on {lab.pair(words[2] if len(words) == 3 else None).name}"
         elif words == ["status"]:
             answer = json.dumps(status(lab))
+        elif words[:1] == ["logins"] and words[1:] in ([], ["reset"]):
+            if words[1:] == ["reset"]:
+                lab.logins.reset()
+            answer = json.dumps(login_counts(lab))
         else:
-            answer = "error: expected 'trigger <scenario> [pair]' or 'status'"
+            answer = "error: expected 'trigger <scenario> [pair]', 'status' or 'logins [reset]'"
     except (KeyError, TimeoutError, asyncio.TimeoutError) as exc:
         answer = f"error: {exc}"
     writer.write((answer + "\n").encode())
@@ -104,11 +123,19 @@ async def run_lab(
     sa_lifetime: float = SA_LIFETIME_SECONDS,
     *,
     base_port: int = 0,
+    latency: str = "fast",
 ) -> None:
     """The lab until SIGINT/SIGTERM. OSError (one line: the address and
     why) when a router's SSH port or the control address cannot be bound;
     ValueError for a base port leaving too few ports."""
-    lab = Lab(pairs=pairs, branches=branches, time_scale=time_scale, sa_lifetime=sa_lifetime, base_port=base_port)
+    lab = Lab(
+        pairs=pairs,
+        branches=branches,
+        time_scale=time_scale,
+        sa_lifetime=sa_lifetime,
+        base_port=base_port,
+        latency=latency,
+    )
     await lab.start()
     try:
         server = await serve_control(lab, control)
@@ -118,7 +145,7 @@ async def run_lab(
     try:
         if inventory is not None:
             lab.write_inventory(inventory)
-        print(f"lab: {len(lab.routers)} routers on 127.0.0.1, time scale {time_scale:g}x")
+        print(f"lab: {len(lab.routers)} routers on 127.0.0.1, time scale {time_scale:g}x, latency {latency}")
         for row in status(lab):
             print(f"  {row['device']:<10} port {row['port']}")
         if inventory is not None:

@@ -7,6 +7,8 @@ points the monitor at them.
     lab.write_inventory(path)   # what `check` / `serve` read
     await lab.stop()
 
+    Lab(latency="router")       # answering at router speed (latency.py); lab.logins counts logins
+
 LabThread runs the same lab on its own event loop for blocking callers
 (tests, netmiko).
 """
@@ -23,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from ipsec_ha_monitor.lab.latency import LatencyProfile, LoginCounter, RouterLatency, as_profile
 from ipsec_ha_monitor.lab.rekey import REKEY_SYNC_SECONDS, maintain_sas
 from ipsec_ha_monitor.lab.router import Clock, Router
 from ipsec_ha_monitor.lab.scenarios import SCENARIOS, ScenarioContext, finish_reload
@@ -49,7 +52,18 @@ class Lab:
     `syslog_to`: (host, port) of a syslog receiver every router sends its
     log messages to, over UDP from its own loopback address
     (syslog_sender.py); the inventory then lists that address as the
-    router's `syslog_sources`."""
+    router's `syslog_sources`.
+
+    `latency`: how fast every router answers, a LatencyProfile or the name
+    of one in latency.PROFILES: "fast" (no delay, the default) or "router"
+    (login, commands and output at a real IOS router's pace, in lab seconds,
+    so scaled by time_scale). set_latency() changes it for some routers.
+    `latency_seed` seeds each router's jitter (with its name), so that runs
+    repeat. `logins` counts the SSH logins of every router (LoginCounter).
+
+    `ssh_timeout`: lab seconds a router gives a connection to log in, from
+    its TCP accept, before dropping it, as IOS's `ip ssh time-out` (120 s
+    by default); None: 30 real seconds, whatever the time scale."""
 
     def __init__(
         self,
@@ -63,6 +77,9 @@ class Lab:
         min_step_seconds: float = 0.0,
         ikev2_branches: int = 0,
         syslog_to: tuple[str, int] | None = None,
+        latency: str | LatencyProfile = "fast",
+        latency_seed: int = 0,
+        ssh_timeout: float | None = None,
     ) -> None:
         if sa_lifetime <= REKEY_SYNC_SECONDS:
             raise ValueError(f"sa_lifetime must exceed the {REKEY_SYNC_SECONDS:g} s the standby's copies lag behind")
@@ -82,10 +99,24 @@ class Lab:
                 f"{base_port}-{base_port + len(routers) - 1}, at most 65535 (0: any free ports)"
             )
         self.base_port = base_port
+        self.latency_seed = latency_seed
+        if ssh_timeout is not None and not ssh_timeout > 0:
+            raise ValueError(f"ssh_timeout must be positive, got {ssh_timeout!r}")
+        self.logins = LoginCounter()
+        profile = as_profile(latency)  # an unknown name fails here, before any server exists
         self.servers = {
-            router.name: RouterSshServer(router, host, base_port + index if base_port else 0)
+            router.name: RouterSshServer(
+                router,
+                host,
+                base_port + index if base_port else 0,
+                latency=self._latency(router, profile),
+                logins=self.logins,
+            )
             for index, router in enumerate(routers)
         }
+        if ssh_timeout is not None:
+            for server in self.servers.values():
+                server.login_timeout = ssh_timeout / time_scale
         self.timeline: list[tuple[float, str, str]] = []  # (lab time, pair, step)
         self._scenarios: dict[str, asyncio.Task[None]] = {}  # running, by pair name
         self._rng = random.Random()  # SPIs of rekeys
@@ -98,6 +129,17 @@ class Lab:
 
     def router(self, name: str) -> Router:
         return self.servers[name].router
+
+    def _latency(self, router: Router, profile: LatencyProfile) -> RouterLatency:
+        return RouterLatency(profile, self.clock, f"{self.latency_seed}:{router.name}")
+
+    def set_latency(self, latency: str | LatencyProfile, *routers: str) -> None:
+        """Every router (none named), or the named ones, answer at `latency`'s
+        pace from now on, with their jitter drawn afresh from the lab's seed."""
+        profile = as_profile(latency)
+        for name in routers or tuple(self.servers):
+            server = self.servers[name]
+            server.latency = self._latency(server.router, profile)
 
     def pair(self, name: str | None = None) -> LabPair:
         if name is None:

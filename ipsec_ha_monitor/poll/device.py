@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -38,7 +39,9 @@ from ipsec_ha_monitor.poll.commands import (
     WITHOUT,
     typed,
 )
-from ipsec_ha_monitor.poll.session import CommandFailure, DeviceSession
+from ipsec_ha_monitor.poll.dialer import NoBanner
+from ipsec_ha_monitor.poll.logins import LoginBudget, NoLoginSlot
+from ipsec_ha_monitor.poll.session import CommandFailure, DeviceSession, no_banner, tcp_failure
 from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 log = logging.getLogger(__name__)
@@ -64,9 +67,11 @@ class DevicePoller:
         settings: PollSettings,
         session_factory: Callable[[Device, PollSettings], DeviceSession] = DeviceSession,
         clock: Clock = SYSTEM_CLOCK,
+        logins: LoginBudget | None = None,
     ) -> None:
         self.device = device
         self.clock = clock
+        self.logins = logins  # shared by every device of a Poller; None: no budget (one-off tools)
         self.settings = device.settings(settings)  # with the device's own timeouts
         self.commands = COMMANDS_BY_ROLE[device.role]
         self._session = session_factory(device, self.settings)
@@ -82,8 +87,22 @@ class DevicePoller:
     def session_open(self) -> bool:
         return self._session.is_open
 
-    def poll(self) -> Snapshot:
-        """Poll now, or join the poll already running for this device."""
+    def wants_dial(self) -> bool:
+        """Whether its next poll would open a TCP connection of its own
+        (no session open, no login backoff, no ProxyJump/ProxyCommand): the
+        Scheduler dials such a device first, with no worker held
+        (ipsec_ha_monitor.poll.dialer), and hands the socket to poll()."""
+        return (
+            not self._closed
+            and self.device.ssh_config_file is None
+            and not self._session.is_open
+            and self._backoff_failure(self.clock.real_monotonic()) is None
+        )
+
+    def poll(self, dialed: socket.socket | None = None) -> Snapshot:
+        """Poll now, or join the poll already running for this device.
+        `dialed`: a TCP connection to the device to log in over, when one
+        is needed (closed when not)."""
         with self._lock:
             inflight = self._inflight
             owner = inflight is None
@@ -91,13 +110,15 @@ class DevicePoller:
                 inflight = self._inflight = Future()
         assert inflight is not None
         if not owner:
+            if dialed is not None:
+                dialed.close()
             wait = self.settings.poll_timeout + GRACE_SECONDS
             try:
                 return inflight.result(timeout=wait)
             except FutureTimeout:
                 return self.timed_out(f"a poll of this device has been running for over {wait:g} s")
         try:
-            snapshot = self._poll()
+            snapshot = self._poll(dialed)
         except BaseException as exc:  # a bug must not leave waiters hanging, nor its text leak a secret
             if isinstance(exc, Exception) and self._holds_secret(str(exc)):
                 withheld = RuntimeError(f"{type(exc).__name__} while polling {self.device.name}: {WITHHELD}")
@@ -124,7 +145,22 @@ class DevicePoller:
 
     # --- one poll -------------------------------------------------------------
 
-    def _poll(self) -> Snapshot:
+    def unreachable(self, error: OSError, duration: float, began: float) -> Snapshot:
+        """A poll that ended at its connection (the dialer's `error`): every
+        command failed to connect, in the words the session would use."""
+        where = f"{self.device.host}:{self.device.port}"
+        failure = (
+            no_banner(where, self.settings.connect_timeout)
+            if isinstance(error, NoBanner)
+            else tcp_failure(where, str(error))
+        )
+        log.warning("%s: %s", self.device.name, failure.message)
+        started_at = self.clock.wall() - duration
+        return self._snapshot(
+            started_at, began, self.clock.real_monotonic() - duration, self._all(failure.status, failure.message), True
+        )
+
+    def _poll(self, dialed: socket.socket | None = None) -> Snapshot:
         # Wall time for a person to read, monotonic product seconds to order
         # and age the poll, real monotonic seconds for the transport's deadline.
         started_at, began, started = self.clock.wall(), self.clock.monotonic(), self.clock.real_monotonic()
@@ -132,11 +168,15 @@ class DevicePoller:
         results: list[CommandResult] = []
         opened = False
         backoff = self._backoff_failure(started)
+        session_open = self._session.is_open
+        if dialed is not None and (backoff is not None or session_open):
+            dialed.close()  # not needed after all
+            dialed = None
         if backoff is not None:
             return self._snapshot(started_at, began, started, self._all(backoff.status, backoff.message), opened)
         reopened = False  # the one reopen this poll allows
-        if not self._session.is_open:
-            failure = self._open(deadline)
+        if not session_open:
+            failure = self._open(deadline, dialed)
             opened = True
             if failure is not None:
                 return self._snapshot(started_at, began, started, self._all(failure.status, failure.message), opened)
@@ -168,12 +208,24 @@ class DevicePoller:
                 break
         return self._snapshot(started_at, began, started, results, opened)
 
-    def _open(self, deadline: float) -> CommandFailure | None:
+    def _open(self, deadline: float, dialed: socket.socket | None = None) -> CommandFailure | None:
         removed = CommandFailure(Status.CONNECT, "not polled: the device left the inventory or the poller stopped")
         if self._closed:
+            if dialed is not None:
+                dialed.close()
             return removed
         try:
-            self._session.open(deadline)
+            if self.logins is None:
+                self._session.open(deadline, dialed)
+            else:
+                with self.logins.login(deadline):
+                    self._session.open(deadline, dialed)
+        except NoLoginSlot as exc:
+            if dialed is not None:
+                dialed.close()
+            message = f"not logged in: {exc} until the poll's deadline (polling.login_concurrency, logins_per_second)"
+            log.warning("%s: %s", self.device.name, message)
+            return CommandFailure(Status.TIMEOUT, message)
         except CommandFailure as failure:
             failure = CommandFailure(failure.status, self._scrub(failure.message))
             if failure.status is not Status.AUTH:

@@ -13,56 +13,29 @@ poll timeout and never delays the others.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
 import math
 import queue
+import socket
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ipsec_ha_monitor.clock import SYSTEM_CLOCK, Clock
-from ipsec_ha_monitor.inventory import Inventory
+from ipsec_ha_monitor.inventory import Inventory, PollSettings
 from ipsec_ha_monitor.poll.device import GRACE_SECONDS, DevicePoller
+from ipsec_ha_monitor.poll.dialer import Dialer
+from ipsec_ha_monitor.poll.logins import LoginBudget
+from ipsec_ha_monitor.poll.workers import WorkerPool, auto_workers
 from ipsec_ha_monitor.snapshot import Snapshot, Status
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class _WorkerPool:
-    """A fixed number of daemon worker threads. Unlike ThreadPoolExecutor's,
-    they never hold up the interpreter's exit: a poll stuck past every
-    timeout must not keep `check` from ending."""
-
-    def __init__(self, workers: int) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"poll-{n}", daemon=True) for n in range(workers)]
-        for thread in self._threads:
-            thread.start()
-
-    def submit(self, job: Callable[[], T]) -> Future[T]:
-        future: Future[T] = Future()
-        self._jobs.put((future, job))
-        return future
-
-    def shutdown(self) -> None:
-        """Workers stop once the jobs queued so far are done."""
-        for _ in self._threads:
-            self._jobs.put(None)
-
-    def _work(self) -> None:
-        while (item := self._jobs.get()) is not None:
-            future, job = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(job())
-            except BaseException as exc:  # handed to whoever waits on the future
-                future.set_exception(exc)
 
 
 class Poller:
@@ -70,11 +43,40 @@ class Poller:
         self.inventory = inventory
         self.settings = inventory.polling
         self.clock = clock
+        self.logins = _login_budget(self.settings, clock)
         self._devices = {
-            name: DevicePoller(device, self.settings, clock=clock) for name, device in inventory.devices.items()
+            name: DevicePoller(device, self.settings, clock=clock, logins=self.logins)
+            for name, device in inventory.devices.items()
         }
         self._lock = threading.Lock()
-        self._pool = _WorkerPool(self.settings.workers)
+        # Before any poll time is known: what the logins can keep busy.
+        self._pool = WorkerPool(auto_workers(self.settings, 0.0, 1.0, len(self._devices)))
+        self._dialer: Dialer | None = None
+
+    @property
+    def workers(self) -> int:
+        """Polls that may run at once now."""
+        return self._pool.size
+
+    def fit_workers(self, busy_seconds: float, period: float) -> int:
+        """Size the pool for the fleet (auto_workers: `busy_seconds` of
+        answering polls per `period` real seconds); returns the size."""
+        with self._lock:
+            size, current = auto_workers(self.settings, busy_seconds, period, len(self._devices)), self._pool.size
+            # Grown at once; shrunk only by a quarter or more, so that poll
+            # times wobbling about a bound do not start and end threads.
+            if size > current or size <= current * 3 // 4 or self.settings.workers is not None:
+                self._pool.resize(size)
+                return size
+            return current
+
+    @property
+    def dialer(self) -> Dialer:
+        """The TCP dialer of the fleet (started on first use)."""
+        with self._lock:
+            if self._dialer is None:
+                self._dialer = Dialer()
+            return self._dialer
 
     @property
     def device_names(self) -> list[str]:
@@ -115,28 +117,32 @@ class Poller:
         with self._lock:  # update() may swap the pool
             pollers = dict(self._devices)
             futures: dict[Future[Snapshot], str] = {self._pool.submit(p.poll): name for name, p in pollers.items()}
-            workers = self.settings.workers
+            workers = self._pool.size
         snapshots: dict[str, Snapshot] = {}
         # Queued devices start late; allow every wave of workers its timeout.
         waves = -(-len(futures) // workers)
         longest = max((p.settings.poll_timeout for p in pollers.values()), default=self.settings.poll_timeout)
         give_up = started + waves * (longest + GRACE_SECONDS)
+        # Each poll hands itself over as it ends: one queue read per device,
+        # not a wait over every pending future at each end (quadratic).
+        ended: queue.SimpleQueue[Future[Snapshot]] = queue.SimpleQueue()
+        for future in futures:
+            future.add_done_callback(ended.put)
         pending = set(futures)
         while pending:
-            done, pending = wait(
-                pending, timeout=max(0.0, give_up - self.clock.real_monotonic()), return_when=FIRST_COMPLETED
-            )
-            if not done:
+            try:
+                future = ended.get(timeout=max(0.0, give_up - self.clock.real_monotonic()))
+            except queue.Empty:
                 break
-            for future in done:
-                name = futures[future]
-                try:
-                    snapshots[name] = future.result()
-                except Exception:  # a bug in a poller: report it on that device only
-                    log.exception("%s: poll failed", name)
-                    snapshots[name] = pollers[name].timed_out("internal error in the poller (see the log)")
-                if progress is not None:
-                    progress(snapshots[name])
+            pending.discard(future)
+            name = futures[future]
+            try:
+                snapshots[name] = future.result()
+            except Exception:  # a bug in a poller: report it on that device only
+                log.exception("%s: poll failed", name)
+                snapshots[name] = pollers[name].timed_out("internal error in the poller (see the log)")
+            if progress is not None:
+                progress(snapshots[name])
         for future in pending:
             name = futures[future]
             elapsed = self.clock.real_monotonic() - started
@@ -154,18 +160,19 @@ class Poller:
         with self._lock:
             old = self._devices
             kept: dict[str, DevicePoller] = {}
+            if inventory.polling != self.settings:
+                self.logins = _login_budget(inventory.polling, self.clock)
             for name, device in inventory.devices.items():
                 current = old.get(name)
                 if current is not None and current.device == device and inventory.polling == self.settings:
                     kept[name] = current
                 else:
-                    kept[name] = DevicePoller(device, inventory.polling, clock=self.clock)
+                    kept[name] = DevicePoller(device, inventory.polling, clock=self.clock, logins=self.logins)
             retired = [poller for name, poller in old.items() if kept.get(name) is not poller]
             self._devices = kept
             self.inventory = inventory
-            if inventory.polling.workers != self.settings.workers:
-                self._pool.shutdown()
-                self._pool = _WorkerPool(inventory.polling.workers)
+            if inventory.polling.workers is not None and inventory.polling.workers != self._pool.size:
+                self._pool.resize(inventory.polling.workers)
             self.settings = inventory.polling
         for poller in retired:
             poller.close()
@@ -177,10 +184,17 @@ class Poller:
         with self._lock:
             self._pool.shutdown()
             pollers = list(self._devices.values())
-        closer = _WorkerPool(min(len(pollers), self.settings.workers))
+            dialer, self._dialer = self._dialer, None
+        if dialer is not None:
+            dialer.close()
+        closer = WorkerPool(max(1, min(len(pollers), self.settings.login_concurrency)), name="logout")
         for future in [closer.submit(poller.close) for poller in pollers]:
             future.exception()  # wait; a failed logout leaves nothing to do
         closer.shutdown()
+
+
+def _login_budget(settings: PollSettings, clock: Clock) -> LoginBudget:
+    return LoginBudget(settings.login_concurrency, settings.logins_per_second, settings.login_jitter, clock)
 
 
 # --- the exporter's schedule ----------------------------------------------------------
@@ -193,6 +207,14 @@ DELAY_BUCKETS = (0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 # The classes of devices, in the order they get workers.
 ANSWERING, NEW, UNANSWERING = 0, 1, 2
 _MAX_SLEEP = 1.0  # the scheduler looks again at least this often (clock jumps, missed wake-ups)
+# TCP connections the schedule makes at once (one file descriptor each, no thread).
+DIALS_AT_ONCE = 1024
+# Dialed connections waiting for their login, per login slot. A router
+# drops a connection that does not log in within its `ip ssh time-out`
+# (120 s by default, 60 s or less when hardened): dialing far ahead of the
+# login budget would have it drop them. Past this, a device found to answer
+# is let go and connects again inside its login slot.
+HELD_PER_LOGIN_SLOT = 2
 
 
 def answered(snapshot: Snapshot) -> bool:
@@ -213,6 +235,8 @@ class ScheduleStats:
     polls_started: int
     delay_buckets: tuple[int, ...]  # cumulative counts per DELAY_BUCKETS bound, then +Inf
     delay_sum: float
+    workers: int = 0  # the pool's size now
+    dialing: int = 0  # TCP connections being made (no worker held)
 
 
 @dataclass(eq=False)
@@ -228,6 +252,14 @@ class _Entry:
     stood_in: bool = False  # a timed-out stand-in was recorded for the running poll
     again: bool = False  # its inventory entry changed while it was polled: poll again at once
     soon: bool = False  # a poll was asked for (poll_soon) while one ran: poll again once it ends
+    dialing: bool = False  # its TCP connection is being made (the dialer): no worker yet
+    dialed: socket.socket | None = None  # connected, waiting for a worker to log in over it
+    holds: bool = False  # its poll has (or will log in over) a dialed connection: counted in Scheduler._held
+    answers: bool = False  # its dial connected, and the connection was let go: its worker connects itself
+
+    @property
+    def busy(self) -> bool:
+        return self.running is not None or self.dialing or self.dialed is not None
 
 
 class Scheduler:
@@ -286,6 +318,9 @@ class Scheduler:
         self._busy = [0, 0, 0]  # polls running per class
         self._answering_cost = 0.0  # the last poll durations of the answering devices, summed
         self._ended: list[Future[Snapshot]] = []
+        self._dials = 0  # TCP connections being made
+        self._held = 0  # dialed connections not yet done with (waiting for a worker or logging in)
+        self._dials_ended: list[tuple[str, _Entry, Future[socket.socket]]] = []
         self._stale = True
         self._stopped = False
         self._round: set[str] = set()
@@ -305,6 +340,10 @@ class Scheduler:
         """No more polls started; polls running carry on (and are recorded)."""
         with self._cond:
             self._stopped = True
+            for entry in self._entries.values():
+                if entry.dialed is not None:
+                    entry.dialed.close()
+                    entry.dialed = None
             self._cond.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
@@ -332,7 +371,7 @@ class Scheduler:
                 entry = self._entries.get(name)
                 if entry is None:
                     continue
-                if entry.running is not None:
+                if entry.busy:
                     if not entry.soon and not entry.again:
                         entry.soon = True
                         moved.append(name)
@@ -345,7 +384,7 @@ class Scheduler:
     def stats(self) -> ScheduleStats:
         with self._cond:
             now = self._clock()
-            waiting = sum(1 for e in self._entries.values() if e.running is None and e.due_at <= now)
+            waiting = sum(1 for e in self._entries.values() if not e.busy and e.due_at <= now)
             return ScheduleStats(
                 devices=len(self._entries),
                 running=sum(self._busy),
@@ -355,6 +394,8 @@ class Scheduler:
                 polls_started=self._started,
                 delay_buckets=tuple(itertools.accumulate(self._delays)),
                 delay_sum=self._delay_sum,
+                workers=self.poller.workers,
+                dialing=self._dials,
             )
 
     # --- the loop -----------------------------------------------------------------------
@@ -368,7 +409,7 @@ class Scheduler:
                     if self._stale:
                         self._sync()
                     now = self._clock()
-                    deliveries = self._collect(now) + self._overdue(now)
+                    deliveries = self._collect(now) + self._collect_dials(now) + self._overdue(now)
                     self._dispatch(now)
                     if not deliveries:
                         self._cond.wait(self._sleep(now))
@@ -386,7 +427,12 @@ class Scheduler:
         now = self._clock()
         pollers = self.poller.pollers()
         for name in [name for name in self._entries if name not in pollers]:
-            self._classify(self._entries.pop(name), NEW)  # its poll still running ends unrecorded here
+            gone = self._entries.pop(name)
+            self._classify(gone, NEW)  # its poll still running ends unrecorded here
+            if gone.dialed is not None:
+                gone.dialed.close()
+                gone.dialed = None
+                self._let_go(gone)
         self._round &= set(pollers)
         for name, device in pollers.items():
             entry = self._entries.get(name)
@@ -397,7 +443,7 @@ class Scheduler:
             elif entry.poller is not device:  # changed: a new poller, polled afresh
                 entry.poller = device
                 self._classify(entry, NEW)
-                if entry.running is None:
+                if not entry.busy:
                     self._queue(name, entry, now)
                 else:
                     entry.again = True
@@ -439,23 +485,38 @@ class Scheduler:
         while queue_:
             due_at, _, ticket, name = queue_[0]
             entry = self._entries.get(name)
-            if entry is None or entry.ticket != ticket or entry.running is not None:
+            if entry is None or entry.ticket != ticket or entry.running is not None or entry.dialing:
                 heapq.heappop(queue_)
                 continue
             return (name, entry) if due_at <= now else None
         return None
 
     def _dispatch(self, now: float) -> None:
-        """Start due devices while workers are free."""
+        """Dial due devices that need a connection (no worker needed), and
+        start due devices while workers are free."""
         if self._stopped:
             return
-        workers = max(1, self.poller.settings.workers)
+        workers = self.poller.fit_workers(self._answering_cost, self._period)
         for_answering, for_unanswering = self._keep(workers)
         busy = self._busy
-        while sum(busy) < workers:
-            answering, new, unanswering = heads = [self._head(kind, now) for kind in (ANSWERING, NEW, UNANSWERING)]
+        while True:
+            heads = [self._head(kind, now) for kind in (ANSWERING, NEW, UNANSWERING)]
+            # A device with no session is dialed first, with no worker; while
+            # every dial is taken it waits for one (never a worker in its place).
+            undialed = [
+                head is not None and head[1].dialed is None and not head[1].answers and head[1].poller.wants_dial()
+                for head in heads
+            ]
+            if any(undialed) and self._dials < DIALS_AT_ONCE:
+                dial = heads[undialed.index(True)]
+                assert dial is not None
+                self._dial(*dial, now)
+                continue
+            answering, new, unanswering = heads = [
+                None if wait else head for head, wait in zip(heads, undialed, strict=True)
+            ]
             due = [head for head in heads if head is not None]
-            if not due:
+            if not due or sum(busy) >= workers:
                 return
             if workers == 1:
                 self._start(*min(due, key=lambda head: head[1].due_at), now)
@@ -470,16 +531,40 @@ class Scheduler:
             else:
                 return
 
-    def _start(self, name: str, entry: _Entry, now: float) -> None:
-        kind = entry.kind
-        device = entry.poller
+    def _note_start(self, entry: _Entry, now: float) -> None:
         delay = max(0.0, now - entry.due_at)
         self._delays[next((i for i, b in enumerate(DELAY_BUCKETS) if delay <= b), len(DELAY_BUCKETS))] += 1
         self._delay_sum += delay
         self._started += 1
 
+    def _dial(self, name: str, entry: _Entry, now: float) -> None:
+        """A poll begins with its TCP connection, made by the dialer."""
+        self._note_start(entry, now)
+        entry.dialing = True
+        entry.started, entry.began = now, self._product_clock.monotonic()
+        self._dials += 1
+        device = entry.poller.device
+        future = self.poller.dialer.dial(device.host, device.port, entry.poller.settings.connect_timeout)
+        future.add_done_callback(functools.partial(self._dial_ended, name, entry))
+
+    def _dial_ended(self, name: str, entry: _Entry, future: Future[socket.socket]) -> None:
+        with self._cond:
+            if self._stopped:  # nobody will take it any more
+                if future.exception() is None:
+                    future.result().close()
+                return
+            self._dials_ended.append((name, entry, future))
+            self._cond.notify_all()
+
+    def _start(self, name: str, entry: _Entry, now: float) -> None:
+        kind = entry.kind
+        device = entry.poller
+        dialed, entry.dialed = entry.dialed, None
+        if dialed is None and not entry.answers:  # a dialed poll was counted when its dial began
+            self._note_start(entry, now)
+
         def job() -> Snapshot:
-            snapshot = device.poll()
+            snapshot = device.poll(dialed)
             self._deliver(snapshot)
             return snapshot
 
@@ -504,6 +589,8 @@ class Scheduler:
             name, entry, kind = self._running.pop(future)
             self._busy[kind] -= 1
             entry.running = None
+            self._let_go(entry)
+            entry.answers = False  # the next connection (a new session) is dialed again
             if self._entries.get(name) is not entry:
                 continue  # left the inventory meanwhile
             try:
@@ -514,20 +601,63 @@ class Scheduler:
                 self._classify(entry, UNANSWERING)
             else:
                 self._classify(entry, ANSWERING if answered(snapshot) else UNANSWERING, snapshot.duration_seconds)
-            if entry.again:  # its poller changed meanwhile: that result was the old one's
-                entry.again = False
-                self._classify(entry, NEW)
-                self._queue(name, entry, now)
-            elif entry.soon:
-                self._queue(name, entry, now)
-            else:
-                self._queue(name, entry, now + self._period)
-            entry.soon = False
-            self._round.discard(name)
-            if not self._round:
-                self._rounds += 1
-                self._round = set(self._entries)
+            self._poll_ended(name, entry, now)
         return deliveries
+
+    def _collect_dials(self, now: float) -> list[Snapshot]:
+        """Dials that ended: a connected device waits for a worker (in its
+        place: due since its dial began); for one that did not connect, the
+        poll ends here, recorded as unreachable."""
+        deliveries: list[Snapshot] = []
+        ended, self._dials_ended = self._dials_ended, []
+        for name, entry, future in ended:
+            self._dials -= 1
+            entry.dialing = False
+            error: OSError | None = None
+            try:
+                dialed: socket.socket | None = future.result()
+            except OSError as exc:
+                dialed, error = None, exc
+            if self._entries.get(name) is not entry or entry.again or self._stopped:
+                if dialed is not None:
+                    dialed.close()
+                if self._entries.get(name) is entry:
+                    self._poll_ended(name, entry, now)  # `again`: polled afresh at once
+                continue
+            if error is None:
+                if self._held < HELD_PER_LOGIN_SLOT * self.poller.settings.login_concurrency:
+                    entry.dialed, entry.holds = dialed, True
+                    self._held += 1
+                elif dialed is not None:
+                    dialed.close()  # it answers; it will connect again when its login can begin
+                    entry.answers = True
+                self._queue(name, entry, entry.due_at)
+                continue
+            deliveries.append(entry.poller.unreachable(error, now - entry.started, entry.began))
+            self._classify(entry, UNANSWERING)
+            self._poll_ended(name, entry, now)
+        return deliveries
+
+    def _let_go(self, entry: _Entry) -> None:
+        if entry.holds:
+            entry.holds = False
+            self._held -= 1
+
+    def _poll_ended(self, name: str, entry: _Entry, now: float) -> None:
+        """Schedule a device's next poll now that one ended."""
+        if entry.again:  # its poller changed meanwhile: that result was the old one's
+            entry.again = False
+            self._classify(entry, NEW)
+            self._queue(name, entry, now)
+        elif entry.soon:
+            self._queue(name, entry, now)
+        else:
+            self._queue(name, entry, now + self._period)
+        entry.soon = False
+        self._round.discard(name)
+        if not self._round:
+            self._rounds += 1
+            self._round = set(self._entries)
 
     def _overdue(self, now: float) -> list[Snapshot]:
         """Stand-ins for polls running past their poll timeout and grace."""

@@ -71,8 +71,18 @@ class DeviceSession:
         transport = getattr(connection.remote_conn, "transport", None)
         return transport is not None and transport.is_active()
 
-    def open(self, deadline: float) -> None:
-        """Log in (and enable), giving up at `deadline` (time.monotonic())."""
+    def open(self, deadline: float, dialed: socket.socket | None = None) -> None:
+        """Log in (and enable), giving up at `deadline` (time.monotonic()),
+        over `dialed` when given (a TCP connection to the device, taken
+        over: closed whatever happens) or a connection of its own."""
+        try:
+            self._open(deadline, dialed)
+        except BaseException:
+            if dialed is not None:
+                dialed.close()
+            raise
+
+    def _open(self, deadline: float, dialed: socket.socket | None) -> None:
         self.abort()
         device, credentials = self.device, self.device.credentials
         if device.legacy_ssh and not PARAMIKO_HAS_SHA1:
@@ -109,6 +119,8 @@ class DeviceSession:
                 options["passphrase"] = credentials.passphrase.reveal()
         if device.ssh_config_file is not None:
             options["ssh_config_file"] = str(device.ssh_config_file)
+        elif dialed is not None:
+            options["sock"] = dialed
         if credentials.enable_secret is not None:
             options["secret"] = credentials.enable_secret.reveal()
         if not device.legacy_ssh:
@@ -327,7 +339,7 @@ class DeviceSession:
         if any(isinstance(e, paramiko.ssh_exception.ProxyCommandFailure) for e in chain):
             return CommandFailure(Status.CONNECT, f"SSH to {where}: the proxy command failed: {_describe(chain[-1])}")
         if any(isinstance(e, paramiko.ssh_exception.NoValidConnectionsError | ConnectionRefusedError) for e in chain):
-            return CommandFailure(Status.CONNECT, f"TCP connection to {where} failed: connection refused")
+            return tcp_failure(where, "connection refused")
         # TCP connected, SSH did not: what the host did, and what to look at.
         closed = any(isinstance(e, EOFError | ConnectionResetError | BrokenPipeError) for e in chain)
         if any(isinstance(e, paramiko.SSHException) and "protocol banner" in str(e) for e in chain):
@@ -337,11 +349,7 @@ class DeviceSession:
                     f"{where} accepted TCP, then closed the connection before the SSH banner: is it an SSH server "
                     "(the right port), and does it take new SSH sessions (vty lines free, access-class)?",
                 )
-            return CommandFailure(
-                Status.CONNECT,
-                f"{where}: no SSH banner within {_banner_seconds(budget):.1f} s after TCP connected: "
-                "is it an SSH server (the right port)?",
-            )
+            return no_banner(where, _banner_seconds(budget))
         if "No existing session" in text:
             return CommandFailure(
                 Status.CONNECT,
@@ -355,8 +363,22 @@ class DeviceSession:
                 "our key exchange or host key algorithms (old IOS: legacy_ssh), or allow no more sessions",
             )
         if any(isinstance(e, socket.timeout | TimeoutError) for e in chain):
-            return CommandFailure(Status.CONNECT, f"TCP connection to {where} failed: no answer within {budget:.1f} s")
+            return tcp_failure(where, f"no answer within {budget:.1f} s")
         return CommandFailure(Status.CONNECT, f"SSH to {where} failed: {_describe(chain[-1])}")
+
+
+def tcp_failure(where: str, reason: str) -> CommandFailure:
+    """The TCP connection to `where` (host:port) failed: "connection
+    refused", "no answer within 10.0 s" (the session's or the dialer's)."""
+    return CommandFailure(Status.CONNECT, f"TCP connection to {where} failed: {reason}")
+
+
+def no_banner(where: str, seconds: float) -> CommandFailure:
+    """TCP connected to `where`, and no SSH banner came."""
+    return CommandFailure(
+        Status.CONNECT,
+        f"{where}: no SSH banner within {seconds:.1f} s after TCP connected: is it an SSH server (the right port)?",
+    )
 
 
 _CHUNK = 65536  # bytes asked of the channel per read

@@ -10,5 +10,7 @@ subject; conftest.py keeps only fixtures.
 - lab: netmiko sessions to lab routers and a sampler of their state
 - snapshots: snapshots rendered from lab router state, without SSH
 - prometheus: a real Prometheus server, the shipped rules (scaled)
+- alertmanager: a real Alertmanager, alone or a node of a cluster, the shipped
+  configuration (scaled) and a webhook server recording its notifications
 - dashboards: the committed Grafana dashboards' panels and queries
 """

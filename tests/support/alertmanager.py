@@ -1,6 +1,7 @@
 """A real Alertmanager (Debian's `prometheus-alertmanager` package) for the
-tests: started on 127.0.0.1 with a temporary storage dir and no clustering,
-asked through its HTTP API, stopped and reaped at the end. Also the shipped
+tests: started on 127.0.0.1 with a temporary storage dir, alone (no
+clustering) or as a node of a gossip cluster on loopback, asked through its
+HTTP API, stopped and reaped at the end. Also the shipped
 alertmanager.yml with its intervals scaled down and its receivers pointed
 at a webhook server in the test, which records every notification."""
 
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from support.exposition import parse_samples
 from support.paths import REPO
 from support.processes import ServerProcess, closed_port
 
@@ -71,6 +73,9 @@ def scaled_alertmanager_config(factor: float, webhook_base: str) -> dict[str, An
     return config
 
 
+Group = tuple[str, tuple[tuple[str, str], ...]]  # (receiver, sorted group labels)
+
+
 @dataclass
 class Notification:
     at: float  # time.monotonic() when received
@@ -82,7 +87,7 @@ class Notification:
         return self.body["receiver"]
 
     @property
-    def group(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+    def group(self) -> Group:
         """(receiver, sorted group labels): one notification group."""
         return self.receiver, tuple(sorted(self.body["groupLabels"].items()))
 
@@ -129,14 +134,27 @@ class WebhookRecorder:
         with self._lock:
             return list(self.notifications)
 
+    def groups(self) -> dict[Group, list[Notification]]:
+        """The notifications received, by group, each group's in order."""
+        grouped: dict[Group, list[Notification]] = {}
+        for notification in self.received():
+            grouped.setdefault(notification.group, []).append(notification)
+        return grouped
+
+    def of(self, group: Group, status: str | None = None) -> list[Notification]:
+        """A group's notifications, or those whose overall status is `status` ("firing", "resolved")."""
+        return [n for n in self.groups().get(group, []) if status is None or n.body["status"] == status]
+
 
 class AlertmanagerServer(ServerProcess):
     """`prometheus-alertmanager` on 127.0.0.1 with `config` (a dict, written
-    to a file in `folder`), clustering off; use as a context manager."""
+    to a file in `folder`); use as a context manager. Clustering off unless
+    `cluster` gives the --cluster.* flags of a node (two nodes need two
+    folders: each keeps its config, data and log in its own)."""
 
     name = "alertmanager"
 
-    def __init__(self, folder: Path, config: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, config: dict[str, Any], cluster: tuple[str, ...] = ()) -> None:
         self.port = closed_port()
         self.address = f"127.0.0.1:{self.port}"
         config_path = folder / "alertmanager.yml"
@@ -146,13 +164,40 @@ class AlertmanagerServer(ServerProcess):
             f"--config.file={config_path}",
             f"--storage.path={folder / 'alertmanager-data'}",
             f"--web.listen-address={self.address}",
-            "--cluster.listen-address=",  # no gossip: one instance, no port beside the web one
+            # No gossip unless asked: one instance, no port beside the web one.
+            *(cluster or ("--cluster.listen-address=",)),
             "--log.level=warn",
         ]
         super().__init__(folder, argv, f"http://{self.address}")
 
     def __enter__(self) -> AlertmanagerServer:
         return super().__enter__()
+
+    def status(self) -> dict[str, Any]:
+        """/api/v2/status: its cluster ({"name", "status": "ready" |
+        "settling" | "disabled", "peers": [{"name", "address"}]}), config,
+        version."""
+        with urllib.request.urlopen(f"{self.url}/api/v2/status", timeout=10) as response:
+            return json.load(response)
+
+    def cluster_position(self) -> int:
+        """Its place among the cluster's members sorted by name, as
+        Alertmanager computes it: the node at N waits N peer timeouts before
+        it sends a notification that its peers have not logged as sent, so 0
+        is the one that sends while every node is up."""
+        cluster = self.status()["cluster"]
+        return sorted(peer["name"] for peer in cluster["peers"]).index(cluster["name"])
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples of its own /metrics named `name` whose
+        labels include `labels` (0 when there is none)."""
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as response:
+            samples = parse_samples(response.read().decode())
+        return sum(
+            value
+            for key, value in samples.get(name, {}).items()
+            if all(dict(key).get(label) == wanted for label, wanted in labels.items())
+        )
 
     def alerts(self) -> list[dict[str, Any]]:
         """Every alert Alertmanager holds, active, silenced and inhibited:

@@ -60,6 +60,27 @@ class SilentHost:
             connection.close()
 
 
+class BlackHole:
+    """127.0.0.1:port answers no TCP connection at all, as a powered-off or
+    filtered device does: a listener whose accept queue is kept full, so
+    the kernel drops every SYN and connects time out. A context manager."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0), backlog=0)
+        self.port: int = self._server.getsockname()[1]
+        self._filler = socket.create_connection(("127.0.0.1", self.port))  # never accepted
+
+    def __enter__(self) -> BlackHole:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._filler.close()
+        self._server.close()
+
+
 def _default_sigint() -> None:
     # A runner started in the background without job control (`make test &`
     # in a script, some CI shells) ignores SIGINT, and an ignored SIGINT is
@@ -202,6 +223,11 @@ class ServerProcess:
     def __exit__(self, *exc_info: object) -> None:
         stop(self.process)
         self.log.close()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a lost host would end it: no shutdown, no
+        goodbye to its peers; reaped at once (__exit__ then has nothing to do)."""
+        stop(self.process, signal.SIGKILL)
 
     def logged(self) -> str:
         self.log.flush()

@@ -125,6 +125,13 @@ class PrometheusServer(ServerProcess):
     def targets(self) -> dict[str, Any]:
         return self.api("targets")
 
+    def reload(self) -> None:
+        """Read its config and rule files again (POST /-/reload: needs
+        --web.enable-lifecycle among its flags)."""
+        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+
     def wait_for(self, what: str, condition: Any, timeout: float) -> None:
         """Poll `condition()` until it is true; fail after `timeout` s."""
         wait_until(condition, timeout, what, interval=0.25, describe=lambda: f"alerts: {self.alerts()}")
