@@ -154,11 +154,9 @@ class DevicePoller:
             if isinstance(error, NoBanner)
             else tcp_failure(where, str(error))
         )
-        log.warning("%s: %s", self.device.name, failure.message)
-        started_at = self.clock.wall() - duration
-        return self._snapshot(
-            started_at, began, self.clock.real_monotonic() - duration, self._all(failure.status, failure.message), True
-        )
+        message = self._scrub(failure.message)
+        log.warning("%s: %s", self.device.name, message)
+        return self._stand_in(failure.status, message, self.clock.wall() - duration, began, duration, opened=True)
 
     def _poll(self, dialed: socket.socket | None = None) -> Snapshot:
         # Wall time for a person to read, monotonic product seconds to order
@@ -363,9 +361,16 @@ class DevicePoller:
         started_at = self.clock.wall() - duration if started_at is None else started_at
         if began is None:
             began = self.clock.monotonic() - self.clock.product(duration)
+        return self._stand_in(Status.TIMEOUT, message, started_at, began, duration, opened=False)
+
+    def _stand_in(
+        self, status: Status, message: str, started_at: float, began: float, duration: float, opened: bool
+    ) -> Snapshot:
+        """A poll that ran no command (`status` and `message` for each),
+        begun `duration` real seconds ago."""
         message = self._scrub(message)
         started = self.clock.real_monotonic() - duration
-        return self._snapshot(started_at, began, started, self._all(Status.TIMEOUT, message), False)
+        return self._snapshot(started_at, began, started, self._all(status, message), opened)
 
     def _all(self, status: Status, error: str) -> list[CommandResult]:
         """One failure for every command of the poll."""

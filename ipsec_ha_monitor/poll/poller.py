@@ -341,9 +341,7 @@ class Scheduler:
         with self._cond:
             self._stopped = True
             for entry in self._entries.values():
-                if entry.dialed is not None:
-                    entry.dialed.close()
-                    entry.dialed = None
+                self._drop_dialed(entry)
             self._cond.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
@@ -429,10 +427,7 @@ class Scheduler:
         for name in [name for name in self._entries if name not in pollers]:
             gone = self._entries.pop(name)
             self._classify(gone, NEW)  # its poll still running ends unrecorded here
-            if gone.dialed is not None:
-                gone.dialed.close()
-                gone.dialed = None
-                self._let_go(gone)
+            self._drop_dialed(gone)
         self._round &= set(pollers)
         for name, device in pollers.items():
             entry = self._entries.get(name)
@@ -624,19 +619,27 @@ class Scheduler:
                 if self._entries.get(name) is entry:
                     self._poll_ended(name, entry, now)  # `again`: polled afresh at once
                 continue
-            if error is None:
+            if dialed is not None:
                 if self._held < HELD_PER_LOGIN_SLOT * self.poller.settings.login_concurrency:
                     entry.dialed, entry.holds = dialed, True
                     self._held += 1
-                elif dialed is not None:
+                else:
                     dialed.close()  # it answers; it will connect again when its login can begin
                     entry.answers = True
                 self._queue(name, entry, entry.due_at)
                 continue
+            assert error is not None
             deliveries.append(entry.poller.unreachable(error, now - entry.started, entry.began))
             self._classify(entry, UNANSWERING)
             self._poll_ended(name, entry, now)
         return deliveries
+
+    def _drop_dialed(self, entry: _Entry) -> None:
+        """Close the connection dialed for a poll that will not run."""
+        if entry.dialed is not None:
+            entry.dialed.close()
+            entry.dialed = None
+            self._let_go(entry)
 
     def _let_go(self, entry: _Entry) -> None:
         if entry.holds:
