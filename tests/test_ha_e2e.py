@@ -7,7 +7,9 @@ listed), two Alertmanagers gossiping as a cluster on loopback (the --cluster
 flags of docs/examples/prometheus-alertmanager.service) with the shipped
 alertmanager.yml, and one webhook server behind both recording every
 notification. The test loads those example files as they are: only the
-addresses and the intervals (below) are replaced.
+addresses, the intervals (below) and the rule file's path are replaced, the
+last by one path for both Prometheus, as on two hosts alike (the fixture
+checks that their rule groups evaluate in step: see assert_in_step).
 
 The incident: the lab's `sync-loss` on its one pair, the standby R1 without
 SA copies: one critical alert, IpsechaStandbyMissingSaCopies, one
@@ -50,6 +52,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +112,9 @@ CLUSTER_TIMINGS = (
 # changed (a second copy of the alert joining it) at the critical route's
 # next group_interval tick (0.5 s), Prometheus's resends (a lab minute).
 SETTLE = 2.0
+# How far apart (real seconds) the two Prometheus may evaluate a rule group:
+# in step, they are within a millisecond; out of step, anywhere in INTERVAL.
+STEP_TOLERANCE = 0.05
 
 PAIR = "HUB-PAIR-1"
 INCIDENT = "IpsechaStandbyMissingSaCopies"  # `sync-loss`: the standby R1 holds no SA copies
@@ -123,12 +129,15 @@ def e2e(test: Callable[..., None]) -> Callable[..., None]:
 
 
 def prometheus_config(
-    replica: str, folder: Path, exporters: dict[str, str], alertmanagers: dict[str, str]
+    replica: str, rules: Path, exporters: dict[str, str], alertmanagers: dict[str, str]
 ) -> dict[str, Any]:
     """The example config of `replica` with the test's addresses (the
     exporters, the Alertmanagers) and on the test's clock: scrape and
-    evaluation every INTERVAL. Its rule file starts empty: the rules come
-    once Prometheus has scraped the exporters (the fixture)."""
+    evaluation every INTERVAL. Its rule file is `rules`, the same path for
+    both replicas, as on two hosts that both keep it in /etc/prometheus:
+    Prometheus times a rule group's evaluations from a hash of the group's
+    name and file, so the two evaluate at the same instants (see
+    rules_in_step)."""
     text = PROMETHEUS_CONFIGS[replica].read_text()
     for name, address in exporters.items():
         text = text.replace(f"ipsecha-exporter-{name}:9477", address)
@@ -137,8 +146,6 @@ def prometheus_config(
     config = yaml.safe_load(text)
     assert "ipsecha-exporter" not in str(config) and "alertmanager-" not in str(config), config
     config["global"].update(scrape_interval=INTERVAL, evaluation_interval=INTERVAL)  # external_labels kept
-    rules = folder / "rules.yml"
-    rules.write_text("groups: []\n")
     config["rule_files"] = [str(rules)]
     for job in config["scrape_configs"]:
         job["scrape_interval"] = job["scrape_timeout"] = INTERVAL
@@ -169,6 +176,15 @@ def start_exporter(inventory: Path, address: str) -> subprocess.Popen[str]:
     return spawn_serve(
         inventory, "--log.level", "warn", "--time.scale", f"{SCALE:g}", listen=address, interval=f"{POLL_SECONDS:g}"
     )
+
+
+def evaluated_at(timestamp: str) -> float:
+    """Seconds since the epoch of an RFC 3339 time as Prometheus writes it
+    (nanoseconds and Z, which datetime does not read)."""
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z", timestamp)
+    assert match, timestamp
+    whole = datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    return whole + float(match[2] or 0)
 
 
 def labels_of(notification: Notification) -> list[tuple[str, str, str]]:
@@ -251,6 +267,21 @@ class HaStack:
             for node, server in self.alertmanagers.items()
         }
 
+    def evaluation_phases(self) -> dict[str, dict[str, float | None]]:
+        """Each running Prometheus's rule groups, by replica: when within
+        INTERVAL each was last evaluated (seconds), None before its first
+        evaluation."""
+        interval = real(POLL_SECONDS)
+        return {
+            replica: {
+                group["name"]: evaluated_at(group["lastEvaluation"]) % interval
+                if not group["lastEvaluation"].startswith("0001-")
+                else None
+                for group in server.api("rules")["groups"]
+            }
+            for replica, server in self.prometheus.items()
+        }
+
     def groups(self) -> dict[Group, list[Notification]]:
         return self.webhook.groups()
 
@@ -312,14 +343,15 @@ def ha(tmp_path: Path) -> Iterator[HaStack]:
             f"--rules.alert.resend-delay={duration(60)}",  # its default minute, scaled
             "--web.enable-lifecycle",  # for the rules' reload
         )
+        # One rule file for both, empty until the exporters are scraped.
+        rules = tmp_path / "ipsecha-rules.yml"
+        rules.write_text("groups: []\n")
         prometheus = {}
         for replica in REPLICAS:
             folder = tmp_path / f"prometheus-{replica}"
             folder.mkdir()
             targets = {node: server.address for node, server in alertmanagers.items()}
-            prometheus[replica] = PrometheusServer(
-                folder, prometheus_config(replica, folder, addresses, targets), flags
-            )
+            prometheus[replica] = PrometheusServer(folder, prometheus_config(replica, rules, addresses, targets), flags)
         for server in [*alertmanagers.values(), *prometheus.values()]:  # all four started: wait for each
             stack.enter_context(server)
         for replica, process in exporters.items():
@@ -350,9 +382,15 @@ def ha(tmp_path: Path) -> Iterator[HaStack]:
         # minutes without data. The reload makes it find the Alertmanagers
         # again, within 5 s, before the incident fires (5 s after it began);
         # an alert that fires earlier is sent again a lab minute later.
+        rules.write_text(scaled_rules(SCALE))
         for server in prometheus.values():
-            (server.folder / "rules.yml").write_text(scaled_rules(SCALE))
             server.reload()
+        ha.wait(
+            "both Prometheus to evaluate the rules",
+            lambda: all(phases and None not in phases.values() for phases in ha.evaluation_phases().values()),
+            10,
+        )
+        assert_in_step(ha.evaluation_phases(), real(POLL_SECONDS))
         ha.wait(
             "the lab's baseline in both Prometheus",
             lambda: (
@@ -366,6 +404,20 @@ def ha(tmp_path: Path) -> Iterator[HaStack]:
         ha.started = time.monotonic()
         yield ha
         print(f"\n{ha.describe()}")
+
+
+def assert_in_step(phases: dict[str, dict[str, float | None]], interval: float) -> None:
+    """Both Prometheus evaluate each rule group at the same instants (within
+    STEP_TOLERANCE). Out of step, one can still send an incident firing
+    after the other sent it resolved, and Alertmanager, which keeps the last
+    word, sends it again: resolved, firing, resolved."""
+    a, b = (phases[replica] for replica in REPLICAS)
+    assert a.keys() == b.keys(), phases
+    for name, phase in a.items():
+        other = b[name]
+        assert phase is not None and other is not None, phases
+        apart = abs(phase - other)
+        assert min(apart, interval - apart) <= STEP_TOLERANCE, f"group {name} evaluated {apart:.3f} s apart: {phases}"
 
 
 def incident(ha: HaStack) -> None:
