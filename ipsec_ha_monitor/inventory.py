@@ -60,38 +60,41 @@ or files (`{file: PATH}`, first line). Inline secrets are refused, except in
 an inventory marked `lab: true` (what `ipsec-ha-monitor lab` writes, with its
 throwaway credentials) for hosts on loopback addresses. A file the inventory
 names (secret, key, known_hosts, ssh_config) that cannot be read, is not
-UTF-8 or is binary is an error naming it. Every error names the file, the
+UTF-8 or is binary is an error naming it; so is one that is not a regular
+file (a FIFO is never waited on) or is over 16 MiB. The inventory itself is
+read through safe_yaml (INVENTORY_LIMITS: 16 MiB, 32 levels, aliases
+bounded, not refused: see there). Every error names the file, the
 line and the field, in one line; no error, repr or str ever shows a secret. A value given where a
 variable name or a path belongs may be a secret pasted in the wrong place: an
 error repeats a variable's name only when it looks like one (upper-case
 letters, digits and `_`, at most 64 characters), and a path only when
 something exists there.
 
-`Secret.found_in(text)` (and `reveals()` for several) tells whether text
-holds a secret in any form it can come back in: as is, Python-repr'd,
-JSON-encoded, shell-quoted, backslash-escaped, with control characters in
-caret notation, or with its non-ASCII characters mangled by a device or a
-decoder; the pollers and `check` withhold such text whole.
+Secrets are `Secret`s (ipsec_ha_monitor.secret_text): nothing prints one,
+and the pollers and `check` mask one in any form it can come back in. A
+secret too short to mask (under 4 characters) is warned about once per load.
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
-import json
+import logging
 import os
 import re
-import shlex
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ipsec_ha_monitor.bounded_files import MIB, FileReadError, read_regular_file
 from ipsec_ha_monitor.logs import one_line
-from ipsec_ha_monitor.parse.device_errors import strip_terminal_controls
 from ipsec_ha_monitor.parse.templates import PLATFORMS  # what the parser reads is what may be polled
+from ipsec_ha_monitor.safe_yaml import YamlFileError, YamlLimits, is_null, label, load_yaml_file, scalar_bool, shown
+from ipsec_ha_monitor.secret_text import Secret, short_secret_warning
+
+log = logging.getLogger(__name__)
 
 ROLES = ("hub", "branch")
 _SSH_FIELDS = {"known_hosts", "legacy_ssh", "ssh_config_file", "timeouts"}
@@ -116,6 +119,13 @@ TIMEOUT_KEYS = {
     "command": "command_timeout",
     "poll": "poll_timeout",
 }
+# Thousands of devices take about 150 bytes each (one flow-style line, or
+# six block lines): 16 MiB holds some 100,000, far past one exporter's
+# fleet, and PyYAML composes it in well under a minute.
+INVENTORY_LIMITS = YamlLimits(max_bytes=16 * MIB)
+# A file the inventory names (a secret, a key, known_hosts, an ssh_config):
+# the largest, a fleet's known_hosts, is a few hundred bytes a host.
+REFERENCED_FILE_BYTES = 16 * MIB
 # What an error may repeat of a value given where a variable name belongs:
 # a secret pasted there instead must not be printed back.
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
@@ -127,162 +137,6 @@ class InventoryError(ValueError):
     def __init__(self, path: Path, line: int, where: str, message: str) -> None:
         self.path, self.line, self.where, self.message = path, line, where, message
         super().__init__(f"{path}:{line}: {where}: {message}")
-
-
-class Secret:
-    """A password or secret: `reveal()` hands it to the SSH client, nothing
-    else ever prints it."""
-
-    __slots__ = ("_anchor", "_forms", "_value", "source")
-
-    def __init__(self, value: str, source: str) -> None:
-        self._value = value
-        self.source = source  # where it came from, e.g. "env IPSECHA_PASSWORD"
-        self._forms: tuple[str, ...] | None = None
-        self._anchor = ""
-
-    def reveal(self) -> str:
-        return self._value
-
-    @property
-    def forms(self) -> tuple[str, ...]:
-        """Every form the secret can come back in (see secret_forms)."""
-        if self._forms is None:
-            forms = secret_forms(self._value)
-            # A quick first test: the longest ASCII letters-and-digits run,
-            # which no escaping or mangling changes, when every form has it.
-            runs = sorted(re.findall(r"[A-Za-z0-9]+", self._value), key=len)
-            self._anchor = runs[-1] if runs and all(runs[-1] in form for form in forms) else ""
-            self._forms = forms
-        return self._forms
-
-    def found_in(self, text: str) -> bool:
-        """Whether `text`, or `text` once repr'd or JSON-encoded, holds this
-        secret in any of its forms."""
-        return reveals(text, (self,))
-
-    def __repr__(self) -> str:
-        return f"Secret(from {self.source})"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-def reveals(text: str, secrets: Iterable[Secret | None]) -> bool:
-    """Whether `text` gives any of `secrets` away: holds one in any of its
-    forms, as is, once the text itself is repr'd or JSON-encoded (how a log
-    line, `check --json` or an error quoting a line would print it), or once
-    or twice unescaped (a form escaped again: a device's JSON-escaped echo
-    quoted by a ParseError's repr)."""
-    held = [secret for secret in set(secrets) if secret is not None and secret.forms]
-    if not text or not held:
-        return False
-    once = _unescape(text)
-    views = dict.fromkeys(
-        (text, repr(text), ascii(text), json.dumps(text), json.dumps(text, ensure_ascii=False), once, _unescape(once))
-    )
-    for secret in held:
-        for view in views:
-            if secret._anchor and secret._anchor not in view:
-                continue
-            if any(form in view for form in secret.forms):
-                return True
-    return False
-
-
-# A backslash escape of Python, JSON, C or a shell: \xNN, \uNNNN, \UNNNNNNNN,
-# octal, \n and kin, or a backslash before any other character.
-_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.DOTALL)
-_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
-
-
-def _unescape(text: str) -> str:
-    """`text` with one level of backslash escapes and shell quoting undone
-    (lossy: only ever searched, never shown)."""
-    if "\\" not in text and "'" not in text:
-        return text
-
-    def one(match: re.Match[str]) -> str:
-        sequence = match.group(0)[1:]
-        if len(sequence) > 1 and sequence[0] in "xuU":
-            code = int(sequence[1:], 16)
-            return chr(code) if code <= 0x10FFFF else sequence
-        if sequence[0] in "01234567":
-            return chr(int(sequence, 8))
-        return _SIMPLE_ESCAPES.get(sequence, sequence)
-
-    result = _ESCAPE.sub(one, text).replace("'\"'\"'", "'").replace("'\\''", "'")
-    try:  # JSON's surrogate pairs back into one character
-        return result.encode("utf-16", "surrogatepass").decode("utf-16")
-    except UnicodeError:
-        return result
-
-
-MIN_STRIPPED_FORM = 6
-
-
-def secret_forms(value: str) -> tuple[str, ...]:
-    """`value` as it can reappear in text: its character set mangled (UTF-8
-    read as ASCII or Latin-1 with replacement characters, non-ASCII shown as
-    `?`, a Latin-1 or cp1252 device read as UTF-8, control characters in
-    caret notation or dropped as the parser drops terminal controls), each
-    of those as is, Python-repr'd (str, ascii() and bytes, with either quote
-    escaped), JSON-encoded (with and without ensure_ascii, `/` escaped or
-    not), with backslash escapes (unicode_escape, quotes and backslashes,
-    regex) and shell-quoted. Never empty strings; none shorter than the
-    value but the one without terminal controls, kept only while it has
-    MIN_STRIPPED_FORM characters (a shorter one would match innocent text)."""
-    if not value:
-        return ()
-    raw = value.encode("utf-8", "surrogateescape")
-    spellings = [
-        value,
-        raw.decode("utf-8", "replace"),
-        raw.decode("ascii", "replace"),  # a replacement character per non-ASCII byte
-        raw.decode("latin-1"),  # mojibake
-        value.encode("ascii", "replace").decode("ascii"),  # `?` per character, as IOS shows it
-        value.encode("latin-1", "replace").decode("utf-8", "replace"),  # a Latin-1 device
-        value.encode("cp1252", "replace").decode("utf-8", "replace"),  # a Windows-1252 one
-        "".join(_caret(char) for char in value),  # ^G for BEL, as a terminal echoes it
-    ]
-    # Each as the parser reads it: terminal controls (NUL, BEL, ESC sequences) gone.
-    stripped = (strip_terminal_controls(spelling) for spelling in spellings)
-    spellings += [spelling for spelling in stripped if len(spelling) >= MIN_STRIPPED_FORM]
-    forms: dict[str, None] = {}
-    for spelling in dict.fromkeys(spellings):
-        for form in _escapes(spelling):
-            forms.setdefault(form)
-    return tuple(form for form in forms if form)
-
-
-def _caret(char: str) -> str:
-    code = ord(char)
-    if code < 0x20:
-        return "^" + chr(code + 0x40)
-    return "^?" if code == 0x7F else char
-
-
-def _escapes(text: str) -> Iterator[str]:
-    yield text
-    raw = text.encode("utf-8", "surrogateescape")
-    for quote in ("", "'", '"'):  # repr escapes one quote, or none
-        yield "".join("\\" + c if c == quote else repr(c)[1:-1] for c in text)
-        yield "".join("\\" + c if c == quote else ascii(c)[1:-1] for c in text)
-        yield "".join("\\" + chr(b) if chr(b) == quote else repr(bytes([b]))[2:-1] for b in raw)
-    for encoded in (json.dumps(text), json.dumps(text, ensure_ascii=False)):
-        yield encoded[1:-1]
-        yield encoded[1:-1].replace("/", "\\/")
-    yield text.encode("unicode_escape").decode("ascii")
-    yield "".join("\\" + c if c in "\\'\"" else c for c in text)
-    yield re.escape(text)  # a backslash before every special character, as a shell's \ does
-    yield shlex.quote(text)
-    yield text.replace("'", "'\"'\"'")  # inside a larger single-quoted word
-    yield text.replace("'", "'\\''")
 
 
 # A device that logs in with a key or the agent alone: reveals "", is found
@@ -347,6 +201,11 @@ class PollSettings:
     keepalive: float = 30.0
     backoff_initial: float = 5.0
     backoff_max: float = 300.0
+    # What one command may print (bytes) before it fails as output_too_large
+    # and the session is dropped: far above a large hub's biggest output (see
+    # docs/polling.md), far below what would starve the process.
+    max_output_bytes: int = 16 * 1024 * 1024
+    max_banner_bytes: int = 64 * 1024  # what a device may send before its first prompt
 
     @property
     def login_seconds(self) -> float:
@@ -395,6 +254,7 @@ class _Loader:
         # the process runs (under systemd the current directory is /).
         self.folder = Path(os.path.abspath(path)).parent
         self._keys: dict[tuple[Path, str | None], str] = {}  # key_file and passphrase: what is wrong, "" nothing
+        self._short: dict[Secret, str] = {}  # every secret read, and where first: the short ones are warned about
 
     def error(self, node: yaml.Node | None, where: str, message: str) -> InventoryError:
         line = node.start_mark.line + 1 if node is not None else 0
@@ -402,30 +262,9 @@ class _Loader:
 
     def load(self) -> Inventory:
         try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise InventoryError(self.path, 0, "file", f"cannot read it: {exc.strerror}") from None
-        except ValueError:  # a NUL in the path
-            raise InventoryError(self.path, 0, "file", "cannot read it: not a valid path") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise InventoryError(self.path, line, "file", "not UTF-8 text") from None
-        try:
-            root = yaml.compose(text)
-        except yaml.reader.ReaderError as exc:  # a control character: binary, not YAML text
-            line = text.count("\n", 0, exc.position) + 1
-            raise InventoryError(
-                self.path, line, "file", f"not valid YAML: unacceptable character #x{exc.character:04x}"
-            ) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 0
-            problem = getattr(exc, "problem", None) or "cannot parse it"
-            raise InventoryError(self.path, line, "file", f"not valid YAML: {one_line(str(problem))}") from None
-        except RecursionError:  # the composer recurses once per level
-            raise InventoryError(self.path, 0, "file", "not valid YAML: nested too deeply") from None
+            root = load_yaml_file(self.path, INVENTORY_LIMITS)
+        except YamlFileError as exc:
+            raise InventoryError(self.path, exc.line, "file", exc.message) from None
         if root is None:
             raise InventoryError(self.path, 1, "file", "empty inventory: expected 'devices'")
         top = self.mapping(root, "inventory", {"defaults", "devices", "pairs", "lab", "polling"})
@@ -440,21 +279,21 @@ class _Loader:
         for index, node in enumerate(device_nodes):
             device = self.device(node, f"devices[{index}]", defaults, lab)
             if device.name in devices:
-                raise self.error(node, f"devices[{index}].name", f"duplicate device name {device.name!r}")
+                raise self.error(node, f"devices[{index}].name", f"duplicate device name {shown(device.name)}")
             devices[device.name] = device
         pairs: dict[str, Pair] = {}
         member_of: dict[str, tuple[str, int]] = {}  # device -> (its pair, the line that lists it)
         for index, node in enumerate(self.sequence(top["pairs"], "pairs") if "pairs" in top else []):
             pair = self.pair(node, f"pairs[{index}]", devices)
             if pair.name in pairs:
-                raise self.error(node, f"pairs[{index}].name", f"duplicate pair name {pair.name!r}")
+                raise self.error(node, f"pairs[{index}].name", f"duplicate pair name {shown(pair.name)}")
             for member in pair.members:
                 if member in member_of:
                     first, line = member_of[member]
                     raise self.error(
                         node,
                         f"pairs[{index}].members",
-                        f"{member} is in two pairs, {first} (line {line}) and {pair.name}: "
+                        f"{_name(member)} is in two pairs, {_name(first)} (line {line}) and {_name(pair.name)}: "
                         "a hub belongs to one pair only",
                     )
                 member_of[member] = (pair.name, node.start_mark.line + 1)
@@ -464,6 +303,10 @@ class _Loader:
             for member in pair.members:
                 devices[member] = replace(devices[member], pair=pair.name, stateful_group=pair.stateful_group)
         polling = self.polling(top["polling"]) if "polling" in top else PollSettings()
+        for secret, where in self._short.items() if not lab else ():  # a lab's are throwaway, on loopback
+            warning = short_secret_warning(secret, f"{self.path}: {where}")
+            if warning:
+                log.warning("%s", warning)
         return Inventory(self.path, devices, pairs, lab, polling)
 
     # --- shapes ---------------------------------------------------------------
@@ -476,7 +319,8 @@ class _Loader:
             name = key.value if isinstance(key, yaml.ScalarNode) else None
             if name not in allowed:
                 known = ", ".join(sorted(allowed))
-                raise self.error(key, f"{where}.{name}", f"unknown field (known: {known})")
+                field = "(a key that is not text)" if name is None else label(name)
+                raise self.error(key, f"{where}.{field}", f"unknown field (known: {known})")
             if name in result:
                 raise self.error(key, f"{where}.{name}", "given twice")
             result[name] = value
@@ -488,23 +332,20 @@ class _Loader:
         return list(node.value)
 
     def text(self, node: yaml.Node, where: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null" or not str(node.value).strip():
+        if not isinstance(node, yaml.ScalarNode) or is_null(node) or not str(node.value).strip():
             raise self.error(node, where, "expected a non-empty text value")
         return str(node.value).strip()
 
     def boolean(self, node: yaml.Node, where: str) -> bool:
-        try:
-            value = yaml.safe_load(yaml.serialize(node)) if isinstance(node, yaml.ScalarNode) else None
-        except (yaml.YAMLError, ValueError):  # a 5,000-digit integer, say
-            value = None
-        if not isinstance(value, bool):
+        value = scalar_bool(node)  # read off the node: nothing converted, nothing formatted
+        if value is None:
             raise self.error(node, where, "expected true or false")
         return value
 
     def port(self, node: yaml.Node, where: str) -> int:
         value = self.text(node, where)
         if not (value.isascii() and value.isdigit() and len(value) <= 5) or not 0 < int(value) < 65536:
-            raise self.error(node, where, f"expected a TCP port 1-65535, got {value!r}")
+            raise self.error(node, where, f"expected a TCP port 1-65535, got {shown(value)}")
         return int(value)
 
     def number(self, node: yaml.Node, where: str, minimum: float) -> float:
@@ -514,13 +355,13 @@ class _Loader:
         except ValueError:
             number = float("nan")
         if not number >= minimum or number == float("inf"):
-            raise self.error(node, where, f"expected a number >= {minimum:g}, got {value!r}")
+            raise self.error(node, where, f"expected a number >= {minimum:g}, got {shown(value)}")
         return number
 
     def choice(self, node: yaml.Node, where: str, allowed: tuple[str, ...]) -> str:
         value = self.text(node, where)
         if value not in allowed:
-            raise self.error(node, where, f"expected one of {', '.join(allowed)}, got {value!r}")
+            raise self.error(node, where, f"expected one of {', '.join(allowed)}, got {shown(value)}")
         return value
 
     # --- records --------------------------------------------------------------
@@ -617,17 +458,17 @@ class _Loader:
         if path is None or not path.is_file():
             tried = str(path) if path is not None else given
             relative = path is not None and str(path) != str(_path(given))
-            hint = f" ({given} is read from the inventory's folder)" if relative else ""
-            raise self.error(node, where, f"{tried} is not a readable file{hint}")
+            hint = f" ({_name(given)} is read from the inventory's folder)" if relative else ""
+            raise self.error(node, where, f"{_name(tried)} is not a readable file{hint}")
         return path
 
     def read_referenced(self, node: yaml.Node, where: str, path: Path) -> str:
         """The text of a file the inventory names: readable UTF-8 text, or an
         error naming it."""
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise self.error(node, where, f"cannot read {path}: {exc.strerror}") from None
+            data = read_regular_file(path, REFERENCED_FILE_BYTES)
+        except FileReadError as exc:
+            raise self.error(node, where, f"cannot read {path}: {exc.reason}") from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -685,7 +526,7 @@ class _Loader:
             where = f"polling.{name}"
             if name == "workers" and isinstance(value, yaml.ScalarNode) and value.value == "auto":
                 values[name] = None
-            elif name in ("workers", "max_workers", "login_concurrency"):
+            elif name in ("workers", "max_workers", "login_concurrency", "max_output_bytes", "max_banner_bytes"):
                 number = self.number(value, where, 1)
                 if number != int(number):
                     raise self.error(
@@ -695,7 +536,7 @@ class _Loader:
             elif name == "login_jitter":
                 values[name] = self.number(value, where, 0)
                 if values[name] > 1:
-                    raise self.error(value, where, f"expected a share from 0 to 1, got {value.value!r}")
+                    raise self.error(value, where, f"expected a share from 0 to 1, got {values[name]:g}")
             else:
                 values[name] = self.number(value, where, 0 if name == "keepalive" else 0.1)
         settings = PollSettings(**values)
@@ -708,7 +549,7 @@ class _Loader:
         try:
             return str(ipaddress.ip_address(value))
         except ValueError:
-            raise self.error(node, where, f"expected an IP address, got {value!r}") from None
+            raise self.error(node, where, f"expected an IP address, got {shown(value)}") from None
 
     def credentials(self, node: yaml.Node, where: str, lab: bool, host: str, device: str) -> Credentials:
         fields = self.mapping(node, where, _CREDENTIAL_FIELDS)
@@ -761,6 +602,11 @@ class _Loader:
             raise self.error(node, where, self._keys[cache_key])
 
     def secret(self, node: yaml.Node, where: str, inline: InlineRule) -> Secret:
+        secret = self.read_secret(node, where, inline)
+        self._short.setdefault(secret, where)  # warned about once the whole file has loaded
+        return secret
+
+    def read_secret(self, node: yaml.Node, where: str, inline: InlineRule) -> Secret:
         if isinstance(node, yaml.ScalarNode):
             refusal = inline.refusal()
             if refusal:
@@ -787,15 +633,16 @@ class _Loader:
         try:
             if source is None:
                 raise FileNotFoundError
-            size = source.stat().st_size
+            source.stat()
         except (OSError, ValueError):
             # Nothing there, so perhaps no path at all but a secret pasted in
             # its place: the path is not repeated.
             raise self.error(value_node, f"{where}.file", _NO_FILE) from None
         try:
-            value = source.read_text(encoding="utf-8").splitlines()[0].strip() if size else ""
-        except OSError as exc:
-            raise self.error(value_node, f"{where}.file", f"cannot read {source}: {exc.strerror}") from None
+            data = read_regular_file(source, REFERENCED_FILE_BYTES)  # a FIFO is refused, never waited on
+            value = data.decode("utf-8").splitlines()[0].strip() if data else ""
+        except FileReadError as exc:
+            raise self.error(value_node, f"{where}.file", f"cannot read {source}: {exc.reason}") from None
         except UnicodeDecodeError:  # the decoder's message would quote a byte of the secret
             raise self.error(value_node, f"{where}.file", f"{source} is not UTF-8 text") from None
         if any((char < " " and char != "\t") or char == "\x7f" for char in value):
@@ -813,9 +660,9 @@ class _Loader:
             raise self.error(fields["members"], f"{where}.members", "a pair has exactly two different members")
         for member in members:
             if member not in devices:
-                raise self.error(fields["members"], f"{where}.members", f"no device named {member!r}")
+                raise self.error(fields["members"], f"{where}.members", f"no device named {shown(member)}")
             if devices[member].role != "hub":
-                raise self.error(fields["members"], f"{where}.members", f"{member} is not a hub")
+                raise self.error(fields["members"], f"{where}.members", f"{_name(member)} is not a hub")
         stateful_group = None
         if "stateful_group" in fields:
             stateful_group = self.text(fields["stateful_group"], f"{where}.stateful_group")
@@ -823,7 +670,7 @@ class _Loader:
                 raise self.error(
                     fields["stateful_group"],
                     f"{where}.stateful_group",
-                    f"expected an HSRP group name (standby N name ...), got {stateful_group!r}",
+                    f"expected an HSRP group name (standby N name ...), got {shown(stateful_group)}",
                 )
         return Pair(self.text(fields["name"], f"{where}.name"), (members[0], members[1]), stateful_group)
 
@@ -833,14 +680,19 @@ class _Loader:
                 continue
             pair = pairs.get(device.pair)
             if pair is None:
-                raise self.error(node, f"devices[{index}].pair", f"no pair named {device.pair!r} under 'pairs'")
+                raise self.error(node, f"devices[{index}].pair", f"no pair named {shown(device.pair)} under 'pairs'")
             if device.name not in pair.members:
-                raise self.error(node, f"devices[{index}].pair", f"{device.name} is not a member of {pair.name}")
+                raise self.error(
+                    node, f"devices[{index}].pair", f"{_name(device.name)} is not a member of {_name(pair.name)}"
+                )
         for pair in pairs.values():
             for member in pair.members:
                 if devices[member].pair not in (None, pair.name):
                     raise InventoryError(
-                        self.path, 0, f"pairs.{pair.name}", f"{member} says it belongs to {devices[member].pair}"
+                        self.path,
+                        0,
+                        f"pairs.{_name(pair.name)}",
+                        f"{_name(member)} says it belongs to {_name(devices[member].pair or '')}",
                     )
 
 
@@ -859,8 +711,9 @@ class InlineRule:
             return "inline secrets are refused outside a lab inventory: use {env: VARIABLE} or {file: PATH}"
         if not _loopback(self.host):
             return (
-                f"inline secrets are refused for {self.device} (host {self.host}): even in a lab inventory they are "
-                "accepted only for hosts on loopback addresses (127.0.0.0/8, ::1); use {env: VARIABLE} or {file: PATH}"
+                f"inline secrets are refused for {_name(self.device)} (host {_name(self.host)}): "
+                "even in a lab inventory they are accepted only for hosts on loopback addresses (127.0.0.0/8, ::1); "
+                "use {env: VARIABLE} or {file: PATH}"
             )
         return ""
 
@@ -879,6 +732,12 @@ _UNNAMED_VARIABLE = (
 _NO_FILE = (
     "cannot read the file named here: nothing exists at that path (path not shown: perhaps a secret given in its place)"
 )
+
+
+def _name(text: str) -> str:
+    """A name, host or path the file gave, as a message repeats it: whole
+    up to a DNS name's length, cut past it (the error stays one short line)."""
+    return label(text, 255)
 
 
 def _path(text: str, folder: Path | None = None) -> Path | None:

@@ -42,6 +42,9 @@ class Status(str, Enum):
     PARSE = "parse"  # the answer came but did not parse
     PAGING = "paging"  # the output stopped at --More--: `terminal length 0` was refused (AAA authorization)
     PRIVILEGE = "privilege"  # logged in at user EXEC (>) with no enable secret to go further
+    # More than polling.max_output_bytes for one command, or max_banner_bytes
+    # before the first prompt: the session is dropped.
+    OUTPUT_TOO_LARGE = "output_too_large"
     # The image lacks an optional command: show redundancy inter-device on a
     # pair whose inventory names its stateful group. Not a failure.
     NOT_SUPPORTED = "not_supported"

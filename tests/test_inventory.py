@@ -58,7 +58,7 @@ def test_good_inventory(write) -> None:
     assert r1.expected_peers == ("172.16.0.4",)
     assert (r4.port, r4.role, inventory.pair_of("R4")) == (22, "branch", "")
     assert r1.credentials.password.reveal() == PASSWORD
-    assert r1.credentials.enable_secret.reveal() == SECRET
+    assert r1.credentials.enable_secret is not None and r1.credentials.enable_secret.reveal() == SECRET
     assert inventory.pairs["HUB-PAIR-1"].members == ("R1", "R2")
     for text in (repr(inventory), str(inventory), repr(r1.credentials)):
         assert PASSWORD not in text and SECRET not in text

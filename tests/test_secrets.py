@@ -1,8 +1,10 @@
 """Canary tests: a device that prints its own password or enable secret back,
-as is, escaped, quoted or mangled, never gets either into `check`'s table or
-JSON, a CommandResult's error, a record, or a log line at DEBUG (netmiko's
-own included), in any form: literal, repr'd, JSON-encoded, shell-quoted,
-backslash-escaped, caret notation, or mangled by a character set.
+as is, escaped, quoted or mangled, never gets either into `check`'s table,
+JSON or plugin text, a CommandResult's error, a record, or a log line at
+DEBUG (netmiko's own included), in any form: literal, repr'd, JSON-encoded,
+shell-quoted, backslash-escaped, caret notation, or mangled by a character
+set. Each is masked where it appears (MASK), the rest of the text kept; not
+even the start of one survives a quote cut short.
 
 The lab's routers are made to echo the canaries by wrapping their CLI in the
 test (the lab itself has no such fault); the DevicePoller tests feed it the
@@ -25,12 +27,12 @@ from pathlib import Path
 import pytest
 from support.inventories import write_inventory
 
-from ipsec_ha_monitor.inventory import Device, PollSettings, Secret, load_inventory, reveals, secret_forms
+from ipsec_ha_monitor.inventory import Device, PollSettings, load_inventory
 from ipsec_ha_monitor.lab import Lab, LabThread
 from ipsec_ha_monitor.lab.ios_cli import IosCli, Reply
 from ipsec_ha_monitor.poll import DevicePoller, Poller
 from ipsec_ha_monitor.poll.commands import typed
-from ipsec_ha_monitor.poll.device import WITHHELD
+from ipsec_ha_monitor.secret_text import MASK, MIN_MASKED, Secret, mask, reveals, secret_forms
 from ipsec_ha_monitor.snapshot import Snapshot, Status
 
 # Quotes, a backslash, non-ASCII, a bell and a tab: every escaping differs.
@@ -96,7 +98,8 @@ def assert_no_form(text: str, where: str) -> None:
 # --- the forms, one by one --------------------------------------------------------
 
 
-@pytest.mark.parametrize("secret", [PASSWORD, ENABLE, "plain-Secret-123", "ünï€ødé", "'\"\\"])
+# Four characters, each escaped differently: the shortest secret that is masked.
+@pytest.mark.parametrize("secret", [PASSWORD, ENABLE, "plain-Secret-123", "ünï€ødé", "'\"\\$"])
 def test_every_form_of_a_secret_is_found(secret: str) -> None:
     canary = Secret(secret, "test")
     for name, form in forms(secret).items():
@@ -192,12 +195,15 @@ def test_a_device_echoing_a_secret_leaks_no_form(
     poller = DevicePoller(device, settings, session_factory=lambda d, s: _EchoingSession(replies, lab))
     snapshot = poller.poll()
     failed = {result.command: result for result in snapshot.failures}
-    assert set(failed) >= {"show version", "show standby", "show redundancy states"}, snapshot.failures
-    assert failed["show version"].status is Status.PARSE
-    assert "withheld" in failed["show version"].error
-    assert failed["show standby"].error == WITHHELD
+    assert set(failed) >= {"show standby", "show redundancy states"}, snapshot.failures
+    # The secret masked where it stood: the reload reason reads as the mask ...
+    (version,) = snapshot.result("show version").records
+    assert version.reload_reason == MASK, version
+    # ... and IOS's messages are quoted with the mask in its place.
+    assert failed["show standby"].status is Status.PARSE
+    assert f"% {MASK}" in failed["show standby"].error
     assert failed["show redundancy states"].status is Status.INVALID_COMMAND
-    assert failed["show redundancy states"].error == WITHHELD
+    assert f"show redundancy {MASK}" in failed["show redundancy states"].error
     assert snapshot.result("show redundancy inter-device").ok  # the rest as usual
     _assert_clean(snapshot, caplog)
 
@@ -220,7 +226,7 @@ def _log_text(caplog: pytest.LogCaptureFixture) -> str:
     )
 
 
-def test_a_crash_quoting_a_secret_is_withheld(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_crash_quoting_a_secret_is_masked(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     device, settings = _device(tmp_path)
     lab = Lab(pairs=1, branches=0)
 
@@ -231,7 +237,7 @@ def test_a_crash_quoting_a_secret_is_withheld(tmp_path: Path, caplog: pytest.Log
     poller = DevicePoller(device, settings, session_factory=lambda d, s: Crashing({}, lab))
     with pytest.raises(RuntimeError) as caught:
         poller.poll()
-    assert str(caught.value) == f"KeyError while polling R1: {WITHHELD}"
+    assert str(caught.value) == f"KeyError while polling R1: 'no such thing as {MASK}'"
     assert caught.value.__suppress_context__ and caught.value.__cause__ is None
     assert_no_form(str(caught.value), "the error")
 
@@ -252,6 +258,9 @@ INJECTED: dict[tuple[str, str], Callable[[str], str]] = {
     ("R4", "show crypto session"): lambda output: f'% Ambiguous command:  "show crypto {ENABLE}"\n',
     ("R5", "show version"): _replace_reason(question_marks(ENABLE)),
     ("R5", "show crypto isakmp sa"): lambda output: f"% {json.dumps(LAB_PASSWORD)[1:-1]}\n",  # escaped, then repr'd
+    # The secret past the 256 characters an error quotes of a line: masked
+    # before the cut, or the quote would end in the secret's first characters.
+    ("R1", "show crypto isakmp sa"): lambda output: "% " + "." * 239 + LAB_PASSWORD + "\n",
 }
 
 
@@ -272,17 +281,22 @@ def echoing_lab(monkeypatch: pytest.MonkeyPatch) -> Iterator[LabThread]:
         yield running
 
 
-EXPECTED = {  # (device, command): status
-    ("R1", "show version"): Status.PARSE,
+EXPECTED = {  # (device, command): status; the reload reasons, masked, parse
     ("R2", "show standby"): Status.PARSE,
     ("R4", "show crypto session"): Status.INVALID_COMMAND,
-    ("R5", "show version"): Status.PARSE,
     ("R5", "show crypto isakmp sa"): Status.PARSE,
+    ("R1", "show crypto isakmp sa"): Status.PARSE,
 }
+# The start of a canary: what a quote cut inside the secret would show.
+CANARY_STARTS = (LAB_PASSWORD[:MIN_MASKED], ENABLE[:MIN_MASKED])
+
+
+def assert_no_start(text: str, where: str) -> None:
+    assert not [start for start in CANARY_STARTS if start in text], f"{where} holds the start of a secret"
 
 
 @pytest.mark.integration
-def test_pollers_over_ssh_withhold_every_form(
+def test_pollers_over_ssh_mask_every_form(
     echoing_lab: LabThread, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -295,19 +309,24 @@ def test_pollers_over_ssh_withhold_every_form(
         poller.close()
     failed = {(name, r.command): r for name, s in snapshots.items() for r in s.failures}
     assert {key: r.status for key, r in failed.items()} == EXPECTED, failed
-    assert all("withheld" in result.error for result in failed.values())
+    assert all(MASK in result.error for result in failed.values()), failed
+    for name in ("R1", "R5"):  # the reload reasons: the mask where the secret stood
+        (version,) = snapshots[name].result("show version").records
+        assert version.reload_reason == MASK, version
     for snapshot in snapshots.values():
         _assert_clean(snapshot, caplog)
+        assert_no_start(json.dumps(snapshot.to_dict(), ensure_ascii=False), "the snapshot")
+    assert_no_start(_log_text(caplog), "the log")
     netmiko = [r.getMessage() for r in caplog.records if r.name == "netmiko"]
     assert any("write_channel" in line for line in netmiko)  # its debug log was on ...
-    assert any("withheld" in line for line in netmiko)  # ... and the enable secret's write withheld
+    assert any(MASK in line for line in netmiko)  # ... and the enable secret's write masked
 
 
 @pytest.mark.integration
 def test_check_output_and_debug_log_hold_no_form(echoing_lab: LabThread, tmp_path: Path) -> None:
     path = write_inventory(echoing_lab.lab, tmp_path / "lab.yml")
     outputs = []
-    for extra in (["--json"], []):
+    for extra in (["--json"], [], ["--nagios"]):
         done = subprocess.run(
             [sys.executable, "-m", "ipsec_ha_monitor", "check", "--config", str(path), "--log-level", "debug", *extra],
             env={**os.environ, "PYTHONIOENCODING": "utf-8"},
@@ -317,7 +336,9 @@ def test_check_output_and_debug_log_hold_no_form(echoing_lab: LabThread, tmp_pat
             timeout=120,
         )
         outputs.append(done.stdout + done.stderr)
-        if extra:
+        if extra == ["--nagios"]:
+            assert done.stdout.startswith("IPSECHA "), done.stdout
+        elif extra:
             report = json.loads(done.stdout)
             failed = {
                 (device["device"], command["command"]): command["status"]
@@ -327,14 +348,15 @@ def test_check_output_and_debug_log_hold_no_form(echoing_lab: LabThread, tmp_pat
             }
             assert failed == {key: status.value for key, status in EXPECTED.items()}
         else:
-            assert "LAST RELOAD REASON" in done.stdout and "withheld" in done.stdout
+            assert "LAST RELOAD REASON" in done.stdout and MASK in done.stdout
     for output in outputs:
         assert_no_form(output, "check's output")
+        assert_no_start(output, "check's output")
     assert "level=debug" in outputs[0]  # the debug log was on
 
 
 @pytest.mark.integration
-def test_netmiko_debug_log_of_a_login_withholds_the_enable_secret(
+def test_netmiko_debug_log_of_a_login_masks_the_enable_secret(
     echoing_lab: LabThread, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """netmiko's own filter masks the literal secret; the write of it is
@@ -350,7 +372,7 @@ def test_netmiko_debug_log_of_a_login_withholds_the_enable_secret(
     finally:
         session.close()
     assert_no_form(_log_text(caplog), "netmiko's log")
-    assert any("withheld" in record.getMessage() for record in caplog.records if record.name == "netmiko")
+    assert any(MASK in record.getMessage() for record in caplog.records if record.name == "netmiko")
 
 
 def test_a_secret_with_terminal_controls_is_found_as_the_parser_reads_it() -> None:
@@ -361,3 +383,87 @@ def test_a_secret_with_terminal_controls_is_found_as_the_parser_reads_it() -> No
     assert Secret("Pa\x1b[Kss-W0rd", "test").found_in("reason: Pass-W0rd at 10:00")
     assert "ab" not in secret_forms("\x07ab")
     assert not Secret("\x07ab", "test").found_in("about a tab")
+
+
+# --- masking: before any cut, and never of innocent text ------------------------------------
+
+
+@pytest.mark.parametrize("offset", range(len(PASSWORD) + 1))
+def test_a_quote_cut_inside_the_secret_shows_none_of_it(tmp_path: Path, offset: int) -> None:
+    """The error quotes the first 256 characters of a line: wherever that
+    cut falls in the secret, none of the secret's start is shown."""
+    device, settings = _device(tmp_path)
+    lab = Lab(pairs=1, branches=0)
+    filler = "." * (256 - 2 - offset)  # the cut falls `offset` characters into the secret
+    replies = {"show standby": f"% {filler}{PASSWORD} and more\r\n"}
+    poller = DevicePoller(device, settings, session_factory=lambda d, s: _EchoingSession(replies, lab))
+    snapshot = poller.poll()
+    error = snapshot.result("show standby").error
+    assert error and MASK[: min(offset, len(MASK))] in error, error
+    report = json.dumps(snapshot.to_dict(), ensure_ascii=False)
+    assert PASSWORD[:MIN_MASKED] not in report and PASSWORD[:MIN_MASKED] not in repr(snapshot)
+
+
+def test_a_short_secret_is_not_masked_and_withholds_nothing() -> None:
+    short = Secret("a" * (MIN_MASKED - 1), "env P")
+    text = "Cisco IOS Software, 7200 Software\naaa new-model\n"
+    assert short.too_short and short.forms == ()
+    assert mask(text, [short]) == text
+    assert not reveals(text, [short])
+
+
+def test_a_common_word_as_a_secret_is_masked_where_it_stands_only() -> None:
+    cisco = Secret("cisco", "env ENABLE")
+    text = "Cisco IOS Software, C7200 Software\ncisco 7206VXR (NPE400) processor\nuptime is 5 weeks\n"
+    masked = mask(text, [cisco]).splitlines()
+    assert masked == ["Cisco IOS Software, C7200 Software", f"{MASK} 7206VXR (NPE400) processor", "uptime is 5 weeks"]
+
+
+def test_a_form_that_only_unescaping_spells_withholds_its_line_only() -> None:
+    secret = Secret("Sesame-0pen", "env P")
+    text = "first line\nreason: Ses\\x61me-0pen\nlast line\n"  # \\x61 is "a": no form, yet it gives it away
+    masked = mask(text, [secret])
+    assert masked.splitlines()[0::2] == ["first line", "last line"]
+    assert not reveals(masked, [secret]) and "0pen" not in masked
+
+
+def test_a_device_printing_a_common_word_secret_keeps_its_output(tmp_path: Path) -> None:
+    """An enable secret `cisco`: show version still parses, every value but
+    the word itself as printed."""
+    path = tmp_path / "inventory.yml"
+    path.write_text(
+        "lab: true\n"
+        "defaults: {credentials: {username: lab, password: Long-Enough-1, enable_secret: cisco}}\n"
+        "devices:\n  - {name: R1, host: 127.0.0.1, role: hub}\n",
+        encoding="utf-8",
+    )
+    inventory = load_inventory(path)
+    lab = Lab(pairs=1, branches=0)
+    cli = IosCli(lab.router("R1"))
+    cli.privileged = True
+    assert "Cisco IOS Software" in cli.handle("show version").output
+    poller = DevicePoller(
+        inventory.devices["R1"], inventory.polling, session_factory=lambda d, s: _EchoingSession({}, lab)
+    )
+    snapshot = poller.poll()
+    assert snapshot.result("show version").ok, snapshot.result("show version").error
+    assert "withheld" not in json.dumps(snapshot.to_dict())
+
+
+def test_a_short_secret_is_warned_about_once_at_load(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three devices share one two-letter password: one warning, naming
+    where it is set and where it comes from, never the secret."""
+    path = tmp_path / "inventory.yml"
+    path.write_text(
+        "defaults: {credentials: {username: ops, password: {env: IPSECHA_SHORT}}}\n"
+        "devices:\n" + "".join(f"  - {{name: R{n}, host: 192.0.2.{n}, role: branch}}\n" for n in (1, 2, 3)),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("IPSECHA_SHORT", "Zq")
+    with caplog.at_level(logging.WARNING, logger="ipsec_ha_monitor.inventory"):
+        load_inventory(path)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ipsec_ha_monitor.inventory"]
+    assert len(warnings) == 1, warnings
+    assert "env IPSECHA_SHORT" in warnings[0] and "not masked" in warnings[0] and "Zq" not in warnings[0]

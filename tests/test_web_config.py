@@ -13,6 +13,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import bcrypt
@@ -117,7 +118,7 @@ def test_a_stalled_tls_handshake_is_cut_at_the_header_deadline(secured) -> None:
         ("http_server_config: {}\n", "http_server_config: unknown field"),
         ("basic_auth_users: [\n", "not valid YAML"),
         ("- prometheus\n", "expected a mapping"),
-        ("basic_auth_users: " + "[" * 5000 + "]" * 5000 + "\n", "not valid YAML"),
+        ("basic_auth_users: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply: more than 32 levels"),
         # Empty: an error, never an open server by accident.
         ("", "empty: write {} to serve without TLS or basic auth on purpose, or leave out --web.config.file"),
         ("# users to come\n", "empty: write {}"),
@@ -132,8 +133,8 @@ def test_bad_web_config(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(WebConfigError) as caught:
         load_web_config(path)
-    assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
-    assert "hunter2" not in str(caught.value)
+    assert re.match(rf"{re.escape(str(path))}(:\d+)?: ", str(caught.value)) and message in str(caught.value)
+    assert "hunter2" not in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_a_web_config_that_is_not_utf8_names_the_file_and_line_not_a_byte(tmp_path: Path) -> None:
@@ -160,9 +161,12 @@ def test_an_unknown_user_costs_as_much_as_a_configured_one(tmp_path: Path, monke
     the cost of a configured user, the same cost at every try."""
     checked: list[bytes] = []
     real = web_config._checkpw
-    monkeypatch.setattr(
-        web_config, "_checkpw", lambda password, hashed: checked.append(hashed) or real(password, hashed)
-    )
+
+    def recording(password: str, hashed: bytes) -> bool:
+        checked.append(hashed)
+        return real(password, hashed)
+
+    monkeypatch.setattr(web_config, "_checkpw", recording)
 
     def header(user: str, password: str = "wrong") -> str:
         return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -204,6 +208,10 @@ def _status(url: str, context: ssl.SSLContext, headers: dict[str, str]) -> int |
 
 
 REFUSED = "web config reload refused, keeping the previous one"
+
+
+def _refusals(logged: list[str], count: int) -> Callable[[], bool]:
+    return lambda: "".join(logged).count(REFUSED) == count
 
 
 @pytest.mark.integration  # `serve` as a process
@@ -253,7 +261,7 @@ def test_sighup_rereads_the_web_config_and_keeps_it_when_bad(tmp_path: Path) -> 
             web_file.write_bytes(content)
             seen = len(logged)
             process.send_signal(signal.SIGHUP)
-            wait_until(lambda n=refusals: "".join(logged).count(REFUSED) == n, what=f"refusal of {name}")
+            wait_until(_refusals(logged, refusals), what=f"refusal of {name}")
             time.sleep(0.2)
             lines = [line for line in logged[seen:] if re.search(r" ERROR |level=error|Traceback", line)]
             assert len(lines) == 1 and str(web_file) in lines[0] and says in lines[0], (name, lines)

@@ -39,6 +39,7 @@ from ipsec_ha_monitor.export.metrics import METRICS  # noqa: E402
 from ipsec_ha_monitor.health import VERDICT_SEVERITY  # noqa: E402
 from ipsec_ha_monitor.records import HSRP_STATES  # noqa: E402
 from ipsec_ha_monitor.rf_states import RF_STATE_NAMES  # noqa: E402
+from ipsec_ha_monitor.snapshot import Status  # noqa: E402
 
 Json = dict[str, Any]
 
@@ -975,7 +976,7 @@ def pair() -> Json:
     )
     command_status = table(
         "Command status",
-        "Outcome of each command in the last poll: ok, timeout, auth, connect, invalid_command or parse.",
+        f"Outcome of each command in the last poll: {', '.join(status.value for status in Status)}.",
         {"device": "Device", "command": "Command"},
         [
             Column(

@@ -60,10 +60,10 @@ out before the budget ends whatever the devices do (ipsec_ha_monitor/check/budge
 A front end over ipsec_ha_monitor.core.Monitor, as the exporter is: the same
 polling, recording, reload tracking and judging.
 
-The pollers already withhold any error or record that would give a
-credential away; what `check` prints passes one last such scrub (a state
-file written before that, say): a table line or a JSON string holding a
-secret of the inventory, in any form, is withheld.
+The pollers already mask every credential in what they report; what
+`check` prints passes one last such scrub (a state file written before
+that, say): a secret of the inventory, in any form, is masked in the table,
+the JSON and the plugin text.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ from ipsec_ha_monitor.check.result import (
 )
 from ipsec_ha_monitor.check.state import check_state_writable, load_state, save_state
 from ipsec_ha_monitor.check.table import render_text
-from ipsec_ha_monitor.check.withhold import secrets_of, withhold_lines, withhold_nagios, withhold_values
+from ipsec_ha_monitor.check.withhold import scrub_lines, scrub_nagios, scrub_values, secrets_of
 from ipsec_ha_monitor.clock import Clock
 from ipsec_ha_monitor.core import Monitor, SignalLoop, describe_error
 from ipsec_ha_monitor.inventory import Inventory, InventoryError, Pair, load_inventory
@@ -350,12 +350,12 @@ def _main(
                 once = exit_code if signals is None else None
                 if nagios:
                     exit_code, text = render_nagios(result, problems)
-                    _write(withhold_nagios(text, held), exit_code)
+                    _write(scrub_nagios(text, held), exit_code)
                 elif as_json:
-                    report = withhold_values(result.to_dict(), held)
+                    report = scrub_values(result.to_dict(), held)
                     _write(json.dumps(report, indent=None if watch else 2) + "\n", once)
                 else:
-                    _write(withhold_lines(render_text(result), held), once)
+                    _write(scrub_lines(render_text(result), held), once)
                 if signals is None or signals.wait(clock.real(watch or 0.0)):
                     return exit_code
     except KeyboardInterrupt:  # --watch ends here: the last verdict stands

@@ -12,6 +12,7 @@ times, are still read, by the wall clock (see ReloadTracker.from_dict)."""
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
@@ -138,7 +139,10 @@ def _create_partial(path: Path) -> tuple[int, Path]:
 def save_state(path: Path, tracker: ReloadTracker) -> None:
     """Written aside and renamed: a crash never leaves half a state file,
     and runs at the same time never share a partial file (each writes its
-    own, in the same directory, and the last rename wins whole)."""
+    own, in the same directory, and the last rename wins whole). The data
+    is fsynced before the rename and the directory after it: without the
+    first, a power loss can leave the renamed file empty (the rename
+    reached the disk, the data not yet); without the second, the old file."""
     state = {"format": STATE_FORMAT, "version": STATE_VERSION, **tracker.to_dict()}
     text = json.dumps(state, indent=1, sort_keys=True).encode("utf-8")
     partial: Path | None = None
@@ -146,8 +150,11 @@ def save_state(path: Path, tracker: ReloadTracker) -> None:
         fd, partial = _create_partial(path)
         with os.fdopen(fd, "wb") as out:
             out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(partial, path)
         partial = None
+        _fsync_directory(path.parent)
     except OSError as exc:
         raise ValueError(f"state file {path}: cannot write it: {exc.strerror}") from None
     finally:
@@ -157,6 +164,19 @@ def save_state(path: Path, tracker: ReloadTracker) -> None:
             except OSError:  # already gone
                 pass
     _sweep_partials(path)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Makes a rename in `directory` durable (POSIX: the directory entry is
+    the directory's data)."""
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system that cannot: the file is whole anyway
+            raise
+    finally:
+        os.close(fd)
 
 
 # A partial file this old was left by a run killed mid-write (a write takes

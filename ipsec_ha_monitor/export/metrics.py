@@ -27,7 +27,7 @@ from ipsec_ha_monitor.inventory import Device, Inventory
 from ipsec_ha_monitor.records import HSRP_STATES
 from ipsec_ha_monitor.reloads import RELOAD_CAUSES, boot_estimate, boot_label, reload_cause
 from ipsec_ha_monitor.rf_states import RF_STATE_NAMES
-from ipsec_ha_monitor.snapshot import Snapshot
+from ipsec_ha_monitor.snapshot import Snapshot, Status
 from ipsec_ha_monitor.syslog.receiver import DROP_REASONS, SyslogCounts
 from ipsec_ha_monitor.syslog.watched import LABELS as SYSLOG_LABELS
 
@@ -100,7 +100,7 @@ METRICS: dict[str, MetricSpec] = {
     ),
     "ipsecha_command_status": MetricSpec(
         "gauge",
-        "Outcome of the command in the last poll (ok, timeout, auth, connect, invalid_command, parse), always 1",
+        f"Outcome of the command in the last poll ({', '.join(status.value for status in Status)}), always 1",
         (*DEVICE, "command", "status"),
     ),
     "ipsecha_hsrp_state_changes_total": MetricSpec(

@@ -47,6 +47,12 @@ class Reply:
     close: bool = False  # the session ends (exit/logout)
     ask_secret: bool = False  # "Password: " follows; the next line is the enable secret
     stall: bool = False  # injected fault: the output stops here, no prompt follows
+    # Injected fault: `output` repeated until this many bytes went out (then
+    # the prompt), or without end (FLOOD_ENDLESS, no prompt ever).
+    flood: int = 0
+
+
+FLOOD_ENDLESS = -1
 
 
 def _keyword_matches(token: str, keyword: str) -> bool:
@@ -133,6 +139,9 @@ class IosCli:
             output = SHOW_COMMANDS[command](self.router)
             if keep is not None:
                 output = keep(output)
+            if faults.endless_output or faults.huge_output_bytes > 0:
+                flood = FLOOD_ENDLESS if faults.endless_output else faults.huge_output_bytes
+                return Reply(output + "\n", flood=flood)
             if faults.stall_output:
                 lines = output.split("\n")
                 return Reply("\n".join(lines[: max(1, len(lines) // 2)]) + "\n", stall=True)

@@ -119,6 +119,13 @@ class Faults:
     refuse_terminal_length: bool = False
     refuse_terminal_width: bool = False
     banner: str = ""  # printed at login ahead of the first prompt (a MOTD may hold "#" and ">")
+    # A login banner that never ends: no prompt ever comes (as fast as the channel takes it).
+    endless_banner: bool = False
+    # Show commands print plausible lines (their own output, over and over)
+    # without end, as fast as the channel takes them, never a prompt ...
+    endless_output: bool = False
+    # ... or about this many bytes of them (> 0), then the prompt.
+    huge_output_bytes: int = 0
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import asyncssh
 from asyncssh.constants import MSG_IGNORE
 
-from ipsec_ha_monitor.lab.ios_cli import IosCli
+from ipsec_ha_monitor.lab.ios_cli import FLOOD_ENDLESS, IosCli
 from ipsec_ha_monitor.lab.latency import PROFILES, LoginCounter, RouterLatency
 from ipsec_ha_monitor.lab.router import Router
 
@@ -223,6 +223,9 @@ class RouterSshServer:
                 output = cli.handle(process.command).output
                 await terminal.send(output, wait=self.latency.command(len(output.encode())))
                 return
+            if faults.endless_banner:  # the first prompt never comes
+                await terminal.flood(f"{faults.banner or _ENDLESS_BANNER}\n", FLOOD_ENDLESS)
+                return
             await terminal.send(f"{faults.banner}\n{cli.prompt}")
             while True:
                 stray = f"\n{cli.prompt}" if self.router.faults.early_prompt else ""
@@ -238,6 +241,10 @@ class RouterSshServer:
                 # The prompt goes out with the output's last page, as IOS's
                 # buffered vty output does, unless the command stalls or asks.
                 prompt = "" if reply.stall or reply.ask_secret or reply.close else cli.prompt
+                if reply.flood:  # unpaged, unpaced: as fast as the client reads
+                    await terminal.flood(reply.output, reply.flood)
+                    await terminal.send(prompt)
+                    continue
                 if not await terminal.page(reply.output, cli.terminal_length, prompt, wait) or reply.close:
                     break
                 if reply.stall:  # the rest never comes: wait for the client to give up
@@ -248,6 +255,10 @@ class RouterSshServer:
             pass
         finally:
             process.exit(0)
+
+
+_ENDLESS_BANNER = "Authorized access only. Disconnect IMMEDIATELY if you are not an authorized user!"
+_FLOOD_BLOCK = 65536  # characters per write of a flood
 
 
 class _Terminal:
@@ -275,6 +286,22 @@ class _Terminal:
         for piece, due in self._server.latency.paced(text):
             await self._server.pause(start + due - loop.time())
             self._process.stdout.write(piece)
+
+    async def flood(self, text: str, size: int) -> None:
+        """`text` over and over, as fast as the client reads it (each write
+        waits for the channel to drain): `size` characters (ASCII: bytes),
+        ending with a whole line, or without end for FLOOD_ENDLESS (until
+        the client goes away: the write then fails)."""
+        text = (text.replace("\r\n", "\n").replace("\n", "\r\n") or "\r\n").encode("ascii", "replace").decode()
+        block = text * max(1, _FLOOD_BLOCK // len(text))
+        sent = 0
+        while size == FLOOD_ENDLESS or sent < size:
+            piece = block if size == FLOOD_ENDLESS else block[: size - sent]
+            if size != FLOOD_ENDLESS and len(piece) < len(block) and not piece.endswith("\n"):
+                piece += "\r\n"  # the last line whole, a byte or two over
+            self._process.stdout.write(piece)
+            sent += len(piece)
+            await self._process.stdout.drain()
 
     async def _char(self) -> str | None:
         while not self._pending:

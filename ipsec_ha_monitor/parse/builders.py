@@ -4,6 +4,11 @@ Each builder takes the TextFSM rows of one output (dicts keyed by the
 template's value names) and returns typed records. A value IOS is not known
 to print raises BadValue carrying the offending text, so the caller can
 point at the line it came from.
+
+Blanks are space and tab (the templates' regexes are ASCII: parse/fsm.py).
+A value holding any other blank (NBSP, U+2000..U+200A, U+3000, ...) has
+one where IOS prints none: the template took it for an ordinary character,
+and it is refused here, never stripped as if it were a blank.
 """
 
 from __future__ import annotations
@@ -31,11 +36,27 @@ class Incomplete(ValueError):
     """A record the output stopped in the middle of."""
 
 
+# A blank other than space and tab (str.isspace's, which Python's `re` on str
+# calls \s): IOS prints none.
+_UNPRINTED_BLANK = re.compile(r"[^\S \t]")
+_BLANKS = " \t"
+
+
+def _printed(key: str, text: str) -> str:
+    """`text` without its leading and trailing blanks; BadValue when it holds
+    a blank IOS does not print."""
+    odd = _UNPRINTED_BLANK.search(text)
+    if odd is not None:
+        message = f"{_what(key)} {text.strip(_BLANKS)!r} holds U+{ord(odd.group()):04X}, a blank IOS does not print"
+        raise BadValue(text.strip(_BLANKS), message)
+    return text.strip(_BLANKS)
+
+
 def _s(row: Row, key: str) -> str:
     value = row[key]
     if not isinstance(value, str):
         raise TypeError(f"template value {key} is a {type(value).__name__}, the builder expects text")
-    return value.strip()
+    return _printed(key, value)
 
 
 def _opt(row: Row, key: str) -> str | None:
@@ -74,7 +95,7 @@ def _list(row: Row, key: str) -> list[str]:
     value = row[key]
     if not isinstance(value, list):
         raise TypeError(f"template value {key} is a {type(value).__name__}, the builder expects a List value")
-    return [item.strip() for item in value]
+    return [_printed(key, item) for item in value]
 
 
 def _duration(convert: Callable[..., int | None], text: str, *more: str) -> int | None:

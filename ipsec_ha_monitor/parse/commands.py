@@ -74,7 +74,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "the state column": ("STATE",),
             "the virtual IP column": ("VIRTUAL_IP",),
         },
-        empty_answer=re.compile(r"^Interface\s+Grp\s+Pri", re.M),
+        empty_answer=re.compile(r"^Interface[ \t]+Grp[ \t]+Pri", re.M),
         record_key=consistency.hsrp_brief,
     ),
     CommandSpec(
@@ -130,7 +130,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         records.SwitchoverEvent,
         builders.build_switchover_history,
         required={"<index> <previous> <current> <reason> <time> row": ("INDEX",)},
-        empty_answer=re.compile(r"^[^\S\n]*Index\s+Previous", re.M),
+        empty_answer=re.compile(r"^[ \t]*Index[ \t]+Previous", re.M),
         record_key=consistency.switchover_index,
     ),
     CommandSpec(
@@ -140,7 +140,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         records.RedundancyHistoryEvent,
         builders.build_redundancy_history,
         required={"<time> <event> line": ("TIME",)},
-        empty_answer=re.compile(r"^[^\S\n]*Redundancy\s+Facility\s+Event\s+Log", re.M),
+        empty_answer=re.compile(r"^[ \t]*Redundancy[ \t]+Facility[ \t]+Event[ \t]+Log", re.M),
         record_key=None,  # an event that happened twice
     ),
     CommandSpec(
@@ -169,7 +169,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "#send errors ...": ("SEND_ERRORS",),
             "current outbound spi: ...": ("CURRENT_OUTBOUND_SPI",),
         },
-        empty_answer=re.compile(r"^[^\S\n]*No\s+SAs\s+found", re.M),
+        empty_answer=re.compile(r"^[ \t]*No[ \t]+SAs[ \t]+found", re.M),
     ),
     CommandSpec(
         "show crypto isakmp sa",
@@ -178,7 +178,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         records.IsakmpSa,
         builders.build_isakmp_sas,
         required={"the dst column / dst: line": ("DST",), "the state column / state: line": ("STATE",)},
-        empty_answer=re.compile(r"^[^\S\n]*(?:dst\s+src\s+state|IPv[46]\s+Crypto\s+ISAKMP\s+SA)", re.M),
+        empty_answer=re.compile(r"^[ \t]*(?:dst[ \t]+src[ \t]+state|IPv[46][ \t]+Crypto[ \t]+ISAKMP[ \t]+SA)", re.M),
         record_key=consistency.isakmp_sa,
         words={"STATE": consistency.ISAKMP_STATE, "STATUS": consistency.ISAKMP_STATUS},
     ),
@@ -199,7 +199,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         },
         # No IKEv2 SA: IOS prints the section headers alone (real samples:
         # genieparser's IPv4 section with no tunnel).
-        empty_answer=re.compile(r"^[^\S\n]*IPv[46]\s+Crypto\s+IKEv2\s+SA[^\S\n]*$", re.M),
+        empty_answer=re.compile(r"^[ \t]*IPv[46][ \t]+Crypto[ \t]+IKEv2[ \t]+SA[ \t]*$", re.M),
     ),
     CommandSpec(
         "show crypto session",
@@ -213,7 +213,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "Peer: ...": ("PEER",),
             "IPSEC FLOW: ...": ("FLOWS",),
         },
-        empty_answer=re.compile(r"^[^\S\n]*Crypto\s+session\s+current\s+status", re.M),
+        empty_answer=re.compile(r"^[ \t]*Crypto[ \t]+session[ \t]+current[ \t]+status", re.M),
         # IOS prints a "Session ID:" line per IKE SA of a session
         # (genieparser's samples file it under the IKE SA).
         may_restate=frozenset({"SESSION_ID"}),
@@ -230,8 +230,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         # next header (the search resumes there, with the same answer): from
         # every header to the end would be quadratic.
         empty_answer=re.compile(
-            r"^Syslog\s+logging:(?:(?!^Log\s+Buffer\b|^Syslog\s+logging:).)*?"
-            rf"(?:^Log\s+Buffer\s+\(\d+\s+bytes\):?[ \t]*(?:\n[ \t]*|\n{PROMPT}[^\n]*)*)?\Z",
+            r"^Syslog[ \t]+logging:(?:(?!^Log[ \t]+Buffer\b|^Syslog[ \t]+logging:).)*?"
+            rf"(?:^Log[ \t]+Buffer[ \t]+\(\d+[ \t]+bytes\):?[ \t]*(?:\n[ \t]*|\n{PROMPT}[^\n]*)*)?\Z",
             re.M | re.S,
         ),
         record_key=None,  # a message logged twice

@@ -1,4 +1,4 @@
-"""Run TextFSM templates fast: compile once, dispatch each line in one regex.
+r"""Run TextFSM templates fast: compile once, dispatch each line in one regex.
 
 textfsm parses the template (so the syntax and its errors are TextFSM's);
 FastFsm then runs it with TextFSM's semantics, differently built:
@@ -11,6 +11,17 @@ FastFsm then runs it with TextFSM's semantics, differently built:
 - values are slots in a list with their options resolved up front, instead
   of objects looked up by name for every match;
 - all run state is local to one call, so one machine serves every thread;
+- every regex is compiled with re.ASCII (RULE_FLAGS): `\s` is a blank IOS
+  prints (space, tab; the line ends are gone: both engines split lines with
+  str.splitlines), `\d` an ASCII digit, `\w` an ASCII word character, `\S`
+  anything else. Python's `re` on str otherwise calls NBSP, U+2000..U+200A,
+  U+3000 and more `\s`, and `\d` any script's digit: no IOS output prints
+  them (every real output we hold is ASCII), and a template written for
+  blanks must not backtrack over runs of them. A Unicode blank is therefore an
+  ordinary character: a line holding one where the template wants a blank
+  reads as no rule's line (an unknown line, an error where the template
+  refuses those). On ASCII input, the only input IOS prints, both engines
+  agree (tests/test_fsm.py);
 - an Error action reports the number of the input line (FsmError);
 - `parse_checked` also reports what TextFSM cannot (see `Checked`): the
   informational lines a template skipped by its `^. -> Next` rule, and a
@@ -48,6 +59,8 @@ _END_STATES = ("End", "EOF")
 # The rule a template ends a state with to skip, and count, an informational
 # line it does not know (docs/templates.md); `^. -> Error` refuses one.
 INFORMATIONAL_RULE = "^."
+# Flags of every template regex FastFsm compiles (see the module docstring).
+RULE_FLAGS = re.ASCII
 
 
 class FsmError(textfsm.TextFSMError):
@@ -120,7 +133,7 @@ class FastFsm:
         for name, rules in template.states.items():
             compiled = []
             for rule in rules:
-                regex = re.compile(rule.regex)
+                regex = re.compile(rule.regex, RULE_FLAGS)
                 assigns = tuple(
                     (number, slot[group], slot[group] in self._lists, slot[group] in self._filldown)
                     for group, number in regex.groupindex.items()
@@ -139,7 +152,7 @@ class FastFsm:
             # non-capturing because a name may not repeat in one regex.
             dispatch = "|".join(f"(?P<_{i}>{_without_names(rule.regex)})" for i, rule in enumerate(rules))
             tails = [tuple(compiled[i:]) for i in range(len(compiled))]
-            self._states[name] = (re.compile(dispatch or _NEVER), tails)
+            self._states[name] = (re.compile(dispatch or _NEVER, RULE_FLAGS), tails)
 
     @classmethod
     def supports(cls, template: textfsm.TextFSM) -> bool:

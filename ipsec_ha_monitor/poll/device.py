@@ -8,12 +8,12 @@ a hub back from a reload is polled at the next one.
 runs waits for that poll and shares its snapshot (several Prometheus
 replicas or /probe scrapes never multiply the logins).
 
-No secret of the device leaves here in any form (ipsec_ha_monitor.inventory.reveals:
-as is, escaped, quoted, repr'd, JSON-encoded, mangled): an error message
-that would quote one is withheld whole, and so are a command's records when
-any of their text holds one (a device that prints the password back, in a
-reload reason, a log line or an echo). Every error, log line and record
-that `check`, the exporter and the health rules see passes through here.
+No secret of the device leaves here in any form (ipsec_ha_monitor.secret_text:
+as is, escaped, quoted, repr'd, JSON-encoded, mangled): a command's output is
+masked as it arrives, before the parser can quote or cut any of it (a
+device that prints the password back, in a reload reason, a log line or an
+echo), and so is every error message. Every error, log line and record that
+`check`, the exporter and the health rules see passes through here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from ipsec_ha_monitor.clock import SYSTEM_CLOCK, Clock
-from ipsec_ha_monitor.inventory import Device, PollSettings, reveals
+from ipsec_ha_monitor.inventory import Device, PollSettings
 from ipsec_ha_monitor.parse import ParseError, parse_result
 from ipsec_ha_monitor.parse import errors as parse_errors
 from ipsec_ha_monitor.poll.commands import (
@@ -42,6 +42,7 @@ from ipsec_ha_monitor.poll.commands import (
 from ipsec_ha_monitor.poll.dialer import NoBanner
 from ipsec_ha_monitor.poll.logins import LoginBudget, NoLoginSlot
 from ipsec_ha_monitor.poll.session import CommandFailure, DeviceSession, no_banner, tcp_failure
+from ipsec_ha_monitor.secret_text import mask, reveals
 from ipsec_ha_monitor.snapshot import CommandResult, Snapshot, Status
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,6 @@ _SESSION_FAILURES = {Status.TIMEOUT, Status.CONNECT}
 # How long past its poll timeout a poll is still waited for (netmiko's own
 # timeouts are not exact); after that it is reported as timed out.
 GRACE_SECONDS = 5.0
-# What stands in for text that would have given a credential away.
-WITHHELD = "(error text withheld: it contained a credential of this device)"
 
 
 class DevicePoller:
@@ -121,9 +120,9 @@ class DevicePoller:
             snapshot = self._poll(dialed)
         except BaseException as exc:  # a bug must not leave waiters hanging, nor its text leak a secret
             if isinstance(exc, Exception) and self._holds_secret(str(exc)):
-                withheld = RuntimeError(f"{type(exc).__name__} while polling {self.device.name}: {WITHHELD}")
-                inflight.set_exception(withheld)
-                raise withheld from None
+                masked = RuntimeError(f"{type(exc).__name__} while polling {self.device.name}: {self._scrub(str(exc))}")
+                inflight.set_exception(masked)
+                raise masked from None
             inflight.set_exception(exc)
             raise
         finally:
@@ -279,7 +278,9 @@ class DevicePoller:
             return CommandResult(command, status, records, error, duration, monotonic, skipped_lines=skipped_lines)
 
         try:
-            text = self._session.run(typed(command), min(self.settings.command_timeout, remaining))
+            # Masked before the parser sees it: an error quotes a line cut
+            # short, and a secret cut in half would no longer be found.
+            text = self._scrub(self._session.run(typed(command), min(self.settings.command_timeout, remaining)))
             answered = self.clock.monotonic()
         except CommandFailure as failure:
             error = self._scrub(failure.message)
@@ -289,8 +290,8 @@ class DevicePoller:
             parsed = parse_result(command, text, self.device.platform, filtered=command in TYPED, complete=True)
             records = tuple(parsed.records)
             if self._holds_secret("\0".join(_strings(records))):
-                # The device printed a credential back where a value belongs
-                # (a reload reason, a log line): none of it may be shown.
+                # The output was masked; a record that still gives a secret
+                # away (in a form only the record's escaping makes) is not shown.
                 error = f"{command}: output withheld: it contained a credential of this device"
                 return result(Status.PARSE, error)
         except ParseError as exc:
@@ -377,10 +378,9 @@ class DevicePoller:
         return [CommandResult(command, status, error=error) for command in self.commands]
 
     def _scrub(self, text: str) -> str:
-        """Belt and braces: a message that would quote a secret, in any form
-        it can take (escaped, quoted, repr'd, JSON-encoded), is withheld whole
-        (masking just the secret would show where it was, and so what it is)."""
-        return WITHHELD if self._holds_secret(text) else text
+        """`text` with the device's secrets masked, in any form they can take
+        (escaped, quoted, repr'd, JSON-encoded)."""
+        return mask(text, self.device.credentials.secrets)
 
     def _holds_secret(self, text: str) -> bool:
         return reveals(text, self.device.credentials.secrets)

@@ -1,16 +1,15 @@
 """One netmiko SSH session to one device: open (login, enable), run a show
 command, close. Every failure leaves here as a CommandFailure carrying a
 Status and a message fit for an operator; no secret ever reaches either
-(DevicePoller withholds a message that would quote one, in any form), nor
-netmiko's own log: a line of it holding a secret of an open session, in
-any form, is withheld (netmiko's filter masks the literal only).
+(DevicePoller masks one in any form), nor netmiko's own log: a secret of an
+open session is masked there in any form (netmiko's filter masks the
+literal only).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import select
 import socket
 import subprocess
@@ -23,9 +22,12 @@ from netmiko import ConnectHandler
 from netmiko.base_connection import BaseConnection
 from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
 
-from ipsec_ha_monitor.inventory import Device, PollSettings, Secret, reveals
+from ipsec_ha_monitor.inventory import Device, PollSettings
 from ipsec_ha_monitor.logs import one_line
-from ipsec_ha_monitor.parse.device_errors import PAGER_PROMPT
+from ipsec_ha_monitor.poll.channel_reader import CommandOutput, OutputTooLarge, size_text
+from ipsec_ha_monitor.poll.known_hosts import KnownHosts, KnownHostsError, RevokedHostKey
+from ipsec_ha_monitor.poll.login_channel import LoginChannel
+from ipsec_ha_monitor.secret_text import Secret, mask, reveals
 from ipsec_ha_monitor.snapshot import Status
 
 # What Paramiko 5 removed and old IOS images may still need: SHA-1 key
@@ -59,6 +61,11 @@ class DeviceSession:
         self._connection: BaseConnection | None = None
         self._prompt = ""
         self._pager_wants_enter = False  # learnt when `q` alone did not leave the pager
+        self._known_hosts: KnownHosts | None = None  # as read for the latest login
+        # Why the session was dropped when an output went over the cap: the
+        # rest of the poll is not run (no second login into the same flood);
+        # the next poll logs in again.
+        self._dropped_because = ""
         _SESSIONS.add(self)  # netmiko's log is scrubbed of its secrets
 
     @property
@@ -84,6 +91,7 @@ class DeviceSession:
 
     def _open(self, deadline: float, dialed: socket.socket | None) -> None:
         self.abort()
+        self._dropped_because = ""
         device, credentials = self.device, self.device.credentials
         if device.legacy_ssh and not PARAMIKO_HAS_SHA1:
             raise CommandFailure(
@@ -125,14 +133,32 @@ class DeviceSession:
             options["secret"] = credentials.enable_secret.reveal()
         if not device.legacy_ssh:
             options["disabled_algorithms"] = {"kex": list(SHA1_KEX), "keys": list(SHA1_HOST_KEYS)}
+        known: KnownHosts | None = None
         if device.known_hosts is not None:
-            options.update(ssh_strict=True, system_host_keys=False, alt_host_keys=True)
-            options["alt_key_file"] = str(device.known_hosts)
+            # Read here, not by Paramiko (whose reader fails on @revoked
+            # lines), at every login: an edited file counts from the next one.
+            try:
+                known = KnownHosts.read(device.known_hosts)
+            except KnownHostsError as exc:
+                raise CommandFailure(Status.CONNECT, f"{exc}: refusing to log in") from None
+            options.update(ssh_strict=True, system_host_keys=False, alt_host_keys=False)
+        self._known_hosts = known
         try:
-            connection = ConnectHandler(**options)
+            # Connected below, step by step: the login's reads go through a capped channel.
+            connection = ConnectHandler(**options, auto_connect=False)
         except Exception as exc:
             raise self._login_failure(exc, budget, login) from None
+        login_channel: LoginChannel | None = None
         try:
+            if known is not None:
+                _check_host_keys(connection, known)
+            connection._modify_connection_params()  # what netmiko's own connect (_open) does, step by step
+            connection.establish_connection()
+            if isinstance(connection.remote_conn, paramiko.Channel):
+                cap = self.settings.max_banner_bytes
+                login_channel = LoginChannel(connection.remote_conn, connection.encoding, cap)
+                connection.channel = login_channel
+            connection._try_session_preparation()  # netmiko's own login steps (ConnectHandler's _open)
             if credentials.enable_secret is not None:
                 try:
                     connection.enable()
@@ -150,6 +176,8 @@ class DeviceSession:
         except Exception as exc:
             _close_quietly(connection)
             raise self._login_failure(exc, budget, login) from None
+        if login_channel is not None:
+            login_channel.reset()
         connection.read_timeout_override = None  # from here on each command has its own timeout
         _quiet_transport(connection)
         self._connection = connection
@@ -158,23 +186,27 @@ class DeviceSession:
     def run(self, command: str, timeout: float) -> str:
         """The raw output of `command`: its echo, the output and the prompt
         (the parser skips echo and prompt lines). Raises CommandFailure
-        (TIMEOUT or CONNECT).
+        (TIMEOUT, CONNECT, PAGING, or OUTPUT_TOO_LARGE past
+        polling.max_output_bytes, which drops the session).
 
         netmiko logged in and set the terminal up; the command itself is
         written to and read from the session's SSH channel directly, with
         blocking reads that wake when data arrives. netmiko's send_command
         polls every 25 ms and re-scans the whole output each time, which
-        made up most of a reused poll's CPU (bench/poll_bench.py)."""
+        made up most of a reused poll's CPU (bench/poll_bench.py); here each
+        chunk is searched with a short tail of the one before only
+        (channel_reader.py)."""
         channel = self._channel()
-        echo, prompt = command.encode(), self._prompt.encode()
+        output = CommandOutput(command.encode(), self._prompt.encode(), self.settings.max_output_bytes)
         deadline = time.monotonic() + timeout
-        received = bytearray()
-        echo_end = -1
         try:
-            while channel.recv_ready():  # drop whatever is pending (a late prompt)
-                channel.recv(_CHUNK)
+            drained = 0
+            while channel.recv_ready():  # drop whatever is pending (a late prompt), within the cap
+                drained += len(channel.recv(_CHUNK))
+                if drained > output.cap:
+                    raise OutputTooLarge(drained, output.cap)
             channel.settimeout(timeout)  # a full send window must not block forever either
-            channel.sendall(echo + b"\n")
+            channel.sendall(output.echo + b"\n")
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -183,30 +215,32 @@ class DeviceSession:
                 chunk = channel.recv(_CHUNK)
                 if not chunk:
                     raise CommandFailure(Status.CONNECT, f"{command}: the device closed the session")
-                received += chunk
                 # Done at the prompt, on a line after this command's echo: a
                 # stale prompt (a late answer to an Enter at login) can never
                 # pass for the end of this output and shift every answer onto
                 # the next command.
-                if echo_end < 0:
-                    found = received.find(echo)
-                    echo_end = received.find(b"\n", found) if found >= 0 else -1
-                if echo_end >= 0 and (end := _final_prompt(received, prompt, echo_end)) is not None:
-                    start, clean = end
-                    # Mid-line (output with no line end before the prompt):
-                    # the end only once nothing more comes.
-                    if clean or not _more_within(channel, _QUIET_SECONDS):
-                        return _prompt_on_own_line(received, start, clean).decode("utf-8", errors="replace")
+                end = output.feed(chunk)
+                # Mid-line (output with no line end before the prompt):
+                # the end only once nothing more comes.
+                if end is not None and (end.clean or not _more_within(channel, _QUIET_SECONDS)):
+                    return output.text(end)
                 # A pager waiting for a key: `terminal length 0` did not take.
-                if echo_end >= 0 and _PAGER_AT_END.search(received[-64:]) and not _more_within(channel, 0.2):
-                    raise CommandFailure(Status.PAGING, self._leave_pager(command, received.count(b"\n"), deadline))
+                if output.pager_at_end() and not _more_within(channel, 0.2):
+                    raise CommandFailure(Status.PAGING, self._leave_pager(command, output.lines, deadline))
         except CommandFailure:
             raise
+        except OutputTooLarge as exc:
+            # The rest is still coming: the session can never be back in step.
+            self.abort()
+            self._dropped_because = (
+                f"{command}: output over {size_text(exc.cap)} (the polling.max_output_bytes cap; {exc.received:,} "
+                "bytes received): session dropped"
+            )
+            raise CommandFailure(Status.OUTPUT_TOO_LARGE, self._dropped_because) from None
         except TimeoutError:  # socket.timeout too
-            lines = received.count(b"\n")
             raise CommandFailure(
                 Status.TIMEOUT,
-                f"{command}: no complete answer within {timeout:.1f} s (output stalled after {lines} lines)",
+                f"{command}: no complete answer within {timeout:.1f} s (output stalled after {output.lines} lines)",
             ) from None
         except Exception as exc:  # the transport went away under us
             raise CommandFailure(Status.CONNECT, f"{command}: session dropped ({_describe(exc)})") from None
@@ -219,6 +253,8 @@ class DeviceSession:
     def _channel(self) -> paramiko.Channel:
         """The open session's SSH channel (netmiko types it loosely: telnet too)."""
         channel = self._connection.remote_conn if self._connection is not None else None
+        if channel is None and self._dropped_because:
+            raise CommandFailure(Status.OUTPUT_TOO_LARGE, f"not run: {self._dropped_because}")
         if not isinstance(channel, paramiko.Channel):
             raise CommandFailure(Status.CONNECT, "no open session")
         return channel
@@ -248,7 +284,7 @@ class DeviceSession:
                         break
                     if not chunk:
                         raise ConnectionError("closed")
-                    tail += chunk
+                    tail = (tail + chunk)[-_PAGER_TAIL:]  # the prompt is looked for at the end only
                     if tail.rstrip(b" \t\r\n").endswith(prompt):
                         if key == b"\n":
                             self._pager_wants_enter = True
@@ -296,6 +332,10 @@ class DeviceSession:
             )
         return failure
 
+    def _is_revoked(self, key: paramiko.PKey) -> bool:
+        """Whether the known_hosts read for this login revokes `key`."""
+        return self._known_hosts is not None and self._known_hosts.is_revoked(key)
+
     def _classify_login(self, exc: Exception, budget: float, login: float) -> CommandFailure:
         where = f"{self.device.host}:{self.device.port}"
         if isinstance(exc, CommandFailure):
@@ -324,7 +364,21 @@ class DeviceSession:
                 Status.AUTH,
                 f"key_file {credentials.key_file} cannot be used ({_describe(chain[-1])}): check passphrase",
             )
-        if any(isinstance(e, paramiko.BadHostKeyException) for e in chain):
+        too_large = next((e for e in chain if isinstance(e, OutputTooLarge)), None)
+        if too_large is not None:
+            return CommandFailure(
+                Status.OUTPUT_TOO_LARGE,
+                f"login to {where}: over {size_text(too_large.cap)} before the first prompt (the "
+                f"polling.max_banner_bytes cap; {too_large.received:,} bytes received): session dropped",
+            )
+        bad_key = next((e for e in chain if isinstance(e, paramiko.BadHostKeyException)), None)
+        if any(isinstance(e, RevokedHostKey) for e in chain) or (
+            isinstance(bad_key, paramiko.BadHostKeyException) and self._is_revoked(bad_key.key)
+        ):
+            return CommandFailure(
+                Status.CONNECT, f"host key of {where} is revoked in {self.device.known_hosts}: refusing to log in"
+            )
+        if bad_key is not None:
             return CommandFailure(
                 Status.CONNECT, f"host key of {where} does not match {self.device.known_hosts}: refusing to log in"
             )
@@ -382,38 +436,22 @@ def no_banner(where: str, seconds: float) -> CommandFailure:
 
 
 _CHUNK = 65536  # bytes asked of the channel per read
-# What may stand between the last line end and the prompt without making it
-# part of the output: CRs, NULs, blanks, backspaces, bells, ANSI sequences.
-_LINE_NOISE = re.compile(rb"(?:[\r\x00 \t\x08\x07]|\x1b\[[0-9;?]*[A-Za-z])*")
 _QUIET_SECONDS = 0.2  # no more output for this long: a prompt mid-line is the end
-# IOS's pager (" --More-- "), possibly followed by blanks; no prompt after it.
-_PAGER_AT_END = re.compile(PAGER_PROMPT.encode() + rb"[ \t]*$")
 _PAGER_QUIT_SECONDS = 0.5  # for the prompt after `q`, then after Enter
+_PAGER_TAIL = 512  # bytes kept while waiting for the prompt after `q`
 
 
-def _final_prompt(received: bytes | bytearray, prompt: bytes, echo_end: int) -> tuple[int, bool] | None:
-    """Where the prompt ending `received` begins, and whether it is alone on
-    its line (after line noise at most); None when `received` does not end
-    in the prompt (blanks after it aside) on a line after the echo's, which
-    ends at `echo_end`."""
-    window = received[-len(prompt) - 64 :]
-    tail = window.rstrip(b" \t")
-    if not tail.endswith(prompt):
-        return None
-    start = len(received) - len(window) + len(tail) - len(prompt)
-    line_start = received.rfind(b"\n", 0, start) + 1
-    if line_start <= echo_end:  # on the echo's line or before it: stale
-        return None
-    return start, _LINE_NOISE.fullmatch(received, line_start, start) is not None
+def _check_host_keys(connection: BaseConnection, known: KnownHosts) -> None:
+    """Have the Paramiko client netmiko builds for this login check the host
+    key against `known` (netmiko itself loads no known_hosts file here)."""
+    build = connection._build_ssh_client
 
+    def build_checked() -> paramiko.SSHClient:
+        client = build()
+        known.install(client)
+        return client
 
-def _prompt_on_own_line(received: bytes | bytearray, start: int, clean: bool) -> bytes:
-    """The output with the final prompt on a line of its own, as the parser
-    reads it: line noise before it dropped, a partial line ended."""
-    if clean:
-        line_start = received.rfind(b"\n", 0, start) + 1
-        return bytes(received[:line_start] + received[start:])
-    return bytes(received[:start] + b"\n" + received[start:])
+    connection._build_ssh_client = build_checked  # type: ignore[method-assign]
 
 
 def _more_within(channel: paramiko.Channel, seconds: float) -> bool:
@@ -527,13 +565,12 @@ def _close_quietly(connection: BaseConnection) -> None:
 # --- netmiko's log ------------------------------------------------------------------
 
 _SESSIONS: weakref.WeakSet[DeviceSession] = weakref.WeakSet()
-_WITHHELD_LOG = "(netmiko log line withheld: it contained a credential)"
 
 
-class _WithholdSecrets(logging.Filter):
+class _MaskSecrets(logging.Filter):
     """netmiko logs (at DEBUG) what it reads from and writes to devices, its
-    SecretsFilter masking the literal password only: a line holding a secret
-    of any session, in any form, is replaced whole."""
+    SecretsFilter masking the literal password only: a secret of any open
+    session is masked in any form (secret_text.mask)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         secrets: set[Secret] = set()
@@ -544,8 +581,8 @@ class _WithholdSecrets(logging.Filter):
         except Exception:  # a malformed record: logging reports it itself
             return True
         if reveals(message, secrets):
-            record.msg, record.args = _WITHHELD_LOG, ()
+            record.msg, record.args = mask(message, secrets), ()
         return True
 
 
-logging.getLogger("netmiko").addFilter(_WithholdSecrets())
+logging.getLogger("netmiko").addFilter(_MaskSecrets())
