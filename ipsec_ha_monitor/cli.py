@@ -180,6 +180,8 @@ def _serve(args: argparse.Namespace) -> int:
         args.web_config,
         max_connections=args.max_connections,
         max_probes_per_target=args.max_probes_per_target,
+        max_open_connections=args.max_open_connections,
+        max_connections_per_client=args.max_connections_per_client,
         enable_lifecycle=args.enable_lifecycle,
         time_scale=args.time_scale,
         syslog_listen=args.syslog_listen,
@@ -301,6 +303,8 @@ DEMO_LISTEN_ADDRESS = "127.0.0.1:9477"
 # imports nothing heavy (tests/test_cli.py checks that they agree).
 DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_MAX_PROBES_PER_TARGET = 8
+DEFAULT_MAX_OPEN_CONNECTIONS = 1024
+DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 32
 # ipsec_ha_monitor.check.budget's, likewise.
 DEFAULT_NAGIOS_TIMEOUT = 50.0
 
@@ -505,7 +509,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=_at_least_one,
         default=DEFAULT_MAX_CONNECTIONS,
         metavar="N",
-        help="connections handled at once; one more is answered 503 at once",
+        help="requests answered at once (worker threads); one more is answered 503 at once. "
+        "Connections waiting for a request hold none",
+    )
+    serve.add_argument(
+        "--web.max-open-connections",
+        dest="max_open_connections",
+        type=_at_least_one,
+        default=DEFAULT_MAX_OPEN_CONNECTIONS,
+        metavar="N",
+        help="open connections in all, whatever their state; one more is closed at once",
+    )
+    serve.add_argument(
+        "--web.max-connections-per-client",
+        dest="max_connections_per_client",
+        type=_at_least_one,
+        default=DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+        metavar="N",
+        help="open connections from one client address; one more is closed at once",
     )
     serve.add_argument(
         "--web.max-probes-per-target",

@@ -29,7 +29,13 @@ import threading
 from ipsec_ha_monitor.clock import Clock
 from ipsec_ha_monitor.core import Monitor, SignalLoop
 from ipsec_ha_monitor.export.exporter import Exporter
-from ipsec_ha_monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
+from ipsec_ha_monitor.export.server import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    DEFAULT_MAX_OPEN_CONNECTIONS,
+    DEFAULT_MAX_PROBES_PER_TARGET,
+    ExporterServer,
+)
 from ipsec_ha_monitor.export.web_config import WebConfig, load_web_config
 from ipsec_ha_monitor.inventory import Inventory, InventoryError, load_inventory
 from ipsec_ha_monitor.limits import fit_open_files, open_files_needed
@@ -106,6 +112,8 @@ def run_exporter(
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
+    max_open_connections: int = DEFAULT_MAX_OPEN_CONNECTIONS,
+    max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
     enable_lifecycle: bool = False,
     clock: Clock | None = None,
     syslog: tuple[str, int] | None = None,
@@ -117,7 +125,7 @@ def run_exporter(
     (its scale: --time.scale). `syslog`: receive the routers' syslog there
     (UDP and TCP)."""
     clock = clock if clock is not None else Clock()
-    fit_open_files(open_files_needed(len(inventory.devices), max_connections))
+    fit_open_files(open_files_needed(len(inventory.devices), max_open_connections))
     exporter = Exporter(inventory, clock=clock)
     try:
         server = ExporterServer(
@@ -126,6 +134,8 @@ def run_exporter(
             web,
             max_connections=max_connections,
             max_probes_per_target=max_probes_per_target,
+            max_open_connections=max_open_connections,
+            max_connections_per_client=max_connections_per_client,
             enable_lifecycle=enable_lifecycle,
         )
     except OSError as exc:
@@ -187,6 +197,8 @@ def serve(
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
+    max_open_connections: int = DEFAULT_MAX_OPEN_CONNECTIONS,
+    max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
     enable_lifecycle: bool = False,
     time_scale: float = 1.0,
     syslog_listen: str | None = None,
@@ -209,6 +221,8 @@ def serve(
         web,
         max_connections=max_connections,
         max_probes_per_target=max_probes_per_target,
+        max_open_connections=max_open_connections,
+        max_connections_per_client=max_connections_per_client,
         enable_lifecycle=enable_lifecycle,
         clock=clock,
         syslog=syslog,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import signal
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from support.inventories import write_branch_inventory
 from support.paths import FIXTURES, REPO
-from support.processes import StderrLines, spawn_serve
+from support.processes import StderrLines, spawn_serve, start_monitor
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration  # `python -m ipsec_ha_monitor` and the console script as processes
@@ -98,22 +97,49 @@ def test_console_script_is_installed() -> None:
     assert result.returncode == 0 and "ipsec-ha-monitor" in result.stdout
 
 
-@pytest.mark.parametrize("flag", ["--web.max-connections", "--web.max-probes-per-target"])
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--web.max-connections",
+        "--web.max-probes-per-target",
+        "--web.max-open-connections",
+        "--web.max-connections-per-client",
+    ],
+)
 def test_serve_caps_are_whole_numbers_from_1(flag: str) -> None:
     result = _run("serve", "--config", "/nonexistent.yml", flag, "0")
     assert result.returncode == 2 and "expected a whole number from 1, got 0" in result.stderr
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists() or not hasattr(os, "mkfifo"), reason="Linux: SigCgt")
+# serve, its start held until a file appears: it reads its web config only
+# then. (A FIFO held it once; serve now refuses a FIFO rather than wait on it.)
+HELD_START = """
+import pathlib, sys, time
+from ipsec_ha_monitor import cli, serve
+flag, read = pathlib.Path(sys.argv[1]), serve.load_web_config
+def held(path):
+    flag.with_suffix(".waiting").touch()
+    while not flag.exists():
+        time.sleep(0.02)
+    return read(path)
+serve.load_web_config = held
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux: SigCgt")
 def test_a_sighup_while_serve_starts_is_a_reload_not_the_end(tmp_path: Path) -> None:
     """SIGHUP's default ends a process: serve holds one that comes while it
-    starts (here: while it waits to read its web config from a FIFO) and
-    reloads once it runs."""
+    starts (here: while its web config is being read) and reloads once it runs."""
     inventory = tmp_path / "inventory.yml"
     write_branch_inventory(inventory)
     web_file = tmp_path / "web.yml"
-    os.mkfifo(web_file)
-    process = spawn_serve(inventory, "--web.config.file", str(web_file))
+    web_file.write_text("{}\n", encoding="utf-8")
+    flag = tmp_path / "go"
+    process = start_monitor(
+        str(flag), "serve", "--config.file", str(inventory), "--web.listen-address", "127.0.0.1:0",
+        "--poll-interval", "0", "--web.config.file", str(web_file), code=HELD_START,
+    )  # fmt: skip
     stderr_lines = StderrLines(process)
     logged = stderr_lines.lines
     try:
@@ -123,15 +149,12 @@ def test_a_sighup_while_serve_starts_is_a_reload_not_the_end(tmp_path: Path) -> 
             caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16)
             return bool(caught & (1 << (signal.SIGHUP - 1)))
 
-        wait_until(catches_sighup, 30, "serve to catch SIGHUP")
-        with open(web_file, "w", encoding="utf-8") as fifo:  # serve is blocked reading it: still starting
-            process.send_signal(signal.SIGHUP)
-            time.sleep(0.2)
-            assert process.poll() is None
-            regular = tmp_path / "web.regular"
-            regular.write_text("{}\n", encoding="utf-8")
-            os.replace(regular, web_file)  # what the reload reads
-            fifo.write("{}\n")
+        wait_until(lambda: flag.with_suffix(".waiting").exists(), 30, "serve to read its web config")
+        assert catches_sighup()  # held: still starting
+        process.send_signal(signal.SIGHUP)
+        time.sleep(0.2)
+        assert process.poll() is None
+        flag.touch()
         assert stderr_lines.serving_url().startswith("http://127.0.0.1:")
         wait_until(lambda: f"web config {web_file} reloaded" in "".join(logged), 10, "the held reload")
     finally:

@@ -1,6 +1,6 @@
 """The exporter's HTTP server under abuse, over raw sockets on 127.0.0.1:
-connections capped (threads stay bounded, one more is answered 503 at
-once), a request trickled byte by byte cut off at the header deadline, a
+connections waiting for a request hold no worker, workers capped (one more
+request is answered 503 at once), a request trickled byte by byte cut off at the header deadline, a
 request the client abandoned not run (its /probe never polls), a GET body
 refused rather than run as a second request, probes of one target bounded
 (a flood polls the router once), no versions in the Server header, and the
@@ -24,7 +24,7 @@ from support.processes import start_serve, stop
 from support.waiting import wait_until
 
 from ipsec_ha_monitor.export.exporter import Exporter
-from ipsec_ha_monitor.export.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
+from ipsec_ha_monitor.export.server import DEFAULT_MAX_PROBES_PER_TARGET, ExporterServer
 from ipsec_ha_monitor.inventory import load_inventory
 from ipsec_ha_monitor.lab import Lab, LabThread
 from ipsec_ha_monitor.lab.router import Faults
@@ -99,8 +99,8 @@ def polls(lab: Lab, name: str = "R4") -> int:
     return list(lab.router(name).commands_received).count("show version")
 
 
-def handler_threads() -> int:
-    return sum(1 for thread in threading.enumerate() if "process_request_thread" in thread.name)
+def worker_threads() -> int:
+    return sum(1 for thread in threading.enumerate() if thread.name == "http-worker")
 
 
 @pytest.fixture
@@ -117,33 +117,39 @@ def served(lab: Lab, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator
 # --- connections ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("served", [{"max_connections": 8}], indirect=True)
-def test_connections_are_capped_and_threads_stay_bounded(served: Served) -> None:
-    idle = [served.connect() for _ in range(8)]
+@pytest.mark.parametrize("served", [{"max_connections": 8, "max_connections_per_client": 100}], indirect=True)
+def test_waiting_connections_hold_no_worker_and_workers_are_capped(served: Served) -> None:
+    # 30 connections that send nothing: the front holds them, no worker
+    # thread each, and a scrape is still answered.
+    idle = [served.connect() for _ in range(30)]
+    busy: list[socket.socket] = []
     try:
-        wait_until(lambda: handler_threads() >= 8, 10, "8 handler threads")
-        extra = [served.connect() for _ in range(30)]
-        for connection in extra:  # each answered 503 at once and closed, no thread started for it
-            answer = read_to_end(connection)
+        wait_until(lambda: served.server.front.open_connections >= 30, 10, "the 30 connections held")
+        assert worker_threads() == 0
+        assert served.exchange(get("/targets")).startswith(b"HTTP/1.1 200")
+        # 8 reloads that wait take the 8 workers: a complete request then
+        # is answered 503 at once, never queued.
+        release = threading.Event()
+        served.server.enable_lifecycle = True
+        served.server.reload = lambda: None if release.wait(60) else "not released"
+        reload = b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        busy = [served.connect() for _ in range(8)]
+        for connection in busy:
+            connection.sendall(reload)
+        wait_until(lambda: worker_threads() == 8, 20, "8 workers busy")
+        for _ in range(5):
+            answer = served.exchange(get("/targets"))
             assert answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1\r\n" in answer, answer
-            connection.close()
-        assert handler_threads() == 8
-        # A scrape while the cap is reached: refused at once (503, or reset
-        # when its request crossed the refusal), never served nor queued.
-        with served.connect() as connection:
-            connection.sendall(get("/targets"))
-            try:
-                answer = read_to_end(connection)
-            except ConnectionResetError:
-                answer = b""
-        assert not answer.startswith(b"HTTP/1.1 200"), answer
+        assert worker_threads() == 8
+        release.set()
+        for connection in busy:
+            assert read_to_end(connection).startswith(b"HTTP/1.1 200 ")
     finally:
-        for connection in idle:
+        for connection in idle + busy:
             connection.close()
-    # The slots come back as the connections close.
-    answer = wait_until(lambda: served.exchange(get("/targets")).startswith(b"HTTP/1.1 200"), 10, "a slot")
-    assert answer
-    wait_until(lambda: handler_threads() == 0, 10, "the handler threads to end")
+    # The workers come back as their requests end.
+    wait_until(lambda: worker_threads() == 0, 20, "the workers to end")
+    assert served.exchange(get("/targets")).startswith(b"HTTP/1.1 200")
 
 
 @pytest.mark.parametrize("served", [{"header_timeout": 1.0, "idle_timeout": 4.0}], indirect=True)
@@ -312,7 +318,7 @@ def test_the_server_header_names_no_versions(served: Served) -> None:
         assert "Python" not in answer.decode(errors="replace") and "BaseHTTP" not in head
 
 
-def test_serve_flags_cap_connections_and_threads(lab: Lab, tmp_path: Path) -> None:
+def test_serve_flags_cap_workers_not_waiting_connections(lab: Lab, tmp_path: Path) -> None:
     path = write_inventory(lab, tmp_path / "lab.yml")
     process, address = start_serve(path, "0", "--web.max-connections", "4", "--web.max-probes-per-target", "2")
     connections: list[socket.socket] = []
@@ -320,28 +326,49 @@ def test_serve_flags_cap_connections_and_threads(lab: Lab, tmp_path: Path) -> No
         host, port = address.split(":")
         tasks = Path(f"/proc/{process.pid}/task")
         baseline = len(os.listdir(tasks)) if tasks.is_dir() else 0
-        connections = [socket.create_connection((host, int(port)), timeout=10) for _ in range(4)]
-        wait_until(lambda: len(os.listdir(tasks)) >= baseline + 4 if tasks.is_dir() else True, 10, "4 handlers")
-        refused = [socket.create_connection((host, int(port)), timeout=10) for _ in range(40)]
-        for connection in refused:
-            assert read_to_end(connection).startswith(b"HTTP/1.1 503 ")
-            connection.close()
+        # 20 connections that send nothing hold no thread and no worker:
+        # with 4 workers, a scrape is still answered.
+        connections = [socket.create_connection((host, int(port)), timeout=10) for _ in range(20)]
+        with socket.create_connection((host, int(port)), timeout=30) as scrape:
+            scrape.sendall(get("/targets"))
+            assert read_to_end(scrape).startswith(b"HTTP/1.1 200")
         if tasks.is_dir():
-            assert len(os.listdir(tasks)) <= baseline + 4
+            assert len(os.listdir(tasks)) <= baseline + 1  # at most the scrape's worker, ending
+        # Four slow probes (two per target) take the 4 workers: then one
+        # more request is answered 503 at once.
+        for name in ("R1", "R4"):
+            lab.router(name).faults = Faults(slow_seconds=3)
+        for name in ("R1", "R1", "R4", "R4"):
+            probe = socket.create_connection((host, int(port)), timeout=30)
+            probe.sendall(get(f"/probe?target={name}"))
+            connections.append(probe)
+
+        def refused() -> bool:
+            with socket.create_connection((host, int(port)), timeout=10) as connection:
+                connection.sendall(get("/targets"))
+                return read_to_end(connection).startswith(b"HTTP/1.1 503 ")
+
+        wait_until(refused, 20, "a request refused while 4 probes run")
     finally:
+        for name in ("R1", "R4"):
+            lab.router(name).faults = Faults()
         for connection in connections:
             connection.close()
         stderr = stop(process)
     assert process.returncode == 0, stderr
-    assert "connection refused: 4 connections already open" in stderr
-    assert stderr.count("connections already open") == 1  # one line a minute, however many
+    assert "request refused: 4 requests already being answered" in stderr
+    assert stderr.count("requests already being answered") == 1  # one line a minute, however many
     assert "Traceback" not in stderr
 
 
 def test_the_cli_defaults_are_the_servers() -> None:
     from ipsec_ha_monitor import cli
+    from ipsec_ha_monitor.export import server
 
-    assert (cli.DEFAULT_MAX_CONNECTIONS, cli.DEFAULT_MAX_PROBES_PER_TARGET) == (
-        DEFAULT_MAX_CONNECTIONS,
-        DEFAULT_MAX_PROBES_PER_TARGET,
-    )
+    for name in (
+        "DEFAULT_MAX_CONNECTIONS",
+        "DEFAULT_MAX_PROBES_PER_TARGET",
+        "DEFAULT_MAX_OPEN_CONNECTIONS",
+        "DEFAULT_MAX_CONNECTIONS_PER_CLIENT",
+    ):
+        assert getattr(cli, name) == getattr(server, name), name

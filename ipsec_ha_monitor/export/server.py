@@ -22,19 +22,40 @@ to hosts the inventory names.
 
 What one client can take, and no more:
 
-- connections: at most `max_connections` (default 64) are handled at once,
-  one thread each; one more is answered 503 at once (plain HTTP; with TLS it
-  is closed) rather than queued: a scrape fails fast instead of hanging.
-- time: a new connection has `header_timeout` (10 s, the TLS handshake
-  included) to send its request line and headers in full, however it
-  trickles them; a kept-alive connection waits `idle_timeout` (30 s) for its
-  next request, which then has `header_timeout` from its first byte. Any
-  one write of an answer gets `io_timeout` (30 s).
+- connections: one thread (export/front.py) holds every connection that
+  has no complete request head yet (TLS handshake included) and every
+  kept-alive one waiting for its next request: such a connection costs a
+  file descriptor and under 1 KiB (about 46 KiB once a TLS handshake has
+  begun), never a worker. At most `max_connections_per_client` (default
+  32) are open from one client address and `max_open_connections`
+  (default 1024) in all; one more is closed at once (plain HTTP: 503 with
+  Retry-After first; TLS: no handshake), counted, and logged.
+- workers: a complete request is answered by one of at most
+  `max_connections` (default 64) worker threads; with none free it is
+  answered 503 with Retry-After at once rather than queued: a scrape fails
+  fast instead of hanging.
+- time: a new connection has `header_timeout` (10 s) from its accept to
+  deliver its request line and headers in full, TLS handshake included,
+  however it trickles them; a kept-alive connection waits `idle_timeout`
+  (30 s) for its next request, which then has `header_timeout` from its
+  first byte. A head over 64 KiB is answered 431. Any one write of an
+  answer gets `io_timeout` (30 s).
+- passwords (export/password_gate.py): a credential that passed before
+  passes without bcrypt; the others are checked in a small bounded pool
+  (one thread per CPU, at most 4, 8 more waiting), and past that answered
+  503 with Retry-After without bcrypt. An address with 20 failed logins in
+  a minute gets 429 for its unverified logins for a minute (no bcrypt; a
+  remembered credential from it still passes). Failed logins are logged at
+  WARNING, throttled, with the address and the count of user names tried.
 - requests: GET and HEAD (POST and PUT on /-/reload only; another method
-  on a known path is 405, an unknown method 501); a request with a body
-  (Content-Length above 0, or a Transfer-Encoding) is answered 400 and the
-  connection closed, its body never read as a request. A request the client abandoned (it hung up
-  before the end of its headers, or before its /probe began) is not run.
+  on a known path is 405, an unknown method 501). Framing is strict: more
+  than one Content-Length (even equal), one that is not a number,
+  Transfer-Encoding with Content-Length, or a header line that is not
+  `name: value` is answered 400 and the connection closed; so is a request
+  with a body (Content-Length above 0, or any Transfer-Encoding). Nothing
+  after such a request on its connection is ever read as a request. A
+  request the client abandoned (it hung up before the end of its headers,
+  or before its /probe began) is not run.
 - probes: at most `max_probes_per_target` (default 8) /probe requests of
   one device wait at once (they share one poll); one more is answered 503
   with Retry-After at once, nothing contacted. A probe within a second of
@@ -52,20 +73,34 @@ import io
 import json
 import logging
 import math
+import re
 import select
 import socket
-import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ipsec_ha_monitor.export.exporter import Exporter
+from ipsec_ha_monitor.export.front import (
+    DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    DEFAULT_MAX_OPEN_CONNECTIONS,
+    Connection,
+    Front,
+    client_ip,
+)
 from ipsec_ha_monitor.export.metrics import render, render_probe_result
+from ipsec_ha_monitor.export.password_gate import (
+    DEFAULT_PASSWORD_CHECKERS,
+    DEFAULT_PASSWORD_QUEUE,
+    PasswordGate,
+    Verdict,
+)
+from ipsec_ha_monitor.export.throttled import Throttled
 from ipsec_ha_monitor.export.web_config import WebConfig, load_web_config
 from ipsec_ha_monitor.logs import one_line
 
@@ -74,17 +109,12 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_PROBE_TIMEOUT = 10.0  # seconds, without Prometheus's scrape-timeout header
 _PROBE_MARGIN = 0.5  # answer this long before Prometheus gives up on the scrape
-DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_MAX_CONNECTIONS = 64  # worker threads: requests answered at once
 DEFAULT_MAX_PROBES_PER_TARGET = 8
-HEADER_TIMEOUT = 10.0  # seconds for a request line and headers (a new connection's TLS handshake too)
+HEADER_TIMEOUT = 10.0  # seconds from accept for the request head (a new connection's TLS handshake too)
 IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection waits for its next request
 IO_TIMEOUT = 30.0  # seconds for any one write of an answer
-ACCEPT_PAUSE_SECONDS = 0.1  # out of file descriptors: how long accepting waits before trying again
-_BUSY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\n"
-    b"Connection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n"
-)
-_LINGER_SECONDS = 1.0  # reading what a refused client still sends, so closing does not reset the answer
+LISTEN_BACKLOG = 128  # a burst of scrapers is not dropped at SYN (each drop waits a 1 s retransmit)
 # /probe's `module`: absent, empty or one of these (blackbox_exporter's
 # convention; there is one kind of probe).
 PROBE_MODULES = ("ipsecha",)
@@ -104,18 +134,20 @@ _ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "/-/ready": ("_ready", _READ),
     "/-/reload": ("_reload", ("POST", "PUT")),
 }
+# A header line as RFC 9110 spells it: a token, a colon, a value without
+# CR or NUL. Anything else (a space before the colon, a folded line, a bare
+# CR) is read differently by different parsers: a smuggling vector, so 400.
+_HEADER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\0]*")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class ClientGone(Exception):
     """The client went away (or stalled past a deadline) while it was answered."""
 
 
-class ExporterServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # stopping never waits on a probe still running
-    # socketserver's default backlog of 5 drops the SYNs of a burst of
-    # scrapers, and each dropped one waits a 1 s retransmit.
-    request_queue_size = 128
+class ExporterServer:
+    """The listening socket, the connection front's thread, the worker
+    threads that answer complete requests, and the password checks."""
 
     def __init__(
         self,
@@ -125,6 +157,10 @@ class ExporterServer(ThreadingHTTPServer):
         *,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_probes_per_target: int = DEFAULT_MAX_PROBES_PER_TARGET,
+        max_open_connections: int = DEFAULT_MAX_OPEN_CONNECTIONS,
+        max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+        password_checkers: int = DEFAULT_PASSWORD_CHECKERS,
+        password_queue: int = DEFAULT_PASSWORD_QUEUE,
         header_timeout: float = HEADER_TIMEOUT,
         idle_timeout: float = IDLE_TIMEOUT,
         io_timeout: float = IO_TIMEOUT,
@@ -134,38 +170,52 @@ class ExporterServer(ThreadingHTTPServer):
         """`address` with host "" is every interface: IPv6 and IPv4 on one
         socket where the host has IPv6, else IPv4's 0.0.0.0. `reload` is
         what POST /-/reload runs when `enable_lifecycle` (None when it
-        adopted the files, else the reason); set it later as `.reload`."""
-        if max_connections < 1 or max_probes_per_target < 1:
-            raise ValueError("max_connections and max_probes_per_target are at least 1")
+        adopted the files, else the reason); set it later as `.reload`.
+        `max_connections` is the number of worker threads (requests being
+        answered at once); connections waiting for a request hold none."""
+        if min(max_connections, max_probes_per_target, max_open_connections, max_connections_per_client) < 1:
+            raise ValueError("max_connections, max_probes_per_target and the connection caps are at least 1")
         self.enable_lifecycle = enable_lifecycle
         self.reload = reload
         self.exporter = exporter
         self.web = web or WebConfig()
         self.max_connections = max_connections
         self.max_probes_per_target = max_probes_per_target
-        self.header_timeout, self.idle_timeout, self.io_timeout = header_timeout, idle_timeout, io_timeout
+        self.io_timeout = io_timeout
         self.notes = Throttled(log)
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self._workers = threading.BoundedSemaphore(max_connections)
         self._probes: Counter[str] = Counter()  # target -> /probe requests in progress
         self._probes_lock = threading.Lock()
-        self._dual_stack = address[0] == ""
-        if self._dual_stack:
-            try:
-                self.address_family = socket.AF_INET6
-                super().__init__(("::", address[1]), _Handler)
-                return
-            except OSError as exc:  # a host without IPv6: IPv4 only
-                if exc.errno not in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT):
-                    raise
-                self._dual_stack = False
-                address = ("0.0.0.0", address[1])
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        super().__init__(address, _Handler)
+        self.socket = _listen(address)
+        self.server_address: tuple[Any, ...] = self.socket.getsockname()
+        self.passwords = PasswordGate(self.notes, checkers=password_checkers, queue=password_queue)
+        self.front = Front(
+            self.socket,
+            dispatch=self._dispatch,
+            tls=lambda: self.web.tls,  # one config per connection, read at its accept, even across a reload
+            notes=self.notes,
+            header_timeout=header_timeout,
+            idle_timeout=idle_timeout,
+            max_open=max_open_connections,
+            max_per_client=max_connections_per_client,
+        )
+        self._thread: threading.Thread | None = None
 
-    def server_bind(self) -> None:
-        if self._dual_stack:
-            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        super().server_bind()
+    @property
+    def header_timeout(self) -> float:
+        return self.front.header_timeout
+
+    @header_timeout.setter
+    def header_timeout(self, seconds: float) -> None:  # applies to connections accepted from now on
+        self.front.header_timeout = seconds
+
+    @property
+    def idle_timeout(self) -> float:
+        return self.front.idle_timeout
+
+    @idle_timeout.setter
+    def idle_timeout(self, seconds: float) -> None:
+        self.front.idle_timeout = seconds
 
     @property
     def url(self) -> str:
@@ -204,65 +254,61 @@ class ExporterServer(ThreadingHTTPServer):
             log.info("web config %s reloaded: %s: %s", path, self.url, web.describe())
         return None
 
-    # --- connections ------------------------------------------------------------
+    # --- running ------------------------------------------------------------------
 
-    def get_request(self) -> tuple[socket.socket, Any]:
-        try:
-            connection, address = super().get_request()
-        except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE):
-                # Out of file descriptors (a fleet past the open-files limit):
-                # the client stays queued, and the accept loop, which would
-                # find it ready again at once, must not spin meanwhile.
-                time.sleep(ACCEPT_PAUSE_SECONDS)
-            raise
-        web = self.web  # one config for the whole connection, even across a reload
-        if web.tls is not None:
-            # The handshake happens on first read, in the handler's thread
-            # and under its header deadline: a slow or broken client never
-            # holds up accepting the others.
-            connection = web.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
-        return connection, address
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.notes.note("busy", f"connection refused: {self.max_connections} connections already open")
-            self._refuse(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def _refuse(self, request: socket.socket) -> None:
-        """503 at once, without a thread (with TLS: closed, no handshake)."""
-        try:
-            request.setblocking(False)
-            if not isinstance(request, ssl.SSLSocket):
-                request.send(_BUSY)
-                request.shutdown(socket.SHUT_WR)
-                while request.recv(65536):  # what has arrived: closing over unread data resets the answer
-                    pass
-        except OSError:
-            pass
-        request.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that is not TLS on the TLS port, or that breaks the
-        # connection: a debug line, not a traceback on stderr.
-        log.debug("connection from %s failed", client_address, exc_info=True)
+    def serve_forever(self) -> None:
+        """The connection front, in this thread, until `shutdown`."""
+        self.front.run()
 
     def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self.serve_forever, name="http-front", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def shutdown(self) -> None:
+        """Stops the front (and waits for it); requests being answered end
+        on their own and their connections are closed."""
+        self.front.stop()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def server_close(self) -> None:
+        self.front.stop()
+        if self._thread is None:  # never served: nothing else closes the front's own sockets
+            self.front.release()
+        self.socket.close()
+        self.passwords.close()
+
+    # --- workers ------------------------------------------------------------------
+
+    def _dispatch(self, connection: Connection) -> bool:
+        """A connection with a complete head: a worker answers it, unless
+        every worker is busy (False: the front answers 503)."""
+        if not self._workers.acquire(blocking=False):
+            self.notes.note("busy", f"request refused: {self.max_connections} requests already being answered")
+            return False
+        try:
+            threading.Thread(target=self._work, args=(connection,), name="http-worker", daemon=True).start()
+        except RuntimeError:  # no more threads to be had
+            self._workers.release()
+            return False
+        return True
+
+    def _work(self, connection: Connection) -> None:
+        after = self.front.close
+        try:
+            connection.sock.settimeout(self.io_timeout)
+            # The handler reads the head from `connection`, not a socketserver request.
+            handler = _Handler(connection, connection.address, self)  # type: ignore[arg-type]
+            if handler.lingers:
+                after = self.front.linger
+            elif not handler.close_connection:
+                after = self.front.give_back
+        except Exception:  # a reset, a TLS error: that client's, not the server's
+            log.debug("connection from %s failed", connection.ip, exc_info=True)
+        finally:
+            self._workers.release()
+            after(connection)
 
     # --- probes -----------------------------------------------------------------
 
@@ -281,66 +327,32 @@ class ExporterServer(ThreadingHTTPServer):
                 del self._probes[target]
 
 
-class Throttled:
-    """Log lines about abuse: the first of a kind at once, then at most one
-    per `every` seconds with the count of the others since."""
-
-    def __init__(self, logger: logging.Logger, every: float = 60.0, level: int = logging.WARNING) -> None:
-        self.logger, self.every, self.level = logger, every, level
-        self._lock = threading.Lock()
-        self._last: dict[str, float] = {}
-        self._held: Counter[str] = Counter()
-
-    def note(self, kind: str, message: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            last = self._last.get(kind)
-            if last is not None and now - last < self.every:
-                self._held[kind] += 1
-                return
-            self._last[kind] = now
-            held = self._held.pop(kind, 0)
-        suffix = f" (and {held} more like it in the last {now - last:.0f} s)" if held and last is not None else ""
-        self.logger.log(self.level, "%s%s", message, suffix)
+def _listen(address: tuple[str, int]) -> socket.socket:
+    """The listening socket: host "" is IPv6 and IPv4 on one socket where
+    the host has IPv6, else 0.0.0.0."""
+    host, port = address
+    if host == "":
+        try:
+            return _bound(socket.AF_INET6, ("::", port), dual_stack=True)
+        except OSError as exc:  # a host without IPv6: IPv4 only
+            if exc.errno not in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT):
+                raise
+            host = "0.0.0.0"
+    return _bound(socket.AF_INET6 if ":" in host else socket.AF_INET, (host, port), dual_stack=False)
 
 
-class _DeadlineReader(io.RawIOBase):
-    """The connection's reads, each bounded by what is left of the current
-    deadline (so a client trickling a byte at a time is cut off on time),
-    or by `timeout` when there is none. Notes an end of file."""
-
-    def __init__(self, sock: socket.socket, timeout: float) -> None:
-        self.sock, self.timeout = sock, timeout
-        self.deadline: float | None = None
-        self.idle_then: float | None = None  # waiting for a request: the header timeout once a byte comes
-        self.eof = False
-        self.received = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self.deadline is None:
-            self.sock.settimeout(self.timeout)
-        else:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("request deadline passed")
-            self.sock.settimeout(remaining)
-        count = self.sock.recv_into(buffer)
-        if count == 0:
-            self.eof = True
-        else:
-            self.received = True
-            if self.idle_then is not None:
-                self.deadline, self.idle_then = time.monotonic() + self.idle_then, None
-        return count
-
-    def expect_request(self, deadline: float, then: float | None) -> None:
-        """Wait for a request until `deadline`; with `then`, the request's
-        first bytes move the deadline to `then` seconds from their arrival."""
-        self.deadline, self.idle_then = deadline, then
-        self.eof = self.received = False
+def _bound(family: socket.AddressFamily, address: tuple[str, int], dual_stack: bool) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if dual_stack:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class _Writer(io.BufferedIOBase):
@@ -362,7 +374,10 @@ class _Writer(io.BufferedIOBase):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: ExporterServer
+    """One request whose head the front has read in full; the front holds
+    the connection before and after."""
+
+    server: ExporterServer  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
     server_version = "ipsec-ha-monitor"
     sys_version = ""
@@ -371,92 +386,95 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server_version  # no Python or BaseHTTP version on display
 
     def setup(self) -> None:
-        self.connection = self.request
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
-        self.reader = _DeadlineReader(self.connection, self.server.io_timeout)
-        self.reader.expect_request(time.monotonic() + self.server.header_timeout, None)
-        self.rfile = io.BufferedReader(self.reader)
-        self.wfile = _Writer(self.connection)
-        self._requests = 0
+        connection: Connection = self.request
+        self.connection = connection.sock
+        self.head = connection.head
+        self.rfile = io.BytesIO(connection.head)
+        self.wfile = _Writer(connection.sock)
+        self.lingers = False  # closing over bytes not read: the front reads and drops them a moment first
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self.handle_one_request()
+
+    def finish(self) -> None:
+        pass  # the connection is the front's again (or closed by it)
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     def handle_one_request(self) -> None:
-        server, reader = self.server, self.reader
-        if self._requests:  # kept alive: the next request may take its time to start, not to arrive
-            reader.expect_request(time.monotonic() + server.idle_timeout, server.header_timeout)
-        self._requests += 1
         self.command = self.requestline = self.request_version = ""
         try:
             self.raw_requestline = self.rfile.readline(65537)
-            if len(self.raw_requestline) > 65536:
-                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
-                return
-            if not self.raw_requestline:  # closed between requests: fine
-                self.close_connection = True
-                return
             if not self.parse_request():  # answered with its error
                 return
-        except TimeoutError:
-            self.close_connection = True
-            if reader.received or self._requests == 1:  # silent when a kept-alive connection just sat idle
-                server.notes.note(
-                    "slow",
-                    f"{self.address_string()}: no complete request within {server.header_timeout:g} s: closed",
-                )
-            return
-        except ClientGone:
-            self.close_connection = True
-            return
-        except OSError:  # a reset, or not TLS on the TLS port
-            self.close_connection = True
-            log.debug("connection from %s failed", self.address_string(), exc_info=True)
-            return
-        finally:
-            reader.deadline = reader.idle_then = None
-            self.connection.settimeout(server.io_timeout)
-        if reader.eof:  # the headers ended at an end of file, not a blank line
-            self.close_connection = True
-            server.notes.note(
-                "hung-up",
-                f"{self.address_string()}: hung up in the middle of {self.command} {self.path[:100]!r}: not run",
-            )
-            return
-        try:
+            framing = self._framing_error()
+            if framing is not None:
+                self._refuse(f"bad framing: {framing}\n")
+                return
             method = getattr(self, f"do_{self.command}", None)
             if method is None:  # closes the connection: a body it may carry is never read as a request
                 self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
                 if self._has_body():
-                    _linger(self.connection)
+                    self._stop_sending()
                 return
             if self._has_body():
-                self._refuse_body()
+                self._refuse(f"a {self.command} request has no body\n")
                 return
             method()
         except ClientGone as gone:
             self.close_connection = True
-            server.notes.note("gone", f"{self.address_string()}: {self.command} {self.path[:100]!r}: {gone}")
+            self.lingers = False
+            self.server.notes.note("gone", f"{self.address_string()}: {self.command} {self.path[:100]!r}: {gone}")
+
+    def _framing_error(self) -> str | None:
+        """Why the request's framing is ambiguous (None: it is not). Every
+        one of these may be read as a body by a proxy in front, and its
+        bytes as a request by us, or the other way round."""
+        for line in self.head.split(b"\n")[1:]:
+            line = line[:-1] if line.endswith(b"\r") else line
+            if not line:
+                break
+            if not _HEADER_LINE.fullmatch(line):
+                return "a header line that is not name: value"
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1:
+            return "more than one Content-Length"
+        if lengths and not _DIGITS.fullmatch(lengths[0].strip()):
+            return "a Content-Length that is not a number"
+        if lengths and self.headers.get("Transfer-Encoding") is not None:
+            return "Transfer-Encoding with Content-Length"
+        return None
 
     def _has_body(self) -> bool:
         length = self.headers.get("Content-Length")
-        return self.headers.get("Transfer-Encoding") is not None or (length is not None and length.strip() != "0")
+        return self.headers.get("Transfer-Encoding") is not None or (length is not None and int(length) != 0)
 
-    def _refuse_body(self) -> None:
-        """No request here carries a body: 400, and the connection closed
-        without reading the body as another request."""
+    def _refuse(self, reason: str) -> None:
+        """400, and the connection closed without reading what follows as
+        another request."""
         self.close_connection = True
-        self._send(HTTPStatus.BAD_REQUEST, _PLAIN, f"a {self.command} request has no body\n")
-        _linger(self.connection)
+        self._send(HTTPStatus.BAD_REQUEST, _PLAIN, reason)
+        self._stop_sending()
+
+    def _stop_sending(self) -> None:
+        """After an answer that closes the connection over bytes not read:
+        our side is shut, and the front reads and drops what still comes for
+        a moment, so the close does not reset the answer away."""
+        try:
+            socket.socket.shutdown(self.connection, socket.SHUT_WR)  # the TCP side, under TLS too
+        except OSError:
+            return
+        self.lingers = True
 
     def do_GET(self) -> None:
         # The web config as it is now: a user removed by a reload is refused
         # at once, kept-alive connections included. Every path, /-/ ones too.
-        if not self.server.web.authorized(self.headers.get("Authorization")):
-            self.send_response(HTTPStatus.UNAUTHORIZED)
-            self.send_header("WWW-Authenticate", 'Basic realm="ipsec-ha-monitor"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        server = self.server
+        verdict = server.passwords.check(server.web, self.headers.get("Authorization"), client_ip(self.client_address))
+        if verdict is not Verdict.PASS:
+            self._refuse_login(verdict)
             return
         url = urlsplit(self.path)
         route = _ROUTES.get(url.path)
@@ -479,6 +497,29 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("%s failed", url.path)
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, _PLAIN, "internal error (see the log)\n")
+
+    def _refuse_login(self, verdict: Verdict) -> None:
+        if verdict is Verdict.DENIED:
+            self.send_response(HTTPStatus.UNAUTHORIZED)
+            self.send_header("WWW-Authenticate", 'Basic realm="ipsec-ha-monitor"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        # Not a verdict on the password: come back later (and meanwhile this
+        # connection is not kept for a client that keeps knocking).
+        self.close_connection = True
+        if verdict is Verdict.BUSY:
+            self._send(
+                HTTPStatus.SERVICE_UNAVAILABLE, _PLAIN, "password checks are busy: try again\n", {"Retry-After": "1"}
+            )
+        else:
+            penalty = self.server.passwords.penalty
+            self._send(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                _PLAIN,
+                "too many failed logins from this address: try again later\n",
+                {"Retry-After": str(math.ceil(penalty))},
+            )
 
     do_HEAD = do_POST = do_PUT = do_GET  # routed by path; HEAD: _send writes no body
 
@@ -646,27 +687,6 @@ def _hung_up(connection: socket.socket) -> bool:
     hangup = getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
     poller.register(connection.fileno(), hangup)
     return any(events & hangup for _, events in poller.poll(0))
-
-
-def _linger(connection: socket.socket) -> None:
-    """After an answer that closes the connection before its request was
-    read in full: stop sending and read (and drop) what still comes for a
-    moment, so the close does not reset the answer away."""
-    try:
-        socket.socket.shutdown(connection, socket.SHUT_WR)  # the TCP side, under TLS too
-        connection.settimeout(0.1)
-        until = time.monotonic() + _LINGER_SECONDS
-        received = 0
-        while time.monotonic() < until and received < 1 << 20:
-            try:
-                chunk = connection.recv(65536)
-            except TimeoutError:
-                continue
-            if not chunk:
-                break
-            received += len(chunk)
-    except OSError:
-        pass
 
 
 def _accepts_gzip(header: str) -> bool:

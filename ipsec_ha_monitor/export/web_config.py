@@ -108,7 +108,7 @@ class WebConfig:
         HTTP front asks this first, and queues only the rest for bcrypt."""
         if not self.users:
             return True
-        credentials = _credentials(header)
+        credentials = basic_credentials(header)
         if credentials is None or credentials[0] not in self.users:
             return False
         digest = self._digest(*credentials)
@@ -124,7 +124,7 @@ class WebConfig:
         its SHA-256 digest, so a scrape every few seconds costs one hash."""
         if not self.users:
             return True
-        credentials = _credentials(header)
+        credentials = basic_credentials(header)
         if credentials is None:
             return False
         user, password = credentials
@@ -143,7 +143,7 @@ class WebConfig:
         return True
 
 
-def _credentials(header: str | None) -> tuple[str, str] | None:
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
     """(user, password) of a Basic Authorization header, None if it is not one."""
     if not header or not header.startswith("Basic "):
         return None

@@ -89,12 +89,14 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_monitor(*args: str, **popen: Any) -> subprocess.Popen[str]:
+def start_monitor(*args: str, code: str | None = None, **popen: Any) -> subprocess.Popen[str]:
     """`python -m ipsec_ha_monitor *args` with piped text stdout and stderr, and
-    SIGINT at its default (KeyboardInterrupt), whatever the runner ignores."""
+    SIGINT at its default (KeyboardInterrupt), whatever the runner ignores.
+    `code`: run `python -c code *args` instead (a test's own entry point)."""
     options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     options.update(popen)
-    return subprocess.Popen([sys.executable, "-m", "ipsec_ha_monitor", *args], preexec_fn=_default_sigint, **options)
+    entry = ["-m", "ipsec_ha_monitor"] if code is None else ["-c", code]
+    return subprocess.Popen([sys.executable, *entry, *args], preexec_fn=_default_sigint, **options)
 
 
 def spawn_serve(
