@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import datetime as dt
 import http.client
-import ipaddress
 import multiprocessing
 import os
 import socket
@@ -48,14 +46,14 @@ from pathlib import Path
 from typing import Any
 
 import bcrypt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
 
-from ipsec_ha_monitor.lab import Lab, LabThread
+from support.tls import self_signed  # noqa: E402
+
+from ipsec_ha_monitor.lab import Lab, LabThread  # noqa: E402
 
 USER, PASSWORD, WRONG = "prometheus", "bench-right-password", "bench-wrong-password"
 COST = 12
@@ -63,29 +61,6 @@ SCRAPE_TIMEOUT = 10.0
 SOURCES = {"other": "127.0.0.2", "same": "127.0.0.1"}
 CLIENTS = {"trickle": 70, "silent": 70, "password": 64}
 SETTLE_SECONDS = 12.0  # between runs: the last attack's connections reach their deadline
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "tls.crt", folder / "tls.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
 
 
 def free_port() -> int:

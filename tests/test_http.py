@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.http_clients import read_response, read_to_end
 from support.inventories import write_inventory
 from support.processes import start_serve, stop
 from support.waiting import wait_until
@@ -66,27 +67,6 @@ class Served:
             connection.settimeout(timeout)
             connection.sendall(request)
             return read_to_end(connection)
-
-
-def read_to_end(connection: socket.socket) -> bytes:
-    data = b""
-    while chunk := connection.recv(65536):
-        data += chunk
-    return data
-
-
-def read_response(connection: socket.socket) -> bytes:
-    """One response on a kept-alive connection: its head and its body."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = connection.recv(65536)
-        assert chunk, f"closed mid-response: {data!r}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")).split()[1])
-    while len(body) < length:
-        body += connection.recv(65536)
-    return head + b"\r\n\r\n" + body
 
 
 def get(path: str, *headers: str) -> bytes:
