@@ -254,7 +254,7 @@ class _Loader:
         # the process runs (under systemd the current directory is /).
         self.folder = Path(os.path.abspath(path)).parent
         self._keys: dict[tuple[Path, str | None], str] = {}  # key_file and passphrase: what is wrong, "" nothing
-        self._short: dict[Secret, str] = {}  # every secret read, and where first: the short ones are warned about
+        self._secret_places: dict[Secret, str] = {}  # every secret read, and where first: for the short-secret warning
 
     def error(self, node: yaml.Node | None, where: str, message: str) -> InventoryError:
         line = node.start_mark.line + 1 if node is not None else 0
@@ -303,10 +303,11 @@ class _Loader:
             for member in pair.members:
                 devices[member] = replace(devices[member], pair=pair.name, stateful_group=pair.stateful_group)
         polling = self.polling(top["polling"]) if "polling" in top else PollSettings()
-        for secret, where in self._short.items() if not lab else ():  # a lab's are throwaway, on loopback
-            warning = short_secret_warning(secret, f"{self.path}: {where}")
-            if warning:
-                log.warning("%s", warning)
+        if not lab:  # a lab's secrets are throwaway, on loopback
+            for secret, where in self._secret_places.items():
+                warning = short_secret_warning(secret, f"{self.path}: {where}")
+                if warning:
+                    log.warning("%s", warning)
         return Inventory(self.path, devices, pairs, lab, polling)
 
     # --- shapes ---------------------------------------------------------------
@@ -603,7 +604,7 @@ class _Loader:
 
     def secret(self, node: yaml.Node, where: str, inline: InlineRule) -> Secret:
         secret = self.read_secret(node, where, inline)
-        self._short.setdefault(secret, where)  # warned about once the whole file has loaded
+        self._secret_places.setdefault(secret, where)  # warned about once the whole file has loaded
         return secret
 
     def read_secret(self, node: yaml.Node, where: str, inline: InlineRule) -> Secret:

@@ -98,9 +98,9 @@ from ipsec_ha_monitor.check.result import (
     Selection,
     run_check,
 )
+from ipsec_ha_monitor.check.scrub import scrub_lines, scrub_nagios, scrub_values, secrets_of
 from ipsec_ha_monitor.check.state import check_state_writable, load_state, save_state
 from ipsec_ha_monitor.check.table import render_text
-from ipsec_ha_monitor.check.withhold import scrub_lines, scrub_nagios, scrub_values, secrets_of
 from ipsec_ha_monitor.clock import Clock
 from ipsec_ha_monitor.core import Monitor, SignalLoop, describe_error
 from ipsec_ha_monitor.inventory import Inventory, InventoryError, Pair, load_inventory

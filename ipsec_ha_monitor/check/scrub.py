@@ -43,10 +43,10 @@ def scrub_nagios(text: str, held: set[Secret]) -> str:
     state and perfdata even when it must be withheld."""
     if not reveals(text, held):
         return text
-    status, _, rest = text.partition("\n")
-    status = mask(status, held)
+    original, _, rest = text.partition("\n")
+    status = mask(original, held)
     if status == WITHHELD_LINE:
-        head, _, perfdata = text.partition("\n")[0].partition(" | ")
+        head, _, perfdata = original.partition(" | ")
         state = " ".join(head.split(" - ", 1)[0].split()[:2])
         status = f"{state} - {WITHHELD_LINE} | {perfdata}"
     return f"{status}\n{mask(rest, held) if rest else ''}"
