@@ -11,6 +11,11 @@
       - {name: HUB-PAIR-1, members: [R1, R2]}
       # optional `stateful_group: BRANCH-5-TUNNEL`: the HSRP group name that
       # `scheme standby` names, for images without show redundancy inter-device
+      - {name: XE-PAIR-1, members: [XE1, XE2], mode: b2b, groups: [1]}
+      # `mode: b2b`: an IOS-XE box-to-box pair (members on platform cisco_xe),
+      # watched per redundancy group; `groups` lists the ids (default [1]),
+      # each a number or {id: 1, failover_threshold: 140} (`priority 150
+      # failover threshold 140` under the group: no show command prints it)
     devices:
       - {name: R1, host: 10.0.0.1, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
       - {name: R2, host: 10.0.0.2, role: hub, pair: HUB-PAIR-1, expected_peers: [172.16.0.4]}
@@ -178,6 +183,7 @@ class Device:
     # Addresses its syslog messages may come from besides `host` (`logging
     # source-interface`): see ipsec_ha_monitor/syslog/sources.py.
     syslog_sources: tuple[str, ...] = ()
+    pair_mode: str = "classic"  # its pair's mode (CLASSIC or B2B): what it is polled with
 
     def settings(self, polling: PollSettings) -> PollSettings:
         """`polling` with this device's own timeouts."""
@@ -212,6 +218,25 @@ class PollSettings:
         return self.connect_timeout if self.login_timeout is None else self.login_timeout
 
 
+# Pair modes: the IOS generation (HSRP + `redundancy inter-device`), and
+# IOS-XE box-to-box redundancy groups (`application redundancy`).
+CLASSIC, B2B = "classic", "b2b"
+PAIR_MODES = (CLASSIC, B2B)
+RG_ID_MAX = 255  # `group <id>` under `application redundancy` (IOS-XE itself takes 1-2 today)
+RG_PRIORITY_MAX = 255  # `priority <1-255> failover threshold <1-255>`
+
+
+@dataclass(frozen=True)
+class RedundancyGroupWatch:
+    """A box-to-box redundancy group the monitor judges, with what only the
+    configuration says about it."""
+
+    id: int
+    # `priority N failover threshold T`: at or below T the group fails over.
+    # No show command prints it; None: the threshold is not judged.
+    failover_threshold: int | None = None
+
+
 @dataclass(frozen=True)
 class Pair:
     name: str
@@ -219,6 +244,8 @@ class Pair:
     # The HSRP group name `redundancy inter-device` / `scheme standby` names,
     # as configured; None to learn it from show redundancy inter-device.
     stateful_group: str | None = None
+    mode: str = CLASSIC
+    groups: tuple[RedundancyGroupWatch, ...] = ()  # B2B: the redundancy groups watched
 
 
 @dataclass(frozen=True)
@@ -301,7 +328,9 @@ class _Loader:
         self.check_membership(device_nodes, devices, pairs)
         for pair in pairs.values():  # a member need not repeat its pair's name
             for member in pair.members:
-                devices[member] = replace(devices[member], pair=pair.name, stateful_group=pair.stateful_group)
+                devices[member] = replace(
+                    devices[member], pair=pair.name, stateful_group=pair.stateful_group, pair_mode=pair.mode
+                )
         polling = self.polling(top["polling"]) if "polling" in top else PollSettings()
         if not lab:  # a lab's secrets are throwaway, on loopback
             for secret, where in self._secret_places.items():
@@ -358,6 +387,12 @@ class _Loader:
         if not number >= minimum or number == float("inf"):
             raise self.error(node, where, f"expected a number >= {minimum:g}, got {shown(value)}")
         return number
+
+    def integer(self, node: yaml.Node, where: str, minimum: int, maximum: int) -> int:
+        value = self.text(node, where)
+        if not (value.isascii() and value.isdigit() and len(value) <= 6) or not minimum <= int(value) <= maximum:
+            raise self.error(node, where, f"expected a whole number {minimum}-{maximum}, got {shown(value)}")
+        return int(value)
 
     def choice(self, node: yaml.Node, where: str, allowed: tuple[str, ...]) -> str:
         value = self.text(node, where)
@@ -653,7 +688,7 @@ class _Loader:
         return Secret(value, f"file {source}")
 
     def pair(self, node: yaml.Node, where: str, devices: dict[str, Device]) -> Pair:
-        fields = self.mapping(node, where, {"name", "members", "stateful_group"})
+        fields = self.mapping(node, where, {"name", "members", "stateful_group", "mode", "groups"})
         if "name" not in fields or "members" not in fields:
             raise self.error(node, where, "a pair needs a name and two members")
         members = [self.text(m, f"{where}.members") for m in self.sequence(fields["members"], f"{where}.members")]
@@ -664,8 +699,15 @@ class _Loader:
                 raise self.error(fields["members"], f"{where}.members", f"no device named {shown(member)}")
             if devices[member].role != "hub":
                 raise self.error(fields["members"], f"{where}.members", f"{_name(member)} is not a hub")
+        mode = self.choice(fields["mode"], f"{where}.mode", PAIR_MODES) if "mode" in fields else CLASSIC
         stateful_group = None
         if "stateful_group" in fields:
+            if mode == B2B:
+                raise self.error(
+                    fields["stateful_group"],
+                    f"{where}.stateful_group",
+                    "a box-to-box pair has no HSRP stateful group: it is watched per redundancy group (groups)",
+                )
             stateful_group = self.text(fields["stateful_group"], f"{where}.stateful_group")
             if not stateful_group or any(char.isspace() for char in stateful_group):
                 raise self.error(
@@ -673,7 +715,47 @@ class _Loader:
                     f"{where}.stateful_group",
                     f"expected an HSRP group name (standby N name ...), got {shown(stateful_group)}",
                 )
-        return Pair(self.text(fields["name"], f"{where}.name"), (members[0], members[1]), stateful_group)
+        groups: tuple[RedundancyGroupWatch, ...] = ()
+        if mode == B2B:
+            for member in members:
+                if devices[member].platform != "cisco_xe":
+                    raise self.error(
+                        fields["members"],
+                        f"{where}.members",
+                        f"{_name(member)} has platform {devices[member].platform}: "
+                        "a box-to-box pair (mode: b2b) runs IOS-XE, platform cisco_xe",
+                    )
+            groups = (
+                self.groups(fields["groups"], f"{where}.groups") if "groups" in fields else (RedundancyGroupWatch(1),)
+            )
+        elif "groups" in fields:
+            raise self.error(fields["groups"], f"{where}.groups", "redundancy groups are watched in mode: b2b only")
+        return Pair(self.text(fields["name"], f"{where}.name"), (members[0], members[1]), stateful_group, mode, groups)
+
+    def groups(self, node: yaml.Node, where: str) -> tuple[RedundancyGroupWatch, ...]:
+        """`groups: [1, {id: 2, failover_threshold: 140}]`: the ids once each."""
+        watched: dict[int, RedundancyGroupWatch] = {}
+        items = self.sequence(node, where)
+        if not items:
+            raise self.error(node, where, "empty: list the redundancy group ids to watch (default [1])")
+        for index, item in enumerate(items):
+            at = f"{where}[{index}]"
+            threshold = None
+            if isinstance(item, yaml.MappingNode):
+                fields = self.mapping(item, at, {"id", "failover_threshold"})
+                if "id" not in fields:
+                    raise self.error(item, f"{at}.id", "missing")
+                group = self.integer(fields["id"], f"{at}.id", 1, RG_ID_MAX)
+                if "failover_threshold" in fields:
+                    threshold = self.integer(
+                        fields["failover_threshold"], f"{at}.failover_threshold", 1, RG_PRIORITY_MAX
+                    )
+            else:
+                group = self.integer(item, at, 1, RG_ID_MAX)
+            if group in watched:
+                raise self.error(item, at, f"redundancy group {group} is listed twice")
+            watched[group] = RedundancyGroupWatch(group, threshold)
+        return tuple(watched.values())
 
     def check_membership(self, nodes: list[yaml.Node], devices: dict[str, Device], pairs: dict[str, Pair]) -> None:
         for index, (node, device) in enumerate(zip(nodes, devices.values(), strict=True)):

@@ -136,6 +136,113 @@ class InterDeviceRedundancy(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class RgPeer:
+    """A peer line of an RG protocol block (`Active Peer:` / `Standby Peer:`):
+    this box (`Local`), the other (address, priority, control interface),
+    or nobody (`Not exist`)."""
+
+    local: bool
+    address: str | None
+    priority: int | None
+    interface: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RedundancyGroup(Record):
+    """One IOS-XE box-to-box redundancy group, from `show redundancy
+    application group all` (or `group <id>`): its faults, roles, RF domain,
+    RG protocol and control-link (media) blocks. Roles and states are as
+    IOS prints them (upper-case roles, `Standby-hot` protocol states); the
+    RF states carry the codes of `show redundancy states`."""
+
+    group_id: int
+    group_name: str | None
+    # "Faults states Group N info:"
+    runtime_priority: int | None
+    faults_state: str | None  # "Up" ("Up. " as printed)
+    faults_up: bool | None
+    fault_switchovers: int | None  # Total # of switchovers due to faults
+    fault_down_ups: int | None  # Total # of down/up state changes due to faults
+    # The group block
+    administrative_state: str | None  # "No Shutdown" or "Shutdown"
+    admin_up: bool | None
+    operational_state: str | None  # "Aggregate operational state": Up, Down
+    operational_up: bool | None
+    my_role: str  # ACTIVE, STANDBY, INIT, ...
+    peer_role: str | None  # ACTIVE, STANDBY, UNKNOWN, ...
+    peer_present: bool | None
+    peer_comm: bool | None
+    peer_progression_started: bool | None
+    rf_domain: str | None
+    rf_state: RfState | None
+    peer_rf_state: RfState | None
+    # "RG Protocol RG N"
+    protocol_role: str | None  # Active, Standby, Init
+    negotiation: str | None  # Enabled, Disabled
+    priority: int | None  # the configured priority
+    protocol_state: str | None  # Active, Standby-hot, Standby-cold, Init, ...
+    control_interface_state: str | None  # "Ctrl Intf(s) state": Up, Down
+    control_interface_up: bool | None
+    active_peer: RgPeer | None
+    standby_peer: RgPeer | None
+    role_changes_to_active: int | None
+    role_changes_to_standby: int | None
+    disable_events_rg_down: int | None
+    disable_events_rg_shut: int | None
+    control_interface_up_events: int | None
+    control_interface_down_events: int | None
+    control_interface_admin_down_events: int | None
+    reload_requests_local: int | None  # reload events: local request
+    reload_requests_peer: int | None  # reload events: peer request
+    # "RG Media Context for RG N": the control link
+    context_state: str | None  # Ctx State: Active, Standby, ...
+    protocol_id: int | None
+    media_type: str | None
+    control_interface: str | None
+    hello_timer_ms: int | None  # Current Hello timer
+    configured_hello_timer_ms: int | None
+    hold_timer_ms: int | None
+    peer_hello_timer_ms: int | None
+    peer_hold_timer_ms: int | None
+    packets: int | None  # Stats: what this box sent
+    packet_loss: int | None
+    authentication: str | None  # "MD5 Authentication configured", "Authentication not configured"
+    authentication_failures: int | None
+    reload_peer_sent: int | None  # Reload Peer: TX
+    reload_peer_received: int | None  # Reload Peer: RX
+    resigns_sent: int | None  # Resign: TX
+    resigns_received: int | None  # Resign: RX
+    media_peer_role: str | None  # "Active" or "Standby" in "<role> Peer: Present. Hold Timer: N"
+    media_peer_present: bool | None  # Present / Not Present
+    media_peer_hold_timer_ms: int | None
+    peer_packets: int | None  # the peer's hellos as received
+    peer_packet_loss: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RedundancyGroupBrief(Record):
+    """One row of the bare `show redundancy application group` table."""
+
+    group_id: int
+    group_name: str
+    state: str  # ACTIVE, STANDBY, INIT, ... as printed
+
+
+@dataclass(frozen=True, slots=True)
+class RgInterface(Record):
+    """One interface of `show redundancy application if-mgr group`: the
+    virtual MAC and IP the group owns there and whether this box holds them
+    (`no shut`: it answers for the VIP; `shut`: it does not)."""
+
+    group_id: int
+    interface: str
+    vmac: str | None
+    vip: str | None
+    shut: bool | None  # None when the state is not printed
+    decrement: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Redundancy(Record):
     """`show redundancy`: system, this processor and (if available) the peer."""
 

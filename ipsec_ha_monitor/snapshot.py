@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from ipsec_ha_monitor.parse import COMMANDS
+from ipsec_ha_monitor.parse.commands import COMMANDS, XE_B2B_COMMANDS
 from ipsec_ha_monitor.records import (
     CryptoSession,
     HsrpGroup,
@@ -24,13 +24,15 @@ from ipsec_ha_monitor.records import (
     IsakmpSa,
     LogMessage,
     Record,
+    RedundancyGroup,
     RedundancyStates,
+    RgInterface,
     Version,
 )
 
 R = TypeVar("R", bound=Record)
 # Each polled command by the record it yields, from the command table.
-_COMMAND_OF: dict[type[Record], str] = {spec.record: spec.command for spec in COMMANDS}
+_COMMAND_OF: dict[type[Record], str] = {spec.record: spec.command for spec in (*COMMANDS, *XE_B2B_COMMANDS)}
 
 
 class Status(str, Enum):
@@ -150,6 +152,22 @@ class Snapshot:
     @property
     def hsrp_groups(self) -> tuple[HsrpGroup, ...] | None:
         return self.records_of(HsrpGroup)
+
+    @property
+    def redundancy_groups(self) -> tuple[RedundancyGroup, ...] | None:
+        """IOS-XE box-to-box redundancy groups (show redundancy application
+        group all); None when the command failed or was not polled."""
+        return self.records_of(RedundancyGroup)
+
+    def redundancy_group(self, group_id: int) -> RedundancyGroup | None:
+        """One redundancy group; None when unknown or not configured."""
+        return next((group for group in self.redundancy_groups or () if group.group_id == group_id), None)
+
+    @property
+    def rg_interfaces(self) -> tuple[RgInterface, ...] | None:
+        """The interfaces whose VIPs the redundancy groups own (show
+        redundancy application if-mgr group); None when unknown."""
+        return self.records_of(RgInterface)
 
     @property
     def ipsec_sas(self) -> tuple[IpsecSa, ...] | None:

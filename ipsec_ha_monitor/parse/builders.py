@@ -66,7 +66,8 @@ def _opt(row: Row, key: str) -> str | None:
 # Ranges IOS itself sets for a field (beyond them a value is no IOS output);
 # any other integer is a counter or an identifier, at most v.COUNTER_MAX.
 HSRP_GROUP_MAX = 4095  # standby <0-4095> (version 2; version 1 stops at 255)
-HSRP_PRIORITY_MAX = 255  # standby priority <0-255>, track decrement <1-255>
+HSRP_PRIORITY_MAX = 255  # standby priority <0-255>, track decrement <1-255>; an RG's priority too
+RG_ID_MAX = 255  # application redundancy `group <id>`
 
 
 def _int(row: Row, key: str, maximum: int = v.COUNTER_MAX) -> int | None:
@@ -275,6 +276,160 @@ def build_redundancy_states(rows: list[Row]) -> list[r.Record]:
             rf_debug_mask=_opt(row, "RF_DEBUG_MASK"),
         )
     ]
+
+
+# --- IOS-XE box-to-box redundancy groups ------------------------------------
+
+_RF_CODE_OF = {name: code for code, name in RF_STATE_NAMES.items()}
+# `Active Peer:` / `Standby Peer:` of an RG protocol block, the other box.
+_RG_PEER = re.compile(r"^address\s+(\S+?)\s*,\s*priority\s+(\d+)\s*,\s*intf\s+(\S+)$")
+
+
+def rf_state_named(name: str | None) -> r.RfState | None:
+    """An RF state printed by name alone (`RF state: STANDBY HOT`), with the
+    code `show redundancy states` prints for it."""
+    if name is None:
+        return None
+    spaced = v.single_spaced(name)
+    code = _RF_CODE_OF.get(spaced.upper())
+    if code is None:
+        raise BadValue(name, f"unknown RF state {name!r}")
+    return r.RfState(code, spaced)
+
+
+def _rg_peer(row: Row, key: str) -> r.RgPeer | None:
+    """`Local`, `address A, priority P, intf I`, or (any other words, as
+    `Not exist`) no box in that role."""
+    text = _opt(row, key)
+    if text is None:
+        return None
+    if text.lower() == "local":
+        return r.RgPeer(True, None, None, None)
+    match = _RG_PEER.match(text)
+    if match is not None:
+        try:
+            priority = v.bounded_int(match.group(2), HSRP_PRIORITY_MAX, "RG peer priority")
+        except ValueError as exc:
+            raise BadValue(match.group(2), str(exc)) from None
+        return r.RgPeer(False, match.group(1), priority, match.group(3))
+    if text.lower().startswith("address"):
+        raise BadValue(text, f"{_what(key)} {text!r} is not 'address <ip>, priority <n>, intf <interface>'")
+    return r.RgPeer(False, None, None, None)
+
+
+def _yes_no(row: Row, key: str) -> bool | None:
+    return _bool_word(_opt(row, key), "yes", "no")
+
+
+def build_redundancy_groups(rows: list[Row]) -> list[r.Record]:
+    groups: list[r.Record] = []
+    for row in rows:
+        group_id = _int(row, "GROUP_ID", RG_ID_MAX)
+        if group_id is None:  # the template requires the Group ID line (commands.py)
+            raise Incomplete("a redundancy group without its 'Group ID:' line")
+        for key in ("FAULTS_GROUP", "PROTOCOL_GROUP", "MEDIA_GROUP"):
+            other = _opt(row, key)
+            if other is not None and int(other) != group_id:
+                raise BadValue(other, f"{_what(key)} {other} inside the block of group {group_id}")
+        administrative = _opt(row, "ADMIN_STATE")
+        operational = _opt(row, "OPER_STATE")
+        faults = _opt(row, "FAULTS_STATE")
+        control = _opt(row, "CTRL_STATE")
+        my_role = _opt(row, "MY_ROLE")
+        if my_role is None:
+            raise Incomplete(f"redundancy group {group_id} without its 'My Role:' line")
+        media_peer = _opt(row, "MEDIA_PEER_STATUS")
+        groups.append(
+            r.RedundancyGroup(
+                group_id=group_id,
+                group_name=_opt(row, "GROUP_NAME"),
+                runtime_priority=_int(row, "RUNTIME_PRIORITY", HSRP_PRIORITY_MAX),
+                faults_state=faults,
+                faults_up=None if faults is None else faults.lower() == "up",
+                fault_switchovers=_int(row, "FAULT_SWITCHOVERS"),
+                fault_down_ups=_int(row, "FAULT_DOWN_UPS"),
+                administrative_state=administrative,
+                admin_up=_bool_word(
+                    None if administrative is None else v.single_spaced(administrative), "no shutdown", "shutdown"
+                ),
+                operational_state=operational,
+                operational_up=None if operational is None else operational.lower() == "up",
+                my_role=my_role.upper(),
+                peer_role=(_opt(row, "PEER_ROLE") or "").upper() or None,
+                peer_present=_yes_no(row, "PEER_PRESENCE"),
+                peer_comm=_yes_no(row, "PEER_COMM"),
+                peer_progression_started=_yes_no(row, "PEER_PROGRESSION"),
+                rf_domain=_opt(row, "RF_DOMAIN"),
+                rf_state=rf_state_named(_opt(row, "RF_STATE")),
+                peer_rf_state=rf_state_named(_opt(row, "PEER_RF_STATE")),
+                protocol_role=_opt(row, "PROTOCOL_ROLE"),
+                negotiation=_opt(row, "NEGOTIATION"),
+                priority=_int(row, "PRIORITY", HSRP_PRIORITY_MAX),
+                protocol_state=_opt(row, "PROTOCOL_STATE"),
+                control_interface_state=control,
+                control_interface_up=None if control is None else control.lower() == "up",
+                active_peer=_rg_peer(row, "ACTIVE_PEER"),
+                standby_peer=_rg_peer(row, "STANDBY_PEER"),
+                role_changes_to_active=_int(row, "ROLE_TO_ACTIVE"),
+                role_changes_to_standby=_int(row, "ROLE_TO_STANDBY"),
+                disable_events_rg_down=_int(row, "DISABLE_RG_DOWN"),
+                disable_events_rg_shut=_int(row, "DISABLE_RG_SHUT"),
+                control_interface_up_events=_int(row, "CTRL_UP_EVENTS"),
+                control_interface_down_events=_int(row, "CTRL_DOWN_EVENTS"),
+                control_interface_admin_down_events=_int(row, "CTRL_ADMIN_DOWN_EVENTS"),
+                reload_requests_local=_int(row, "RELOAD_LOCAL"),
+                reload_requests_peer=_int(row, "RELOAD_PEER"),
+                context_state=_opt(row, "CTX_STATE"),
+                protocol_id=_int(row, "PROTOCOL_ID"),
+                media_type=_opt(row, "MEDIA_TYPE"),
+                control_interface=_opt(row, "CONTROL_INTERFACE"),
+                hello_timer_ms=_int(row, "HELLO_TIMER", v.TIME_MAX),
+                configured_hello_timer_ms=_int(row, "CONFIGURED_HELLO", v.TIME_MAX),
+                hold_timer_ms=_int(row, "HOLD_TIMER", v.TIME_MAX),
+                peer_hello_timer_ms=_int(row, "PEER_HELLO", v.TIME_MAX),
+                peer_hold_timer_ms=_int(row, "PEER_HOLD", v.TIME_MAX),
+                packets=_int(row, "PACKETS"),
+                packet_loss=_int(row, "PACKET_LOSS"),
+                authentication=None if not _opt(row, "AUTHENTICATION") else v.single_spaced(_s(row, "AUTHENTICATION")),
+                authentication_failures=_int(row, "AUTH_FAILURES"),
+                reload_peer_sent=_int(row, "RELOAD_PEER_TX"),
+                reload_peer_received=_int(row, "RELOAD_PEER_RX"),
+                resigns_sent=_int(row, "RESIGN_TX"),
+                resigns_received=_int(row, "RESIGN_RX"),
+                media_peer_role=_opt(row, "MEDIA_PEER_ROLE"),
+                media_peer_present=None if media_peer is None else v.single_spaced(media_peer).lower() == "present",
+                media_peer_hold_timer_ms=_int(row, "MEDIA_PEER_HOLD", v.TIME_MAX),
+                peer_packets=_int(row, "PEER_PACKETS"),
+                peer_packet_loss=_int(row, "PEER_PACKET_LOSS"),
+            )
+        )
+    return groups
+
+
+def build_redundancy_group_table(rows: list[Row]) -> list[r.Record]:
+    return [
+        r.RedundancyGroupBrief(_req_int(row, "GROUP_ID", RG_ID_MAX), _s(row, "GROUP_NAME"), _s(row, "STATE").upper())
+        for row in rows
+    ]
+
+
+def build_rg_interfaces(rows: list[Row]) -> list[r.Record]:
+    interfaces: list[r.Record] = []
+    for row in rows:
+        if not _opt(row, "INTERFACE"):  # a group header with no interface under it
+            continue
+        shut = _opt(row, "SHUT")
+        interfaces.append(
+            r.RgInterface(
+                group_id=_req_int(row, "GROUP_ID", RG_ID_MAX),
+                interface=_s(row, "INTERFACE"),
+                vmac=_opt(row, "VMAC"),
+                vip=_opt(row, "VIP"),
+                shut=None if shut is None else v.single_spaced(shut).lower() == "shut",
+                decrement=_int(row, "DECREMENT", HSRP_PRIORITY_MAX),
+            )
+        )
+    return interfaces
 
 
 _INTERDEV_STATES = {"ACT": "active", "STDBY": "standby", "INIT": "init"}

@@ -255,8 +255,59 @@ COMMANDS: tuple[CommandSpec, ...] = (
 # tests/fixtures/cisco_xe/<command>/, and its row here in place of the copy.
 XE_COMMANDS: tuple[CommandSpec, ...] = tuple(dataclasses.replace(spec, platform="cisco_xe") for spec in COMMANDS)
 
+
+def _xe(command: str) -> str:
+    return f"cisco_xe_{command.replace(' ', '_')}.textfsm"
+
+
+# IOS-XE box-to-box redundancy groups (`application redundancy`): commands
+# classic IOS does not have.
+XE_B2B_COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "show redundancy application group all",
+        _xe("show redundancy application group all"),
+        # `group <id>` prints the same blocks for one group
+        "sh[[ow]] red[[undancy]] app[[lication]] g[[roup]] (all|\\d+)",
+        records.RedundancyGroup,
+        builders.build_redundancy_groups,
+        # What every real sample prints, the short `group <id>` form too.
+        required={
+            "Group ID:...": ("GROUP_ID",),
+            "My Role: ...": ("MY_ROLE",),
+            "Peer Role: ...": ("PEER_ROLE",),
+            "RF state: ...": ("RF_STATE",),
+        },
+        platform="cisco_xe",
+        record_key=consistency.redundancy_group,
+        words={"RF_STATE": consistency.RF_STATE_NAME, "PEER_RF_STATE": consistency.RF_STATE_NAME},
+    ),
+    CommandSpec(
+        "show redundancy application group",
+        _xe("show redundancy application group"),
+        "sh[[ow]] red[[undancy]] app[[lication]] g[[roup]]",
+        records.RedundancyGroupBrief,
+        builders.build_redundancy_group_table,
+        required={"<id> <name> <state> row": ("GROUP_ID",)},
+        empty_answer=re.compile(r"^[ \t]*Group[ \t]+ID[ \t]+Group[ \t]+Name", re.M),
+        platform="cisco_xe",
+        record_key=consistency.redundancy_group,
+    ),
+    CommandSpec(
+        "show redundancy application if-mgr group",
+        _xe("show redundancy application if-mgr group"),
+        "sh[[ow]] red[[undancy]] app[[lication]] if[[-mgr]] g[[roup]]( \\d+)?",
+        records.RgInterface,
+        builders.build_rg_interfaces,
+        required={"interface ...": ("INTERFACE",), "Shut ...": ("SHUT",), "VIP ...": ("VIP",)},
+        # A group without a `redundancy group N ip` interface: its header alone.
+        empty_answer=re.compile(r"^[ \t]*RG[ \t]+ID[ \t]*:", re.M),
+        platform="cisco_xe",
+        record_key=consistency.rg_interface,
+    ),
+)
+
 # Every (platform, command) row: what the index lists and resolve() finds.
-TABLE: tuple[CommandSpec, ...] = COMMANDS + XE_COMMANDS
+TABLE: tuple[CommandSpec, ...] = COMMANDS + XE_B2B_COMMANDS + XE_COMMANDS
 BY_TEMPLATE: dict[tuple[str, str], CommandSpec] = {(spec.platform, spec.template): spec for spec in TABLE}
 
 

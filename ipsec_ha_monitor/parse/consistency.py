@@ -60,6 +60,14 @@ def switchover_index(row: Row) -> Hashable:
     return _text(row, "INDEX")
 
 
+def redundancy_group(row: Row) -> Hashable:
+    return _text(row, "GROUP_ID")
+
+
+def rg_interface(row: Row) -> Hashable:
+    return (_text(row, "GROUP_ID"), _text(row, "INTERFACE"))
+
+
 # An Error action whose message starts with this marks a repeated output.
 INCONSISTENT_ERROR = "inconsistent:"
 

@@ -24,7 +24,27 @@ BRANCH_COMMANDS = (
     "show crypto session",
     "show logging",
 )
+# A hub of an IOS-XE box-to-box pair (inventory `mode: b2b`): the redundancy
+# groups in place of HSRP and the inter-device RF; the same crypto commands
+# (the corpus's IOS-XE samples parse with the IOS templates).
+B2B_HUB_COMMANDS = (
+    "show version",
+    "show redundancy application group all",
+    "show redundancy application if-mgr group",
+    "show crypto ipsec sa",
+    "show crypto isakmp sa",
+    "show crypto ikev2 sa",
+    "show crypto session",
+    "show logging",
+)
 COMMANDS_BY_ROLE = {"hub": HUB_COMMANDS, "branch": BRANCH_COMMANDS}
+
+
+def commands_for(role: str, pair_mode: str = "classic") -> tuple[str, ...]:
+    """What a device of this role, in a pair of this mode, is polled with."""
+    return B2B_HUB_COMMANDS if role == "hub" and pair_mode == "b2b" else COMMANDS_BY_ROLE[role]
+
+
 # What is typed for a command, where not the command itself. The log is read
 # through a filter: the reload and restart messages only (a few lines, where
 # the whole buffer can be thousands), which is what the reload causes need.
@@ -42,6 +62,12 @@ OPTIONAL_WITH_STATEFUL_GROUP = frozenset({"show redundancy inter-device"})
 WITHOUT = {
     "show logging": "reloads are classified from show version alone",
     "show crypto ikev2 sa": "no IKEv2 on this image: its IKE SAs are the ISAKMP (IKEv1) ones",
+    # An image (or license) without box-to-box redundancy refuses these: the
+    # device is reachable, its groups are unknown and the pair's group rules
+    # say so (unknown), never a failed poll retried forever.
+    "show redundancy application group all": "no box-to-box redundancy groups on this image: "
+    "the pair's groups are not judged",
+    "show redundancy application if-mgr group": "the groups' virtual IPs are not judged",
 }
 SUPPLEMENTARY = frozenset(WITHOUT)
 

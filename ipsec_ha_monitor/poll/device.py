@@ -32,11 +32,11 @@ from ipsec_ha_monitor.inventory import Device, PollSettings
 from ipsec_ha_monitor.parse import ParseError, parse_result
 from ipsec_ha_monitor.parse import errors as parse_errors
 from ipsec_ha_monitor.poll.commands import (
-    COMMANDS_BY_ROLE,
     OPTIONAL_WITH_STATEFUL_GROUP,
     SUPPLEMENTARY,
     TYPED,
     WITHOUT,
+    commands_for,
     typed,
 )
 from ipsec_ha_monitor.poll.dialer import NoBanner
@@ -72,7 +72,7 @@ class DevicePoller:
         self.clock = clock
         self.logins = logins  # shared by every device of a Poller; None: no budget (one-off tools)
         self.settings = device.settings(settings)  # with the device's own timeouts
-        self.commands = COMMANDS_BY_ROLE[device.role]
+        self.commands = commands_for(device.role, device.pair_mode)
         self._session = session_factory(device, self.settings)
         self._lock = threading.Lock()
         self._inflight: Future[Snapshot] | None = None
