@@ -101,6 +101,7 @@ def _lab(args: argparse.Namespace) -> int:
         return missing
     from ipsec_ha_monitor.lab.control import parse_address, run_lab, send_control
     from ipsec_ha_monitor.lab.scenarios import SCENARIOS
+    from ipsec_ha_monitor.lab.xe_scenarios import XE_SCENARIOS
 
     try:
         control = parse_address(args.control_address)
@@ -118,10 +119,12 @@ def _lab(args: argparse.Namespace) -> int:
             return 1
         print(answer)
         return 1 if answer.startswith("error") else 0
-    if args.scenario not in SCENARIOS:
-        print(
-            f"ipsec-ha-monitor lab: unknown scenario {args.scenario!r}; known: {', '.join(SCENARIOS)}", file=sys.stderr
-        )
+    if args.scenario not in SCENARIOS and args.scenario not in XE_SCENARIOS:
+        known = ", ".join((*SCENARIOS, *XE_SCENARIOS))
+        print(f"ipsec-ha-monitor lab: unknown scenario {args.scenario!r}; known: {known}", file=sys.stderr)
+        return 2
+    if args.scenario in XE_SCENARIOS and args.xe_pairs < 1:
+        print(f"ipsec-ha-monitor lab: scenario {args.scenario} needs an IOS-XE pair: --xe-pairs 1", file=sys.stderr)
         return 2
     inventory = Path(args.write_inventory) if args.write_inventory else None
     try:
@@ -135,6 +138,7 @@ def _lab(args: argparse.Namespace) -> int:
                 control,
                 base_port=args.base_port,
                 latency=args.latency,
+                xe_pairs=args.xe_pairs,
             )
         )
     except (OSError, ValueError) as exc:  # a port in use, an unwritable inventory, a bad size
@@ -593,6 +597,12 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--scenario", default="baseline", help="scenario to play once the lab is up")
     lab.add_argument("--pairs", type=int, default=1, help="hub pairs")
     lab.add_argument("--branches", type=int, default=1, help="branch routers per pair (1: R4)")
+    lab.add_argument(
+        "--xe-pairs",
+        type=int,
+        default=0,
+        help="IOS-XE box-to-box pairs after the classic ones (XE-PAIR-1: XE1, XE2), played by the xe-... scenarios",
+    )
     lab.add_argument("--time-scale", type=float, default=1.0, help="lab seconds per real second")
     lab.add_argument("--write-inventory", metavar="PATH", help="write an inventory for check/serve to PATH")
     lab.add_argument("--control-address", default=DEFAULT_CONTROL_ADDRESS, help="control port")

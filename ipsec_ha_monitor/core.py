@@ -11,7 +11,9 @@ exporter are front ends over one Monitor.
     monitor.close()
 
 The Monitor owns the Poller (the SSH sessions), the ReloadTracker, the
-latest snapshot of every device, the reload counts and the pair verdicts.
+histories the rules look back on (IPsec error counters; the box-to-box
+pairs' group counters and takeovers, RgHistory), the latest snapshot of
+every device, the reload counts and the pair verdicts.
 Recording keeps the newest snapshot of each device (a result older than the
 one held is dropped, never read as a reload), judges again only the pairs a
 poll touched, and reports the reloads and switchovers seen. An inventory
@@ -42,7 +44,8 @@ from typing import Any, NamedTuple
 
 from ipsec_ha_monitor.clock import SYSTEM_CLOCK, Clock
 from ipsec_ha_monitor.health import IpsecErrorHistory, PairHealth, evaluate_pair
-from ipsec_ha_monitor.inventory import Device, Inventory, InventoryError, Pair, load_inventory
+from ipsec_ha_monitor.health_b2b import RgHistory, Takeover
+from ipsec_ha_monitor.inventory import B2B, Device, Inventory, InventoryError, Pair, load_inventory
 from ipsec_ha_monitor.logs import one_line
 from ipsec_ha_monitor.poll import Poller
 from ipsec_ha_monitor.poll.device import DevicePoller
@@ -73,6 +76,7 @@ class Recorded:
     pairs: dict[str, PairHealth] = field(default_factory=dict)  # the pairs judged again, inventory order
     reloads: tuple[Reload, ...] = ()
     switchovers: tuple[Switchover, ...] = ()
+    takeovers: tuple[Takeover, ...] = ()  # b2b pairs: the ACTIVE role of a group changing hands
 
     def __bool__(self) -> bool:
         return bool(self.snapshots)
@@ -101,6 +105,9 @@ class State:
     generation: int  # bumped by every change
     reload_causes: dict[tuple[str, str], int] = field(default_factory=dict)  # (device, cause) -> reloads seen
     booted_at: dict[str, float] = field(default_factory=dict)  # device -> Unix time its current boot began (label)
+    boot_causes: dict[str, str] = field(default_factory=dict)  # device -> cause of the reload that began that boot
+    # (pair, group, cause) -> takeovers seen since the start (b2b pairs: RgHistory.takeovers)
+    rg_takeovers: dict[tuple[str, int, str], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,7 @@ class Monitor:
             if its_clock is not self.clock:
                 raise ValueError(f"the {part} runs on {its_clock!r}, the monitor on {self.clock!r}: one clock for all")
         self.ipsec_errors = IpsecErrorHistory()  # the counters no_ipsec_errors_rising judges (health.py)
+        self.rg_history = RgHistory()  # b2b pairs' group counters and takeovers (health_b2b.py)
         self._lock = threading.Lock()
         self._snapshots: dict[str, Snapshot] = {}
         self._pairs: dict[str, PairHealth] = {}
@@ -347,6 +355,13 @@ class Monitor:
             # IPsec error counters, read as of each poll's start (product seconds).
             for snapshot in snapshots.values():
                 self.ipsec_errors.observe(snapshot, snapshot.began)
+            # Box-to-box groups: counters and takeovers, from the pair's latest snapshots.
+            takeovers = tuple(
+                takeover
+                for pair in pairs
+                if pair.mode == B2B
+                for takeover in self.rg_history.observe(pair, latest, self.tracker.recent(pair.name)[0])
+            )
             now = max(snapshot.began for snapshot in snapshots.values())
             verdicts = {pair.name: self._judge(pair, inventory, now) for pair in pairs}
             self._pairs.update(verdicts)
@@ -373,7 +388,7 @@ class Monitor:
                         switchover.instant,
                     )
                 )
-            recorded = Recorded(snapshots, verdicts, reloads, switchovers)
+            recorded = Recorded(snapshots, verdicts, reloads, switchovers, takeovers)
             for listener in self._on_record:
                 listener(recorded)
             return recorded
@@ -383,7 +398,10 @@ class Monitor:
         switchovers of the last hour and the IPsec error history up to `now`
         (product seconds; default: the newest read). Under the lock."""
         errors = self.ipsec_errors.trends(pair.members, now)
-        return evaluate_pair(pair, self._snapshots, inventory, *self.tracker.recent(pair.name), ipsec_errors=errors)
+        groups = self.rg_history.view(pair, now) if pair.mode == B2B else None
+        return evaluate_pair(
+            pair, self._snapshots, inventory, *self.tracker.recent(pair.name), ipsec_errors=errors, rg_history=groups
+        )
 
     def _note_polls(self, snapshots: Mapping[str, Snapshot], inventory: Inventory) -> None:
         """Events for polls (under the lock, before the state takes them in):
@@ -432,17 +450,20 @@ class Monitor:
             )
             self.tracker.forget(forgotten)
             self.ipsec_errors.forget(forgotten)
+            self.rg_history.forget(forgotten)
             # A pair that left, or whose members changed or moved: its
-            # RF-active member is no longer known (no false switchover).
+            # RF-active member is no longer known (no false switchover), nor
+            # its groups' ACTIVE members and takeovers.
             moved = set(forgotten)
+
+            def stale(name: str) -> bool:
+                pair = inventory.pairs.get(name)
+                return pair != previous.pairs.get(name) or (pair is not None and bool(moved & set(pair.members)))
+
             self.tracker.forget_pairs(
-                [
-                    name
-                    for name in set(self.tracker.rf_active) | set(self.tracker.switched_at)
-                    if (pair := inventory.pairs.get(name)) != previous.pairs.get(name)
-                    or (pair is not None and moved & set(pair.members))
-                ]
+                [name for name in set(self.tracker.rf_active) | set(self.tracker.switched_at) if stale(name)]
             )
+            self.rg_history.forget_pairs([name for name in set(previous.pairs) | set(inventory.pairs) if stale(name)])
             for key in [key for key in self._reload_counts if key[0] not in inventory.devices]:
                 del self._reload_counts[key]
             for cause_key in [key for key in self._reload_causes if key[0] not in inventory.devices]:
@@ -511,6 +532,8 @@ class Monitor:
                 self._generation,
                 dict(self._reload_causes),
                 self.tracker.booted_at(),
+                self.tracker.boot_causes(),
+                self.rg_history.takeovers(),
             )
 
     def events(self) -> dict[str, list[Event]]:
@@ -577,13 +600,15 @@ def _merge(parts: list[Recorded], inventory: Inventory) -> Recorded:
     pairs: dict[str, PairHealth] = {}
     reloads: list[Reload] = []
     switchovers: list[Switchover] = []
+    takeovers: list[Takeover] = []
     for part in parts:
         snapshots.update(part.snapshots)
         pairs.update(part.pairs)
         reloads += part.reloads
         switchovers += part.switchovers
+        takeovers += part.takeovers
     ordered = {name: pairs[name] for name in inventory.pairs if name in pairs}
-    return Recorded(snapshots, ordered, tuple(reloads), tuple(switchovers))
+    return Recorded(snapshots, ordered, tuple(reloads), tuple(switchovers), tuple(takeovers))
 
 
 # --- the signal loop ------------------------------------------------------------------

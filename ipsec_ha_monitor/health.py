@@ -23,6 +23,13 @@ dashboards/prometheus/ipsecha-rules.yml that page the same condition:
     no_reload_loop           no member reloaded 3 or more times within the last hour
     no_rf_flapping           the RF-active role changed hands fewer than 3 times within the hour
 
+A box-to-box pair (inventory mode b2b, IOS-XE redundancy groups) is judged
+by the rg_* rules of ipsec_ha_monitor/health_b2b.py, per watched group,
+plus the rules it shares with the classic pair: expected_peers_have_sa (on
+the ACTIVE member of its first watched group), no_ipsec_errors_rising,
+no_unexpected_reload and no_reload_loop (RULES_BY_MODE). The verdict is
+made the same way for both.
+
 When a member answers no poll while the other reports it ACTIVE as its
 peer with Communications Up, that member counts as the RF-active one and
 the rules on it are judged from its peer's view, or left unknown: a hub
@@ -45,12 +52,15 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ipsec_ha_monitor.inventory import Inventory, Pair
+from ipsec_ha_monitor.inventory import B2B, CLASSIC, PAIR_MODES, Inventory, Pair
 from ipsec_ha_monitor.reloads import RELOAD_LOOP_COUNT, RF_FLAPPING_COUNT, Reload, Switchover
 from ipsec_ha_monitor.rf_states import ACTIVE, STANDBY_HOT
-from ipsec_ha_monitor.snapshot import Snapshot
+from ipsec_ha_monitor.snapshot import Snapshot, Status
+
+if TYPE_CHECKING:
+    from ipsec_ha_monitor.health_b2b import GroupHistory, RgMemberState
 
 HEALTHY, DEGRADED, RECOVERING, UNHEALTHY, UNKNOWN = "healthy", "degraded", "recovering", "unhealthy", "unknown"
 VERDICTS = (HEALTHY, DEGRADED, RECOVERING, UNHEALTHY, UNKNOWN)
@@ -85,6 +95,10 @@ class Rule:
     # (still critical: its alert keeps firing for that hour), not `unhealthy`.
     event: bool = False
     why: str = ""  # the reasoning, where the severity or the mapping is not plain
+    modes: tuple[str, ...] = (CLASSIC,)  # the pair modes (inventory `mode`) judged by it
+
+
+_BOTH = (CLASSIC, B2B)
 
 
 # Every pair rule, in the order they are judged and reported: the one table
@@ -122,6 +136,7 @@ PAIR_RULES: dict[str, Rule] = {
         "every expected branch peer has an active IPsec SA on the RF-active member",
         CRITICAL,
         ("IpsechaBranchSaMissing",),
+        modes=_BOTH,
     ),
     "standby_has_sa_copies": Rule(
         "the STANDBY HOT member holds copies of the RF-active member's SAs for every branch peer",
@@ -134,6 +149,7 @@ PAIR_RULES: dict[str, Rule] = {
         ("IpsechaIpsecErrorsRising",),
         why="the tunnel still passes traffic, with losses (replay, MTU, SPIs a hub no longer has); "
         "a tunnel that is down is expected_peers_have_sa's (critical)",
+        modes=_BOTH,
     ),
     "no_unexpected_reload": Rule(
         "no member reloaded unexpectedly within the last hour",
@@ -143,13 +159,86 @@ PAIR_RULES: dict[str, Rule] = {
         why="every unexpected reload (a failover's RF self-reload, a crash, a power loss) must be heard, "
         "critical on both sides for the hour the alert keeps firing; once every other critical rule holds "
         "again the pair works, and the verdict says so with its own word",
+        modes=_BOTH,
     ),
-    "no_reload_loop": Rule("no member reloaded 3 or more times within the last hour", CRITICAL, ("IpsechaReloadLoop",)),
+    "no_reload_loop": Rule(
+        "no member reloaded 3 or more times within the last hour", CRITICAL, ("IpsechaReloadLoop",), modes=_BOTH
+    ),
     "no_rf_flapping": Rule(
         "the RF-active role changed hands fewer than 3 times within the last hour", CRITICAL, ("IpsechaRfFlapping",)
     ),
+    # Box-to-box (IOS-XE redundancy groups, ipsec_ha_monitor/health_b2b.py), each judged per watched group.
+    "rg_single_active": Rule(
+        "no redundancy group has both members ACTIVE", CRITICAL, ("IpsechaRgSplitBrain",), modes=(B2B,)
+    ),
+    "rg_active_present": Rule(
+        "some member is ACTIVE in every redundancy group", CRITICAL, ("IpsechaRgNoActive",), modes=(B2B,)
+    ),
+    "rg_peer_standby_hot": Rule(
+        "the ACTIVE member's peer is STANDBY HOT once past the group's reload timer",
+        CRITICAL,
+        ("IpsechaRgPeerNotStandbyHot",),
+        modes=(B2B,),
+    ),
+    "rg_peer_communicating": Rule(
+        "every member sees its peer present and talking over a control interface that is Up",
+        CRITICAL,
+        ("IpsechaRgPeerLost",),
+        modes=(B2B,),
+    ),
+    "rg_up": Rule(
+        "every member has the group, not shut, operational, its faults state Up",
+        CRITICAL,
+        ("IpsechaRgDown",),
+        modes=(B2B,),
+    ),
+    "rg_priority_above_threshold": Rule(
+        "every member's runtime priority is above the group's failover threshold",
+        CRITICAL,
+        ("IpsechaRgPriorityAtThreshold",),
+        modes=(B2B,),
+    ),
+    "rg_priority_not_decremented": Rule(
+        "no member's runtime priority is below its configured priority",
+        WARNING,
+        ("IpsechaRgPriorityDecremented",),
+        why="a tracked object fell and took priority off: the group still runs, the member now loses a tie it "
+        "would have won; at or below the failover threshold it fails over, which rg_priority_above_threshold "
+        "pages critical",
+        modes=(B2B,),
+    ),
+    "rg_no_flapping": Rule(
+        "fewer than 3 role changes to active and fault switchovers within the last hour",
+        CRITICAL,
+        ("IpsechaRgFlapping",),
+        modes=(B2B,),
+    ),
+    "rg_control_link_clean": Rule(
+        "no hello loss or authentication failure on the control link within 10 minutes",
+        WARNING,
+        ("IpsechaRgControlLinkErrors",),
+        why="lost hellos and failed authentication wear the hold timer down, but the peers still hear each "
+        "other; the link lost is rg_peer_communicating's (critical)",
+        modes=(B2B,),
+    ),
+    "rg_vip_single_owner": Rule(
+        "no virtual IP is owned (no shut) by both members", CRITICAL, ("IpsechaRgVipOnBoth",), modes=(B2B,)
+    ),
+    "rg_no_preempt": Rule(
+        "no member took the ACTIVE role by preemption within the last hour",
+        WARNING,
+        ("IpsechaRgPreempted",),
+        why="configuration that showed itself: a priority change alone moved the group off a member that "
+        "worked; the takeover went through, and what it broke is paged critical by its own rules",
+        modes=(B2B,),
+    ),
 }
-RULES: dict[str, str] = {name: rule.description for name, rule in PAIR_RULES.items()}
+# The rules judged on a pair of each mode, in the order they are reported.
+RULES_BY_MODE: dict[str, tuple[str, ...]] = {
+    mode: tuple(name for name, rule in PAIR_RULES.items() if mode in rule.modes) for mode in PAIR_MODES
+}
+# The classic pair's rules: what `check` and the exporter judged before box-to-box pairs.
+RULES: dict[str, str] = {name: PAIR_RULES[name].description for name in RULES_BY_MODE[CLASSIC]}
 
 # Alerts about the monitor itself, not about a pair's condition: what they
 # page is a member the monitor cannot judge, the verdict `unknown` (Nagios
@@ -212,6 +301,10 @@ class PairHealth:
     hsrp_active: tuple[str, ...]  # members HSRP active on a stateful group
     results: tuple[RuleResult, ...]
     rf_active_members: tuple[str, ...] = ()  # every member that is RF ACTIVE
+    # b2b: rf_active and rf_active_members are the ACTIVE members of the first
+    # watched group (the pair's active unit), rg_members each member's view of each group.
+    mode: str = CLASSIC
+    rg_members: tuple[RgMemberState, ...] = ()
 
     @property
     def failed(self) -> tuple[RuleResult, ...]:
@@ -222,7 +315,7 @@ class PairHealth:
         return tuple(result for result in self.results if result.ok is None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        report = {
             "pair": self.pair,
             "members": list(self.members),
             "verdict": self.verdict,
@@ -231,6 +324,10 @@ class PairHealth:
             "rf_active_members": list(self.rf_active_members),
             "rules": [result.to_dict() for result in self.results],
         }
+        if self.mode != CLASSIC:
+            report["mode"] = self.mode
+            report["groups"] = [state.to_dict() for state in self.rg_members]
+        return report
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,13 +464,17 @@ def evaluate_pair(
     reloads: tuple[Reload, ...] = (),
     switchovers: tuple[Switchover, ...] = (),
     ipsec_errors: Mapping[str, ErrorTrend] | None = None,
+    rg_history: Mapping[int, GroupHistory] | None = None,
 ) -> PairHealth:
     """Judge one pair from its members' latest snapshots (a member missing
     from `snapshots` counts as not polled), the reloads and the switchovers
     seen within the last hour (ReloadTracker.recent), and the members' IPsec
     error counters over the last minutes (IpsecErrorHistory.trends; none
-    given: no rise seen)."""
-    return _PairJudge(pair, snapshots, inventory, reloads, switchovers, ipsec_errors or {}).judge()
+    given: no rise seen). A b2b pair (pair.mode) is judged by its groups'
+    rules, with its groups' history (health_b2b.RgHistory.view; none given:
+    no counter rise nor takeover seen), and the rules it shares."""
+    judge = _PairJudge(pair, snapshots, inventory, reloads, switchovers, ipsec_errors or {}, rg_history)
+    return judge.judge_b2b() if pair.mode == B2B else judge.judge()
 
 
 class _PairJudge:
@@ -385,6 +486,7 @@ class _PairJudge:
         reloads: tuple[Reload, ...],
         switchovers: tuple[Switchover, ...],
         ipsec_errors: Mapping[str, ErrorTrend],
+        rg_history: Mapping[int, GroupHistory] | None = None,
     ) -> None:
         self.pair = pair
         self.inventory = inventory
@@ -400,7 +502,14 @@ class _PairJudge:
         # A member whose RF state is not known, reported ACTIVE by its peer
         # over working IPC: (that member, the peer that says so).
         self.reported: tuple[str, str] | None = None
-        if not self.rf_actives and len(self.states) == len(pair.members) - 1:
+        if pair.mode == B2B:
+            # Imported here: health_b2b builds on this module's RuleResult.
+            from ipsec_ha_monitor.health_b2b import B2bJudge
+
+            # The pair's active unit is the ACTIVE member of its first watched group.
+            self.groups = B2bJudge(pair, self.snapshots, self._missing, rg_history)
+            self.rf_actives, self.reported = self.groups.first_group_actives()
+        elif not self.rf_actives and len(self.states) == len(pair.members) - 1:
             reporter, states = next(iter(self.states.items()))
             silent = next(name for name in pair.members if name not in self.states)
             if states.peer_state is not None and states.peer_state.code == ACTIVE and states.communications_up:
@@ -453,6 +562,8 @@ class _PairJudge:
                 reasons.append(f"{name} not polled yet")
             elif result is None:
                 reasons.append(f"{name}: {command} not run")
+            elif result.status is Status.NOT_SUPPORTED:
+                reasons.append(f"{name}: {result.error or f'{command}: not supported'}")
             elif not result.ok:
                 reasons.append(f"{name}: {command} failed ({result.status})")
         return "; ".join(reasons)
@@ -466,6 +577,39 @@ class _PairJudge:
                 + f"; set stateful_group: <HSRP group name> on pair {self.pair.name} in the inventory"
             )
         return self._missing("show standby", [name for name in self.pair.members if name not in self.stateful])
+
+    def judge_b2b(self) -> PairHealth:
+        """A box-to-box pair: the groups' rules and the shared ones, in
+        RULES_BY_MODE's order."""
+        judged = {result.rule: result for result in self.groups.results()}
+        judged["expected_peers_have_sa"] = self._b2b_expected_peers()
+        judged["no_ipsec_errors_rising"] = self.no_ipsec_errors_rising()
+        judged["no_unexpected_reload"] = self.no_unexpected_reload()
+        judged["no_reload_loop"] = self.no_reload_loop()
+        results = tuple(judged[name] for name in RULES_BY_MODE[B2B])
+        return PairHealth(
+            self.pair.name,
+            self.pair.members,
+            verdict_of(results, not self.not_polled),
+            self.rf_active,
+            (),
+            results,
+            tuple(self.rf_actives),
+            B2B,
+            self.groups.member_states(),
+        )
+
+    def _b2b_expected_peers(self) -> RuleResult:
+        rule = "expected_peers_have_sa"
+        group = self.groups.watched[0].id
+        if self.rf_active is None:
+            return RuleResult(rule, None, f"no single ACTIVE member of group {group} to judge")
+        if self.reported is not None:
+            silent, reporter = self.reported
+            why = self._missing("show crypto ipsec sa", [silent]) or f"{silent}: no SAs known"
+            return RuleResult(rule, None, f"{silent} is ACTIVE in group {group} as {reporter} reports; {why}")
+        ok, message = self._expected_peers(self.rf_active, None)
+        return RuleResult(rule, ok, message)
 
     def judge(self) -> PairHealth:
         results = (

@@ -11,7 +11,12 @@ reload. Its cause comes from the device's own log when the log kept the
 message that preceded the boot (`%RF_INTERDEV-4-RELOAD` RF self-reload,
 `%SYS-5-RELOAD` operator), else from `show version`'s reason. Expected only
 for an operator reload when the pair did not switch over in the same
-window. The reloads and switchovers of the last hour (RECENT_SECONDS, on
+window. A member of a box-to-box pair that its redundancy group reloaded
+(the group's `reload events: local request` counter rose across the
+reload, or its peer's `peer request` one: the group's log counters outlive
+the box's reload) has the cause `rg_reload`, never expected. A b2b pair's
+switchover is the ACTIVE role of its first watched group changing hands.
+The reloads and switchovers of the last hour (RECENT_SECONDS, on
 the monotonic clock) count against a pair (ipsec_ha_monitor/health.py).
 
 Every duration here is in product seconds (ipsec_ha_monitor/clock.py: real seconds
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ipsec_ha_monitor.clock import SYSTEM_CLOCK, Clock
-from ipsec_ha_monitor.inventory import Inventory
+from ipsec_ha_monitor.inventory import B2B, Inventory, Pair
 from ipsec_ha_monitor.records import LogMessage, Version
 from ipsec_ha_monitor.rf_states import ACTIVE
 from ipsec_ha_monitor.snapshot import Snapshot
@@ -60,8 +65,10 @@ RELOAD_LOOP_COUNT = 3
 RF_FLAPPING_COUNT = 3
 
 # Why a device reloaded, as ipsecha_reload_info's `cause` label says it.
-RELOAD_CAUSES = ("operator", "rf_self_reload", "crash", "power", "unknown")
-OPERATOR, RF_SELF_RELOAD, CRASH, POWER, UNKNOWN_CAUSE = RELOAD_CAUSES
+RELOAD_CAUSES = ("operator", "rf_self_reload", "rg_reload", "crash", "power", "unknown")
+OPERATOR, RF_SELF_RELOAD, RG_RELOAD, CRASH, POWER, UNKNOWN_CAUSE = RELOAD_CAUSES
+# The role box-to-box groups print for the member that owns the traffic (My Role).
+RG_ACTIVE_ROLE = "ACTIVE"
 # The log messages IOS writes just before it goes down, by (facility,
 # mnemonic), and the one it writes once it is back.
 _RELOAD_MESSAGES = {("RF_INTERDEV", "RELOAD"): RF_SELF_RELOAD, ("SYS", "RELOAD"): OPERATOR}
@@ -193,6 +200,8 @@ def classify_reload(reason: str, switchover: bool, cause: ReloadCause | None = N
         return True, "operator reload"
     if cause.cause == RF_SELF_RELOAD:
         return False, "an RF self-reload is never expected"
+    if cause.cause == RG_RELOAD:
+        return False, "a reload by the redundancy group is never expected"
     return False, "not an operator reload"
 
 
@@ -246,11 +255,57 @@ def next_boot(booted_at: float, previous: float, scale: float = 1.0) -> float:
     return previous + resolution * 1.01
 
 
+# Per redundancy group id, its (reload events: local request, peer request)
+# counters as a member printed them.
+RgReloadCounters = dict[int, tuple[int | None, int | None]]
+
+
 @dataclass
 class _Seen:
     uptime: int  # seconds, as the device printed it
     polled_at: float  # Clock.monotonic() when that uptime was read (show version's answer)
     booted_at: float  # Unix time the current boot began, as first estimated: steady until the next reload
+    # b2b members: its groups' reload request counters at that poll, and its
+    # peer's as known then (what a reload is compared against: rg_reload).
+    rg: RgReloadCounters = field(default_factory=dict)
+    peer_rg: RgReloadCounters = field(default_factory=dict)
+    # The cause of the reload that began the current boot, as judged when it
+    # was seen (the group's counters tell rg_reload, which the boot's own
+    # show version and log cannot); None: the boot began before the monitor
+    # knew the device.
+    boot_cause: str | None = None
+
+
+def rg_reload_counters(snapshot: Snapshot | None) -> RgReloadCounters | None:
+    """A member's redundancy groups' reload request counters; None when
+    its group output is not known."""
+    groups = snapshot.redundancy_groups if snapshot is not None else None
+    if groups is None:
+        return None
+    return {group.group_id: (group.reload_requests_local, group.reload_requests_peer) for group in groups}
+
+
+def rg_reload_evidence(
+    own: tuple[RgReloadCounters, RgReloadCounters], peer: tuple[str, RgReloadCounters, RgReloadCounters]
+) -> str | None:
+    """What says the redundancy group reloaded a member: its own groups'
+    `local request` counter rose from before the reload (own[0]) to after
+    (own[1]), or its peer's `peer request` counter did (peer: the peer's
+    name, its counters before and after). None when neither rose."""
+    before, after = own
+    for group, (local, _) in sorted(after.items()):
+        was = before.get(group, (None, None))[0]
+        if local is not None and was is not None and local > was:
+            return f"show redundancy application group all: group {group} reload events: local request {was} -> {local}"
+    name, peer_before, peer_after = peer
+    for group, (_, requested) in sorted(peer_after.items()):
+        was = peer_before.get(group, (None, None))[1]
+        if requested is not None and was is not None and requested > was:
+            return (
+                f"show redundancy application group all on {name}: group {group} reload events: "
+                f"peer request {was} -> {requested}"
+            )
+    return None
 
 
 @dataclass
@@ -288,6 +343,8 @@ class ReloadTracker:
         """Reloads and switchovers since the previous observation."""
         switchovers = self._switchovers(snapshots, inventory)
         reloads: list[Reload] = []
+        # b2b members' group reload counters, as they stood before this observation.
+        held_rg = {name: seen.rg for name, seen in self.devices.items() if seen.rg}
         for name, snapshot in snapshots.items():
             version = snapshot.version
             if version is None or version.uptime_seconds is None:
@@ -315,7 +372,12 @@ class ReloadTracker:
                 booted_at = boot_estimate(snapshot.started_at, uptime, self.clock.scale)
                 if seen is not None:
                     booted_at = next_boot(booted_at, seen.booted_at, self.clock.scale)
-            self.devices[name] = _Seen(uptime, at, booted_at)
+            peer = _b2b_peer(inventory, name)
+            rg = rg_reload_counters(snapshot)
+            if rg is None:  # not read this time: what was known stays the reference
+                rg = seen.rg if seen is not None else {}
+            peer_rg = (rg_reload_counters(snapshots.get(peer)) or held_rg.get(peer, {})) if peer else {}
+            self.devices[name] = _Seen(uptime, at, booted_at, rg, peer_rg, seen.boot_cause if seen else None)
             if seen is None or not rebooted:
                 continue
             reason = version.reload_reason or version.returned_to_rom_by or ""
@@ -330,7 +392,14 @@ class ReloadTracker:
                 and switched_at >= min(seen.polled_at, at - RECENT_SECONDS)
             )
             cause = reload_cause(version, snapshot.log_messages)
+            if peer is not None:
+                # The group's own counters are the specific word: they outrank
+                # the log and show version (which reads "reload" for it).
+                evidence = rg_reload_evidence((seen.rg, rg), (peer, seen.peer_rg, peer_rg))
+                if evidence is not None:
+                    cause = ReloadCause(RG_RELOAD, evidence)
             expected, why = classify_reload(reason, in_switchover, cause)
+            self.devices[name].boot_cause = cause.cause
             reloads.append(
                 Reload(
                     name,
@@ -380,6 +449,11 @@ class ReloadTracker:
         with each reload, and never in the same label as the previous boot."""
         return {name: seen.booted_at for name, seen in self.devices.items()}
 
+    def boot_causes(self) -> dict[str, str]:
+        """Per device whose current boot began while it was watched, the
+        cause its reload was recorded with (what ipsecha_reload_info says)."""
+        return {name: seen.boot_cause for name, seen in self.devices.items() if seen.boot_cause is not None}
+
     def _forget_before(self, cutoff: float) -> None:
         if self._oldest >= cutoff:
             return  # nothing to forget: no pass over the events
@@ -398,8 +472,7 @@ class ReloadTracker:
                 snap = snapshots.get(member)
                 if snap is None:
                     continue
-                states = snap.redundancy_states
-                if states is not None and states.my_state.code == ACTIVE:
+                if _is_active(pair, snap):
                     actives.append((member, snap))
             if len(actives) != 1:
                 continue  # no clear active unit now: judge when there is one
@@ -441,7 +514,13 @@ class ReloadTracker:
                 "scale": clock.scale,
             },
             "devices": {
-                name: {"uptime": s.uptime, "monotonic": s.polled_at, "booted_at": s.booted_at}
+                name: {
+                    "uptime": s.uptime,
+                    "monotonic": s.polled_at,
+                    "booted_at": s.booted_at,
+                    **({"rg": _rg_to_dict(s.rg), "peer_rg": _rg_to_dict(s.peer_rg)} if s.rg or s.peer_rg else {}),
+                    **({"boot_cause": s.boot_cause} if s.boot_cause is not None else {}),
+                }
                 for name, s in self.devices.items()
             },
             "rf_active": dict(self.rf_active),
@@ -470,6 +549,9 @@ class ReloadTracker:
                     int(s["uptime"]),
                     at(s, "polled_at"),
                     float(s["booted_at"]) if "booted_at" in s or stamped else float(s["boot_time"]),
+                    _rg_from_dict(s.get("rg", {})),
+                    _rg_from_dict(s.get("peer_rg", {})),
+                    str(s["boot_cause"]) if s.get("boot_cause") in RELOAD_CAUSES else None,
                 )
                 for name, s in dict(data.get("devices", {})).items()
             }
@@ -492,6 +574,36 @@ class ReloadTracker:
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"not a state this monitor wrote: {exc}") from None
         return cls(devices, rf_active, switched_at, reloads, switchovers, clock)
+
+
+def _is_active(pair: Pair, snapshot: Snapshot) -> bool:
+    """Whether the member holds the pair's active role: RF ACTIVE in a
+    classic pair, the ACTIVE role of the first watched group in a b2b one."""
+    if pair.mode == B2B:
+        group = snapshot.redundancy_group(pair.groups[0].id) if pair.groups else None
+        return group is not None and group.my_role == RG_ACTIVE_ROLE
+    states = snapshot.redundancy_states
+    return states is not None and states.my_state.code == ACTIVE
+
+
+def _b2b_peer(inventory: Inventory, name: str) -> str | None:
+    """The other member of the b2b pair `name` is in; None otherwise."""
+    device = inventory.devices.get(name)
+    pair = inventory.pairs.get(device.pair) if device is not None and device.pair else None
+    if pair is None or pair.mode != B2B:
+        return None
+    return next((member for member in pair.members if member != name), None)
+
+
+def _rg_to_dict(counters: RgReloadCounters) -> dict[str, list[int | None]]:
+    return {str(group): list(pair) for group, pair in counters.items()}
+
+
+def _rg_from_dict(data: Any) -> RgReloadCounters:
+    return {
+        int(group): (None if local is None else int(local), None if peer is None else int(peer))
+        for group, (local, peer) in dict(data).items()
+    }
 
 
 def _rebase(saved: Any, clock: Clock) -> Callable[[float], float]:

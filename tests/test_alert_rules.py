@@ -130,6 +130,18 @@ def test_one_reload_alert_per_boot() -> None:
         ("IpsechaRfFlapping", "critical"),
         ("IpsechaUnexpectedReload", "critical"),
         ("IpsechaPairNotOneRfActive", "critical"),
+        # IOS-XE box-to-box redundancy groups (the pair rules rg_*).
+        ("IpsechaRgSplitBrain", "critical"),
+        ("IpsechaRgNoActive", "critical"),
+        ("IpsechaRgPeerNotStandbyHot", "critical"),
+        ("IpsechaRgPeerLost", "critical"),
+        ("IpsechaRgDown", "critical"),
+        ("IpsechaRgPriorityAtThreshold", "critical"),
+        ("IpsechaRgPriorityDecremented", "warning"),
+        ("IpsechaRgFlapping", "critical"),
+        ("IpsechaRgControlLinkErrors", "warning"),
+        ("IpsechaRgVipOnBoth", "critical"),
+        ("IpsechaRgPreempted", "warning"),
     ],
 )
 def test_the_stateful_failover_alerts_exist(name: str, severity: str) -> None:
@@ -160,6 +172,10 @@ NOT_HELD = {
     "IpsechaRfEventsBetweenPolls",
     "IpsechaStaleData",
     "IpsechaExporterDown",
+    # Box-to-box events: counter increases over a window that outlives an outage.
+    "IpsechaRgFlapping",
+    "IpsechaRgControlLinkErrors",
+    "IpsechaRgPreempted",
 }
 
 

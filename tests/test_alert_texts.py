@@ -46,6 +46,18 @@ PAIR_ONLY = {
     "IpsechaRfFlapping",
     "IpsechaHsrpFlapping",
     "IpsechaRfEventsBetweenPolls",
+    # IOS-XE box-to-box: only pairs of mode b2b are polled for redundancy groups.
+    "IpsechaRgSplitBrain",
+    "IpsechaRgNoActive",
+    "IpsechaRgPeerNotStandbyHot",
+    "IpsechaRgPeerLost",
+    "IpsechaRgDown",
+    "IpsechaRgPriorityAtThreshold",
+    "IpsechaRgPriorityDecremented",
+    "IpsechaRgFlapping",
+    "IpsechaRgControlLinkErrors",
+    "IpsechaRgVipOnBoth",
+    "IpsechaRgPreempted",
 }
 NO_LABELS = {"IpsechaExporterDown"}  # one alert for the whole setup
 
@@ -145,7 +157,15 @@ def test_pair_only_alerts_read_only_series_with_a_pair(name: str) -> None:
 
 BOOT = "2026-11-30T12:34Z"
 LABEL_SETS = [
-    {"pair": "HUB-PAIR-1", "device": "R1", "peer": "172.16.0.4", "interface": "Gi0/0", "group": "1", "boot": BOOT},
+    {
+        "pair": "HUB-PAIR-1",
+        "device": "R1",
+        "peer": "172.16.0.4",
+        "interface": "Gi0/0",
+        "group": "1",
+        "boot": BOOT,
+        "vip": "10.0.0.3",  # the box-to-box VIP alert's
+    },
     {"pair": "", "device": "R4", "peer": "10.0.0.1", "interface": "Gi0/0", "group": "1", "boot": BOOT},
     {"device": "R4", "peer": "10.0.0.1", "boot": BOOT},  # an empty label is no label
 ]

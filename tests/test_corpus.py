@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.paths import CORPUS, CORPUS_COMMANDS, MANIFEST
+from support.paths import CORPUS, CORPUS_COMMANDS, MANIFEST, corpus_platform
 
 from ipsec_ha_monitor.parse import parse_output
 
@@ -36,7 +36,7 @@ def _expected(raw: Path) -> object | None:
 
 
 def _records(raw: Path) -> list:
-    return parse_output(CORPUS_COMMANDS[raw.parent.name], raw.read_text(encoding="utf-8"))
+    return parse_output(CORPUS_COMMANDS[raw.parent.name], raw.read_text(encoding="utf-8"), corpus_platform(raw.parent))
 
 
 def test_every_packetlife_output_is_covered() -> None:
@@ -369,6 +369,203 @@ def _genie_ikev2_sa_detail(records: list, expected: dict, raw: str) -> None:
         assert record.remote_subnets == tunnel.get("remote_subnets", [])
 
 
+# The codes `show redundancy states` prints for the RF states these samples name.
+_RF_CODES = {"ACTIVE": 13, "STANDBY HOT": 8, "STANDBY COLD": 4, "INITIALIZATION": 2, "DISABLED": 1}
+# genieparser's keys per block of ShowRedundancyApplicationGroup: a key not
+# listed here is a field nobody compared.
+_RG_KEYS = {
+    "group": {
+        "group_name",
+        "administrative_state",
+        "aggregate_operational_state",
+        "my_role",
+        "peer_role",
+        "peer_presence",
+        "peer_comm",
+        "peer_progression_started",
+        "rf_domain",
+        "fault_states_group",
+        "rg_protocol",
+        "rg_media_context",
+    },
+    "protocol": {
+        "role",
+        "negotiation",
+        "priority",
+        "protocol_state",
+        "ctrl_interfaces_state",
+        "active_peer",
+        "standby_peer",
+        "log_counters",
+    },
+    "media": {
+        "ctx_state",
+        "protocol_id",
+        "media_type",
+        "ctrl_interface",
+        "timers",
+        "stats",
+        "active_peer",
+        "standby_peer",
+    },
+}
+
+
+def _yes(word: str) -> bool:
+    return {"Yes": True, "No": False}[word]
+
+
+def _rg_peer(peer, expected: dict | None) -> None:
+    """An RG protocol peer line: genie's {"address": "Local"} or the other
+    box's address, priority and interface."""
+    if expected is None:
+        assert peer is None
+    elif expected == {"address": "Local"}:
+        assert peer.local and (peer.address, peer.priority, peer.interface) == (None, None, None)
+    else:
+        assert not peer.local
+        assert (peer.address, peer.priority, peer.interface) == (
+            expected["address"],
+            expected["priority"],
+            expected["interface"],
+        )
+
+
+def _genie_rg_faults(record, faults: dict | None) -> None:
+    if faults is None:  # `group <id>` prints no faults block
+        assert (record.runtime_priority, record.faults_state, record.fault_switchovers) == (None, None, None)
+        return
+    assert list(faults) == [str(record.group_id)]
+    (block,) = faults.values()
+    assert record.runtime_priority == block["runtime_priority"]
+    assert (record.faults_state, record.faults_up) == (block["rg_faults_rg_state"], block["rg_faults_rg_state"] == "Up")
+    assert record.fault_switchovers == block["total_switchovers_due_to_faults"]
+    assert record.fault_down_ups == block["total_down_or_up_state_changes_due_to_faults"]
+
+
+def _genie_rg_protocol(record, protocol: dict | None) -> None:
+    if protocol is None:
+        assert (record.protocol_role, record.priority, record.active_peer, record.reload_requests_local) == (
+            None,
+            None,
+            None,
+            None,
+        )
+        return
+    assert list(protocol) == [str(record.group_id)]
+    (block,) = protocol.values()
+    assert not set(block) - _RG_KEYS["protocol"], set(block) - _RG_KEYS["protocol"]
+    assert (record.protocol_role, record.negotiation, record.priority) == (
+        block["role"],
+        block["negotiation"],
+        block["priority"],
+    )
+    assert record.protocol_state == block["protocol_state"]
+    assert record.control_interface_state == block["ctrl_interfaces_state"]
+    assert record.control_interface_up == (block["ctrl_interfaces_state"] == "Up")
+    _rg_peer(record.active_peer, block.get("active_peer"))
+    _rg_peer(record.standby_peer, block.get("standby_peer"))
+    counters = block["log_counters"]
+    assert record.role_changes_to_active == counters["role_change_to_active"]
+    assert record.role_changes_to_standby == counters["role_change_to_standby"]
+    disable = counters["disable_events"]
+    assert (record.disable_events_rg_down, record.disable_events_rg_shut) == (
+        disable["rg_down_state"],
+        disable["rg_shut"],
+    )
+    control = counters["ctrl_interface_events"]
+    assert (
+        record.control_interface_up_events,
+        record.control_interface_down_events,
+        record.control_interface_admin_down_events,
+    ) == (control["up"], control["down"], control["admin_down"])
+    reloads = counters["reload_events"]
+    assert (record.reload_requests_local, record.reload_requests_peer) == (
+        reloads["local_request"],
+        reloads["peer_request"],
+    )
+
+
+def _genie_rg_media(record, media: dict | None, raw: str) -> None:
+    if media is None:
+        assert (record.context_state, record.hello_timer_ms, record.packets, record.media_peer_present) == (
+            None,
+            None,
+            None,
+            None,
+        )
+        return
+    assert list(media) == [str(record.group_id)]
+    (block,) = media.values()
+    assert not set(block) - _RG_KEYS["media"], set(block) - _RG_KEYS["media"]
+    assert (record.context_state, record.protocol_id, record.media_type) == (
+        block["ctx_state"],
+        block["protocol_id"],
+        block["media_type"],
+    )
+    assert record.control_interface == block["ctrl_interface"]
+    timers = block["timers"]
+    assert (record.hello_timer_ms, record.configured_hello_timer_ms, record.hold_timer_ms) == (
+        timers["current_hello_timer"],
+        timers["configured_hello_timer"],
+        timers["hold_timer"],
+    )
+    assert (record.peer_hello_timer_ms, record.peer_hold_timer_ms) == (
+        timers["peer_hello_timer"],
+        timers["peer_hold_timer"],
+    )
+    stats = block["stats"]
+    assert (record.packets, record.packet_loss) == (stats["pkts"], stats["pkt_loss"])
+    assert record.authentication_failures == stats["authentication_failures"]
+    assert (record.reload_peer_sent, record.reload_peer_received) == (
+        stats["reload_peer"]["tx"],
+        stats["reload_peer"]["rx"],
+    )
+    assert (record.resigns_sent, record.resigns_received) == (stats["resign"]["tx"], stats["resign"]["rx"])
+    if "authentication" in stats:
+        assert record.authentication == f"Authentication {stats['authentication']}"
+    else:
+        # genieparser drops "MD5 Authentication configured" silently (its
+        # pattern knows only "Authentication not configured"): the raw line.
+        (line,) = re.findall(r"^\s*(\S.*Authentication\s+(?:not\s+)?configured)\s*$", raw, re.M)
+        assert record.authentication == line
+    ((role, peer),) = [(key, block[key]) for key in ("active_peer", "standby_peer") if key in block]
+    assert record.media_peer_role == {"active_peer": "Active", "standby_peer": "Standby"}[role]
+    assert record.media_peer_present == (peer["status"] == "Present")
+    assert record.media_peer_hold_timer_ms == peer["hold_timer"]
+    assert (record.peer_packets, record.peer_packet_loss) == (peer["pkts"], peer["pkt_loss"])
+
+
+def _genie_redundancy_application_group(records: list, expected: dict, raw: str) -> None:
+    """`show redundancy application group [all]`: {"group_id": {id: group}},
+    roles and states as printed; the faults, protocol and media blocks keyed
+    by the group id again, where the output has them."""
+    groups = expected["group_id"]
+    assert [str(record.group_id) for record in records] == list(groups)
+    for record in records:
+        group = groups[str(record.group_id)]
+        assert not set(group) - _RG_KEYS["group"], set(group) - _RG_KEYS["group"]
+        assert record.group_name == group["group_name"]
+        assert record.administrative_state == group["administrative_state"]
+        assert record.admin_up == (group["administrative_state"] == "No Shutdown")
+        assert record.operational_state == group["aggregate_operational_state"]
+        assert record.operational_up == (group["aggregate_operational_state"] == "Up")
+        assert (record.my_role, record.peer_role) == (group["my_role"], group["peer_role"])
+        assert record.peer_present == _yes(group["peer_presence"])
+        assert record.peer_comm == _yes(group["peer_comm"])
+        assert record.peer_progression_started == _yes(group["peer_progression_started"])
+        ((domain, rf),) = group["rf_domain"].items()
+        assert record.rf_domain == domain
+        assert (record.rf_state.code, record.rf_state.name) == (_RF_CODES[rf["rf_state"]], rf["rf_state"])
+        assert (record.peer_rf_state.code, record.peer_rf_state.name) == (
+            _RF_CODES[rf["peer_rf_state"]],
+            rf["peer_rf_state"],
+        )
+        _genie_rg_faults(record, group.get("fault_states_group"))
+        _genie_rg_protocol(record, group.get("rg_protocol"))
+        _genie_rg_media(record, group.get("rg_media_context"), raw)
+
+
 COMPARE = {
     "show_standby_all": _genie_standby_all,
     "show_standby_brief": _genie_standby_brief,
@@ -381,6 +578,7 @@ COMPARE = {
     "show_redundancy_switchover_history": _genie_switchover_history,
     "show_crypto_ikev2_sa": _genie_ikev2_sa,
     "show_crypto_ikev2_sa_detail": _genie_ikev2_sa_detail,
+    "show_redundancy_application_group": _genie_redundancy_application_group,
 }
 
 

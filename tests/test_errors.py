@@ -8,17 +8,17 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from support.paths import FIXTURES, command_of
+from support.paths import FIXTURES, command_of, fixture_platform, fixture_raws
 
-from ipsec_ha_monitor.parse import ParseError, errors, parse_output
+from ipsec_ha_monitor.parse import DEFAULT_PLATFORM, ParseError, errors, parse_output
 
 STANDBY = (FIXTURES / "show_standby/packetlife_r2_active.raw").read_text()
 IPSEC = (FIXTURES / "show_crypto_ipsec_sa/packetlife_r2_hub.raw").read_text()
 
 
-def _error(command: str, text: str) -> ParseError:
+def _error(command: str, text: str, platform: str = DEFAULT_PLATFORM) -> ParseError:
     with pytest.raises(ParseError) as caught:
-        parse_output(command, text)
+        parse_output(command, text, platform)
     return caught.value
 
 
@@ -140,27 +140,27 @@ def test_valid_empty_answers() -> None:
     assert parse_output("show crypto session", "Crypto session current status\n\n") == []
 
 
-@pytest.mark.parametrize("raw", sorted(FIXTURES.glob("*/*.raw")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize("raw", fixture_raws(), ids=lambda p: f"{fixture_platform(p)}/{p.parent.name}/{p.stem}")
 def test_any_cut_of_any_fixture_gives_records_or_parse_error(raw) -> None:
     """Never an exception escaping: cut every fixture at every line (and
     mid-line) and parse what is left."""
     text = raw.read_text()
-    command = command_of(raw.parent)
+    command, platform = command_of(raw.parent), fixture_platform(raw)
     cuts = [i for i, char in enumerate(text) if char == "\n"] + list(range(0, len(text), 37))
     for cut in cuts:
         try:
-            parse_output(command, text[:cut])
+            parse_output(command, text[:cut], platform)
         except ParseError as exc:
             assert exc.kind != errors.INTERNAL, exc
 
 
 def test_mutated_outputs_give_records_or_parse_error() -> None:
     """Seeded fuzzing: fixtures with lines dropped, repeated, swapped, cut or
-    garbled, parsed as any command. Only ParseError may come out."""
+    garbled, parsed as any command (on its platform). Only ParseError may come out."""
     rng = random.Random(20261127)
-    raws = sorted(FIXTURES.glob("*/*.raw"))
+    raws = fixture_raws()
     texts = [raw.read_text() for raw in raws]
-    commands = sorted({command_of(raw.parent) for raw in raws})
+    commands = sorted({(command_of(raw.parent), fixture_platform(raw)) for raw in raws})
     junk = ["", "x", "999999999999999999999", "-1", "Active", "(", ")", "%", "0x", "unknown", "never", "::"]
     for _ in range(3000):
         lines = rng.choice(texts).splitlines()
@@ -183,21 +183,21 @@ def test_mutated_outputs_give_records_or_parse_error() -> None:
             if not lines:
                 break
         try:
-            parse_output(rng.choice(commands), "\n".join(lines))
+            command, platform = rng.choice(commands)
+            parse_output(command, "\n".join(lines), platform)
         except ParseError as exc:
             assert exc.kind != errors.INTERNAL, exc
 
 
 def test_threads_share_compiled_templates_safely() -> None:
-    raws = sorted(FIXTURES.glob("*/*.raw"))
-    jobs = [(command_of(raw.parent), raw.read_text()) for raw in raws] * 20
+    jobs = [(command_of(raw.parent), raw.read_text(), fixture_platform(raw)) for raw in fixture_raws()] * 20
     expected = {job: [r.to_dict() for r in parse_output(*job)] for job in set(jobs)}
     start = threading.Barrier(4)
 
-    def parse(job: tuple[str, str]) -> bool:
+    def parse(job: tuple[str, str, str]) -> bool:
         return [r.to_dict() for r in parse_output(*job)] == expected[job]
 
-    def worker(chunk: list[tuple[str, str]]) -> bool:
+    def worker(chunk: list[tuple[str, str, str]]) -> bool:
         start.wait()
         return all(parse(job) for job in chunk)
 
@@ -215,28 +215,70 @@ def test_hsrp_key_never_reaches_error_text() -> None:
         assert "fweq12as" not in text
 
 
+RG_WRAPPED = "cisco_xe/show_redundancy_application_group_all/synthetic_unhealthy_two_groups_cold_and_down_wrapped.raw"
+IF_MGR = "cisco_xe/show_redundancy_application_if-mgr_group/synthetic_active_no_shut.raw"
+
+
 @pytest.mark.parametrize(
     ("fixture", "cut_after", "expected"),
     [
-        ("show_crypto_ipsec_sa/packetlife_r2_hub.raw", "current outbound spi", "no complete inbound/outbound SA"),
-        ("show_redundancy/duplex_with_peer.raw", "Current Software state = ACTIVE", "Peer Processor Information"),
-        ("show_redundancy/duplex_with_peer.raw", "Standby Location", "no 'Current Software state' line"),
-        ("show_version/packetlife_7200_reload.raw", "uptime is", "System returned to ROM by"),
-        ("show_crypto_session/packetlife_r2_crypto_map.raw", "Session status", "'Peer: ...'"),
-        ("show_crypto_session/ikev2_idle_fvrf.raw", "IPSEC FLOW: permit ip", "without its 'Active SAs' line"),
-        ("show_redundancy_inter-device/packetlife_r1_standby.raw", "Scheme", "'Security: ...'"),
-        ("show_redundancy_inter-device/packetlife_r1_standby.raw", "Groupname", "no 'Security: ...' line"),
-        ("show_redundancy_states/packetlife_r2_active.raw", "my state", "'peer state = ...', 'Mode = ...'"),
-        ("show_redundancy_states/packetlife_r2_active.raw", "Mode", "no 'Unit ID = ...' line"),
+        (
+            "cisco_ios/show_crypto_ipsec_sa/packetlife_r2_hub.raw",
+            "current outbound spi",
+            "no complete inbound/outbound SA",
+        ),
+        (
+            "cisco_ios/show_redundancy/duplex_with_peer.raw",
+            "Current Software state = ACTIVE",
+            "Peer Processor Information",
+        ),
+        ("cisco_ios/show_redundancy/duplex_with_peer.raw", "Standby Location", "no 'Current Software state' line"),
+        ("cisco_ios/show_version/packetlife_7200_reload.raw", "uptime is", "System returned to ROM by"),
+        ("cisco_ios/show_crypto_session/packetlife_r2_crypto_map.raw", "Session status", "'Peer: ...'"),
+        ("cisco_ios/show_crypto_session/ikev2_idle_fvrf.raw", "IPSEC FLOW: permit ip", "without its 'Active SAs' line"),
+        ("cisco_ios/show_redundancy_inter-device/packetlife_r1_standby.raw", "Scheme", "'Security: ...'"),
+        ("cisco_ios/show_redundancy_inter-device/packetlife_r1_standby.raw", "Groupname", "no 'Security: ...' line"),
+        ("cisco_ios/show_redundancy_states/packetlife_r2_active.raw", "my state", "'peer state = ...', 'Mode = ...'"),
+        ("cisco_ios/show_redundancy_states/packetlife_r2_active.raw", "Mode", "no 'Unit ID = ...' line"),
+        (RG_WRAPPED, "Group ID:2", "record 2 of 2 has no 'My Role: ...'"),
+        (RG_WRAPPED, "Seq Number 27719, Pkt Loss", "a Pkts line without its Pkt Loss value"),
+        (IF_MGR, "interface      GigabitEthernet0/0/1", "record 2 of 2 has no 'Shut ...', 'VIP ...' line"),
     ],
 )
 def test_output_cut_short_is_truncated_not_a_thin_success(fixture: str, cut_after: str, expected: str) -> None:
-    raw = FIXTURES / fixture
+    raw = FIXTURES.parent / fixture
     lines = raw.read_text().splitlines()
     keep = next(i for i, line in enumerate(lines) if cut_after in line) + 1
-    error = _error(command_of(raw.parent), "\n".join(lines[:keep]))
+    error = _error(command_of(raw.parent), "\n".join(lines[:keep]), fixture_platform(raw))
     assert error.kind == errors.TRUNCATED
     assert expected in error.message
+    assert (error.line_number, error.line) == (keep, lines[keep - 1])
+
+
+RG_ACTIVE = "cisco_xe/show_redundancy_application_group_all/synthetic_active_peer_standby_hot.raw"
+
+
+@pytest.mark.parametrize(
+    "cut_after",
+    [
+        "\t RF state: ACTIVE",  # every group block ends with its Peer RF state
+        "RG Protocol RG 1",
+        "Priority: 150",
+        "role change to standby: 2",  # the reload counters are the next lines
+        "RG Media Context for RG 1",
+        "Stats:",
+        "Standby Peer: Present. Hold Timer",  # the peer's counters are the next line
+    ],
+)
+def test_a_redundancy_group_cut_inside_a_block_is_truncated(cut_after: str) -> None:
+    """`show redundancy application group all` cut inside a group's blocks
+    is no group whose remaining values are unknown: the rules would judge
+    the peer's RF state, the reload counters or the hello losses on nothing."""
+    raw = FIXTURES.parent / RG_ACTIVE
+    lines = raw.read_text().splitlines()
+    keep = next(i for i, line in enumerate(lines) if cut_after in line) + 1
+    error = _error("show redundancy application group all", "\n".join(lines[:keep]) + "\n", "cisco_xe")
+    assert error.kind == errors.TRUNCATED
     assert (error.line_number, error.line) == (keep, lines[keep - 1])
 
 

@@ -267,12 +267,13 @@ def write_inventory(
     enable_secret: bool = True,
     pair: dict[str, Any] | None = None,
     connect_timeout: float = 20,
+    platform: str = "cisco_ios",
 ) -> Path:
     creds: dict[str, Any] = {"username": "netops", "password": {"env": PASSWORD_ENV}}
     if enable_secret:
         creds["enable_secret"] = {"env": ENABLE_ENV}
     data = {
-        "defaults": {"platform": "cisco_ios", "credentials": creds},
+        "defaults": {"platform": platform, "credentials": creds},
         "polling": {
             "workers": 4,
             "connect_timeout": connect_timeout,
@@ -282,7 +283,7 @@ def write_inventory(
             "backoff_initial": 1,
             "backoff_max": 2,
         },
-        "pairs": [{"name": PAIR, "members": ["R1", "R2"], **(pair or {})}],
+        "pairs": [{"name": PAIR, "members": list(ports), **(pair or {})}],
         "devices": [
             {"name": name, "host": "127.0.0.1", "port": port, "role": "hub", "expected_peers": [BRANCH_PEER]}
             for name, port in ports.items()
@@ -578,3 +579,96 @@ def test_refused_terminal_width_and_enable_without_password(
         inventory = write_inventory(tmp_path, ports)
         code, report, stderr, _ = run_check(inventory)
     assert_healthy(code, report, stderr)
+
+
+# --- IOS-XE box-to-box ---------------------------------------------------------------
+
+# Two Catalyst 8000V of one image in a box-to-box pair: XE2 serves genieparser's
+# IOS-XE sample (group 1 STANDBY HOT), XE1 its other box (derived, see SOURCES).
+XE_COMMANDS = (
+    "show version",
+    "show redundancy application group all",
+    "show redundancy application if-mgr group",
+    "show crypto ipsec sa",
+    "show crypto isakmp sa",
+    "show crypto ikev2 sa",
+    "show crypto session",
+    "show logging",
+)
+XE_RG_COMMANDS = ("show redundancy application group all", "show redundancy application if-mgr group")
+XE1_OUTPUTS = {
+    **{command: path for command, path in R1_OUTPUTS.items() if command.startswith(("show crypto", LOG_TYPED))},
+    "show version": "show_version/genie__iosxe_golden_output_c8000v.raw",
+    "show redundancy application group all": "show_redundancy_application_group/derived__iosxe_active.raw",
+    "show redundancy application if-mgr group": "show_redundancy_application_if-mgr_group/synthetic__active.raw",
+}
+XE2_OUTPUTS = {
+    **XE1_OUTPUTS,
+    "show redundancy application group all": "show_redundancy_application_group/genie__iosxe_golden_output_2.raw",
+    "show redundancy application if-mgr group": "show_redundancy_application_if-mgr_group/synthetic__standby.raw",
+}
+B2B_PAIR = {"mode": "b2b", "groups": [1]}
+
+
+def test_an_iosxe_box_to_box_pair_at_router_prompts(
+    fakenos_python: Path, tmp_path: Path, credentials: dict[str, str]
+) -> None:
+    """Both boxes answer at `Router#` (IOS-XE's default host name, at
+    privilege 15 after login, no `enable`), never at their inventory names:
+    the poller types `terminal length 0`, the box-to-box commands parse on
+    cisco_xe, and the pair is judged per redundancy group."""
+    devices = [
+        device("XE1", XE1_OUTPUTS, credentials, hostname="Router", privilege=15),
+        device("XE2", XE2_OUTPUTS, credentials, hostname="Router", privilege=15),
+    ]
+    with fakenos_devices(fakenos_python, tmp_path, devices) as ports:
+        inventory = write_inventory(tmp_path, ports, enable_secret=False, pair=B2B_PAIR, platform="cisco_xe")
+        code, report, stderr, _ = run_check(inventory)
+    for name in ("XE1", "XE2"):
+        assert statuses(report, name) == dict.fromkeys(XE_COMMANDS, "ok"), errors(report, name)
+    roles = {
+        d["device"]: d["commands"][XE_COMMANDS.index("show redundancy application group all")]["records"][0]["my_role"]
+        for d in report["devices"]
+    }
+    assert roles == {"XE1": "ACTIVE", "XE2": "STANDBY"}
+    found = rules(report)
+    assert {name for name in found if name.startswith("rg_")} >= {
+        "rg_single_active",
+        "rg_active_present",
+        "rg_peer_standby_hot",
+        "rg_peer_communicating",
+        "rg_up",
+        "rg_vip_single_owner",
+    }
+    assert "peer_standby_hot" not in found and "single_hsrp_active" not in found  # the classic rules are not judged
+    (pair,) = report["pairs"]
+    assert pair["verdict"] == "healthy" and all(rule["ok"] is True for rule in pair["rules"]), pair["rules"]
+    assert code == 0 and report["exit_code"] == 0, stderr[-2000:]
+    assert_no_secret(json.dumps(report) + stderr, credentials)
+
+
+def test_an_image_without_redundancy_groups_is_not_supported(
+    fakenos_python: Path, tmp_path: Path, credentials: dict[str, str]
+) -> None:
+    """An image without box-to-box redundancy refuses the group commands
+    with `% Invalid input`: not_supported, the box stays up, and the group
+    rules are unknown with that reason, never a failed poll."""
+    refused = dict.fromkeys(XE_RG_COMMANDS, "invalid")
+    devices = [
+        device("XE1", XE1_OUTPUTS, credentials, hostname="Router", privilege=15),
+        device("XE2", XE2_OUTPUTS, credentials, hostname="Router", privilege=15, errors=refused),
+    ]
+    with fakenos_devices(fakenos_python, tmp_path, devices) as ports:
+        inventory = write_inventory(tmp_path, ports, enable_secret=False, pair=B2B_PAIR, platform="cisco_xe")
+        code, report, stderr, _ = run_check(inventory)
+    assert statuses(report, "XE1") == dict.fromkeys(XE_COMMANDS, "ok"), errors(report, "XE1")
+    found = statuses(report, "XE2")
+    assert {command: found[command] for command in XE_RG_COMMANDS} == dict.fromkeys(XE_RG_COMMANDS, "not_supported")
+    assert all(found[command] == "ok" for command in XE_COMMANDS if command not in XE_RG_COMMANDS), found
+    assert "no box-to-box redundancy groups" in errors(report, "XE2")["show redundancy application group all"]
+    assert all(d["up"] for d in report["devices"])
+    (pair,) = report["pairs"]
+    unknown = {rule["rule"]: rule["message"] for rule in pair["rules"] if rule["ok"] is None}
+    assert "no box-to-box redundancy groups on this image" in unknown.get("rg_single_active", ""), unknown
+    assert pair["verdict"] == "unknown" and code == report["exit_code"] != 0
+    assert_no_secret(json.dumps(report) + stderr, credentials)

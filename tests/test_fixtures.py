@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.paths import FIXTURES, command_of
+from support.paths import FIXTURES, TEMPLATE_SPECS, command_of, fixture_folder, fixture_platform, fixture_raws
 
-from ipsec_ha_monitor.parse import COMMANDS, parse_output, resolve
+from ipsec_ha_monitor.parse import parse_output, resolve
 from ipsec_ha_monitor.parse.templates import run
 
-RAW_FILES = sorted(FIXTURES.glob("*/*.raw"))
+RAW_FILES = fixture_raws()
 
 
 def _expected(raw: Path) -> dict:
@@ -21,22 +21,26 @@ def _expected(raw: Path) -> dict:
         return yaml.safe_load(handle)
 
 
-@pytest.mark.parametrize("raw", RAW_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def _id(raw: Path) -> str:
+    return f"{fixture_platform(raw)}/{raw.parent.name}/{raw.stem}"
+
+
+@pytest.mark.parametrize("raw", RAW_FILES, ids=_id)
 def test_template_rows(raw: Path) -> None:
-    spec = resolve(command_of(raw.parent))
+    spec = resolve(command_of(raw.parent), fixture_platform(raw))
     rows = run(spec.template_path, raw.read_text(encoding="utf-8"))
     assert [{k.lower(): v for k, v in row.items()} for row in rows] == _expected(raw)["parsed_sample"]
 
 
-@pytest.mark.parametrize("raw", RAW_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize("raw", RAW_FILES, ids=_id)
 def test_records(raw: Path) -> None:
-    records = parse_output(command_of(raw.parent), raw.read_text(encoding="utf-8"))
+    records = parse_output(command_of(raw.parent), raw.read_text(encoding="utf-8"), fixture_platform(raw))
     assert [record.to_dict() for record in records] == _expected(raw)["records"]
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_every_command_has_three_fixtures(spec) -> None:
-    folder = FIXTURES / spec.command.replace(" ", "_")
+    folder = fixture_folder(spec)
     assert len(list(folder.glob("*.raw"))) >= 3
     assert all(raw.with_suffix(".yml").exists() for raw in folder.glob("*.raw"))
 

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 import textfsm
-from support.paths import CORPUS, FIXTURES
+from support.paths import CORPUS, TEMPLATE_SPECS, fixture_raws
 
-from ipsec_ha_monitor.parse import COMMANDS
 from ipsec_ha_monitor.parse.fsm import FastFsm, compile_template
 from ipsec_ha_monitor.parse.templates import relaxed, run
 
-TEXTS = [path.read_text(encoding="utf-8", errors="replace") for path in sorted(FIXTURES.glob("*/*.raw"))]
+TEXTS = [path.read_text(encoding="utf-8", errors="replace") for path in fixture_raws()]
 TEXTS += [path.read_text(encoding="utf-8", errors="replace") for path in sorted(CORPUS.glob("*/*.raw"))]
 
 
@@ -27,7 +26,7 @@ def _outcome(parse, text: str) -> object:
 
 
 @pytest.mark.parametrize("required", [True, False], ids=["as written", "without Required (what parse_output runs)"])
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_fast_engine_matches_textfsm(spec, required: bool) -> None:
     template = spec.template_path.read_text(encoding="utf-8")
     if not required:
@@ -144,7 +143,7 @@ def test_escaped_parenthesis_and_empty_state_match_textfsm(tmp_path: Path) -> No
     assert engine.parse(text) == stock.ParseText(text) == [["1"], ["2"]]
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_checked_parse_gives_the_same_rows(spec) -> None:
     """parse_checked (what the parser runs) is parse plus extra channels:
     the same rows, or the same error, on every output whole."""

@@ -142,6 +142,40 @@ def test_the_hsrp_timeline_maps_the_codes_its_query_builds() -> None:
             assert options[code].lower() == state, (panel["title"], code)
 
 
+def test_the_box_to_box_role_timeline_maps_the_codes_its_query_builds() -> None:
+    """The redundancy group role code is built in PromQL like the HSRP one
+    (`role="X"} * code`); the mapping names each code as that role, and the
+    row shows the group's RF states by name, the priorities against the
+    threshold, the control link, the takeovers and the VIP owners."""
+    board = list(panels(load(PAIR)))
+    timelines = [p for p in board if "ipsecha_rg_role{" in json.dumps(p.get("targets"))]
+    assert timelines, "no redundancy group role panel"
+    for panel in timelines:
+        codes = {
+            code: role
+            for target in panel["targets"]
+            for role, code in re.findall(r'role="(\w+)"\}\s*\*\s*(\d+)', target["expr"])
+        }
+        assert set(codes.values()) == {"init", "standby", "active"}, panel["title"]
+        options = value_options(panel["fieldConfig"]["defaults"]["mappings"])
+        for code, role in codes.items():
+            assert options[code].lower() == role, (panel["title"], code)
+    every = json.dumps([t["expr"] for p in board for t in p.get("targets", [])])
+    for metric in (
+        "ipsecha_rg_peer_rf_state",
+        "ipsecha_rg_runtime_priority",
+        "ipsecha_rg_priority",
+        "ipsecha_rg_failover_threshold",
+        "ipsecha_rg_hello_packets_lost_total",
+        "ipsecha_rg_authentication_failures_total",
+        "ipsecha_rg_takeovers_total",
+        "ipsecha_rg_vip_owned",
+    ):
+        assert metric + "{" in every, metric
+    (rf,) = [p for p in board if "ipsecha_rg_peer_rf_state{" in json.dumps(p.get("targets"))]
+    assert any("STANDBY HOT" in value_options(m).values() for m in mapping_lists(rf))
+
+
 def test_every_metric_an_expr_reads_exists(board: dict[str, Any]) -> None:
     known = set(METRICS) | recorded_rules()  # device series only: the dashboards work over /probe too
     checked = 0

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import textfsm
 from netmiko.utilities import get_structured_data_textfsm
-from support.paths import FIXTURES, REPO
+from support.paths import FIXTURES, PLATFORM_FIXTURES, REPO, TEMPLATE_SPECS, fixture_folder
 from textfsm import clitable
 
-from ipsec_ha_monitor.parse import COMMANDS, ParseError, resolve
+from ipsec_ha_monitor.parse import ParseError, resolve
 from ipsec_ha_monitor.parse.commands import render_index
 from ipsec_ha_monitor.parse.templates import OUR_TEMPLATES, run
 
@@ -23,7 +23,7 @@ def test_committed_index_is_generated_from_the_table() -> None:
 
 def test_every_template_file_is_indexed() -> None:
     on_disk = {path.name for path in OUR_TEMPLATES.glob("*.textfsm")}
-    assert on_disk == {spec.template for spec in COMMANDS}
+    assert on_disk == {spec.template for spec in TEMPLATE_SPECS}
 
 
 @pytest.mark.parametrize(
@@ -67,6 +67,28 @@ def test_resolve_commands_and_abbreviations(typed: str, canonical: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("show redundancy application group all", "show redundancy application group all"),
+        ("sh red app g all", "show redundancy application group all"),
+        # `group <id>` prints the same blocks for one group
+        ("show redundancy application group 1", "show redundancy application group all"),
+        ("show redundancy application group", "show redundancy application group"),
+        ("sh red app g", "show redundancy application group"),
+        ("show redundancy application if-mgr group", "show redundancy application if-mgr group"),
+        ("sh red app if g", "show redundancy application if-mgr group"),
+        ("show redundancy application if-mgr group 2", "show redundancy application if-mgr group"),
+        # the classic commands, on the IOS-XE rows
+        ("sh red sta", "show redundancy states"),
+        ("show crypto ikev2 sa detail", "show crypto ikev2 sa"),
+    ],
+)
+def test_resolve_ios_xe_commands_and_abbreviations(typed: str, canonical: str) -> None:
+    spec = resolve(typed, "cisco_xe")
+    assert (spec.command, spec.platform) == (canonical, "cisco_xe")
+
+
+@pytest.mark.parametrize(
     "typed",
     [
         "show redundancy states detail",
@@ -83,6 +105,22 @@ def test_longer_or_other_commands_are_not_swallowed(typed: str) -> None:
     assert caught.value.kind == "unsupported_command"
 
 
+@pytest.mark.parametrize(
+    ("typed", "platform"),
+    [
+        ("show redundancy application group all", "cisco_ios"),  # classic IOS has no box-to-box groups
+        ("show redundancy application if-mgr group", "cisco_ios"),
+        ("show redundancy application group all extra", "cisco_xe"),
+        ("show redundancy application group 1 detail", "cisco_xe"),
+        ("show redundancy application control-interface group", "cisco_xe"),
+    ],
+)
+def test_box_to_box_commands_are_ios_xe_only_and_not_swallowed(typed: str, platform: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        resolve(typed, platform)
+    assert caught.value.kind == "unsupported_command"
+
+
 def test_cli_table_on_its_own_picks_specific_templates() -> None:
     """CliTable as netmiko uses it, with only our folder."""
     table = clitable.CliTable("index", str(OUR_TEMPLATES))
@@ -92,21 +130,25 @@ def test_cli_table_on_its_own_picks_specific_templates() -> None:
     brief = (FIXTURES / "show_standby_brief/packetlife_r2.raw").read_text()
     table.ParseCmd(brief, {"Command": "show standby brief", "Platform": "cisco_ios"})
     assert "VIRTUAL_IP" in table.header and table.size == 2
+    groups = (PLATFORM_FIXTURES["cisco_xe"] / "show_redundancy_application_group/synthetic_two_groups.raw").read_text()
+    table.ParseCmd(groups, {"Command": "sh red app g", "Platform": "cisco_xe"})
+    assert list(table.header) == ["GROUP_ID", "GROUP_NAME", "STATE"] and table.size == 2
+    assert table[2]["STATE"] == "STANDBY"
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_netmiko_users_get_our_rows_through_net_textfsm(spec, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NET_TEXTFSM", str(OUR_TEMPLATES))
-    raw = sorted((FIXTURES / spec.command.replace(" ", "_")).glob("*.raw"))[-1]
+    raw = sorted(fixture_folder(spec).glob("*.raw"))[-1]
     text = raw.read_text()
-    rows = get_structured_data_textfsm(text, platform="cisco_ios", command=spec.command)
+    rows = get_structured_data_textfsm(text, platform=spec.platform, command=spec.command)
     expected = [{key.lower(): value for key, value in row.items()} for row in run(spec.template_path, text)]
     assert expected, f"pick a fixture with records for {spec.command}"
     # (netmiko hands back the raw text when no template matched.)
     assert rows == expected
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_every_required_template_value_names_its_line(spec) -> None:
     """parse_output runs templates without their Required options and leaves
     completeness to the command table, which names the missing line: so

@@ -646,3 +646,51 @@ def test_a_relative_key_file_not_found_names_the_path_tried(tmp_path: Path, monk
     assert error.message == (
         f"{folder / 'id_ed25519'} is not a readable file (id_ed25519 is read from the inventory's folder)"
     )
+
+
+# --- IOS-XE box-to-box pairs ------------------------------------------------------------
+
+B2B = GOOD.replace("  port: 2222\n", "  port: 2222\n  platform: cisco_xe\n").replace(
+    "  - {name: HUB-PAIR-1, members: [R1, R2]}\n",
+    "  - {name: HUB-PAIR-1, members: [R1, R2], mode: b2b, groups: [1, {id: 2, failover_threshold: 140}]}\n",
+)
+
+
+def test_a_box_to_box_pair_with_its_groups(write) -> None:
+    from ipsec_ha_monitor.inventory import B2B as B2B_MODE
+    from ipsec_ha_monitor.inventory import CLASSIC, RedundancyGroupWatch
+    from ipsec_ha_monitor.poll.commands import B2B_HUB_COMMANDS, HUB_COMMANDS, commands_for
+
+    inventory = load_inventory(write(B2B))
+    pair = inventory.pairs["HUB-PAIR-1"]
+    assert (pair.mode, pair.groups) == (B2B_MODE, (RedundancyGroupWatch(1), RedundancyGroupWatch(2, 140)))
+    r1, r4 = inventory.devices["R1"], inventory.devices["R4"]
+    assert (r1.pair_mode, r4.pair_mode) == (B2B_MODE, CLASSIC)
+    assert commands_for(r1.role, r1.pair_mode) == B2B_HUB_COMMANDS
+    assert "show standby" not in B2B_HUB_COMMANDS and "show redundancy application group all" in B2B_HUB_COMMANDS
+    # the default: group 1; a classic pair is judged and polled as before
+    default = load_inventory(write(B2B.replace(", groups: [1, {id: 2, failover_threshold: 140}]", "")))
+    assert default.pairs["HUB-PAIR-1"].groups == (RedundancyGroupWatch(1),)
+    classic = load_inventory(write(GOOD))
+    assert (classic.pairs["HUB-PAIR-1"].mode, classic.pairs["HUB-PAIR-1"].groups) == (CLASSIC, ())
+    assert commands_for("hub", classic.devices["R1"].pair_mode) == HUB_COMMANDS
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "message"),
+    [
+        ("mode: b2b", "mode: vrrp", "pairs[0].mode", "expected one of classic, b2b"),
+        ("groups: [1, {id: 2", "groups: [1, {id: 1", "pairs[0].groups[1]", "listed twice"),
+        ("groups: [1,", "groups: [0,", "pairs[0].groups[0]", "expected a whole number 1-255"),
+        ("failover_threshold: 140", "failover_threshold: 300", "pairs[0].groups[1].failover_threshold", "1-255"),
+        ("failover_threshold: 140", "threshold: 140", "pairs[0].groups[1].threshold", "unknown field"),
+        ("groups: [1, {id: 2, failover_threshold: 140}]", "groups: []", "pairs[0].groups", "empty"),
+        ("mode: b2b, ", "", "pairs[0].groups", "mode: b2b only"),
+        ("mode: b2b,", "mode: b2b, stateful_group: BRANCH-5-TUNNEL,", "pairs[0].stateful_group", "no HSRP"),
+        ("  platform: cisco_xe\n", "", "pairs[0].members", "platform cisco_ios"),
+    ],
+)
+def test_box_to_box_errors_name_the_field(write, old: str, new: str, where: str, message: str) -> None:
+    assert old in B2B
+    error = _refused(write(B2B.replace(old, new, 1)))
+    assert error.where == where and message in error.message, str(error)

@@ -25,16 +25,16 @@ import functools
 from pathlib import Path
 
 import pytest
-from support.paths import CORPUS, CORPUS_COMMANDS, FIXTURES, command_of
+from support.paths import raw_outputs
 from test_parse_linear import MIXED_BLANKS
 from test_parse_properties import outputs
 
 from ipsec_ha_monitor.parse import ParseError, errors, parse_output
 
 
-def _refused(command: str, text: str) -> bool:
+def _refused(command: str, text: str, platform: str) -> bool:
     try:
-        parse_output(command, text)
+        parse_output(command, text, platform)
     except ParseError:
         return True
     return False
@@ -57,7 +57,7 @@ def test_an_output_with_unicode_blanks_is_refused(blank: str, alter) -> None:
     trailing one is never stripped as if it were a blank."""
     read = []
     for output in outputs():
-        if not _refused(output.command, alter(blank, output.text)):
+        if not _refused(output.command, alter(blank, output.text), output.platform):
             read.append(output.name)
     assert len(outputs()) > 100
     assert not read, f"read with U+{ord(blank):04X} ({alter.__name__}): {read}"
@@ -86,22 +86,16 @@ def test_a_unicode_digit_is_no_digit() -> None:
 
 
 @functools.cache
-def lone_headers() -> tuple[tuple[str, str], ...]:
-    """(command, line) for each line of a real output or fixture that alone
-    parses as a valid empty answer."""
-    sources = [
-        (command, path) for folder, command in CORPUS_COMMANDS.items() for path in (CORPUS / folder).glob("*.raw")
-    ]
-    sources += [
-        (command_of(folder), path) for folder in FIXTURES.iterdir() if folder.is_dir() for path in folder.glob("*.raw")
-    ]
-    found: set[tuple[str, str]] = set()
-    for command, path in sources:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if line.strip() and (command, line) not in found:
+def lone_headers() -> tuple[tuple[str, str, str], ...]:
+    """(platform, command, line) for each line of a real output or fixture
+    that alone parses as a valid empty answer."""
+    found: set[tuple[str, str, str]] = set()
+    for raw in raw_outputs():
+        for line in Path(raw.path).read_text(encoding="utf-8").splitlines():
+            if line.strip() and (raw.platform, raw.command, line) not in found:
                 try:
-                    if parse_output(command, line + "\n") == []:
-                        found.add((command, line))
+                    if parse_output(raw.command, line + "\n", raw.platform) == []:
+                        found.add((raw.platform, raw.command, line))
                 except ParseError:
                     pass
     return tuple(sorted(found))
@@ -125,25 +119,27 @@ def garbled(line: str) -> dict[str, str]:
 
 
 def test_the_lone_headers_are_those_of_every_command_with_an_empty_answer() -> None:
-    commands = {command for command, _ in lone_headers()}
+    commands = {(platform, command) for platform, command, _ in lone_headers()}
     assert commands >= {
-        "show standby brief",
-        "show redundancy switchover history",
-        "show redundancy history",
-        "show crypto isakmp sa",
-        "show crypto ikev2 sa",
-        "show crypto session",
+        ("cisco_ios", "show standby brief"),
+        ("cisco_ios", "show redundancy switchover history"),
+        ("cisco_ios", "show redundancy history"),
+        ("cisco_ios", "show crypto isakmp sa"),
+        ("cisco_ios", "show crypto ikev2 sa"),
+        ("cisco_ios", "show crypto session"),
+        ("cisco_xe", "show redundancy application group"),
+        ("cisco_xe", "show redundancy application if-mgr group"),
     }
 
 
 @pytest.mark.parametrize("name", list(garbled("x")))
 def test_a_garbled_lone_header_is_an_error(name: str) -> None:
     accepted = []
-    for command, line in lone_headers():
+    for platform, command, line in lone_headers():
         if command in HEADER_BLOCKS and name != "its blanks made NBSP":
             continue
-        if not _refused(command, garbled(line)[name]):
-            accepted.append((command, line))
+        if not _refused(command, garbled(line)[name], platform):
+            accepted.append((platform, command, line))
     assert not accepted, f"{name}: ok with no records for {accepted}"
 
 

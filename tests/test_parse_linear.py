@@ -34,9 +34,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.paths import FIXTURES, command_of
+from support.paths import FIXTURES, TEMPLATE_SPECS, fixture_folder, fixture_platform
 
-from ipsec_ha_monitor.parse import COMMANDS, MAX_LINE, ParseError, errors, parse_output
+from ipsec_ha_monitor.parse import MAX_LINE, CommandSpec, ParseError, errors, parse_output, resolve
 
 SMALL = 500
 BIG = 8 * SMALL  # still under MAX_LINE
@@ -110,10 +110,10 @@ def cuts(line: str) -> list[str]:
     return [line[: match.end()] for match in _WORD_END.finditer(line) if match.end() < len(line)]
 
 
-def fixture_lines(command: str) -> Iterator[tuple[Path, int, list[str]]]:
+def fixture_lines(spec: CommandSpec) -> Iterator[tuple[Path, int, list[str]]]:
     """(fixture, index of a line, the fixture's lines) for each distinct line."""
     seen: set[str] = set()
-    for raw in sorted((FIXTURES / command.replace(" ", "_")).glob("*.raw")):
+    for raw in sorted(fixture_folder(spec).glob("*.raw")):
         lines = raw.read_text(encoding="utf-8").splitlines()
         for index, line in enumerate(lines):
             if line.strip() and line not in seen and len(line) < SMALL // 2:
@@ -121,7 +121,7 @@ def fixture_lines(command: str) -> Iterator[tuple[Path, int, list[str]]]:
                 yield raw, index, lines
 
 
-def _cost(command: str, text: str, repeat: int = 1) -> float:
+def _cost(spec: CommandSpec, text: str, repeat: int = 1) -> float:
     # The collector off while timing, as timeit does: a full collection that
     # an output of 200,000 short lines happens to trigger costs with the
     # size of the test process, not of the parse.
@@ -132,7 +132,7 @@ def _cost(command: str, text: str, repeat: int = 1) -> float:
         for _ in range(repeat):
             start = time.perf_counter()
             try:
-                parse_output(command, text)
+                parse_output(spec.command, text, spec.platform)
             except ParseError:
                 pass
             best = min(best, time.perf_counter() - start)
@@ -142,11 +142,11 @@ def _cost(command: str, text: str, repeat: int = 1) -> float:
     return best
 
 
-def cases(command: str) -> Iterator[tuple[str, Grow, list[str], int]]:
+def cases(spec: CommandSpec) -> Iterator[tuple[str, Grow, list[str], int]]:
     """(variant name, its grow function, the fixture's lines, line index) for
-    each line of `command`'s fixtures and each variant; the cut variants come
+    each line of `spec`'s fixtures and each variant; the cut variants come
     with the line at `index` replaced by one of its cuts."""
-    for _raw, index, lines in fixture_lines(command):
+    for _raw, index, lines in fixture_lines(spec):
         for name, grow in VARIANTS.items():
             yield name, grow, lines, index
         for cut in cuts(lines[index]):
@@ -155,11 +155,11 @@ def cases(command: str) -> Iterator[tuple[str, Grow, list[str], int]]:
                 yield name, grow, cut_lines, index
 
 
-def worst_cases(command: str, size: int = BIG) -> Iterator[tuple[float, str, str, list[str], int, Grow]]:
+def worst_cases(spec: CommandSpec, size: int = BIG) -> Iterator[tuple[float, str, str, list[str], int, Grow]]:
     """(cost of one parse, variant, fixture line, the fixture's lines, line
-    index, grow function) for each case of `command` at `size`."""
-    for name, grow, lines, index in cases(command):
-        yield _cost(command, _altered(lines, index, grow, size)), name, lines[index], lines, index, grow
+    index, grow function) for each case of `spec` at `size`."""
+    for name, grow, lines, index in cases(spec):
+        yield _cost(spec, _altered(lines, index, grow, size)), name, lines[index], lines, index, grow
 
 
 def _altered(lines: list[str], index: int, grow: Grow, size: int) -> str:
@@ -168,37 +168,37 @@ def _altered(lines: list[str], index: int, grow: Grow, size: int) -> str:
     return "\n".join([*lines[:index], grow(lines[index], size)]) + "\n"
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_cost_is_linear_in_line_length(spec) -> None:
     command = spec.command
     failures = []
     judged = 0
-    for big, name, line, lines, index, grow in worst_cases(command):
-        if big < NOISE_FLOOR:
+    for first, name, line, lines, index, grow in worst_cases(spec):
+        if first < NOISE_FLOOR:
             continue
         judged += 1
-        big = _cost(command, _altered(lines, index, grow, BIG), 3)
-        small = _cost(command, _altered(lines, index, grow, SMALL), 3)
+        big = min(first, _cost(spec, _altered(lines, index, grow, BIG), 2))  # the best of three
+        small = _cost(spec, _altered(lines, index, grow, SMALL), 3)
         if big > NOISE_FLOOR and big / max(small, 1e-4) > MAX_RATIO:
             failures.append(f"{name} on {line!r}: {small * 1e3:.2f} ms -> {big * 1e3:.2f} ms")
     assert not failures, f"{command}: super-linear on {len(failures)} line(s):\n" + "\n".join(failures)
 
 
 def test_fixture_lines_cover_every_command() -> None:
-    for spec in COMMANDS:
-        assert list(fixture_lines(spec.command)), spec.command
+    for spec in TEMPLATE_SPECS:
+        assert list(fixture_lines(spec)), spec.command
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_line_over_the_cap_is_refused(spec) -> None:
-    raw = sorted((FIXTURES / spec.command.replace(" ", "_")).glob("*.raw"))[0]
+    raw = sorted(fixture_folder(spec).glob("*.raw"))[0]
     lines = raw.read_text(encoding="utf-8").splitlines()
     number = len(lines) // 2 + 1
     lines[number - 1] = lines[number - 1] + " " * MAX_LINE + "x"
     length = len(lines[number - 1])
     started = time.perf_counter()
     with pytest.raises(ParseError) as caught:
-        parse_output(command_of(raw.parent), "\n".join(lines) + "\n")
+        parse_output(spec.command, "\n".join(lines) + "\n", fixture_platform(raw))
     assert time.perf_counter() - started < 0.5
     error = caught.value
     assert error.kind == errors.BAD_VALUE
@@ -246,21 +246,23 @@ OUTPUT_SMALL = 6_000
 OUTPUT_BIG = 8 * OUTPUT_SMALL
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_cost_is_linear_in_output_size(spec) -> None:
     """Many lines (a fixture line repeated, runs of blank lines): the searches
     over the whole output (device errors, the empty answers) stay linear."""
     command = spec.command
-    raw = sorted((FIXTURES / command.replace(" ", "_")).glob("*.raw"))[0]
+    raw = sorted(fixture_folder(spec).glob("*.raw"))[0]
     lines = sorted({line for line in raw.read_text(encoding="utf-8").splitlines() if line.strip()})
     lines = lines[:: max(len(lines) // 12, 1)]  # a dozen kinds of line per command
     failures = []
     for line in lines:
         for name, make in OUTPUTS.items():
-            if _cost(command, make(line, OUTPUT_BIG)) < NOISE_FLOOR:
+            output = make(line, OUTPUT_BIG)
+            first = _cost(spec, output)
+            if first < NOISE_FLOOR:
                 continue
-            big = _cost(command, make(line, OUTPUT_BIG), 3)
-            small = _cost(command, make(line, OUTPUT_SMALL), 3)
+            big = min(first, _cost(spec, output, 2))  # the best of three
+            small = _cost(spec, make(line, OUTPUT_SMALL), 3)
             if big > NOISE_FLOOR and big / max(small, 1e-4) > MAX_RATIO:
                 failures.append(f"{name} on {line!r}: {small * 1e3:.2f} ms -> {big * 1e3:.2f} ms")
     assert not failures, f"{command}: super-linear in output size on:\n" + "\n".join(failures)
@@ -293,17 +295,19 @@ def starts_of(line: str) -> list[str]:
     return [line] if trimmed == line else [line, trimmed]
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_cost_is_linear_on_lines_ending_in_long_runs_of_blanks(spec) -> None:
     command = spec.command
     failures = []
-    for _raw, index, lines in fixture_lines(command):
+    for _raw, index, lines in fixture_lines(spec):
         for start in starts_of(lines[index]):
             for name, unit in RUNS.items():
-                if _cost(command, lines_ending_in_runs(lines, index, start, unit, BIG)) < NOISE_FLOOR:
+                output = lines_ending_in_runs(lines, index, start, unit, BIG)
+                first = _cost(spec, output)
+                if first < NOISE_FLOOR:
                     continue
-                big = _cost(command, lines_ending_in_runs(lines, index, start, unit, BIG), 3)
-                small = _cost(command, lines_ending_in_runs(lines, index, start, unit, SMALL), 3)
+                big = min(first, _cost(spec, output, 2))  # the best of three
+                small = _cost(spec, lines_ending_in_runs(lines, index, start, unit, SMALL), 3)
                 if big > NOISE_FLOOR and big / max(small, 1e-4) > MAX_RATIO:
                     failures.append(f"{name} after {start!r}: {small * 1e3:.2f} ms -> {big * 1e3:.2f} ms")
     assert not failures, f"{command}: super-linear on {len(failures)} shape(s):\n" + "\n".join(failures)
@@ -319,6 +323,7 @@ def test_the_quoted_history_case_is_an_error_and_linear() -> None:
     with pytest.raises(ParseError) as caught:
         parse_output("show redundancy history", text(BIG))
     assert caught.value.line_number == 1
-    big = _cost("show redundancy history", text(BIG), 3)
-    small = _cost("show redundancy history", text(SMALL), 3)
+    history = resolve("show redundancy history")
+    big = _cost(history, text(BIG), 3)
+    small = _cost(history, text(SMALL), 3)
     assert big < NOISE_FLOOR or big / max(small, 1e-4) <= MAX_RATIO, (small, big)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from support.paths import CORPUS, CORPUS_COMMANDS, FIXTURES, command_of
+from support.paths import CORPUS, CORPUS_COMMANDS, TEMPLATE_SPECS, raw_outputs
 
 from ipsec_ha_monitor.parse import ParseError, _rows, errors, parse_output, resolve
 from ipsec_ha_monitor.parse.templates import run_checked
@@ -22,8 +21,9 @@ from ipsec_ha_monitor.parse.templates import run_checked
 
 @dataclass(frozen=True)
 class Output:
-    name: str  # corpus/<folder>/<file> or fixtures/<folder>/<file>
+    name: str  # corpus/<folder>/<file> or fixtures/<platform>/<folder>/<file>
     command: str
+    platform: str
     text: str
     records: tuple  # what the unmodified text gives
 
@@ -32,41 +32,40 @@ class Output:
 def outputs() -> tuple[Output, ...]:
     """Real outputs and fixtures that parse (a fixture that must be refused
     gives nothing to keep equal)."""
-    found: list[tuple[str, str, Path]] = []
-    for folder, command in CORPUS_COMMANDS.items():
-        found += [(f"corpus/{folder}/{p.name}", command, p) for p in sorted((CORPUS / folder).glob("*.raw"))]
-    for folder in sorted(path for path in FIXTURES.iterdir() if path.is_dir()):
-        found += [(f"fixtures/{folder.name}/{p.name}", command_of(folder), p) for p in sorted(folder.glob("*.raw"))]
     result = []
-    for name, command, path in found:
-        text = path.read_text(encoding="utf-8")
+    for raw in raw_outputs():
+        text = raw.path.read_text(encoding="utf-8")
         try:
-            records = parse_output(command, text)
+            records = parse_output(raw.command, text, raw.platform)
         except ParseError:
             continue
-        result.append(Output(name, command, text, tuple(records)))
+        result.append(Output(raw.name, raw.command, raw.platform, text, tuple(records)))
     return tuple(result)
 
 
-def outcome(command: str, text: str, **options: bool) -> tuple | str:
-    """The records of `text`, or the kind of the ParseError it gives."""
+def outcome(output: Output, text: str, **options: bool) -> tuple | str:
+    """The records of `text` read as `output`'s command, or the kind of the
+    ParseError it gives."""
     try:
-        return tuple(parse_output(command, text, **options))
+        return tuple(parse_output(output.command, text, output.platform, **options))
     except ParseError as exc:
         return exc.kind
 
 
-def _repeats_legitimately(command: str) -> bool:
+def _repeats_legitimately(output: Output) -> bool:
     """Logs and event histories list the same record twice when it happened
     twice; every other command's records have a key (consistency.py), or are
     one record whose values may not be restated."""
-    return resolve(command).record_key is None
+    return resolve(output.command, output.platform).record_key is None
 
 
 def test_the_corpus_is_here() -> None:
     names = [output.name for output in outputs()]
     assert sum(name.startswith("corpus/") for name in names) >= 60
     assert sum(name.startswith("fixtures/") for name in names) >= 40
+    # every template, the IOS-XE ones too, is under every property below
+    read = {resolve(output.command, output.platform).template for output in outputs() if output.records}
+    assert read == {spec.template for spec in TEMPLATE_SPECS}
 
 
 # --- contradictions -----------------------------------------------------------
@@ -77,10 +76,10 @@ def test_an_output_given_twice_is_inconsistent() -> None:
     inconsistent_output (logs and histories aside: they repeat by nature)."""
     checked = Counter()
     for output in outputs():
-        if not output.records or _repeats_legitimately(output.command):
+        if not output.records or _repeats_legitimately(output):
             continue
         text = output.text if output.text.endswith("\n") else output.text + "\n"
-        assert outcome(output.command, text + text) == errors.INCONSISTENT, output.name
+        assert outcome(output, text + text) == errors.INCONSISTENT, output.name
         checked[output.command] += 1
     assert len(checked) >= 9, checked
 
@@ -89,10 +88,10 @@ def _doubled(lines: list[str], index: int, copy: str) -> str:
     return "\n".join([*lines[: index + 1], copy, *lines[index + 1 :]])
 
 
-def _restated_at(command: str, text: str, line_number: int) -> list[str]:
+def _restated_at(output: Output, text: str, line_number: int) -> list[str]:
     """The values the engine saw restated on `line_number` (1-based) of
     `text` (those a template may restate aside)."""
-    spec = resolve(command)
+    spec = resolve(output.command, output.platform)
     try:
         _, checked = run_checked(spec.template_path, text, required=False)
     except Exception:  # a template Error action: the line does not read
@@ -132,17 +131,17 @@ def test_a_restated_value_is_inconsistent() -> None:
         lines = output.text.splitlines()
         for index, line in enumerate(lines):
             text = _doubled(lines, index, line)
-            values = _restated_at(output.command, text, index + 2)
+            values = _restated_at(output, text, index + 2)
             if not values:
                 continue  # the line sets no single value
-            assert outcome(output.command, text) == errors.INCONSISTENT, (output.name, line)
+            assert outcome(output, text) == errors.INCONSISTENT, (output.name, line)
             doubled += 1
             copy = _changed(line, values[0])
             if copy is None or copy == line:
                 continue
             text = _doubled(lines, index, copy)
-            if _restated_at(output.command, text, index + 2):  # the changed copy still reads
-                assert outcome(output.command, text) == errors.INCONSISTENT, (output.name, line, copy)
+            if _restated_at(output, text, index + 2):  # the changed copy still reads
+                assert outcome(output, text) == errors.INCONSISTENT, (output.name, line, copy)
                 changed += 1
     assert doubled > 500 and changed > 400, (doubled, changed)
 
@@ -152,15 +151,15 @@ def test_a_block_given_twice_is_inconsistent() -> None:
     (right after itself) is refused: the same key twice."""
     blocks = 0
     for output in outputs():
-        if len(output.records) < 2 or _repeats_legitimately(output.command):
+        if len(output.records) < 2 or _repeats_legitimately(output):
             continue
         # The parser's own rows (filled-down-only rows dropped) and where each starts.
-        _, checked = _rows(resolve(output.command), output.text)
+        _, checked = _rows(resolve(output.command, output.platform), output.text)
         lines = output.text.splitlines()
         for first, last in zip(checked.starts, checked.ends, strict=True):
             block = lines[first - 1 : last]
             text = "\n".join([*lines[:last], *block, *lines[last:]]) + "\n"
-            assert outcome(output.command, text) == errors.INCONSISTENT, (output.name, block[0])
+            assert outcome(output, text) == errors.INCONSISTENT, (output.name, block[0])
             blocks += 1
     assert blocks > 50
 
@@ -186,10 +185,10 @@ def test_an_output_cut_inside_its_last_line_is_never_misread() -> None:
         if len(lines) < 2:
             continue
         head = "\n".join(lines[:-1]) + "\n"
-        before = outcome(output.command, head)
+        before = outcome(output, head)
         last = lines[-1]
         for cut in range(1, len(last) + 1):
-            result = outcome(output.command, head + last[:cut], complete=False)
+            result = outcome(output, head + last[:cut], complete=False)
             cuts += 1
             if isinstance(result, str):
                 refused += 1
@@ -203,7 +202,23 @@ def test_a_complete_output_is_read_whole() -> None:
     unmodified outputs that have one parse exactly as before."""
     for output in outputs():
         if output.text.endswith("\n"):
-            assert outcome(output.command, output.text, complete=False) == output.records, output.name
+            assert outcome(output, output.text, complete=False) == output.records, output.name
+
+
+# --- the echo and the prompt ----------------------------------------------------------
+
+
+def test_the_echoed_command_and_the_prompt_change_nothing() -> None:
+    """What the poller hands the parser (poll/session.py run): the command's
+    echo after a prompt, the output, the prompt. Every output read that way
+    gives the records it gives alone."""
+    changed = []
+    for output in outputs():
+        body = output.text if output.text.endswith("\n") else output.text + "\n"
+        result = outcome(output, f"R1#{output.command}\n{body}R1#")
+        if result != output.records:
+            changed.append((output.name, result if isinstance(result, str) else "other records"))
+    assert not changed, changed
 
 
 # --- terminal control sequences ---------------------------------------------------
@@ -220,7 +235,7 @@ def test_terminal_controls_at_any_line_start_change_nothing() -> None:
         for index in range(len(lines)):
             sequence = SEQUENCES[(index + len(output.name)) % len(SEQUENCES)]
             text = "\n".join([*lines[:index], sequence + lines[index], *lines[index + 1 :]])
-            assert outcome(output.command, text) == output.records, (output.name, index, sequence)
+            assert outcome(output, text) == output.records, (output.name, index, sequence)
             inserted += 1
     assert inserted > 2000
 
@@ -229,4 +244,4 @@ def test_terminal_controls_at_any_line_start_change_nothing() -> None:
 def test_every_kind_of_sequence_on_every_line_at_once(sequence: str) -> None:
     for output in outputs():
         text = "\n".join(sequence + line for line in output.text.split("\n"))
-        assert outcome(output.command, text) == output.records, output.name
+        assert outcome(output, text) == output.records, output.name

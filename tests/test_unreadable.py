@@ -11,42 +11,40 @@ import re
 from pathlib import Path
 
 import pytest
-from support.paths import CORPUS, CORPUS_COMMANDS, FIXTURES, command_of
+from support.paths import FIXTURES, TEMPLATE_SPECS, command_of, raw_outputs
 
-from ipsec_ha_monitor.parse import COMMANDS, ParseError, errors, parse_output, resolve
+from ipsec_ha_monitor.parse import ParseError, errors, parse_output, resolve
 from ipsec_ha_monitor.parse.device_errors import PROMPT, strip_terminal_controls
 from ipsec_ha_monitor.parse.templates import OUR_TEMPLATES as TEMPLATES
 
-RAWS = sorted(FIXTURES.glob("*/*.raw"))
-OUTPUTS = [(resolve(command_of(raw.parent)).command, raw) for raw in RAWS]
-OUTPUTS += [
-    (resolve(command).command, raw)
-    for folder, command in CORPUS_COMMANDS.items()
-    for raw in sorted((CORPUS / folder).glob("*.raw"))
-]
+# (the template that reads it, the output) for every fixture and real output
+OUTPUTS = [(resolve(raw.command, raw.platform).template, raw) for raw in raw_outputs()]
+# Each command has one template, on one platform (the IOS-XE copies of the
+# IOS rows read what the IOS rows read).
+PLATFORM_OF = {spec.command: spec.platform for spec in TEMPLATE_SPECS}
 
 
 def _error(command: str, text: str) -> ParseError:
     with pytest.raises(ParseError) as caught:
-        records = parse_output(command, text)
+        records = parse_output(command, text, PLATFORM_OF[command])
         print(records)
     return caught.value
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.command)
+@pytest.mark.parametrize("spec", TEMPLATE_SPECS, ids=lambda s: s.command)
 def test_every_other_commands_output_is_an_error(spec) -> None:
-    """Each template fed every output of every other command: a ParseError,
-    never records and never an empty list."""
-    others = [(command, raw) for command, raw in OUTPUTS if command != spec.command]
+    """Each template fed every output of every other command (of any
+    platform): a ParseError, never records and never an empty list."""
+    others = [raw for template, raw in OUTPUTS if template != spec.template]
     assert len(others) > 50
-    for _, raw in others:
-        text = raw.read_text(encoding="utf-8", errors="replace")
+    for raw in others:
+        text = raw.path.read_text(encoding="utf-8", errors="replace")
         try:
-            records = parse_output(spec.command, text)
+            records = parse_output(spec.command, text, spec.platform)
         except ParseError as exc:
             assert exc.kind != errors.INTERNAL, exc
         else:
-            pytest.fail(f"{spec.command} read {raw.parent.name}/{raw.name} as {records!r}")
+            pytest.fail(f"{spec.command} read {raw.name} as {records!r}")
 
 
 BRIEF_HEADER = "Interface   Grp  Pri P State   Active          Standby         Virtual IP\n"
@@ -59,6 +57,23 @@ SWITCHOVER_HEADER = (
 
 IKEV2_HEADER = (
     "IPv4 Crypto IKEv2 SA\n\nTunnel-id Local                 Remote                fvrf/ivrf            Status\n"
+)
+
+# IOS-XE box-to-box: a group block as genieparser's samples print it, the
+# start of its media block, the group table's header, an if-mgr group.
+RG_GROUP = (
+    "Group ID:1\nGroup Name:RG-IPSEC\n\nAdministrative State: No Shutdown\nAggregate operational state : Up\n"
+    "My Role: ACTIVE\nPeer Role: STANDBY\nPeer Presence: Yes\nPeer Comm: Yes\nPeer Progression Started: Yes\n\n"
+    "RF Domain: btob-one\n\t RF state: ACTIVE\n\t Peer RF state: STANDBY HOT\n\n"
+)
+RG_MEDIA = RG_GROUP + "RG Media Context for RG 1\n--------------------------\n\tCtx State: Active\n\tStats:\n"
+RG_TABLE_HEADER = (
+    "Group ID    Group Name                      State\n--------    ----------                      -----\n"
+)
+IF_MGR_HEADER = "RG ID: 1\n ==========\n\n"
+IF_MGR_INTERFACE = (
+    IF_MGR_HEADER + " interface      GigabitEthernet0/0/0\n ---------------------------------------\n"
+    " VMAC           0007.b421.1a01\n VIP            10.0.0.3\n Shut           no shut\n Decrement      10\n"
 )
 
 # Per command: outputs under a header the template knows (or the first line
@@ -132,11 +147,37 @@ UNKNOWN_LAYOUTS = {
         "2026-11-26T10:00:01Z %SYS-5-CONFIG_I: Configured from console\n",
         "Interface   Grp  Pri P State\nFa0/0  1  100 P Active\n",
     ],
+    "show redundancy application group all": [
+        "Group 1 (RG-IPSEC): ACTIVE, peer STANDBY\n",
+        "Group ID:1\nGroup Name:RG-IPSEC\nState: ACTIVE\nPeer State: STANDBY\n",
+        "Group ID:1\nMy Role: ACTIVE\nPeer Role: STANDBY\nRF state: ACTIVE\nPeer RF state: STANDBY HOT\n"
+        "Priority: 150\n",
+        "Faults states Group 1 info: \n\tRuntime priority: 150\n",
+        "Faults states Group 1 info: \n\tRuntime priority: [150]\n\t\tRG Faults RG State: Up. \n\t\tTotal faults: 0\n",
+        RG_GROUP + "RG Protocol RG 1\n------------------\n\tRole: Active\n\tPreempt: Enabled\n",
+        RG_GROUP + "RG Protocol RG 1\n------------------\n\tLog counters:\n\t\treload events: local 1, peer 0\n",
+        RG_MEDIA + "\t\tPkts 100 Bytes 200 Pkt Loss 0\n",
+        RG_MEDIA + "\t\tPkts 100, Bytes 200, HA Seq 0, Seq Number 100, Pkt Loss\n\t\tAuthentication not configured\n",
+        RG_MEDIA + "\tStandby Peer: Present. Hold Timer: 10000\n\t\tPkts 100, Bytes 200, Pkt Loss 0\n",
+    ],
+    "show redundancy application group": [
+        RG_TABLE_HEADER + "1           RG-IPSEC                        ACTIVE   extra\n",
+        RG_TABLE_HEADER + "1           RG IPSEC                        ACTIVE\n",
+        RG_TABLE_HEADER + "RG-IPSEC    1                               ACTIVE\n",
+        "Group ID    Group Name       State     Priority\n1           RG-IPSEC         ACTIVE    150\n",
+    ],
+    "show redundancy application if-mgr group": [
+        IF_MGR_INTERFACE.replace(" Shut           no shut", " State          no shut"),
+        IF_MGR_INTERFACE.replace("no shut", "shutdown"),
+        IF_MGR_INTERFACE.replace("10.0.0.3", "10.0.0.3 (exclusive)"),
+        IF_MGR_INTERFACE.replace("0007.b421.1a01", "0007b4211a01"),
+        IF_MGR_HEADER + " GigabitEthernet0/0/0  0007.b421.1a01  10.0.0.3  no shut  10\n",
+    ],
 }
 
 
 def test_every_command_has_unknown_layout_cases() -> None:
-    assert set(UNKNOWN_LAYOUTS) == {spec.command for spec in COMMANDS}
+    assert set(UNKNOWN_LAYOUTS) == {spec.command for spec in TEMPLATE_SPECS}
 
 
 @pytest.mark.parametrize(
@@ -163,6 +204,7 @@ def test_unknown_layout_is_an_error(command: str, text: str) -> None:
             + "   1       1        2     Active lost GW         03:26:09 UTC Wed Sep 23 2020\n   2  x\n",
             5,
         ),
+        (RG_TABLE_HEADER + "1           RG-IPSEC                        ACTIVE\n2           RG-NAT\n", 4),
     ],
 )
 def test_a_row_that_does_not_read_is_named_not_dropped(text: str, line_number: int) -> None:
@@ -170,6 +212,7 @@ def test_a_row_that_does_not_read_is_named_not_dropped(text: str, line_number: i
         "IPv4": "show crypto isakmp sa",
         "Inter": "show standby brief",
         "Index": "show redundancy switchover history",
+        "Group": "show redundancy application group",
     }
     error = _error(command[text[:5].strip()], text)
     assert error.kind == errors.TEMPLATE and error.line_number == line_number
@@ -214,6 +257,13 @@ TABLE_HEADERS = {
         "K - Keepalives, N - NAT-traversal, T - cTCP encapsulation\nS - SIP VPN\n\n",
     ],
     "show logging": [LOG_HEADER],
+    "show redundancy application group": [
+        RG_TABLE_HEADER,
+        "Group ID    Group Name                      State\n",
+        RG_TABLE_HEADER + "1           RG-IPSEC                        ACTIVE\n",
+    ],
+    # Blocks, not rows: the group header alone, and over a whole interface block.
+    "show redundancy application if-mgr group": [IF_MGR_HEADER, IF_MGR_INTERFACE + "\n"],
 }
 # Lines that are no row of any table: words, numbers, punctuation, control
 # characters, lines with "#" or ">" that are no prompt, other tables' header
@@ -250,7 +300,9 @@ GARBAGE_ROWS = [
 
 def test_every_table_command_has_headers() -> None:
     tables = {
-        spec.command for spec in COMMANDS if spec.empty_answer is not None and spec.command != "show crypto ipsec sa"
+        spec.command
+        for spec in TEMPLATE_SPECS
+        if spec.empty_answer is not None and spec.command != "show crypto ipsec sa"
     }
     assert set(TABLE_HEADERS) == tables
 
@@ -337,6 +389,10 @@ def test_known_header_without_rows_is_still_an_empty_answer() -> None:
     assert parse_output("show redundancy history", "Redundancy Facility Event Log:\n") == []
     assert parse_output("show crypto session", "Crypto session current status\n\nR1#\n") == []
     assert parse_output("show logging", (FIXTURES / "show_logging/header_empty_buffer.raw").read_text()) == []
+    assert parse_output("show redundancy application group", RG_TABLE_HEADER, "cisco_xe") == []
+    assert parse_output("show redundancy application group", RG_TABLE_HEADER + "XE1#\n", "cisco_xe") == []
+    assert parse_output("show redundancy application if-mgr group", IF_MGR_HEADER, "cisco_xe") == []
+    assert parse_output("show redundancy application if-mgr group", IF_MGR_HEADER + "XE1#\n", "cisco_xe") == []
 
 
 def test_syslog_lines_and_prompts_inside_tables_are_still_skipped() -> None:
@@ -350,8 +406,9 @@ def test_syslog_lines_and_prompts_inside_tables_are_still_skipped() -> None:
 
 
 def _without(fixture: str, pattern: str) -> tuple[str, str]:
-    """The fixture without the first line matching `pattern` (one line lost)."""
-    raw = FIXTURES / fixture
+    """The fixture (tests/fixtures/<platform>/...) without the first line
+    matching `pattern` (one line lost)."""
+    raw = FIXTURES.parent / fixture
     lines = raw.read_text().splitlines()
     first = next(index for index, line in enumerate(lines) if re.search(pattern, line))
     return command_of(raw.parent), "\n".join(lines[:first] + lines[first + 1 :])
@@ -360,16 +417,46 @@ def _without(fixture: str, pattern: str) -> tuple[str, str]:
 @pytest.mark.parametrize(
     ("fixture", "drop", "named"),
     [
-        ("show_version/packetlife_7200_reload.raw", r"uptime is", "'<hostname> uptime is ...'"),
-        ("show_standby/packetlife_r2_active.raw", r"- Group", "'<interface> - Group <n>'"),
-        ("show_standby/packetlife_r2_active.raw", r"State is", "'State is ...'"),
-        ("show_redundancy_states/packetlife_r2_active.raw", r"my state", "'my state = ...'"),
-        ("show_redundancy_states/packetlife_r2_active.raw", r"peer state", "'peer state = ...'"),
-        ("show_redundancy_states/packetlife_r2_active.raw", r"Unit ID", "'Unit ID = ...'"),
-        ("show_redundancy_inter-device/packetlife_r1_standby.raw", r"inter-device state", "'Redundancy inter-device"),
-        ("show_crypto_session/packetlife_r2_crypto_map.raw", r"^Interface: FastEthernet0/0", "'Interface: ...'"),
-        ("show_crypto_ipsec_sa/packetlife_r2_hub.raw", r"current_peer", "'current_peer ...'"),
-        ("show_crypto_isakmp_sa/ipv6_block_form.raw", r"dst: 2001:DB8:0:1::10", "'the dst column"),
+        ("cisco_ios/show_version/packetlife_7200_reload.raw", r"uptime is", "'<hostname> uptime is ...'"),
+        ("cisco_ios/show_standby/packetlife_r2_active.raw", r"- Group", "'<interface> - Group <n>'"),
+        ("cisco_ios/show_standby/packetlife_r2_active.raw", r"State is", "'State is ...'"),
+        ("cisco_ios/show_redundancy_states/packetlife_r2_active.raw", r"my state", "'my state = ...'"),
+        ("cisco_ios/show_redundancy_states/packetlife_r2_active.raw", r"peer state", "'peer state = ...'"),
+        ("cisco_ios/show_redundancy_states/packetlife_r2_active.raw", r"Unit ID", "'Unit ID = ...'"),
+        (
+            "cisco_ios/show_redundancy_inter-device/packetlife_r1_standby.raw",
+            r"inter-device state",
+            "'Redundancy inter-device",
+        ),
+        (
+            "cisco_ios/show_crypto_session/packetlife_r2_crypto_map.raw",
+            r"^Interface: FastEthernet0/0",
+            "'Interface: ...'",
+        ),
+        ("cisco_ios/show_crypto_ipsec_sa/packetlife_r2_hub.raw", r"current_peer", "'current_peer ...'"),
+        ("cisco_ios/show_crypto_isakmp_sa/ipv6_block_form.raw", r"dst: 2001:DB8:0:1::10", "'the dst column"),
+        (
+            "cisco_xe/show_redundancy_application_group_all/synthetic_active_peer_standby_hot.raw",
+            r"My Role",
+            "'My Role: ...'",
+        ),
+        (
+            "cisco_xe/show_redundancy_application_group_all/synthetic_active_peer_standby_hot.raw",
+            r"Peer Role",
+            "'Peer Role",
+        ),
+        (
+            "cisco_xe/show_redundancy_application_group_all/synthetic_active_peer_standby_hot.raw",
+            r"^\s*RF state",
+            "'RF state",
+        ),
+        (
+            "cisco_xe/show_redundancy_application_group_all/synthetic_unhealthy_two_groups_cold_and_down_wrapped.raw",
+            r"My Role: INIT",
+            "record 2 of 2 has no 'My Role: ...'",
+        ),
+        ("cisco_xe/show_redundancy_application_if-mgr_group/synthetic_active_no_shut.raw", r"Shut", "'Shut ...'"),
+        ("cisco_xe/show_redundancy_application_if-mgr_group/synthetic_active_no_shut.raw", r"VIP", "'VIP ...'"),
     ],
 )
 def test_missing_required_line_is_named(fixture: str, drop: str, named: str) -> None:
@@ -380,7 +467,7 @@ def test_missing_required_line_is_named(fixture: str, drop: str, named: str) -> 
 
 
 def test_show_version_without_uptime_is_truncated_not_no_match() -> None:
-    command, text = _without("show_version/packetlife_7200_reload.raw", r"uptime is")
+    command, text = _without("cisco_ios/show_version/packetlife_7200_reload.raw", r"uptime is")
     error = _error(command, text)
     assert "has no '<hostname> uptime is ...' line" in error.message
 

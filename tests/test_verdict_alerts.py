@@ -4,24 +4,38 @@ dashboards/prometheus/ipsecha-rules.yml agree on every condition and its
 severity. One table says it (PAIR_RULES, MONITOR_ALERTS and SYSLOG_ALERTS in
 ipsec_ha_monitor/health.py); this file walks every alert of the rules file and
 every verdict rule against it, then judges each rule failing on
-snapshots built from the lab's outputs. An alert or a rule added without
-its line in the table, or a severity changed on one side only, fails here."""
+snapshots built from the lab's outputs (a classic pair's rules on the lab's
+hubs, a box-to-box pair's on IOS-XE members: tests/support/b2b.py), and
+reads each failing pair's verdict back from `check --nagios` and the
+exporter. An alert or a rule added without its line in the table, or a
+severity changed on one side only, fails here."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from support.b2b import DAY, REAL, STANDBY_COLD_RF, group, vip, write_xe_inventory
+from support.b2b import PAIR as XE_PAIR
+from support.b2b import Pair as XePair
 from support.exposition import parse_samples
 from support.paths import REPO
 from support.snapshots import snapshot_of
 
 from ipsec_ha_monitor.check import CheckResult
-from ipsec_ha_monitor.check.nagios import NAGIOS_CRITICAL, NAGIOS_OK, NAGIOS_UNKNOWN, NAGIOS_WARNING
+from ipsec_ha_monitor.check.nagios import (
+    NAGIOS_CRITICAL,
+    NAGIOS_OK,
+    NAGIOS_STATES,
+    NAGIOS_UNKNOWN,
+    NAGIOS_WARNING,
+    render_nagios,
+)
 from ipsec_ha_monitor.core import Monitor
 from ipsec_ha_monitor.export import ExportView, render
 from ipsec_ha_monitor.health import (
@@ -34,6 +48,7 @@ from ipsec_ha_monitor.health import (
     MONITOR_ALERTS,
     PAIR_RULES,
     RECOVERING,
+    RULES_BY_MODE,
     SEVERITIES,
     SYSLOG_ALERT_SEVERITY,
     SYSLOG_ALERTS,
@@ -48,7 +63,8 @@ from ipsec_ha_monitor.health import (
     evaluate_pair,
     verdict_of,
 )
-from ipsec_ha_monitor.inventory import Inventory
+from ipsec_ha_monitor.health_b2b import RgHistory
+from ipsec_ha_monitor.inventory import B2B, CLASSIC, PAIR_MODES, Inventory, load_inventory
 from ipsec_ha_monitor.lab.topology import LabPair, drop_tunnel, set_hsrp_roles
 from ipsec_ha_monitor.reloads import Reload, Switchover
 from ipsec_ha_monitor.rf_states import ACTIVE, DISABLED
@@ -64,6 +80,20 @@ def _alerts() -> dict[str, dict[str, Any]]:
 
 
 ALERTS = _alerts()
+
+
+def _mode(rule: str) -> str:
+    """The pair mode a rule is made to fail on: classic for the rules both
+    modes judge (their b2b side is tests/test_health_b2b.py's)."""
+    modes = PAIR_RULES[rule].modes
+    return CLASSIC if CLASSIC in modes else modes[0]
+
+
+@pytest.fixture
+def inventories(inventory: Inventory, tmp_path: Path) -> dict[str, Inventory]:
+    """Per pair mode, the inventory naming its pair: HUB-PAIR-1 (the lab's
+    hubs R1, R2) and XE-PAIR-1 (IOS-XE members XE1, XE2, group 1)."""
+    return {CLASSIC: inventory, B2B: load_inventory(write_xe_inventory(tmp_path))}
 
 
 def _expected_verdict(rule: str) -> str:
@@ -118,10 +148,18 @@ def test_the_table_is_whole() -> None:
     assert {VERDICT_SEVERITY[verdict] for verdict in VERDICTS} == {CRITICAL, WARNING, None}
 
 
-def test_every_verdict_rule_is_judged_in_table_order(pair: LabPair, inventory: Inventory) -> None:
-    health = _judge(pair, inventory)
-    assert [result.rule for result in health.results] == list(PAIR_RULES)
+def test_every_verdict_rule_is_judged_in_table_order(pair: LabPair, inventories: dict[str, Inventory]) -> None:
+    assert set(RULES_BY_MODE) == set(PAIR_MODES)
+    assert {name for rules in RULES_BY_MODE.values() for name in rules} == set(PAIR_RULES)  # none judged nowhere
+    health = _judge(pair, inventories[CLASSIC])
+    assert [result.rule for result in health.results] == list(RULES_BY_MODE[CLASSIC])
     assert health.verdict == HEALTHY
+    xe = XePair(pair, inventories[B2B])
+    health = xe.judge(xe.baseline())
+    assert [result.rule for result in health.results] == list(RULES_BY_MODE[B2B])
+    assert health.verdict == HEALTHY, [(r.rule, r.ok, r.message) for r in health.results if not r.ok]
+    for mode in PAIR_MODES:  # each mode's rules in the table's order
+        assert list(RULES_BY_MODE[mode]) == [name for name in PAIR_RULES if name in RULES_BY_MODE[mode]]
 
 
 # --- the verdict follows the severities ----------------------------------------------
@@ -130,33 +168,49 @@ def test_every_verdict_rule_is_judged_in_table_order(pair: LabPair, inventory: I
 NAGIOS = {CRITICAL: NAGIOS_CRITICAL, WARNING: NAGIOS_WARNING}
 
 
-@pytest.mark.parametrize("rule", list(PAIR_RULES))
-def test_a_failed_rule_gives_its_severity_to_the_verdict_and_to_check(rule: str, inventory: Inventory) -> None:
-    results = [RuleResult(name, name != rule) for name in PAIR_RULES]
+@pytest.mark.parametrize(("rule", "mode"), [(rule, mode) for rule, entry in PAIR_RULES.items() for mode in entry.modes])
+def test_a_failed_rule_gives_its_severity_to_the_verdict_and_to_check(
+    rule: str, mode: str, inventories: dict[str, Inventory]
+) -> None:
+    """On a pair of each mode the rule is judged in, among that mode's rules."""
+    judged = RULES_BY_MODE[mode]
+    results = [RuleResult(name, name != rule) for name in judged]
     verdict = verdict_of(results)
     assert verdict == _expected_verdict(rule)
-    result = _check_result(inventory, verdict, results)
+    result = _check_result(inventories[mode], verdict, results, mode)
     assert result.nagios_code == NAGIOS[PAIR_RULES[rule].severity]
     assert result.exit_code == 1  # a known fault, whatever its severity
     # A part not judged never hides a known fault ...
-    partly = [RuleResult(name, None if name != rule and i % 2 else name != rule) for i, name in enumerate(PAIR_RULES)]
+    partly = [RuleResult(name, None if name != rule and i % 2 else name != rule) for i, name in enumerate(judged)]
     assert verdict_of(partly, every_member_polled=False) == verdict
 
 
 def test_the_worst_severity_wins() -> None:
-    def verdict(*failed: str) -> str:
-        return verdict_of([RuleResult(name, name not in failed) for name in PAIR_RULES])
+    def verdict(*failed: str, mode: str = CLASSIC) -> str:
+        return verdict_of([RuleResult(name, name not in failed) for name in RULES_BY_MODE[mode]])
 
     assert verdict("no_preempt", "no_ipsec_errors_rising") == DEGRADED
     assert verdict("no_unexpected_reload", "no_preempt") == RECOVERING  # critical: the reload pages
     assert verdict("no_unexpected_reload", "peer_standby_hot") == UNHEALTHY  # the pair does not work yet
     assert verdict("no_preempt", "peer_standby_hot") == UNHEALTHY
     assert verdict() == HEALTHY
-    assert verdict_of([RuleResult(name, True) for name in PAIR_RULES], every_member_polled=False) == UNKNOWN
+    assert verdict("rg_no_preempt", "rg_control_link_clean", "no_ipsec_errors_rising", mode=B2B) == DEGRADED
+    assert verdict("no_unexpected_reload", "rg_priority_not_decremented", mode=B2B) == RECOVERING
+    assert verdict("no_unexpected_reload", "rg_single_active", mode=B2B) == UNHEALTHY
+    assert verdict("rg_no_preempt", "rg_peer_standby_hot", mode=B2B) == UNHEALTHY
+    assert verdict(mode=B2B) == HEALTHY
+    for mode in PAIR_MODES:
+        every = [RuleResult(name, True) for name in RULES_BY_MODE[mode]]
+        assert verdict_of(every, every_member_polled=False) == UNKNOWN
 
 
-def _check_result(inventory: Inventory, verdict: str, results: list[RuleResult]) -> CheckResult:
-    health = PairHealth("HUB-PAIR-1", ("R1", "R2"), verdict, "R2", ("R2",), tuple(results))
+# Per mode, the pair judged and its members.
+PAIR_NAMES = {CLASSIC: ("HUB-PAIR-1", ("R1", "R2")), B2B: (XE_PAIR, ("XE1", "XE2"))}
+
+
+def _check_result(inventory: Inventory, verdict: str, results: list[RuleResult], mode: str = CLASSIC) -> CheckResult:
+    name, members = PAIR_NAMES[mode]
+    health = PairHealth(name, members, verdict, members[1], (members[1],), tuple(results), mode=mode)
     return CheckResult(inventory, 0.0, 1.0, {}, (health,), (), ())
 
 
@@ -267,8 +321,50 @@ def _split_brain(pair: LabPair, inventory: Inventory) -> PairHealth:
     return _judge(pair, inventory)
 
 
-# Per rule, the pair made to fail it (the lab's router state set by hand).
-SCENARIOS: dict[str, Callable[[LabPair, Inventory], PairHealth]] = {
+# --- box-to-box pairs: IOS-XE members' group records set by hand --------------------
+
+Scenario = Callable[[LabPair, Inventory], PairHealth]
+
+
+def _b2b(**overrides: object) -> Scenario:
+    """XE-PAIR-1 polled once, its baseline changed by `overrides`
+    (XePair.baseline's `xe1_<field>=`, `xe2_<field>=`)."""
+
+    def judge(pair: LabPair, inventory: Inventory) -> PairHealth:
+        xe = XePair(pair, inventory)
+        return xe.judge(xe.baseline(**overrides))
+
+    return judge
+
+
+def _b2b_polls(*polls: dict[str, object]) -> Scenario:
+    """XE-PAIR-1 polled once a minute, each poll the baseline changed by
+    its overrides (both members up all along), RgHistory taking every poll
+    in as the Monitor does; judged at the last poll."""
+
+    def judge(pair: LabPair, inventory: Inventory) -> PairHealth:
+        xe, watched, history = XePair(pair, inventory), inventory.pairs[XE_PAIR], RgHistory()
+        for minute, overrides in enumerate(polls):
+            at = 60.0 * minute
+            uptimes = {"xe1_uptime": 3 * DAY + int(at), "xe2_uptime": 3 * DAY + int(at)}
+            snapshots = xe.baseline(at=at, **{**uptimes, **overrides})
+            history.observe(watched, snapshots)
+        return xe.judge(snapshots, rg_history=history.view(watched, at))
+
+    return judge
+
+
+# XE2 takes the ACTIVE role (and the VIP) from a steady XE1: what preempt does.
+_SWAPPED = {
+    "xe1_groups": (group("STANDBY"),),
+    "xe2_groups": (group("ACTIVE"),),
+    "xe1_vips": (vip(False),),
+    "xe2_vips": (vip(True),),
+}
+
+# Per rule, the pair made to fail it (the lab's router state set by hand),
+# a pair of the rule's mode (_mode), given that mode's inventory.
+SCENARIOS: dict[str, Scenario] = {
     "one_rf_active": lambda pair, inventory: (pair.r1.set_rf(ACTIVE, DISABLED), _judge(pair, inventory))[1],
     "peer_standby_hot": lambda pair, inventory: (pair.r2.set_rf(ACTIVE, NEGOTIATION), _judge(pair, inventory))[1],
     "duplex": _simplex,
@@ -301,6 +397,22 @@ SCENARIOS: dict[str, Callable[[LabPair, Inventory], PairHealth]] = {
             Switchover("HUB-PAIR-1", 1_000_000.0 + n, *(("R1", "R2") if n % 2 else ("R2", "R1"))) for n in range(3)
         ),
     ),
+    # Both ACTIVE, each still seeing a STANDBY HOT peer: the split brain alone.
+    "rg_single_active": _b2b(xe2_groups=(group("ACTIVE"),)),
+    "rg_active_present": _b2b(xe1_groups=(group("STANDBY"),), xe2_groups=(group("INIT"),)),
+    "rg_peer_standby_hot": _b2b(xe1_groups=(group("ACTIVE", peer_rf_state=STANDBY_COLD_RF),)),
+    "rg_peer_communicating": _b2b(xe1_groups=(group("ACTIVE", peer_present=False),)),
+    "rg_up": _b2b(xe2_groups=(group("STANDBY", faults_up=False, faults_state="Down"),)),
+    "rg_priority_above_threshold": _b2b(xe2_groups=(group("STANDBY", runtime_priority=100, priority=100),)),
+    "rg_priority_not_decremented": _b2b(xe1_groups=(group("ACTIVE", runtime_priority=140, priority=150),)),
+    "rg_no_flapping": _b2b_polls(
+        {}, {"xe1_groups": (group("ACTIVE", role_changes_to_active=(REAL.role_changes_to_active or 0) + 3),)}
+    ),
+    "rg_control_link_clean": _b2b_polls(
+        {}, {"xe2_groups": (group("STANDBY", packet_loss=(REAL.packet_loss or 0) + 3),)}
+    ),
+    "rg_vip_single_owner": _b2b(xe2_vips=(vip(True),)),
+    "rg_no_preempt": _b2b_polls({}, _SWAPPED),
 }
 
 
@@ -308,20 +420,48 @@ def test_every_rule_has_a_scenario() -> None:
     assert set(SCENARIOS) == set(PAIR_RULES)
 
 
+# What a scenario cannot fail alone, each as bad as the rule (same severity,
+# same event-ness): the classic split brain also has the wrong hub HSRP active.
+ALSO_FAILED = {"single_hsrp_active": {"hsrp_active_is_rf_active"}}
+
+
 @pytest.mark.parametrize("rule", list(PAIR_RULES))
 def test_a_pair_failing_the_rule_gets_the_verdict_of_its_severity(
-    rule: str, pair: LabPair, inventory: Inventory
+    rule: str, pair: LabPair, inventories: dict[str, Inventory]
 ) -> None:
-    health = SCENARIOS[rule](pair, inventory)
+    health = SCENARIOS[rule](pair, inventories[_mode(rule)])
+    assert health.mode == _mode(rule)
     failed = {result.rule for result in health.failed}
-    assert rule in failed, [(r.rule, r.ok, r.message) for r in health.results]
-    # What else fails with it is as bad (split brain is also the wrong hub
-    # HSRP active): the verdict is the rule's own.
+    assert failed == {rule, *ALSO_FAILED.get(rule, ())}, [(r.rule, r.ok, r.message) for r in health.results]
+    # What else fails with it is as bad: the verdict is the rule's own.
     assert {(PAIR_RULES[name].severity, PAIR_RULES[name].event) for name in failed} == {
         (PAIR_RULES[rule].severity, PAIR_RULES[rule].event)
     }, failed
     assert health.verdict == _expected_verdict(rule)
     assert VERDICT_SEVERITY[health.verdict] == PAIR_RULES[rule].severity
+
+
+@pytest.mark.parametrize("rule", list(PAIR_RULES))
+def test_check_and_the_exporter_say_the_failing_pairs_verdict(
+    rule: str, pair: LabPair, inventories: dict[str, Inventory]
+) -> None:
+    """`check --nagios` names the pair with the failed rule under the
+    rule's severity; the exporter's ipsecha_pair_verdict says the verdict
+    and ipsecha_pair_rule_ok the failed rules, as the alerts read them."""
+    inventory = inventories[_mode(rule)]
+    health = SCENARIOS[rule](pair, inventory)
+    failed = {result.rule for result in health.failed}
+    code, text = render_nagios(CheckResult(inventory, 0.0, 1.0, {}, (health,), (), ()))
+    assert code == NAGIOS[PAIR_RULES[rule].severity]
+    status = text.splitlines()[0]
+    assert status.startswith(f"IPSECHA {NAGIOS_STATES[code]} - 1 pair {health.verdict}: {health.pair} ("), status
+    assert f"{health.pair} ({', '.join(result.rule for result in health.failed)})" in status, status
+    samples = parse_samples(render(ExportView(inventory, {}, [health], {}, now=1_000_010.0)).decode())
+    states = {dict(key)["verdict"]: value for key, value in samples["ipsecha_pair_verdict"].items()}
+    assert states == {verdict: float(verdict == _expected_verdict(rule)) for verdict in VERDICTS}
+    rule_ok = {dict(key)["rule"]: value for key, value in samples["ipsecha_pair_rule_ok"].items()}
+    assert {name for name, value in rule_ok.items() if value == 0} == failed
+    assert set(rule_ok) <= set(RULES_BY_MODE[_mode(rule)])
 
 
 def test_the_exporter_and_the_dashboards_show_every_verdict(pair: LabPair, inventory: Inventory) -> None:

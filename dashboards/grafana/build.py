@@ -86,6 +86,13 @@ HSRP_CODES = {0: "disabled", **{index + 1: state for index, state in enumerate(H
 HSRP_COLORS = {"active": GREEN, "standby": BLUE, "speak": YELLOW, "listen": YELLOW, "learn": ORANGE, "init": ORANGE}
 
 
+# Box-to-box redundancy group role (My Role, Peer Role) as a number, built in
+# PromQL like the HSRP code: 0 when none of these roles is set (a role IOS
+# prints outside them, such as DISABLED).
+RG_ROLE_CODES = {0: "other", 1: "init", 2: "standby", 3: "active"}
+RG_ROLE_COLORS = {"active": GREEN, "standby": BLUE, "init": ORANGE, "other": RED}
+
+
 def value_mappings(values: Mapping[int, tuple[str, str]]) -> list[Json]:
     """Grafana value mappings: code -> (text, color)."""
     options = {
@@ -202,6 +209,19 @@ def hsrp_state_code(matchers: str) -> str:
         f"max by (pair, device) (\n  (\n    {states}\n  )\n"
         f"  and on (pair, group_name) ipsecha_redundancy_stateful_group_info{{{PAIRS}}}\n)"
     )
+
+
+def rg_role_code(metric: str, matchers: str) -> str:
+    """The role code (RG_ROLE_CODES) of each member and group: every role
+    series times its code, so the max is the code of the role set to 1."""
+    roles = "\n    or ".join(
+        f'{metric}{{{matchers}, role="{role}"}} * {code}' for code, role in RG_ROLE_CODES.items() if code
+    )
+    return f"max by (pair, device, group) (\n  (\n    {roles}\n  )\n)"
+
+
+def rg_role_mappings() -> list[Json]:
+    return value_mappings({code: (role.upper(), RG_ROLE_COLORS[role]) for code, role in RG_ROLE_CODES.items()})
 
 
 # --- panels -------------------------------------------------------------------
@@ -1015,6 +1035,7 @@ def pair() -> Json:
             text_mode="value_and_name",
         ),
     ]
+    box_to_box = b2b_panels()
     panels = [
         (row("Exporter and alerts"), 24, 1),
         *((item, 3, 4) for item in health),
@@ -1031,6 +1052,8 @@ def pair() -> Json:
         (peer_state, 12, 7),
         (link, 12, 7),
         (syslog, 24, 7),
+        (row("Box-to-box redundancy groups (IOS-XE)"), 24, 1),
+        *box_to_box,
         (row("IPsec"), 24, 1),
         (traffic, 12, 8),
         (errors, 12, 8),
@@ -1074,10 +1097,121 @@ def pair() -> Json:
         PAIR_UID,
         "IPsec HA: pair detail",
         "One IPsec stateful failover hub pair: HSRP and RF states over time, switchovers and reloads, "
-        "per-branch IPsec traffic and SAs, and polling health.",
+        "per-branch IPsec traffic and SAs, and polling health; for an IOS-XE box-to-box pair, its redundancy "
+        "groups.",
         layout(panels),
         annotations,
     )
+
+
+def b2b_panels() -> list[tuple[Json, int, int]]:
+    """The IOS-XE box-to-box row of the pair dashboard (pairs of mode b2b;
+    empty for a classic pair): per redundancy group and member, the roles,
+    RF states, priorities against the inventory's failover threshold, the
+    control link, the takeovers the exporter counted and who owns the VIPs."""
+    group_legend = "{{device}} group {{group}}"
+    roles = state_timeline(
+        "Group role",
+        "My Role of each member in each redundancy group (show redundancy application group all). One ACTIVE and "
+        "one STANDBY per group is the goal; both ACTIVE is a split brain (IpsechaRgSplitBrain), none ACTIVE while "
+        "both answer IpsechaRgNoActive.",
+        refs((rg_role_code("ipsecha_rg_role", HUBS), group_legend)),
+        rg_role_mappings(),
+    )
+    rf = state_timeline(
+        "Group RF state and peer RF state",
+        "Each member's RF state in the group and its peer's as it reports it. The ACTIVE member's peer should be "
+        "STANDBY HOT: otherwise past the reload timer IpsechaRgPeerNotStandbyHot fires.",
+        refs(
+            (f"max by (pair, device, group) (ipsecha_rg_rf_state{{{HUBS}}})", group_legend),
+            (f"max by (pair, device, group) (ipsecha_rg_peer_rf_state{{{HUBS}}})", "{{device}} group {{group}} peer"),
+        ),
+        rf_mappings(rf_timeline_color),
+    )
+    peer = state_timeline(
+        "Peer presence, communication and control interface",
+        "Peer Presence, Peer Comm and the control interface (Ctrl Intf(s) state) as each member reports them: any "
+        "of them down raises IpsechaRgPeerLost.",
+        refs(
+            (f"max by (pair, device, group) (ipsecha_rg_peer_present{{{HUBS}}})", "{{device}} group {{group}} present"),
+            (f"max by (pair, device, group) (ipsecha_rg_peer_comm{{{HUBS}}})", "{{device}} group {{group}} comm"),
+            (
+                f"max by (pair, device, group) (ipsecha_rg_control_interface_up{{{HUBS}}})",
+                "{{device}} group {{group}} control interface",
+            ),
+        ),
+        boolean_mappings("Up", "Down"),
+    )
+    priority = timeseries(
+        "Runtime vs configured priority",
+        "Each member's runtime priority (the configured one less the decrements of tracked objects that are down), "
+        "its configured priority, and the inventory's failover threshold for the group. Runtime below configured "
+        "raises IpsechaRgPriorityDecremented; at or below the threshold IpsechaRgPriorityAtThreshold.",
+        refs(
+            (
+                f"max by (pair, device, group) (ipsecha_rg_runtime_priority{{{HUBS}}})",
+                "{{device}} group {{group}} runtime",
+            ),
+            (f"max by (pair, device, group) (ipsecha_rg_priority{{{HUBS}}})", "{{device}} group {{group}} configured"),
+            (f"max by (pair, group) (ipsecha_rg_failover_threshold{{{PAIRS}}})", "group {{group}} failover threshold"),
+        ),
+        unit="none",
+        stepped=True,
+    )
+    link = timeseries(
+        "Control link: hellos lost and authentication failures",
+        "Hello packets lost on the group's control link (each side's Pkt Loss) and hellos failing authentication, "
+        "per interval: any rise raises IpsechaRgControlLinkErrors for 10 minutes.",
+        refs(
+            (
+                "max by (pair, device, group, side) "
+                f"(increase(ipsecha_rg_hello_packets_lost_total{{{HUBS}}}[$__rate_interval]))",
+                "{{device}} group {{group}} lost ({{side}})",
+            ),
+            (
+                "max by (pair, device, group) "
+                f"(increase(ipsecha_rg_authentication_failures_total{{{HUBS}}}[$__rate_interval]))",
+                "{{device}} group {{group}} auth failures",
+            ),
+        ),
+        unit="short",
+        stepped=True,
+    )
+    takeovers = stat(
+        "Takeovers (1h)",
+        "Takeovers of the ACTIVE role within the last hour, per group and cause, as the exporter saw them (fault, "
+        "peer_lost, preempt, unknown). A preempt raises IpsechaRgPreempted; role changes plus fault switchovers "
+        "reaching 3 within the hour IpsechaRgFlapping.",
+        [
+            target(
+                f"round(max by (pair, group, cause) (increase(ipsecha_rg_takeovers_total{{{PAIRS}}}[1h])))",
+                "group {{group}} {{cause}}",
+            )
+        ],
+        steps=HANDOVERS,
+        text_mode="value_and_name",
+    )
+    vips = state_timeline(
+        "VIP ownership",
+        "Which member answers for each virtual IP of each group (`no shut` in show redundancy application if-mgr "
+        "group): one owner per VIP; both is IpsechaRgVipOnBoth.",
+        refs(
+            (
+                f"max by (pair, device, group, vip) (ipsecha_rg_vip_owned{{{HUBS}}})",
+                "{{device}} group {{group}} {{vip}}",
+            )
+        ),
+        value_mappings({0: ("shut", BLUE), 1: ("owner", GREEN)}),
+    )
+    return [
+        (roles, 12, 7),
+        (rf, 12, 7),
+        (peer, 12, 7),
+        (vips, 12, 7),
+        (priority, 12, 8),
+        (link, 12, 8),
+        (takeovers, 24, 4),
+    ]
 
 
 # --- checks -------------------------------------------------------------------

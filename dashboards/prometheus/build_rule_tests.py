@@ -411,6 +411,12 @@ def reload_texts(device: str, pair: str, boot: str, cause: str, reason: str = ""
             " the traceback.",
         ),
         "power": ("a power loss" + said, " It lost power" + (f' (`show version`: "{reason}")' if reason else "") + "."),
+        "rg_reload": (
+            "its redundancy group reloaded it",
+            " Its box-to-box redundancy group asked for it (`reload events: local request` rose on it, or `peer"
+            " request` on its peer, in `show redundancy application group all`): IOS-XE reloads a member that loses"
+            " the ACTIVE role unless the group runs in protected mode. A reload by the group is never expected.",
+        ),
         "unknown": (
             "cause unknown" + said,
             " Neither its log nor `show version` (" + (f'reason "{reason}"' if reason else "no reason given") + ")"
@@ -1863,7 +1869,337 @@ def build() -> str:
             ],
         )
     )
+    out += xe_cases()
     return "".join(out)
+
+
+# --- IOS-XE box-to-box pairs ---------------------------------------------------
+
+XP = "XE-PAIR-1"
+RG_ALERTS = [name for name in ALERTS if name.startswith("IpsechaRg")]
+
+
+def xe(
+    d,
+    *,
+    role,
+    peer_rf,
+    group="1",
+    up="1x90",
+    peer_role=None,
+    present="1x90",
+    comm="1x90",
+    ctrl="1x90",
+    admin="1x90",
+    oper="1x90",
+    faults="1x90",
+    runtime="150x90",
+    priority="150x90",
+    to_active="10x90",
+    switchovers="8x90",
+    lost="0x90",
+    peer_lost="0x90",
+    auth="0x90",
+    vip=None,
+    uptime=None,
+    boots=None,
+) -> str:
+    """One member of XE-PAIR-1 and one redundancy group: `role` is a promtool value string per role
+    ("active", "standby", "init"), given as {role: values}; `vip`: the values of ipsecha_rg_vip_owned for
+    10.0.0.3 on GigabitEthernet0/0/3 (none if not given); `uptime`/`boots` as hub()'s."""
+    L = dev(d, XP)
+    G = L + f',group="{group}"'
+    out = s("ipsecha_device_up", L, up) + s("ipsecha_data_age_seconds", L, "1x90")
+    if uptime:
+        out += s("ipsecha_uptime_seconds", L, uptime)
+        for values_, why, how, boot in boots or [("1x90", "reload", "operator", BOOT0)]:
+            out += reload_info(L, values_, why, how, boot)
+    for name, values_ in role.items():
+        out += s("ipsecha_rg_role", G + f',role="{name}"', values_)
+    for name, values_ in (peer_role or {}).items():
+        out += s("ipsecha_rg_peer_role", G + f',role="{name}"', values_)
+    for metric, values_ in (
+        ("ipsecha_rg_peer_rf_state", peer_rf),
+        ("ipsecha_rg_peer_present", present),
+        ("ipsecha_rg_peer_comm", comm),
+        ("ipsecha_rg_control_interface_up", ctrl),
+        ("ipsecha_rg_admin_up", admin),
+        ("ipsecha_rg_oper_up", oper),
+        ("ipsecha_rg_faults_up", faults),
+        ("ipsecha_rg_runtime_priority", runtime),
+        ("ipsecha_rg_priority", priority),
+        ("ipsecha_rg_fault_switchovers_total", switchovers),
+        ("ipsecha_rg_authentication_failures_total", auth),
+    ):
+        out += s(metric, G, values_)
+    out += s("ipsecha_rg_role_changes_total", G + ',to="active"', to_active)
+    out += s("ipsecha_rg_hello_packets_lost_total", G + ',side="local"', lost)
+    out += s("ipsecha_rg_hello_packets_lost_total", G + ',side="peer"', peer_lost)
+    if vip:
+        out += s("ipsecha_rg_vip_owned", G + ',interface="GigabitEthernet0/0/3",vip="10.0.0.3"', vip)
+    return out
+
+
+ACTIVE_ROLE = {"active": "1x90", "standby": "0x90", "init": "0x90"}
+STANDBY_ROLE = {"active": "0x90", "standby": "1x90", "init": "0x90"}
+
+
+def xe_baseline(xe1: dict | None = None, xe2: dict | None = None) -> str:
+    """A healthy XE pair: XE1 ACTIVE in group 1 (priority 200, its peer STANDBY HOT) owning the VIP, XE2
+    STANDBY (150); the inventory's failover threshold 140."""
+    one = dict(role=ACTIVE_ROLE, peer_rf="8x90", runtime="200x90", priority="200x90", vip="1x90") | (xe1 or {})
+    two = dict(role=STANDBY_ROLE, peer_rf="13x90", vip="0x90") | (xe2 or {})
+    return (
+        xe("XE1", **one)
+        + xe("XE2", **two)
+        + s("ipsecha_rg_failover_threshold", f'instance="exporter:9477",job="ipsecha",pair="{XP}",group="1"', "140x90")
+    )
+
+
+def rg(**labels: str) -> dict[str, str]:
+    return {"pair": XP, "group": "1", **labels}
+
+
+def xe_cases() -> list[str]:
+    out = []
+    x1, x2 = {"device": "XE1"}, {"device": "XE2"}
+    out.append(
+        test(
+            "IOS-XE box-to-box pair XE-PAIR-1 (XE1 ACTIVE in redundancy group 1, XE2 STANDBY HOT, the VIP on XE1),\n"
+            "healthy for 90 minutes: no alert at all.",
+            xe_baseline(xe1={"uptime": "1814400+60x90"}, xe2={"uptime": "1814400+60x90"}),
+            [*quiet("5m"), *quiet("45m"), *quiet("90m")],
+        )
+    )
+    split = crit(alertname="IpsechaRgSplitBrain", **rg())
+    vip_both = crit(alertname="IpsechaRgVipOnBoth", **rg(vip="10.0.0.3"))
+    lost1 = crit(alertname="IpsechaRgPeerLost", **rg(**x1))
+    lost2 = crit(alertname="IpsechaRgPeerLost", **rg(**x2))
+    out.append(
+        test(
+            "The control link is cut at 10: both members go ACTIVE with Peer Comm No and the control interface\n"
+            "down, and both hold the VIP `no shut`. Split brain, VIP on both and peer lost on both from 11; the\n"
+            "ACTIVE member's peer not STANDBY HOT is the split brain's alone. Mended at 40.",
+            xe_baseline(
+                xe1={"peer_rf": "8x9 1x29 8x50", "comm": "1x9 0x29 1x50", "ctrl": "1x9 0x29 1x50"},
+                xe2={
+                    "role": {"active": "0x9 1x29 0x50", "standby": "1x9 0x29 1x50", "init": "0x90"},
+                    "peer_rf": "13x9 1x29 13x50",
+                    "comm": "1x9 0x29 1x50",
+                    "ctrl": "1x9 0x29 1x50",
+                    "vip": "0x9 1x29 0x50",
+                },
+            ),
+            [
+                *quiet("9m", *RG_ALERTS),
+                *quiet("10m", *RG_ALERTS),
+                ("IpsechaRgSplitBrain", "11m", [(split, 2)]),
+                ("IpsechaRgVipOnBoth", "11m", [(vip_both, 2)]),
+                ("IpsechaRgPeerLost", "11m", [(lost1, 0), (lost2, 0)]),
+                *quiet("13m", "IpsechaRgPeerNotStandbyHot", "IpsechaRgNoActive"),
+                ("IpsechaRgSplitBrain", "30m", [(split, 2)]),
+                *quiet("45m", *RG_ALERTS),
+            ],
+        )
+    )
+    no_active = crit(alertname="IpsechaRgNoActive", **rg())
+    out.append(
+        test(
+            "XE1 drops to INIT at 10 while XE2 stays STANDBY: both answer, none ACTIVE, paged at 11. XE1 answers\n"
+            "no poll from 30 (its series gone): a member that is not polled is not one that is not ACTIVE.",
+            xe_baseline(
+                xe1={
+                    "up": "1x29 0x60",
+                    "role": {"active": "1x9 0x19 stale", "standby": "0x29 stale", "init": "0x9 1x19 stale"},
+                    "peer_rf": "8x29 stale",
+                    "present": "1x29 stale",
+                    "comm": "1x29 stale",
+                    "ctrl": "1x29 stale",
+                    "admin": "1x29 stale",
+                    "oper": "1x29 stale",
+                    "faults": "1x29 stale",
+                    "runtime": "200x29 stale",
+                    "priority": "200x29 stale",
+                    "to_active": "10x29 stale",
+                    "switchovers": "8x29 stale",
+                    "lost": "0x29 stale",
+                    "peer_lost": "0x29 stale",
+                    "auth": "0x29 stale",
+                    "vip": "1x9 0x19 stale",
+                },
+                xe2={"peer_rf": "13x9 2x80"},
+            ),
+            [
+                *quiet("10m", "IpsechaRgNoActive"),
+                ("IpsechaRgNoActive", "11m", [(no_active, 0)]),
+                ("IpsechaRgNoActive", "29m", [(no_active, 0)]),
+                *quiet("35m", "IpsechaRgNoActive", "IpsechaRgSplitBrain", "IpsechaRgPeerNotStandbyHot"),
+                *quiet("80m", "IpsechaRgNoActive"),
+            ],
+        )
+    )
+    not_hot = crit(alertname="IpsechaRgPeerNotStandbyHot", **rg(**x1))
+    xe2_back = "1x9 stale _x9 1x70"
+    out.append(
+        test(
+            "XE2 (STANDBY) reloads at 10: it answers no poll 10-19 while XE1 reports it DISABLED (not judged: not\n"
+            "polled), comes back at 20 in INIT and walks STANDBY COLD to STANDBY HOT at 22 (within the reload\n"
+            "timer: never paged). From 40 XE1 reports it STANDBY COLD (4) again: paged at 42, for: 2m.",
+            xe_baseline(
+                xe1={"peer_rf": "8x9 1x9 2 4 8x17 4x50", "present": "1x9 0x9 1x70"},
+                xe2={
+                    "up": "1x9 0x9 1x70",
+                    "role": {
+                        "active": "0x9 stale _x9 0x70",
+                        "standby": "1x9 stale _x9 0 0 1x68",
+                        "init": "0x9 stale _x9 1 1 0x68",
+                    },
+                    "peer_rf": "13x9 stale _x9 13x70",
+                    "present": xe2_back,
+                    "comm": xe2_back,
+                    "ctrl": xe2_back,
+                    "admin": xe2_back,
+                    "oper": xe2_back,
+                    "faults": xe2_back,
+                    "runtime": "150x9 stale _x9 150x70",
+                    "priority": "150x9 stale _x9 150x70",
+                    "to_active": "10x9 stale _x9 10x70",
+                    "switchovers": "8x9 stale _x9 8x70",
+                    "lost": "0x9 stale _x9 0x70",
+                    "peer_lost": "0x9 stale _x9 0x70",
+                    "auth": "0x9 stale _x9 0x70",
+                    "vip": "0x9 stale _x9 0x70",
+                },
+            ),
+            [
+                *quiet("15m", "IpsechaRgPeerNotStandbyHot", "IpsechaRgNoActive", "IpsechaRgSplitBrain"),
+                *quiet("19m", "IpsechaRgPeerNotStandbyHot"),
+                *quiet("22m", "IpsechaRgPeerNotStandbyHot", "IpsechaRgNoActive", "IpsechaRgSplitBrain"),
+                *quiet("41m", "IpsechaRgPeerNotStandbyHot"),
+                ("IpsechaRgPeerNotStandbyHot", "42m", [(not_hot, 4)]),
+                ("IpsechaRgPeerNotStandbyHot", "80m", [(not_hot, 4)]),
+            ],
+        )
+    )
+    down = crit(alertname="IpsechaRgDown", **rg(**x2))
+    out.append(
+        test(
+            "XE2's group faults at 10 (RG Faults state Down) until 20, then is shut (Administrative State\n"
+            "Shutdown) 40-50: each paged after a minute, resolved once Up again.",
+            xe_baseline(xe2={"faults": "1x9 0x9 1x70", "admin": "1x39 0x9 1x40"}),
+            [
+                *quiet("10m", "IpsechaRgDown"),
+                ("IpsechaRgDown", "11m", [(down, 0)]),
+                *quiet("25m", "IpsechaRgDown"),
+                ("IpsechaRgDown", "45m", [(down, 0)]),
+                *quiet("60m", "IpsechaRgDown"),
+            ],
+        )
+    )
+    decremented = warn(alertname="IpsechaRgPriorityDecremented", **rg(**x1))
+    at_threshold = crit(alertname="IpsechaRgPriorityAtThreshold", **rg(**x1))
+    out.append(
+        test(
+            "A tracked object of XE1 falls at 10 (runtime priority 190 under the configured 200; paged at 12, a\n"
+            "warning), a second one at 30 (140: the inventory's failover threshold 140 reached, paged at 31).\n"
+            "Group 2 has no threshold in the inventory: its priority 50 is never judged against one.",
+            xe_baseline(xe1={"runtime": "200x9 190x19 140x60"})
+            + xe("XE1", group="2", role=ACTIVE_ROLE, peer_rf="8x90", runtime="50x90", priority="50x90"),
+            [
+                *quiet("11m", "IpsechaRgPriorityDecremented", "IpsechaRgPriorityAtThreshold"),
+                ("IpsechaRgPriorityDecremented", "12m", [(decremented, 190)]),
+                *quiet("30m", "IpsechaRgPriorityAtThreshold"),
+                ("IpsechaRgPriorityAtThreshold", "31m", [(at_threshold, 140)]),
+                ("IpsechaRgPriorityDecremented", "31m", [(decremented, 140)]),
+            ],
+        )
+    )
+    flapping = crit(alertname="IpsechaRgFlapping", **rg())
+    out.append(
+        test(
+            "Role changes to ACTIVE on XE1 at 10 and on XE2 at 20, a fault switchover on XE1 at 30: 3 within the\n"
+            "hour, paged at 30 until the first leaves the hour (at 70).",
+            xe_baseline(xe1={"to_active": "10x9 11x81", "switchovers": "8x29 9x61"}, xe2={"to_active": "10x19 11x71"}),
+            [
+                *quiet("25m", "IpsechaRgFlapping"),
+                ("IpsechaRgFlapping", "30m", [(flapping, 3)]),
+                ("IpsechaRgFlapping", "65m", [(flapping, 3)]),
+                *quiet("75m", "IpsechaRgFlapping"),
+            ],
+        )
+    )
+    link1 = warn(alertname="IpsechaRgControlLinkErrors", **rg(**x1))
+    link2 = warn(alertname="IpsechaRgControlLinkErrors", **rg(**x2))
+    out.append(
+        test(
+            "XE1 loses 5 hellos at 20 (its own Pkt Loss), XE2 counts an authentication failure at 50: each paged at\n"
+            "once for the 10 minutes after.",
+            xe_baseline(xe1={"lost": "0x19 5x71"}, xe2={"auth": "0x49 1x41"}),
+            [
+                *quiet("19m", "IpsechaRgControlLinkErrors"),
+                ("IpsechaRgControlLinkErrors", "20m", [(link1, 5)]),
+                ("IpsechaRgControlLinkErrors", "29m", [(link1, 5)]),
+                *quiet("31m", "IpsechaRgControlLinkErrors"),
+                ("IpsechaRgControlLinkErrors", "50m", [(link2, 1)]),
+                *quiet("61m", "IpsechaRgControlLinkErrors"),
+            ],
+        )
+    )
+    preempted = warn(alertname="IpsechaRgPreempted", **rg())
+    pair_labels = f'instance="exporter:9477",job="ipsecha",pair="{XP}"'
+    out.append(
+        test(
+            "The exporter counts a takeover by preempt in group 1 at 20: a warning for the hour after. A takeover\n"
+            "after a fault in group 2 at 40 is no preempt.",
+            xe_baseline()
+            + s("ipsecha_rg_takeovers_total", pair_labels + ',group="1",cause="preempt"', "0x19 1x71")
+            + s("ipsecha_rg_takeovers_total", pair_labels + ',group="1",cause="fault"', "0x90")
+            + s("ipsecha_rg_takeovers_total", pair_labels + ',group="2",cause="preempt"', "0x90")
+            + s("ipsecha_rg_takeovers_total", pair_labels + ',group="2",cause="fault"', "0x39 1x51"),
+            [
+                *quiet("15m", "IpsechaRgPreempted"),
+                ("IpsechaRgPreempted", "20m", [(preempted, 1)]),
+                ("IpsechaRgPreempted", "45m", [(preempted, 1)]),
+                *quiet("85m", "IpsechaRgPreempted"),
+            ],
+        )
+    )
+    reload = crit(alertname="IpsechaUnexpectedReload", device="XE1", pair=XP, boot=boot_at(16))
+    out.append(
+        test(
+            "XE1 (ACTIVE) faults at 10 and its group reloads it: XE2 takes over, XE1 answers no poll 10-15 and is\n"
+            "back at 16 as STANDBY; its log counters' local reload request rose (cause rg_reload): paged as an\n"
+            "unexpected reload at once, with the cause.",
+            xe(
+                "XE1",
+                up="1x9 0x5 1x74",
+                role={"active": "1x9 stale _x5 0x74", "standby": "0x9 stale _x5 1x74", "init": "0x9 stale _x5 0x74"},
+                peer_rf="8x9 stale _x5 13x74",
+                uptime="1814400+60x9 stale _x5 0+60x74",
+                boots=[("1x9 stale", "reload", "operator", BOOT0), ("_x16 1x74", "reload", "rg_reload", boot_at(16))],
+            )
+            + xe(
+                "XE2",
+                role={"active": "0x9 1x81", "standby": "1x9 0x81", "init": "0x90"},
+                peer_rf="13x9 1x5 8x74",
+                present="1x9 0x5 1x74",
+                to_active="10x9 11x81",
+                uptime="1814400+60x90",
+            ),
+            [
+                *quiet("15m", "IpsechaUnexpectedReload"),
+                (
+                    "IpsechaUnexpectedReload",
+                    "16m",
+                    [(reload, 1, reload_texts("XE1", XP, boot_at(16), "rg_reload", "reload"))],
+                ),
+                *quiet(
+                    "20m", "IpsechaRgSplitBrain", "IpsechaRgNoActive", "IpsechaRgPeerNotStandbyHot", "IpsechaRgFlapping"
+                ),
+            ],
+        )
+    )
+    return out
 
 
 def main() -> None:

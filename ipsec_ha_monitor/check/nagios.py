@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ipsec_ha_monitor.check.table import failure_lines, not_judged, unreachable
+from ipsec_ha_monitor.check.table import active_note, failure_lines, not_judged, unreachable
 from ipsec_ha_monitor.health import DEGRADED, HEALTHY, RECOVERING, UNHEALTHY, UNKNOWN, PairHealth
 from ipsec_ha_monitor.logs import one_line
 from ipsec_ha_monitor.words import count
@@ -68,8 +68,7 @@ def render_nagios(result: CheckResult, problems: Sequence[str] = ()) -> tuple[in
     status = f"{NAGIOS_SERVICE} {NAGIOS_STATES[code]} - {'; '.join(parts)}"
     details: list[str] = []
     for pair in result.pairs:
-        active = f" (RF active: {pair.rf_active})" if pair.rf_active else ""
-        details.append(f"{pair.pair}: {pair.verdict.upper()}{active}")
+        details.append(f"{pair.pair}: {pair.verdict.upper()}{active_note(pair)}")
         details += [f"  FAILED {rule.rule}: {rule.message}" for rule in pair.failed]
         unanswered = unreachable(pair, result.snapshots)
         if unanswered is not None:

@@ -1,5 +1,7 @@
 """The default output: a table per pair (then the pairs not judged, the
-devices in no pair), the poll failures, the events and the exit code."""
+devices in no pair), the poll failures, the events and the exit code. A
+box-to-box pair's table has a row per member and watched group: its role
+and its peer's, the RF states, runtime and configured priority."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ipsec_ha_monitor.health import PairHealth
-from ipsec_ha_monitor.inventory import Inventory, Pair
+from ipsec_ha_monitor.inventory import B2B, Inventory, Pair
 from ipsec_ha_monitor.reloads import reload_cause
 from ipsec_ha_monitor.snapshot import Snapshot, Status
 from ipsec_ha_monitor.words import count, duration, plural
@@ -17,6 +19,17 @@ if TYPE_CHECKING:
     from ipsec_ha_monitor.check.result import CheckResult
 
 _COLUMNS = ("DEVICE", "POLL", "HSRP", "RF MY/PEER", "MODE", "COMMS", "SAS", "UPTIME", "LAST RELOAD REASON")
+_B2B_COLUMNS = (
+    "DEVICE",
+    "POLL",
+    "GROUP",
+    "ROLE MY/PEER",
+    "RF MY/PEER",
+    "PRIORITY RUN/CONF",
+    "SAS",
+    "UPTIME",
+    "LAST RELOAD REASON",
+)
 
 
 def render_text(result: CheckResult) -> str:
@@ -27,10 +40,11 @@ def render_text(result: CheckResult) -> str:
     ]
     for pair in result.pairs:
         lines.append("")
-        active = f" (RF active: {pair.rf_active})" if pair.rf_active else ""
-        lines.append(f"pair {pair.pair}: {pair.verdict.upper()}{active}")
-        rows = [_device_row(result.snapshots.get(name), name, inventory) for name in pair.members]
-        lines += _table(rows)
+        lines.append(f"pair {pair.pair}: {pair.verdict.upper()}{active_note(pair)}")
+        if pair.mode == B2B:
+            lines += _table(_b2b_rows(pair, result.snapshots, inventory), _B2B_COLUMNS)
+        else:
+            lines += _table([_device_row(result.snapshots.get(name), name, inventory) for name in pair.members])
         for rule in pair.failed:
             lines.append(f"  FAILED  {rule.rule}: {rule.message}")
         unanswered = unreachable(pair, result.snapshots)
@@ -103,16 +117,60 @@ def unreachable(pair: PairHealth, snapshots: Mapping[str, Snapshot]) -> str | No
     return f"no member answered ({why}): {'; '.join(sorted(advice))}"
 
 
+def active_note(pair: PairHealth) -> str:
+    """The pair's active unit, as its verdict line names it: the RF-active
+    hub, or a b2b pair's ACTIVE member of its first watched group."""
+    if not pair.rf_active:
+        return ""
+    if pair.mode == B2B and pair.rg_members:
+        return f" (group {pair.rg_members[0].group} ACTIVE: {pair.rf_active})"
+    return f" (RF active: {pair.rf_active})"
+
+
 def not_judged(pair: Pair, selected: list[str]) -> str:
     return f"only {', '.join(selected)} selected; select both members, or --pair {pair.name}"
+
+
+def _b2b_rows(pair: PairHealth, snapshots: Mapping[str, Snapshot], inventory: Inventory) -> list[tuple[str, ...]]:
+    """A row per member and watched group (PairHealth.rg_members): the
+    device's own columns (poll, SAs, uptime, reload) on its first row only."""
+    rows: list[tuple[str, ...]] = []
+    shown: set[str] = set()
+    for state in sorted(pair.rg_members, key=lambda state: pair.members.index(state.device)):
+        snapshot = snapshots.get(state.device)
+        if state.device in shown:
+            device: tuple[str, ...] = ("", "")
+            rest: tuple[str, ...] = ("", "", "")
+        else:
+            shown.add(state.device)
+            device = (state.device, _poll(snapshot) if snapshot is not None else "not polled")
+            rest = _device_tail(snapshot, state.device, inventory) if snapshot is not None else ("-", "-", "-")
+        if state.role is None:
+            group = (str(state.group), state.note or "-", "-", "-")
+        else:
+            group = (
+                str(state.group),
+                f"{state.role}/{state.peer_role or '?'}",
+                f"{state.rf_state or '?'}/{state.peer_rf_state or '?'}",
+                f"{_number(state.runtime_priority)}/{_number(state.priority)}",
+            )
+        rows.append((*device, *group, *rest))
+    return rows
+
+
+def _number(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+def _poll(snapshot: Snapshot) -> str:
+    failures = snapshot.failures
+    return "ok" if not failures else f"{failures[0].status} ({len(failures)}/{len(snapshot.results)})"
 
 
 def _device_row(snapshot: Snapshot | None, name: str, inventory: Inventory) -> tuple[str, ...]:
     if snapshot is None:
         return (name, "not polled", *("-" * 7))
-    device = inventory.devices[name]
-    failures = snapshot.failures
-    poll = "ok" if not failures else f"{failures[0].status} ({len(failures)}/{len(snapshot.results)})"
+    poll = _poll(snapshot)
     groups = snapshot.hsrp_groups
     hsrp = ",".join(sorted({group.state for group in groups})) if groups else "-"
     states = snapshot.redundancy_states
@@ -122,6 +180,12 @@ def _device_row(snapshot: Snapshot | None, name: str, inventory: Inventory) -> t
         rf = f"{states.my_state.name}/{peer}"
     mode = (states.mode or "?") if states else "-"
     comms = (states.communications or "?") if states else "-"
+    return (name, poll, hsrp, rf, mode, comms, *_device_tail(snapshot, name, inventory))
+
+
+def _device_tail(snapshot: Snapshot, name: str, inventory: Inventory) -> tuple[str, str, str]:
+    """The SAS, UPTIME and LAST RELOAD REASON columns of a device."""
+    device = inventory.devices[name]
     sas = "-"
     ipsec = snapshot.result("show crypto ipsec sa")
     counts = snapshot.active_sas_by_peer() if ipsec is not None and ipsec.ok else None
@@ -142,7 +206,7 @@ def _device_row(snapshot: Snapshot | None, name: str, inventory: Inventory) -> t
     if version is not None:
         cause = reload_cause(version, snapshot.log_messages).cause
         reason = f"{version.reload_reason or version.returned_to_rom_by or '-'} ({cause})"
-    return (name, poll, hsrp, rf, mode, comms, sas, uptime, reason)
+    return (sas, uptime, reason)
 
 
 def failure_lines(snapshot: Snapshot) -> list[str]:
@@ -157,11 +221,11 @@ def failure_lines(snapshot: Snapshot) -> list[str]:
     return [f"  {snapshot.device}: {f.command}: {f.status}: {f.error}" for f in failures]
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(str(row[i])) for row in (_COLUMNS, *rows)) for i in range(len(_COLUMNS))]
+def _table(rows: list[tuple[str, ...]], columns: tuple[str, ...] = _COLUMNS) -> list[str]:
+    widths = [max(len(str(row[i])) for row in (columns, *rows)) for i in range(len(columns))]
     return [
         "  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in (_COLUMNS, *rows)
+        for row in (columns, *rows)
     ]
 
 

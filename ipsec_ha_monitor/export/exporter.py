@@ -108,7 +108,16 @@ class Exporter:
         view = self.view(name)
         if on_time:
             return view
-        return ExportView(view.inventory, {name: snapshot}, view.pairs, view.reloads, view.now, scale=view.scale)
+        return ExportView(
+            view.inventory,
+            {name: snapshot},
+            view.pairs,
+            view.reloads,
+            view.now,
+            scale=view.scale,
+            rg_takeovers=view.rg_takeovers,
+            boot_causes=view.boot_causes,
+        )
 
     def record(self, polled: dict[str, Snapshot]) -> Recorded:
         """Take in polled snapshots (the Monitor's record; the own metrics
@@ -226,7 +235,18 @@ class Exporter:
         booted_at = {name: at for name, at in state.booted_at.items() if name in snapshots}
         # Read after the state: every snapshot ended before it (data age >= 0).
         now = self.clock.monotonic()
-        return ExportView(state.inventory, snapshots, pairs, reloads, now, causes, booted_at, self.clock.scale)
+        return ExportView(
+            state.inventory,
+            snapshots,
+            pairs,
+            reloads,
+            now,
+            causes,
+            booted_at,
+            self.clock.scale,
+            rg_takeovers=state.rg_takeovers,
+            boot_causes={name: cause for name, cause in state.boot_causes.items() if name in snapshots},
+        )
 
     def metrics_page(self, gzipped: bool = False, max_age: float = PAGE_MAX_AGE_SECONDS) -> bytes:
         """The /metrics body (gzip-compressed, as Prometheus asks for it, when

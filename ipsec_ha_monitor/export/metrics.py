@@ -10,9 +10,13 @@ the device's latest poll. When a command failed, its series are dropped
 `ipsecha_command_success` says which command failed, and
 `ipsecha_data_age_seconds` says how old the poll is (on the monotonic
 clock, in product seconds: ipsec_ha_monitor/clock.py). Counters kept by the
-exporter (`ipsecha_reloads_total`, from 0) and the inventory's expected peers
-(`ipsecha_ipsec_sa_active` 0 while a hub that answered has no SA toward
-one) stay, so alerts never depend on a series vanishing.
+exporter (`ipsecha_reloads_total`, `ipsecha_rg_takeovers_total`, from 0) and
+what the inventory says (`ipsecha_ipsec_sa_active` 0 for an expected peer
+while a hub that answered has no SA toward it, `ipsecha_rg_failover_threshold`,
+`ipsecha_pair_info`) stay, so alerts never depend on a series vanishing. The
+box-to-box group series (`ipsecha_rg_*`) come from show redundancy
+application group all, the VIP ownership from its if-mgr form: each only
+from its own command's latest answer.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ipsec_ha_monitor.health import VERDICTS, PairHealth
-from ipsec_ha_monitor.inventory import Device, Inventory
-from ipsec_ha_monitor.records import HSRP_STATES
+from ipsec_ha_monitor.health_b2b import TAKEOVER_CAUSES
+from ipsec_ha_monitor.inventory import B2B, Device, Inventory
+from ipsec_ha_monitor.records import HSRP_STATES, RedundancyGroup, RgInterface
 from ipsec_ha_monitor.reloads import RELOAD_CAUSES, boot_estimate, boot_label, reload_cause
 from ipsec_ha_monitor.rf_states import RF_STATE_NAMES
 from ipsec_ha_monitor.snapshot import Snapshot, Status
@@ -36,6 +41,13 @@ log = logging.getLogger(__name__)
 DEVICE = ("device", "pair")
 HSRP_GROUP = (*DEVICE, "interface", "group")
 PEER = (*DEVICE, "peer")
+RG = (*DEVICE, "group")  # an IOS-XE box-to-box redundancy group on one member
+# The roles a redundancy group's state set always carries (IOS prints them
+# upper-case); any other role printed is added to the set, lower-cased.
+RG_ROLES = ("init", "standby", "active")
+# Why a member took the ACTIVE role of a group from its peer (the health
+# rules' RgHistory tells): counted per (pair, group, cause) from 0.
+RG_TAKEOVER_CAUSES = TAKEOVER_CAUSES
 # Every RF state code and its name, from the one table (ipsec_ha_monitor/rf_states.py).
 _RF_CODES = ", ".join(f"{code} {name}" for code, name in sorted(RF_STATE_NAMES.items()))
 
@@ -183,6 +195,99 @@ METRICS: dict[str, MetricSpec] = {
         "1 when the health rule holds for the pair, 0 when it fails (absent when it cannot be judged)",
         ("pair", "rule"),
     ),
+    "ipsecha_pair_info": MetricSpec(
+        "info",
+        "The inventory's pair and its mode (classic: HSRP + SSO inter-device; b2b: IOS-XE box-to-box)",
+        ("pair", "mode"),
+    ),
+    # --- IOS-XE box-to-box redundancy groups (show redundancy application group all, if-mgr group) ---
+    "ipsecha_rg_role": MetricSpec(
+        "gauge",
+        "The redundancy group's My Role on this member: 1 for the current role, 0 for the others "
+        f"({', '.join(RG_ROLES)}, and any other role printed, lower-cased)",
+        (*RG, "role"),
+    ),
+    "ipsecha_rg_peer_role": MetricSpec(
+        "gauge",
+        "The redundancy group's Peer Role as this member reports it: 1 for the current role, 0 for the others",
+        (*RG, "role"),
+    ),
+    "ipsecha_rg_rf_state": MetricSpec(
+        "gauge", f"The group's RF state on this member, as show redundancy states codes it: {_RF_CODES}", RG
+    ),
+    "ipsecha_rg_peer_rf_state": MetricSpec(
+        "gauge", f"The group's Peer RF state as this member reports it: {_RF_CODES}", RG
+    ),
+    "ipsecha_rg_peer_present": MetricSpec("gauge", "1 when the member reports Peer Presence: Yes", RG),
+    "ipsecha_rg_peer_comm": MetricSpec("gauge", "1 when the member reports Peer Comm: Yes", RG),
+    "ipsecha_rg_peer_progression_started": MetricSpec(
+        "gauge", "1 when the member reports Peer Progression Started: Yes", RG
+    ),
+    "ipsecha_rg_admin_up": MetricSpec("gauge", "1 when the group's Administrative State is No Shutdown", RG),
+    "ipsecha_rg_oper_up": MetricSpec("gauge", "1 when the group's Aggregate operational state is Up", RG),
+    "ipsecha_rg_faults_up": MetricSpec("gauge", "1 when the group's RG Faults RG State is Up", RG),
+    "ipsecha_rg_control_interface_up": MetricSpec("gauge", "1 when the RG protocol's Ctrl Intf(s) state is Up", RG),
+    "ipsecha_rg_runtime_priority": MetricSpec(
+        "gauge", "The group's runtime priority (the configured one less the decrements of tracked objects down)", RG
+    ),
+    "ipsecha_rg_priority": MetricSpec("gauge", "The group's configured priority (RG Protocol block)", RG),
+    "ipsecha_rg_failover_threshold": MetricSpec(
+        "gauge",
+        "The inventory's failover_threshold for the group (`priority N failover threshold T`, which no show "
+        "command prints); absent when none is given",
+        ("pair", "group"),
+    ),
+    "ipsecha_rg_role_changes_total": MetricSpec(
+        "counter", "Role changes the group's log counters hold, by the role taken (active, standby)", (*RG, "to")
+    ),
+    "ipsecha_rg_fault_switchovers_total": MetricSpec("counter", "Switchovers of the group due to faults", RG),
+    "ipsecha_rg_fault_state_changes_total": MetricSpec(
+        "counter", "Down/up state changes of the group due to faults", RG
+    ),
+    "ipsecha_rg_reload_requests_total": MetricSpec(
+        "counter",
+        "Reload events of the group's log counters, by origin (local: this member's own request, peer: its peer's)",
+        (*RG, "origin"),
+    ),
+    "ipsecha_rg_control_interface_events_total": MetricSpec(
+        "counter", "Control interface events of the group's log counters (up, down, admin_down)", (*RG, "event")
+    ),
+    "ipsecha_rg_disable_events_total": MetricSpec(
+        "counter", "Disable events of the group's log counters, by cause (rg_down, rg_shut)", (*RG, "cause")
+    ),
+    "ipsecha_rg_hello_packets_lost_total": MetricSpec(
+        "counter",
+        "Hello packets lost on the control link (Pkt Loss), by side: local (this member's stats), peer (the "
+        "peer's hellos as received)",
+        (*RG, "side"),
+    ),
+    "ipsecha_rg_authentication_failures_total": MetricSpec(
+        "counter", "Authentication failures of hellos on the control link", RG
+    ),
+    "ipsecha_rg_resigns_total": MetricSpec(
+        "counter", "Resign messages on the control link, by direction (sent, received)", (*RG, "direction")
+    ),
+    "ipsecha_rg_hello_interval_seconds": MetricSpec(
+        "gauge", "The control link's current hello timer (printed in milliseconds)", RG
+    ),
+    "ipsecha_rg_hold_time_seconds": MetricSpec("gauge", "The control link's hold timer (printed in milliseconds)", RG),
+    "ipsecha_rg_vip_owned": MetricSpec(
+        "gauge",
+        "1 when the group's virtual IP on the interface is `no shut` on this member (it answers for the VIP), "
+        "0 when `shut` (show redundancy application if-mgr group)",
+        (*RG, "interface", "vip"),
+    ),
+    "ipsecha_rg_info": MetricSpec(
+        "info",
+        "The redundancy group: its name, RF domain and control interface as the member prints them",
+        (*RG, "group_name", "rf_domain", "control_interface"),
+    ),
+    "ipsecha_rg_takeovers_total": MetricSpec(
+        "counter",
+        "Times a member took the group's ACTIVE role from its peer, seen by this exporter since it started, by "
+        f"cause ({', '.join(RG_TAKEOVER_CAUSES)}; preempt: only `preempt` under the group explains it)",
+        ("pair", "group", "cause"),
+    ),
 }
 # The syslog receiver's families (serve --syslog.listen-address,
 # ipsec_ha_monitor/syslog/): on the page only while it runs.
@@ -247,6 +352,13 @@ class ExportView:
     reload_causes: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (device, cause) -> count
     booted_at: Mapping[str, float] = field(default_factory=dict)  # device -> Unix time its current boot began
     scale: float = 1.0  # the clock's --time.scale: the boot label's resolution, uptimes in wall seconds
+    # Box-to-box takeovers seen by the exporter: (pair, group id, cause) -> count
+    # (RgHistory.takeovers() of ipsec_ha_monitor/health_b2b.py).
+    rg_takeovers: Mapping[tuple[str, int, str], int] = field(default_factory=dict)
+    # device -> the cause its current boot's reload was recorded with
+    # (ReloadTracker.boot_causes): what a later poll of that boot cannot tell
+    # again (rg_reload is read from counters across the reload).
+    boot_causes: Mapping[str, str] = field(default_factory=dict)
 
 
 def render(view: ExportView) -> bytes:
@@ -276,7 +388,32 @@ def render(view: ExportView) -> bytes:
             )
     for pair in view.pairs:
         _pair(out, pair)
+    _pairs_of_inventory(out, view)
     return out.text()
+
+
+def _pairs_of_inventory(out: _Lines, view: ExportView) -> None:
+    """What the inventory and the exporter's own history say of each pair
+    with a member in the view: its mode; for a box-to-box pair each watched
+    group's failover threshold and takeovers (from 0: Prometheus sees the
+    first one as an increase). Not from a poll: they stay when polls fail."""
+    for pair in view.inventory.pairs.values():
+        if not any(member in view.snapshots for member in pair.members):
+            continue
+        labels = f'pair="{escape_label(pair.name)}"'
+        out.add("ipsecha_pair_info", f'{labels},mode="{escape_label(pair.mode)}"', 1)
+        if pair.mode != B2B:
+            continue
+        for watch in pair.groups:
+            group = f'{labels},group="{watch.id}"'
+            if watch.failover_threshold is not None:
+                out.add("ipsecha_rg_failover_threshold", group, watch.failover_threshold)
+            for cause in RG_TAKEOVER_CAUSES:
+                out.add(
+                    "ipsecha_rg_takeovers_total",
+                    f'{group},cause="{cause}"',
+                    view.rg_takeovers.get((pair.name, watch.id, cause), 0),
+                )
 
 
 def render_probe_result(success: bool, duration_seconds: float) -> bytes:
@@ -418,11 +555,16 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, view: ExportView, b
     if group_name:
         out.add("ipsecha_redundancy_stateful_group_info", f'{base},group_name="{escape_label(group_name)}"', 1)
 
+    if snapshot.redundancy_groups is not None:
+        _redundancy_groups(out, base, snapshot.redundancy_groups)
+    if snapshot.rg_interfaces is not None:
+        _rg_interfaces(out, base, snapshot.rg_interfaces)
+
     version = snapshot.version
     if version is not None:
         out.add("ipsecha_uptime_seconds", base, version.uptime_seconds)
         reason, rom = escape_label(version.reload_reason or ""), escape_label(version.returned_to_rom_by or "")
-        cause = reload_cause(version, snapshot.log_messages).cause
+        cause = view.boot_causes.get(device.name) or reload_cause(version, snapshot.log_messages).cause
         if booted_at is None:  # not tracked (a view built by hand): this poll's estimate
             booted_at = boot_estimate(snapshot.started_at, version.uptime_seconds, view.scale)
         boot = boot_label(booted_at, view.scale)
@@ -492,6 +634,100 @@ def _device(out: _Lines, snapshot: Snapshot, device: Device, view: ExportView, b
             out.add("ipsecha_crypto_session_standby", labels, any(_STANDBY_SESSION in status for status, _ in seen))
             for status in sorted({status for status, _ in seen}):
                 out.add("ipsecha_crypto_session_status", f'{labels},status="{escape_label(status)}"', 1)
+
+
+def _redundancy_groups(out: _Lines, base: str, groups: Sequence[RedundancyGroup]) -> None:
+    """One member's box-to-box groups (show redundancy application group
+    all): a value IOS did not print gives no series, never a 0."""
+    seen: set[int] = set()
+    for group in groups:
+        if group.group_id in seen:
+            continue  # a group printed twice: its series once, never a duplicate
+        seen.add(group.group_id)
+        labels = f'{base},group="{group.group_id}"'
+        _role_set(out, "ipsecha_rg_role", labels, group.my_role)
+        if group.peer_role is not None:
+            _role_set(out, "ipsecha_rg_peer_role", labels, group.peer_role)
+        info = (
+            f'{labels},group_name="{escape_label(group.group_name or "")}",'
+            f'rf_domain="{escape_label(group.rf_domain or "")}",'
+            f'control_interface="{escape_label(group.control_interface or "")}"'
+        )
+        out.add("ipsecha_rg_info", info, 1)
+        gauges: tuple[tuple[str, float | None], ...] = (
+            ("ipsecha_rg_rf_state", group.rf_state.code if group.rf_state is not None else None),
+            ("ipsecha_rg_peer_rf_state", group.peer_rf_state.code if group.peer_rf_state is not None else None),
+            ("ipsecha_rg_peer_present", group.peer_present),
+            ("ipsecha_rg_peer_comm", group.peer_comm),
+            ("ipsecha_rg_peer_progression_started", group.peer_progression_started),
+            ("ipsecha_rg_admin_up", group.admin_up),
+            ("ipsecha_rg_oper_up", group.operational_up),
+            ("ipsecha_rg_faults_up", group.faults_up),
+            ("ipsecha_rg_control_interface_up", group.control_interface_up),
+            ("ipsecha_rg_runtime_priority", group.runtime_priority),
+            ("ipsecha_rg_priority", group.priority),
+            ("ipsecha_rg_fault_switchovers_total", group.fault_switchovers),
+            ("ipsecha_rg_fault_state_changes_total", group.fault_down_ups),
+            ("ipsecha_rg_authentication_failures_total", group.authentication_failures),
+            # Base units: IOS prints the timers in milliseconds.
+            ("ipsecha_rg_hello_interval_seconds", _seconds(group.hello_timer_ms)),
+            ("ipsecha_rg_hold_time_seconds", _seconds(group.hold_timer_ms)),
+        )
+        for name, reading in gauges:
+            if reading is not None:
+                out.add(name, labels, reading)
+        by_label: tuple[tuple[str, str, str, int | None], ...] = (
+            ("ipsecha_rg_role_changes_total", "to", "active", group.role_changes_to_active),
+            ("ipsecha_rg_role_changes_total", "to", "standby", group.role_changes_to_standby),
+            ("ipsecha_rg_reload_requests_total", "origin", "local", group.reload_requests_local),
+            ("ipsecha_rg_reload_requests_total", "origin", "peer", group.reload_requests_peer),
+            ("ipsecha_rg_control_interface_events_total", "event", "up", group.control_interface_up_events),
+            ("ipsecha_rg_control_interface_events_total", "event", "down", group.control_interface_down_events),
+            (
+                "ipsecha_rg_control_interface_events_total",
+                "event",
+                "admin_down",
+                group.control_interface_admin_down_events,
+            ),
+            ("ipsecha_rg_disable_events_total", "cause", "rg_down", group.disable_events_rg_down),
+            ("ipsecha_rg_disable_events_total", "cause", "rg_shut", group.disable_events_rg_shut),
+            ("ipsecha_rg_hello_packets_lost_total", "side", "local", group.packet_loss),
+            ("ipsecha_rg_hello_packets_lost_total", "side", "peer", group.peer_packet_loss),
+            ("ipsecha_rg_resigns_total", "direction", "sent", group.resigns_sent),
+            ("ipsecha_rg_resigns_total", "direction", "received", group.resigns_received),
+        )
+        for name, label, label_value, count in by_label:
+            if count is not None:
+                out.add(name, f'{labels},{label}="{label_value}"', count)
+
+
+def _role_set(out: _Lines, name: str, labels: str, printed: str) -> None:
+    role = printed.lower()
+    for known in dict.fromkeys((*RG_ROLES, role)):
+        out.add(name, f'{labels},role="{escape_label(known)}"', known == role)
+
+
+def _seconds(milliseconds: int | None) -> float | None:
+    return None if milliseconds is None else milliseconds / 1000
+
+
+def _rg_interfaces(out: _Lines, base: str, interfaces: Sequence[RgInterface]) -> None:
+    """VIP ownership per group and interface (show redundancy application
+    if-mgr group): 1 for `no shut`, 0 for `shut`; none where the state or
+    the VIP is not printed."""
+    seen: set[tuple[int, str, str]] = set()
+    for interface in interfaces:
+        if interface.shut is None or interface.vip is None:
+            continue
+        key = (interface.group_id, interface.interface, interface.vip)
+        if key in seen:
+            continue
+        seen.add(key)
+        labels = (
+            f'{base},group="{interface.group_id}",interface="{escape_label(interface.interface)}",'
+            f'vip="{escape_label(interface.vip)}"'
+        )
+        out.add("ipsecha_rg_vip_owned", labels, not interface.shut)
 
 
 # ISAKMP status column words -> the status label.

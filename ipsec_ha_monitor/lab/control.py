@@ -20,6 +20,7 @@ from pathlib import Path
 from ipsec_ha_monitor.lab.lab import Lab
 from ipsec_ha_monitor.lab.scenarios import SCENARIOS
 from ipsec_ha_monitor.lab.topology import SA_LIFETIME_SECONDS
+from ipsec_ha_monitor.lab.xe_scenarios import XE_SCENARIOS
 from ipsec_ha_monitor.rf_states import RF_STATE_NAMES
 
 
@@ -54,18 +55,19 @@ def status(lab: Lab) -> list[dict[str, object]]:
     rows = []
     for router in lab.routers:
         group = router.hsrp[0] if router.hsrp else None
-        rows.append(
-            {
-                "device": router.name,
-                "port": lab.servers[router.name].port,
-                "reachable": router.reachable and not router.management_cut,  # SSH answers
-                "hsrp": group.state if group else None,
-                "rf": f"{RF_STATE_NAMES.get(router.rf_my)} / peer {RF_STATE_NAMES.get(router.rf_peer)}"
-                if group
-                else None,
-                "uptime_seconds": int(router.uptime_seconds()),
-            }
-        )
+        row: dict[str, object] = {
+            "device": router.name,
+            "port": lab.servers[router.name].port,
+            "reachable": router.reachable and not router.management_cut,  # SSH answers
+            "hsrp": group.state if group else None,
+            "rf": f"{RF_STATE_NAMES.get(router.rf_my)} / peer {RF_STATE_NAMES.get(router.rf_peer)}"
+            if group or router.rg
+            else None,
+            "uptime_seconds": int(router.uptime_seconds()),
+        }
+        if router.rg is not None:  # an IOS-XE box-to-box member: its group's role
+            row["rg_role"] = router.rg.role.upper()
+        rows.append(row)
     return rows
 
 
@@ -86,8 +88,9 @@ async def _handle(lab: Lab, reader: asyncio.StreamReader, writer: asyncio.Stream
     try:
         words = (await asyncio.wait_for(reader.readline(), 10)).decode(errors="replace").split()
         if len(words) in (2, 3) and words[0] == "trigger":
-            lab.trigger(words[1], words[2] if len(words) == 3 else None)
-            answer = f"ok: scenario {words[1]} started on {lab.pair(words[2] if len(words) == 3 else None).name}"
+            pair = lab.scenario_pair(words[1], words[2] if len(words) == 3 else None)
+            lab.trigger(words[1], pair.name)
+            answer = f"ok: scenario {words[1]} started on {pair.name}"
         elif words == ["status"]:
             answer = json.dumps(status(lab))
         elif words[:1] == ["logins"] and words[1:] in ([], ["reset"]):
@@ -96,8 +99,8 @@ async def _handle(lab: Lab, reader: asyncio.StreamReader, writer: asyncio.Stream
             answer = json.dumps(login_counts(lab))
         else:
             answer = "error: expected 'trigger <scenario> [pair]', 'status' or 'logins [reset]'"
-    except (KeyError, TimeoutError, asyncio.TimeoutError) as exc:
-        answer = f"error: {exc}"
+    except (KeyError, ValueError, TimeoutError, asyncio.TimeoutError) as exc:
+        answer = f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}"
     writer.write((answer + "\n").encode())
     await writer.drain()
     writer.close()
@@ -124,6 +127,7 @@ async def run_lab(
     *,
     base_port: int = 0,
     latency: str = "fast",
+    xe_pairs: int = 0,
 ) -> None:
     """The lab until SIGINT/SIGTERM. OSError (one line: the address and
     why) when a router's SSH port or the control address cannot be bound;
@@ -135,6 +139,7 @@ async def run_lab(
         sa_lifetime=sa_lifetime,
         base_port=base_port,
         latency=latency,
+        xe_pairs=xe_pairs,
     )
     await lab.start()
     try:
@@ -153,8 +158,10 @@ async def run_lab(
         print(f"control: {format_address(control)}")
         print(f"try: {trigger_command(control)}")
         print(f"     (scenarios: {', '.join(SCENARIOS)}; status: 'lab status' with the same --control-address)")
+        if xe_pairs:
+            print(f"     (IOS-XE box-to-box pairs: {', '.join(XE_SCENARIOS)})")
         sys.stdout.flush()
-        if scenario != "baseline":
+        if scenario not in ("baseline", "xe-baseline"):
             lab.trigger(scenario)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ipsec_ha_monitor.lab.outputs import SHOW_COMMANDS, USER_EXEC_SHOWS
 from ipsec_ha_monitor.lab.router import Router
+from ipsec_ha_monitor.lab.xe_outputs import XE_SHOW_COMMANDS
 
 NUMBER = "<0-512>"
 _Filter = Callable[[str], str]
@@ -35,6 +36,15 @@ _SESSION_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("terminal", "no", "monitor"),
 )
 COMMANDS: tuple[tuple[str, ...], ...] = (*SHOW_COMMANDS, *_SESSION_COMMANDS)
+# What each platform's routers answer: a command of the other platform is
+# refused as unknown (`% Invalid input`), as on an image without the feature.
+SHOWS_BY_PLATFORM: dict[str, dict[tuple[str, ...], Callable[[Router], str]]] = {
+    "cisco_ios": SHOW_COMMANDS,
+    "cisco_xe": XE_SHOW_COMMANDS,
+}
+COMMANDS_BY_PLATFORM: dict[str, tuple[tuple[str, ...], ...]] = {
+    platform: (*shows, *_SESSION_COMMANDS) for platform, shows in SHOWS_BY_PLATFORM.items()
+}
 # `| <filter> <regular expression>` after a show: what each keeps of the output's lines.
 OUTPUT_FILTERS = ("begin", "exclude", "include")
 # Real IOS would run these; the lab refuses them so that no client can change it.
@@ -61,13 +71,15 @@ def _keyword_matches(token: str, keyword: str) -> bool:
     return keyword.startswith(token.lower())
 
 
-def resolve(tokens: list[str]) -> tuple[tuple[str, ...] | None, str | None, int]:
-    """IOS-style abbreviation matching against COMMANDS.
+def resolve(
+    tokens: list[str], commands: tuple[tuple[str, ...], ...] = COMMANDS
+) -> tuple[tuple[str, ...] | None, str | None, int]:
+    """IOS-style abbreviation matching against `commands` (a classic router's by default).
 
     Returns (command, None, 0) or (None, error kind, index of the bad token)
     where the error kind is "invalid", "ambiguous" or "incomplete".
     """
-    candidates = list(COMMANDS)
+    candidates = list(commands)
     for index, token in enumerate(tokens):
         matching = [c for c in candidates if len(c) > index and _keyword_matches(token, c[index])]
         if not matching:
@@ -118,7 +130,7 @@ class IosCli:
         if not tokens:
             return Reply("")
         pipe = tokens.index("|") if "|" in tokens else len(tokens)
-        command, error, bad = resolve(tokens[:pipe])
+        command, error, bad = resolve(tokens[:pipe], COMMANDS_BY_PLATFORM[self.router.platform])
         if command is None:
             return Reply(self._error(line, tokens, error, bad))
         if pipe < len(tokens) and command[0] != "show":  # only a show's output can be filtered
@@ -136,7 +148,7 @@ class IosCli:
                     return Reply(failure)
             if faults.garbage:
                 return Reply(_GARBAGE)
-            output = SHOW_COMMANDS[command](self.router)
+            output = SHOWS_BY_PLATFORM[self.router.platform][command](self.router)
             if keep is not None:
                 output = keep(output)
             if faults.endless_output or faults.huge_output_bytes > 0:

@@ -32,6 +32,10 @@ from ipsec_ha_monitor.lab.scenarios import SCENARIOS, ScenarioContext, finish_re
 from ipsec_ha_monitor.lab.ssh_server import RouterSshServer
 from ipsec_ha_monitor.lab.syslog_sender import LabSyslog
 from ipsec_ha_monitor.lab.topology import SA_LIFETIME_SECONDS, LabPair, build_pairs, lab_credentials
+from ipsec_ha_monitor.lab.xe_scenarios import XE_SCENARIOS, finish_xe_boot
+from ipsec_ha_monitor.lab.xe_topology import FAILOVER_THRESHOLD, build_xe_pairs
+
+B2B = "b2b"
 
 
 class Lab:
@@ -63,7 +67,11 @@ class Lab:
 
     `ssh_timeout`: lab seconds a router gives a connection to log in, from
     its TCP accept, before dropping it, as IOS's `ip ssh time-out` (120 s
-    by default); None: 30 real seconds, whatever the time scale."""
+    by default); None: 30 real seconds, whatever the time scale.
+
+    `xe_pairs`: IOS-XE box-to-box pairs after the classic ones (xe_topology.py:
+    XE-PAIR-1 with XE1 ACTIVE and XE2 STANDBY HOT, `branches` branches each),
+    played by the `xe-...` scenarios (xe_scenarios.py)."""
 
     def __init__(
         self,
@@ -80,6 +88,7 @@ class Lab:
         latency: str | LatencyProfile = "fast",
         latency_seed: int = 0,
         ssh_timeout: float | None = None,
+        xe_pairs: int = 0,
     ) -> None:
         if sa_lifetime <= REKEY_SYNC_SECONDS:
             raise ValueError(f"sa_lifetime must exceed the {REKEY_SYNC_SECONDS:g} s the standby's copies lag behind")
@@ -91,6 +100,8 @@ class Lab:
         self.min_step_seconds = min_step_seconds
         self.pairs: list[LabPair] = build_pairs(
             pairs, branches, self.credentials, self.clock, sa_lifetime=sa_lifetime, ikev2_branches=ikev2_branches
+        ) + build_xe_pairs(
+            xe_pairs, branches, self.credentials, self.clock, sa_lifetime=sa_lifetime, ikev2_branches=ikev2_branches
         )
         routers = self.routers
         if not 0 <= base_port <= 65536 - len(routers):
@@ -183,12 +194,36 @@ class Lab:
         if self.syslog is not None:
             self.syslog.close()
 
-    def trigger(self, scenario: str, pair: str | None = None) -> asyncio.Task[None]:
-        """Start `scenario` on a pair (the first by default), cancelling the
-        scenario still running on that pair, if any. Other pairs carry on."""
-        if scenario not in SCENARIOS:
-            raise KeyError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    def scenario_pair(self, scenario: str, pair: str | None) -> LabPair:
+        """The pair `scenario` plays on: `pair`, or the first pair of the
+        scenario's kind (classic, or b2b for the xe-... ones). KeyError for
+        an unknown scenario or pair, ValueError for a scenario of the other
+        kind of pair."""
+        if scenario not in SCENARIOS and scenario not in XE_SCENARIOS:
+            known = ", ".join((*SCENARIOS, *XE_SCENARIOS))
+            raise KeyError(f"unknown scenario {scenario!r}; known: {known}")
+        mode = B2B if scenario in XE_SCENARIOS else "classic"
+        if pair is None:
+            for candidate in self.pairs:
+                if candidate.mode == mode:
+                    return candidate
+            raise ValueError(
+                f"scenario {scenario} plays on an IOS-XE box-to-box pair and this lab has none (xe_pairs, --xe-pairs)"
+                if mode == B2B
+                else f"scenario {scenario} plays on a classic pair and this lab has none"
+            )
         target = self.pair(pair)
+        if target.mode != mode:
+            kind = "an IOS-XE box-to-box pair (xe-... scenarios)" if target.mode == B2B else "a classic pair"
+            raise ValueError(f"scenario {scenario} cannot play on {target.name}: it is {kind}")
+        return target
+
+    def trigger(self, scenario: str, pair: str | None = None) -> asyncio.Task[None]:
+        """Start `scenario` on a pair (by default the first of its kind: the
+        xe-... scenarios play on box-to-box pairs, the others on classic
+        ones), cancelling the scenario still running on that pair, if any.
+        Other pairs carry on."""
+        target = self.scenario_pair(scenario, pair)
         previous = self._scenarios.get(target.name)
         if previous is not None and not previous.done():
             previous.cancel()
@@ -204,12 +239,12 @@ class Lab:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)  # let it clean up first
         try:
-            await SCENARIOS[scenario](context)
+            await (XE_SCENARIOS.get(scenario) or SCENARIOS[scenario])(context)
         except asyncio.CancelledError:
             # A reload cut short still ends: no router stays down for good.
             for router in (*context.pair.hubs, *context.pair.branches):
                 if not router.reachable:
-                    await finish_reload(context, router)
+                    await (finish_xe_boot if router.rg is not None else finish_reload)(context, router)
             raise
 
     async def wait(self) -> None:
@@ -258,6 +293,8 @@ class Lab:
                 server = self.servers[router.name]
                 device: dict[str, Any] = {"name": router.name, "host": server.host, "port": server.port}
                 device["role"] = router.role
+                if router.platform != "cisco_ios":
+                    device["platform"] = router.platform
                 if router.role == "hub":
                     device["pair"] = pair.name
                     device["expected_peers"] = [branch.outside_ip for branch in pair.branches]
@@ -274,9 +311,17 @@ class Lab:
                     "enable_secret": self.credentials.enable_secret,
                 },
             },
-            "pairs": [{"name": pair.name, "members": [hub.name for hub in pair.hubs]} for pair in self.pairs],
+            "pairs": [self._pair_entry(pair) for pair in self.pairs],
             "devices": devices,
         }
+
+    @staticmethod
+    def _pair_entry(pair: LabPair) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": pair.name, "members": [hub.name for hub in pair.hubs]}
+        if pair.mode == B2B:
+            entry["mode"] = B2B
+            entry["groups"] = [{"id": 1, "failover_threshold": FAILOVER_THRESHOLD}]
+        return entry
 
     def write_inventory(self, path: str | os.PathLike[str]) -> Path:
         target = Path(path)

@@ -227,8 +227,8 @@ def _esp_block(tunnel: TunnelSa, spi: int, conn_id: int, remaining: int) -> list
 
 def show_crypto_ipsec_sa(router: Router) -> str:
     now = router.now()
-    local = router.hsrp[0].virtual_ip if router.hsrp else router.outside_ip
-    lines = ["", "interface: FastEthernet0/0", f"    Crypto map tag: VPN, local addr {local}", ""]
+    local = router.tunnel_address or (router.hsrp[0].virtual_ip if router.hsrp else router.outside_ip)
+    lines = ["", f"interface: {router.outside_interface}", f"    Crypto map tag: VPN, local addr {local}", ""]
     for tunnel in router.tunnels.values():
         encaps, decaps = tunnel.encaps.value(now), tunnel.decaps.value(now)
         remaining = max(0, int(tunnel.installed_at + tunnel.lifetime_seconds - now))
@@ -246,7 +246,7 @@ def show_crypto_ipsec_sa(router: Router) -> str:
             f"    #send errors {tunnel.send_errors.value(now)}, #recv errors {tunnel.recv_errors.value(now)}",
             "",
             f"     local crypto endpt.: {tunnel.local_address}, remote crypto endpt.: {tunnel.peer}",
-            "     path mtu 1500, ip mtu 1500, ip mtu idb FastEthernet0/0",
+            f"     path mtu 1500, ip mtu 1500, ip mtu idb {router.outside_interface}",
             f"     current outbound spi: {_spi(tunnel.outbound_spi)}",
             "",
             "     inbound esp sas:",
@@ -316,7 +316,7 @@ def show_crypto_session(router: Router) -> str:
     for tunnel in router.tunnels.values():
         active_sas = 2 if tunnel.installed and tunnel.status == "ACTIVE" else 0
         lines += [
-            "Interface: FastEthernet0/0",
+            f"Interface: {router.outside_interface}",
             f"Session status: {tunnel.session_status}     ",
             f"Peer: {tunnel.peer} port 500 ",
         ]

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ipsec_ha_monitor.rf_states import ACTIVE, DISABLED, STANDBY_HOT
 
@@ -24,6 +25,9 @@ HSRP_WORDS = {
     "active": "Active",
 }
 RF_ACTIVE, RF_STANDBY_HOT, RF_DISABLED = ACTIVE, STANDBY_HOT, DISABLED
+
+if TYPE_CHECKING:
+    from ipsec_ha_monitor.lab.xe_group import LabRedundancyGroup
 
 
 class Clock:
@@ -146,6 +150,15 @@ class Router:
     version: str = "12.4(24)T"
     boot_time: float = -1_814_400.0  # up three weeks when the lab starts
     returned_to_rom_by: str = "reload"
+    # cisco_ios: the 7200s of the article; cisco_xe: an IOS-XE box-to-box
+    # member (xe_topology.py), whose redundancy group is `rg`. On such a
+    # router rf_my / rf_peer are the group's RF state and its peer's, so the
+    # SA machinery (rekey.py) serves the SAs from the ACTIVE member unchanged.
+    platform: str = "cisco_ios"
+    rg: LabRedundancyGroup | None = None
+    last_reload_reason: str | None = None  # IOS-XE's `Last reload reason:` (None: not printed)
+    outside_interface: str = "FastEthernet0/0"  # where the crypto map sits
+    tunnel_address: str | None = None  # where branch tunnels end, when not an HSRP virtual IP
     reachable: bool = True  # False while reloading: SSH refuses connections
     # The router runs, but its management path is cut: SSH refuses connections
     # while RF, HSRP and the SAs carry on (scenario active-unreachable).

@@ -2,6 +2,8 @@
 group 1 "BRANCH-5-TUNNEL" on Fa0/0 with SSO inter-device redundancy, and
 branch routers with a crypto map to the pair's virtual IP.
 
+(IOS-XE box-to-box pairs: xe_topology.py.)
+
 LabPair 1 is the article's: R1 (10.0.0.1, starts STANDBY HOT), R2 (10.0.0.2,
 starts ACTIVE), virtual IP 10.0.0.3, hub LAN 192.168.1.0/24; branch R4 at
 172.16.0.4 with LAN 192.168.4.0/24, further branches R5, R6, ... With more
@@ -39,6 +41,11 @@ class LabPair:
     # The RF-active hub sends the SAs it sets up to its STANDBY HOT peer
     # (False after scenario sync-loss: the standby gets no copies).
     sa_sync: bool = True
+    # "classic" (HSRP + inter-device redundancy) or "b2b" (IOS-XE box-to-box
+    # redundancy group, xe_topology.py: r1 starts ACTIVE there).
+    mode: str = "classic"
+    vip: str = ""  # b2b: the group's outside VIP (classic: HSRP's virtual IP)
+    control_link_cut: bool = False  # b2b: the members' control link is down (xe-control-link-cut)
 
     @property
     def hubs(self) -> tuple[Router, Router]:
@@ -49,7 +56,7 @@ class LabPair:
 
     @property
     def virtual_ip(self) -> str:
-        return self.r1.hsrp[0].virtual_ip
+        return self.vip or self.r1.hsrp[0].virtual_ip
 
 
 def lab_credentials() -> LabCredentials:

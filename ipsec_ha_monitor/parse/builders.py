@@ -317,6 +317,68 @@ def _rg_peer(row: Row, key: str) -> r.RgPeer | None:
     return r.RgPeer(False, None, None, None)
 
 
+# A block of `show redundancy application group all` that began (its header
+# value, or the line it hangs on) has all of these lines, in every real
+# output: one missing is an output cut short inside the block, never a
+# group with less to say. (value that opens the block, what the block is,
+# {value: its line}).
+_RG_BLOCKS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    (
+        "FAULTS_GROUP",
+        "faults block",
+        {
+            "RUNTIME_PRIORITY": "Runtime priority",
+            "FAULTS_STATE": "RG Faults RG State",
+            "FAULT_SWITCHOVERS": "Total # of switchovers due to faults",
+            "FAULT_DOWN_UPS": "Total # of down/up state changes due to faults",
+        },
+    ),
+    ("RF_STATE", "group block", {"PEER_RF_STATE": "Peer RF state"}),
+    (
+        "PROTOCOL_GROUP",
+        "RG Protocol block",
+        {
+            "PROTOCOL_ROLE": "Role",
+            "PRIORITY": "Priority",
+            "PROTOCOL_STATE": "Protocol state",
+            "CTRL_STATE": "Ctrl Intf(s) state",
+            "ACTIVE_PEER": "Active Peer",
+            "STANDBY_PEER": "Standby Peer",
+            "ROLE_TO_ACTIVE": "role change to active",
+            "ROLE_TO_STANDBY": "role change to standby",
+            "DISABLE_RG_DOWN": "disable events",
+            "CTRL_UP_EVENTS": "ctrl intf events",
+            "RELOAD_LOCAL": "reload events",
+        },
+    ),
+    (
+        "MEDIA_GROUP",
+        "RG Media Context block",
+        {
+            "CTX_STATE": "Ctx State",
+            "CONTROL_INTERFACE": "Control Interface",
+            "HELLO_TIMER": "Current Hello timer",
+            "HOLD_TIMER": "Configured Hello timer",
+            "PEER_HOLD": "Peer Hello timer",
+            "PACKETS": "Pkts",
+            "AUTH_FAILURES": "Authentication Failure",
+            "RELOAD_PEER_TX": "Reload Peer",
+            "RESIGN_TX": "Resign",
+        },
+    ),
+    ("MEDIA_PEER_HOLD", "media peer line", {"PEER_PACKETS": "Pkts (the peer's)"}),
+)
+
+
+def _check_rg_blocks(row: Row, group_id: int) -> None:
+    for opener, block, lines in _RG_BLOCKS:
+        if _opt(row, opener) is None:
+            continue
+        missing = [line for value, line in lines.items() if _opt(row, value) is None]
+        if missing:
+            raise Incomplete(f"redundancy group {group_id}: its {block} lacks {', '.join(repr(m) for m in missing)}")
+
+
 def _yes_no(row: Row, key: str) -> bool | None:
     return _bool_word(_opt(row, key), "yes", "no")
 
@@ -339,6 +401,10 @@ def build_redundancy_groups(rows: list[Row]) -> list[r.Record]:
         if my_role is None:
             raise Incomplete(f"redundancy group {group_id} without its 'My Role:' line")
         media_peer = _opt(row, "MEDIA_PEER_STATUS")
+        for packets, loss in (("PACKETS", "PACKET_LOSS"), ("PEER_PACKETS", "PEER_PACKET_LOSS")):
+            if _opt(row, packets) is not None and _opt(row, loss) is None:  # wrapped, and the output ends there
+                raise Incomplete(f"redundancy group {group_id}: a Pkts line without its Pkt Loss value")
+        _check_rg_blocks(row, group_id)
         groups.append(
             r.RedundancyGroup(
                 group_id=group_id,
