@@ -186,8 +186,9 @@ def test_follow_on_criticals_go_out_within_a_minute_and_incidents_repeat_rarely(
 
 def test_reload_alerts_mute_the_aftermath_but_never_each_other() -> None:
     """A reload (unexpected, or one of a loop) mutes its pair's Simplex, IPC
-    and peer alerts; no inhibition mutes a reload alert, a reload loop, RF
-    flapping or missing SA copies: each new reload must reach a human."""
+    and peer alerts (a box-to-box pair's peer lost and peer not STANDBY HOT);
+    no inhibition mutes a reload alert, a reload loop, RF or group flapping,
+    missing SA copies, a split brain or a preemption: each must reach a human."""
     config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
 
     def names(matchers: list[str]) -> set[str]:
@@ -199,8 +200,18 @@ def test_reload_alerts_mute_the_aftermath_but_never_each_other() -> None:
         "IpsechaPairSimplex",
         "IpsechaIpcCommunicationsDown",
         "IpsechaPeerNotStandbyHot",
+        "IpsechaRgPeerLost",
+        "IpsechaRgPeerNotStandbyHot",
     }
     assert reload["equal"] == ["pair"]
-    never_muted = {"IpsechaUnexpectedReload", "IpsechaReloadLoop", "IpsechaRfFlapping", "IpsechaStandbyMissingSaCopies"}
+    never_muted = {
+        "IpsechaUnexpectedReload",
+        "IpsechaReloadLoop",
+        "IpsechaRfFlapping",
+        "IpsechaStandbyMissingSaCopies",
+        "IpsechaRgFlapping",
+        "IpsechaRgSplitBrain",
+        "IpsechaRgPreempted",
+    }
     for inhibit in config["inhibit_rules"]:
         assert not names(inhibit["target_matchers"]) & never_muted, inhibit

@@ -181,6 +181,7 @@ def test_the_group_commands_are_xe_only() -> None:
     with pytest.raises(ParseError) as caught:
         parse_output(GROUP_ALL, _sample())
     assert caught.value.kind == errors.UNSUPPORTED_COMMAND
+    assert "it is one on cisco_xe" in str(caught.value)  # says where it is one
 
 
 @pytest.mark.parametrize("typed", ["show redundancy application group 1", "sh red app g all", "sh red app if g 2"])

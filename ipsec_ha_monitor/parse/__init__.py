@@ -85,8 +85,15 @@ def resolve(command: str, platform: str = DEFAULT_PLATFORM) -> CommandSpec:
             raise ParseError(command, errors.AMBIGUOUS_ABBREVIATION, message)
         supported = ", ".join(spec.command for spec in TABLE if spec.platform == platform)
         message = f"not a command this monitor parses on {platform} (supported: {supported})"
+        elsewhere = [other for other in PLATFORMS if other != platform and _resolves(command, other)]
+        if elsewhere:  # a box-to-box command asked of classic IOS, say
+            message += f"; it is one on {' and '.join(elsewhere)} (the device's platform)"
         raise ParseError(command, errors.UNSUPPORTED_COMMAND, message)
     return BY_TEMPLATE[(platform, template)]
+
+
+def _resolves(command: str, platform: str) -> bool:
+    return index_template(OUR_TEMPLATES, " ".join(command.split()), platform) is not None
 
 
 def _abbreviated(command: str, platform: str) -> list[str]:

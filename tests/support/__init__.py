@@ -9,6 +9,7 @@ subject; conftest.py keeps only fixtures.
 - inventories: inventories written from a running lab
 - lab: netmiko sessions to lab routers and a sampler of their state
 - snapshots: snapshots rendered from lab router state, without SSH
+- b2b: snapshots and the inventory of an IOS-XE box-to-box pair, built from records
 - prometheus: a real Prometheus server, the shipped rules (scaled)
 - alertmanager: a real Alertmanager, alone or a node of a cluster, the shipped
   configuration (scaled) and a webhook server recording its notifications
