@@ -139,7 +139,9 @@ class Monitor:
         tracker: ReloadTracker | None = None,
         poller: Poller | None = None,
         clock: Clock | None = None,
+        rg_history: RgHistory | None = None,
     ) -> None:
+        # `tracker` and `rg_history`: what a previous run kept (check --state).
         # One clock for every layer: the poller's when one is given. A poller
         # or tracker on another clock would stamp on one scale and age on
         # another: refused, never silently re-clocked.
@@ -150,7 +152,8 @@ class Monitor:
             if its_clock is not self.clock:
                 raise ValueError(f"the {part} runs on {its_clock!r}, the monitor on {self.clock!r}: one clock for all")
         self.ipsec_errors = IpsecErrorHistory()  # the counters no_ipsec_errors_rising judges (health.py)
-        self.rg_history = RgHistory()  # b2b pairs' group counters and takeovers (health_b2b.py)
+        # b2b pairs' group counters and takeovers (health_b2b.py)
+        self.rg_history = rg_history if rg_history is not None else RgHistory()
         self._lock = threading.Lock()
         self._snapshots: dict[str, Snapshot] = {}
         self._pairs: dict[str, PairHealth] = {}

@@ -28,12 +28,14 @@ RgHistory (kept by the Monitor, as IpsecErrorHistory) holds what the
 counter and takeover rules need: the counters of each member per group
 with the monotonic time they were read, and the takeovers (the ACTIVE
 member of a group changing between two judgements) with their cause.
-Every duration is in product seconds (ipsec_ha_monitor/clock.py): the
+`check --state` keeps it across runs (to_dict / from_dict, its stamps
+carried as the reload tracker's). Every duration is in product seconds (ipsec_ha_monitor/clock.py): the
 windows scale with --time.scale, as the times the caller passes do.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -144,6 +146,35 @@ class RgMemberState:
 # --- history ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _ActiveSeen:
+    """What _cause reads of a member's group record: the ACTIVE member's as
+    it was, the same member's now. Plain data, so a state file keeps it."""
+
+    my_role: str
+    peer_rf_state: int | None  # the code
+    peer_present: bool | None
+    faults_up: bool | None
+    faults_state: str | None
+    operational_up: bool | None
+    operational_state: str | None
+    fault_switchovers: int | None
+
+    @classmethod
+    def of(cls, record: RedundancyGroup) -> _ActiveSeen:
+        peer_rf = record.peer_rf_state.code if record.peer_rf_state is not None else None
+        return cls(
+            record.my_role,
+            peer_rf,
+            record.peer_present,
+            record.faults_up,
+            record.faults_state,
+            record.operational_up,
+            record.operational_state,
+            record.fault_switchovers,
+        )
+
+
 @dataclass
 class _Counters:
     at: float  # when last read (product seconds)
@@ -156,7 +187,7 @@ class _Group:
     first: float  # the first read
     members: dict[str, _Counters] = field(default_factory=dict)
     active: str | None = None  # the single ACTIVE member at the last judgement that had one
-    active_record: RedundancyGroup | None = None  # its record then
+    active_record: _ActiveSeen | None = None  # its record then, what a takeover's cause reads
     active_at: float = 0.0  # when that record was read
     active_uptime: int | None = None  # its uptime then (a smaller one later is a reload)
     takeovers: deque[Takeover] = field(default_factory=deque)
@@ -261,9 +292,10 @@ class RgHistory:
             reloaded = any(r.device == previous and r.instant > state.active_at for r in reloads) or (
                 old_uptime is not None and state.active_uptime is not None and old_uptime < state.active_uptime
             )
-            cause, why = _cause(previous, active, was, old_now, record, reloaded)
+            old = _ActiveSeen.of(old_now) if old_now is not None else None
+            cause, why = _cause(previous, active, was, old, record, reloaded)
             takeover = Takeover(pair.name, group, previous, active, cause, why, snapshot.began)
-        state.active, state.active_record, state.active_at = active, record, snapshot.began
+        state.active, state.active_record, state.active_at = active, _ActiveSeen.of(record), snapshot.began
         state.active_uptime = _uptime(snapshot)
         return takeover
 
@@ -278,8 +310,7 @@ class RgHistory:
             for name, held in state.members.items():
                 recent: Counter[str] = Counter()  # per counter, what it added within its window
                 for at, key, added in held.rises:
-                    window = self.control_link_seconds if key in _LINK_COUNTERS else self.recent_seconds
-                    if now - window < at <= now:
+                    if now - self._window_of(key) < at <= now:
                         recent[key] += added
                 flaps.append((name, recent["to_active"], recent["fault_switchovers"]))
                 link.append((name, recent["packet_loss"], recent["peer_packet_loss"], recent["auth_failures"]))
@@ -293,6 +324,10 @@ class RgHistory:
                 self.control_link_seconds,
             )
         return out
+
+    def _window_of(self, counter: str) -> float:
+        """How far back a rise of this counter counts."""
+        return self.control_link_seconds if counter in _LINK_COUNTERS else self.recent_seconds
 
     def takeovers(self) -> dict[tuple[str, int, str], int]:
         """Takeovers seen since the start, per (pair, group, cause): what
@@ -319,12 +354,69 @@ class RgHistory:
         for key in [key for key in self._counts if key[0] in gone]:
             del self._counts[key]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for `check --state` (ipsec_ha_monitor/check/state.py):
+        every stamp a Clock.monotonic() reading, as the ReloadTracker's
+        beside it, whose "clock" carries them into another process. The
+        takeover counts are not kept: ipsecha_rg_takeovers_total counts
+        from the process's start, as the reload counters do."""
+        return {
+            "latest": self.latest,
+            "pairs": {
+                pair: {str(group): _group_to_dict(state) for group, state in groups.items()}
+                for pair, groups in self._pairs.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        rebase: Callable[[float], float],
+        now: float | None = None,
+        recent_seconds: float = RG_RECENT_SECONDS,
+        control_link_seconds: float = RG_CONTROL_LINK_SECONDS,
+    ) -> RgHistory:
+        """Rebuild from `to_dict` output, each stamp through `rebase` (the
+        state file's: reloads.rebase_stamps). With `now` (the loading
+        clock's monotonic reading), what has aged out is dropped: rises and
+        takeovers past their windows, and a member's counters read longer
+        ago than recent_seconds (a rise since a reading that old cannot be
+        placed within the hour, as increase()[1h] sees none). The ACTIVE
+        member is kept whatever its age, as the tracker's RF-active member
+        is: a takeover between two runs far apart is still seen. Raises
+        ValueError on a bad shape."""
+        history = cls(recent_seconds, control_link_seconds)
+        try:
+            latest = data["latest"]
+            history.latest = None if latest is None else rebase(_number(latest))
+            for pair, groups in _mapping(data["pairs"]).items():
+                history._pairs[str(pair)] = {
+                    int(group): _group_from_dict(_mapping(state), rebase) for group, state in _mapping(groups).items()
+                }
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise ValueError(f"not a box-to-box history this monitor wrote: {exc}") from None
+        if now is not None:
+            history._age(now)
+        return history
+
+    def _age(self, now: float) -> None:
+        """Drop what is older than the windows at `now` (see from_dict)."""
+        for groups in self._pairs.values():
+            for state in groups.values():
+                for name, held in list(state.members.items()):
+                    if held.at <= now - self.recent_seconds:
+                        del state.members[name]
+                        continue
+                    held.rises = deque(rise for rise in held.rises if rise[0] > now - self._window_of(rise[1]))
+                state.takeovers = deque(t for t in state.takeovers if t.at > now - self.recent_seconds)
+
 
 def _cause(
     previous: str,
     active: str,
-    was: RedundancyGroup,
-    old_now: RedundancyGroup | None,
+    was: _ActiveSeen,
+    old_now: _ActiveSeen | None,
     record: RedundancyGroup,
     reloaded: bool,
 ) -> tuple[str, str]:
@@ -353,8 +445,7 @@ def _cause(
         return PEER_LOST, f"{active} lost its peer (present {_yes(record.peer_present)}, comm {_yes(record.peer_comm)})"
     if (
         was.my_role == ACTIVE_ROLE
-        and was.peer_rf_state is not None
-        and was.peer_rf_state.code == STANDBY_HOT
+        and was.peer_rf_state == STANDBY_HOT
         and was.peer_present is True
         and was.faults_up is True
     ):
@@ -362,6 +453,106 @@ def _cause(
             f"{previous} was ACTIVE with its peer STANDBY HOT, faults Up, without a fault switchover or a reload"
         )
     return UNKNOWN_TAKEOVER, "no fault, reload or lost peer seen, and the group was not in a steady state before"
+
+
+# --- the history as plain data ----------------------------------------------------
+
+
+def _group_to_dict(state: _Group) -> dict[str, Any]:
+    return {
+        "first": state.first,
+        "members": {
+            name: {
+                "monotonic": held.at,
+                "values": dict(held.values),
+                "rises": [[at, key, added] for at, key, added in held.rises],
+            }
+            for name, held in state.members.items()
+        },
+        "active": state.active,
+        "active_record": dataclasses.asdict(state.active_record) if state.active_record is not None else None,
+        "active_at": state.active_at,
+        "active_uptime": state.active_uptime,
+        "takeovers": [{**takeover.to_dict(), "monotonic": takeover.at} for takeover in state.takeovers],
+    }
+
+
+def _group_from_dict(data: Mapping[str, Any], rebase: Callable[[float], float]) -> _Group:
+    members = {}
+    for name, item in _mapping(data["members"]).items():
+        held = _mapping(item)
+        values = {str(key): _count(value) for key, value in _mapping(held["values"]).items()}
+        if set(values) - set(_COUNTERS):
+            raise ValueError(f"unknown counters {sorted(set(values) - set(_COUNTERS))}")
+        rises: deque[tuple[float, str, int]] = deque()
+        for at, key, added in held["rises"]:
+            if key not in _COUNTERS or type(added) is not int or added <= 0:
+                raise ValueError(f"not a rise: {key!r} {added!r}")
+            rises.append((rebase(_number(at)), key, added))
+        members[str(name)] = _Counters(rebase(_number(held["monotonic"])), values, rises)
+    active, record = data["active"], data["active_record"]
+    if (active is None) != (record is None):
+        raise ValueError("an ACTIVE member without its record, or a record without the member")
+    takeovers = deque(
+        Takeover(
+            str(item["pair"]),
+            int(item["group"]),
+            str(item["previous_active"]),
+            str(item["active"]),
+            _one_of(item["cause"], TAKEOVER_CAUSES),
+            str(item["why"]),
+            rebase(_number(item["monotonic"])),
+        )
+        for item in map(_mapping, data["takeovers"])
+    )
+    return _Group(
+        rebase(_number(data["first"])),
+        members,
+        None if active is None else str(active),
+        None if record is None else _active_seen(_mapping(record)),
+        rebase(_number(data["active_at"])),
+        _count(data["active_uptime"]),
+        takeovers,
+    )
+
+
+def _active_seen(data: Mapping[str, Any]) -> _ActiveSeen:
+    fields = {known.name for known in dataclasses.fields(_ActiveSeen)}
+    if set(data) != fields:
+        raise ValueError(f"an ACTIVE member's record with fields {sorted(data)}")
+    for name in ("peer_rf_state", "fault_switchovers"):
+        _count(data[name])
+    for name in ("peer_present", "faults_up", "operational_up"):
+        if data[name] is not None and type(data[name]) is not bool:
+            raise ValueError(f"{name} {data[name]!r} is not a yes or no")
+    for name in ("my_role", "faults_state", "operational_state"):
+        if (data[name] is not None or name == "my_role") and type(data[name]) is not str:
+            raise ValueError(f"{name} {data[name]!r} is not text")
+    return _ActiveSeen(**data)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{type(value).__name__} where an object was expected")
+    return value
+
+
+def _number(value: Any) -> float:
+    if type(value) not in (int, float):
+        raise TypeError(f"{value!r} is not a time")
+    return float(value)
+
+
+def _count(value: Any) -> int | None:
+    if value is not None and type(value) is not int:
+        raise TypeError(f"{value!r} is not a counter")
+    return value
+
+
+def _one_of(value: Any, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+    return str(value)
 
 
 def _window(seconds: float) -> str:
@@ -392,7 +583,7 @@ class B2bJudge:
     """The group rules of one b2b pair (see the module). `missing(command,
     members)` says why a command's data is missing on those members (the
     pair judge's); `history` is RgHistory.view's for the pair (None: no
-    history yet, as a single `check` has)."""
+    history yet, as a single `check` without --state has)."""
 
     def __init__(
         self,

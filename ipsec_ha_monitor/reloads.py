@@ -343,8 +343,14 @@ class ReloadTracker:
         """Reloads and switchovers since the previous observation."""
         switchovers = self._switchovers(snapshots, inventory)
         reloads: list[Reload] = []
-        # b2b members' group reload counters, as they stood before this observation.
-        held_rg = {name: seen.rg for name, seen in self.devices.items() if seen.rg}
+        # The b2b peers' group reload counters, as they stood before this
+        # observation (only theirs: observing a poll never costs the fleet).
+        peers = {name: _b2b_peer(inventory, name) for name in snapshots}
+        held_rg = {
+            peer: seen.rg
+            for peer in peers.values()
+            if peer is not None and (seen := self.devices.get(peer)) is not None and seen.rg
+        }
         for name, snapshot in snapshots.items():
             version = snapshot.version
             if version is None or version.uptime_seconds is None:
@@ -372,7 +378,7 @@ class ReloadTracker:
                 booted_at = boot_estimate(snapshot.started_at, uptime, self.clock.scale)
                 if seen is not None:
                     booted_at = next_boot(booted_at, seen.booted_at, self.clock.scale)
-            peer = _b2b_peer(inventory, name)
+            peer = peers[name]
             rg = rg_reload_counters(snapshot)
             if rg is None:  # not read this time: what was known stays the reference
                 rg = seen.rg if seen is not None else {}
@@ -538,7 +544,7 @@ class ReloadTracker:
         whose stamps are Unix times (`polled_at`, `detected_at`,
         `switched_at`). Raises ValueError on a bad shape."""
         try:
-            rebase = _rebase(data.get("clock"), clock)
+            rebase = rebase_stamps(data.get("clock"), clock)
             stamped = "clock" in data
 
             def at(item: Mapping[str, Any], wall_key: str) -> float:
@@ -606,13 +612,16 @@ def _rg_from_dict(data: Any) -> RgReloadCounters:
     }
 
 
-def _rebase(saved: Any, clock: Clock) -> Callable[[float], float]:
-    """A function taking a saved stamp (a Clock.monotonic() reading of the
-    saving process when `monotonic`, else a Unix time) to `clock`'s
-    monotonic scale. On the same boot of the host the monotonic clock is the
-    same: the stamp as it is (converted if the scale differs). Otherwise
-    now, less the time since the save (the wall clock's difference, never
-    below zero), less the stamp's age at the save."""
+def rebase_stamps(saved: Any, clock: Clock) -> Callable[[float], float]:
+    """`saved`: the "clock" a state file carries (ReloadTracker.to_dict's;
+    None for the files before it). A function taking a saved stamp (a
+    Clock.monotonic() reading of the saving process when `monotonic`, else
+    a Unix time) to `clock`'s monotonic scale. On the same boot of the host
+    the monotonic clock is the same: the stamp as it is (converted if the
+    scale differs). Otherwise now, less the time since the save (the wall
+    clock's difference, never below zero), less the stamp's age at the save.
+    Every part of a state file rebases its stamps with it (the box-to-box
+    history too: RgHistory.from_dict)."""
     now, wall = clock.monotonic(), clock.wall()
     if saved is None:  # a file from before the boot id: stamps are Unix times, ages by the wall clock
         return lambda stamp: now - clock.product(max(0.0, wall - _finite(stamp)))

@@ -3,7 +3,9 @@ with --watch), judge every pair, print a table per pair, JSON, or one
 Nagios plugin result, and exit with the verdict.
 
     --state FILE   remember uptimes and RF-active members between runs,
-                   so a check from cron reports reloads and switchovers
+                   so a check from cron reports reloads and switchovers,
+                   and the box-to-box groups' counters and ACTIVE members,
+                   so it sees flapping, control-link errors and takeovers
                    (monotonic time on one boot of the host, see state.py)
     --watch N      keep polling every N seconds on the same sessions;
                    SIGHUP reloads the inventory, keeping unchanged sessions;
@@ -99,10 +101,11 @@ from ipsec_ha_monitor.check.result import (
     run_check,
 )
 from ipsec_ha_monitor.check.scrub import scrub_lines, scrub_nagios, scrub_values, secrets_of
-from ipsec_ha_monitor.check.state import check_state_writable, load_state, save_state
+from ipsec_ha_monitor.check.state import CheckState, check_state_writable, load_check_state, load_state, save_state
 from ipsec_ha_monitor.check.table import render_text
 from ipsec_ha_monitor.clock import Clock
 from ipsec_ha_monitor.core import Monitor, SignalLoop, describe_error
+from ipsec_ha_monitor.health_b2b import RgHistory
 from ipsec_ha_monitor.inventory import Inventory, InventoryError, Pair, load_inventory
 from ipsec_ha_monitor.limits import fit_open_files, open_files_needed
 from ipsec_ha_monitor.logs import one_line
@@ -299,14 +302,16 @@ def _main(
     uncapped = [original]  # as the file has it (SIGHUP may change it): whose timeouts the budget capped
     state_path = Path(state) if state else None
     try:
-        tracker = load_state(state_path, clock) if state_path else ReloadTracker(clock=clock)
+        kept = (
+            load_check_state(state_path, clock) if state_path else CheckState(ReloadTracker(clock=clock), RgHistory())
+        )
         if state_path is not None:
             check_state_writable(state_path)
     except ValueError as exc:
         raise _Refused(str(exc)) from None
     show_progress = sys.stderr.isatty() if progress is None else progress
     fit_open_files(open_files_needed(len(inventory.devices)))
-    monitor = Monitor(inventory, tracker, clock=clock)
+    monitor = Monitor(inventory, kept.tracker, clock=clock, rg_history=kept.rg_history)
     narrowed = [partial]  # the pairs not judged, as the inventory now is (SIGHUP may change it)
 
     def narrow(inventory: Inventory) -> Inventory:
@@ -340,7 +345,7 @@ def _main(
                 problems: list[str] = []
                 if state_path is not None:
                     try:
-                        save_state(state_path, monitor.tracker)
+                        save_state(state_path, monitor.tracker, monitor.rg_history)
                     except ValueError as exc:  # the verdict still prints; the exit code tells of the failure
                         problems.append(str(exc))
                         if not nagios:
