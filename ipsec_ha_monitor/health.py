@@ -832,14 +832,14 @@ class _PairJudge:
         rule = "no_ipsec_errors_rising"
         trends = {name: trend for name in self.pair.members if (trend := self.ipsec_errors.get(name)) is not None}
         rising = [
-            f"{name} toward {peer} (+{recent} in the last {_minutes(trend.increase_seconds)})"
+            f"{name} toward {peer} (+{recent} in the last {minutes(trend.increase_seconds)})"
             for name, trend in trends.items()
             for peer, recent, _ in trend.rising
         ]
         if rising:
             shown = ", ".join(rising[:5]) + (f" and {len(rising) - 5} more" if len(rising) > 5 else "")
             held = max(trend.for_seconds for trend in trends.values() if trend.rising)
-            return RuleResult(rule, False, f"IPsec send/receive errors kept rising for {_minutes(held)}: {shown}")
+            return RuleResult(rule, False, f"IPsec send/receive errors kept rising for {minutes(held)}: {shown}")
         missing = [
             name for name in self.pair.members if (snap := self.snapshots[name]) is None or snap.ipsec_sas is None
         ]
@@ -854,8 +854,8 @@ class _PairJudge:
             return RuleResult(
                 rule,
                 True,
-                f"no IPsec errors rising as far as seen (counters over {_minutes(seen)}; "
-                f"{_minutes(needed)} of polls judge a rise)",
+                f"no IPsec errors rising as far as seen (counters over {minutes(seen)}; "
+                f"{minutes(needed)} of polls judge a rise)",
             )
         return RuleResult(rule, True, "no IPsec errors rising")
 
@@ -886,9 +886,9 @@ class _PairJudge:
         return RuleResult(rule, True, f"{count} switchover(s) within the last hour")
 
 
-def _minutes(seconds: float) -> str:
+def minutes(seconds: float) -> str:
     """A span as people say it: "45 s", "10 min", "1 h 5 min"."""
     if seconds < 120:
         return f"{seconds:.0f} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+    whole = round(seconds / 60)
+    return f"{whole} min" if whole < 60 else f"{whole // 60} h {whole % 60} min"

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipsec_ha_monitor.health import RuleResult, _minutes
+from ipsec_ha_monitor.health import RuleResult, minutes
 from ipsec_ha_monitor.inventory import Pair, RedundancyGroupWatch
 from ipsec_ha_monitor.records import RedundancyGroup
 from ipsec_ha_monitor.reloads import RECENT_SECONDS, Reload
@@ -557,7 +557,7 @@ def _one_of(value: Any, allowed: Sequence[str]) -> str:
 
 def _window(seconds: float) -> str:
     """A look-back window as a rule's message says it: "hour", "10 min"."""
-    return "hour" if seconds == 3600 else _minutes(seconds)
+    return "hour" if seconds == 3600 else minutes(seconds)
 
 
 def _yes(value: bool | None) -> str:
@@ -767,8 +767,8 @@ class B2bJudge:
         uptime = self._uptime(peer)
         if uptime is not None and uptime < RG_RELOAD_TIMER_SECONDS:
             return True, (
-                f"{active}'s peer {peer} is {state.name}, up {_minutes(uptime)}: within the group's "
-                f"{_minutes(RG_RELOAD_TIMER_SECONDS)} reload timer{suffix}"
+                f"{active}'s peer {peer} is {state.name}, up {minutes(uptime)}: within the group's "
+                f"{minutes(RG_RELOAD_TIMER_SECONDS)} reload timer{suffix}"
             )
         return False, (
             f"{active}'s peer {peer} is {state.name} ({state.code}), not STANDBY HOT{suffix}: "
@@ -907,7 +907,7 @@ class B2bJudge:
         preempted = [t for t in history.takeovers if t.cause == PREEMPT] if history is not None else []
         if preempted:
             ago = [
-                f"{t.active} took the ACTIVE role from {t.previous_active} {_minutes(self.now - t.at)} ago"
+                f"{t.active} took the ACTIVE role from {t.previous_active} {minutes(self.now - t.at)} ago"
                 for t in preempted
             ]
             return False, (

@@ -11,15 +11,27 @@ exactly the alerts it expects (alertname, device and cause), no more."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from support.dashboards import exprs
 from support.inventories import write_inventory
 from support.processes import start_serve, stop
 from support.prometheus import AlertHistory, PrometheusServer, needs_prometheus
-from test_prometheus_e2e import LOOKBACK_SECONDS, POLL_SECONDS, SCALE, SLACK, duration, example_config, real
+from test_prometheus_e2e import (
+    DASHBOARDS,
+    LOOKBACK_SECONDS,
+    POLL_SECONDS,
+    SCALE,
+    SLACK,
+    duration,
+    example_config,
+    real,
+    substituted,
+)
 
 from ipsec_ha_monitor.lab import Lab, LabThread
 
@@ -90,6 +102,7 @@ class Stack:
     lab_thread: LabThread
     prometheus: PrometheusServer
     history: AlertHistory
+    started: float  # time.time(): the start of the dashboards' range
 
     @property
     def lab(self) -> Lab:
@@ -124,7 +137,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 # the start's IpsechaExporterDown.
                 prometheus.wait_for("the startup's alerts gone", lambda: prometheus.alerts() == [], 30)
                 with AlertHistory(prometheus) as history:
-                    yield Stack(lab_thread, prometheus, history)
+                    yield Stack(lab_thread, prometheus, history, time.time())
         finally:
             stop(exporter)
 
@@ -183,3 +196,23 @@ def test_xe_scenarios_page_what_they_should_and_nothing_else(stack: Stack) -> No
         assert causes == {cause}, (device, causes)
         unexpected = stack.prometheus.query(f'ipsecha_reloads_total{{device="{device}",expected="false"}}')
         assert [float(series["value"][1]) for series in unexpected] == [1.0], (device, unexpected)
+
+
+def test_every_box_to_box_dashboard_query_returns_data(stack: Stack) -> None:
+    """The dashboards' box-to-box panels, as Grafana would query them for
+    the pair whose roles changed hands (xe-failover-priority's, played by
+    the test above), over the run so far: none is empty."""
+    pair = next(pair for pair in stack.lab.pairs if pair.mode == "b2b")
+    devices = "|".join(hub.name for hub in pair.hubs)
+    end = time.time()
+    empty, count = [], 0
+    for path in DASHBOARDS:
+        for where, expr in exprs(json.loads(path.read_text())):
+            if "ipsecha_rg_" not in expr:
+                continue
+            count += 1
+            query = substituted(expr, end - stack.started, pair.name, devices)
+            if not stack.prometheus.query_range(query, stack.started, end, 1):
+                empty.append(f"{path.name}: {where}: {query}")
+    assert count >= 5
+    assert empty == []
