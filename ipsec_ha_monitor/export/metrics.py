@@ -397,9 +397,10 @@ def _pairs_of_inventory(out: _Lines, view: ExportView) -> None:
     with a member in the view: its mode; for a box-to-box pair each watched
     group's failover threshold and takeovers (from 0: Prometheus sees the
     first one as an increase). Not from a poll: they stay when polls fail."""
-    for pair in view.inventory.pairs.values():
-        if not any(member in view.snapshots for member in pair.members):
-            continue
+    inventory = view.inventory
+    # The pairs of the view's devices only: a /probe renders one device's pair, not the fleet's.
+    names = {inventory.pair_of(name) for name in view.snapshots if name in inventory.devices}
+    for pair in sorted((inventory.pairs[name] for name in names if name in inventory.pairs), key=inventory.rank):
         labels = f'pair="{escape_label(pair.name)}"'
         out.add("ipsecha_pair_info", f'{labels},mode="{escape_label(pair.mode)}"', 1)
         if pair.mode != B2B:
