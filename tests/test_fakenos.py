@@ -614,13 +614,16 @@ def test_an_iosxe_box_to_box_pair_at_router_prompts(
     fakenos_python: Path, tmp_path: Path, credentials: dict[str, str]
 ) -> None:
     """Both boxes answer at `Router#` (IOS-XE's default host name, at
-    privilege 15 after login, no `enable`), never at their inventory names:
-    the poller types `terminal length 0`, the box-to-box commands parse on
+    privilege 15 after login, no `enable`), never at their inventory names,
+    and page at 24 lines until `terminal length 0` (the group output is 54
+    lines): every command answers whole, the box-to-box commands parse on
     cisco_xe, and the pair is judged per redundancy group."""
     devices = [
-        device("XE1", XE1_OUTPUTS, credentials, hostname="Router", privilege=15),
-        device("XE2", XE2_OUTPUTS, credentials, hostname="Router", privilege=15),
+        device("XE1", XE1_OUTPUTS, credentials, hostname="Router", privilege=15, page_length=24),
+        device("XE2", XE2_OUTPUTS, credentials, hostname="Router", privilege=15, page_length=24),
     ]
+    served = (OUTPUTS / XE2_OUTPUTS["show redundancy application group all"]).read_text(encoding="utf-8")
+    assert len(served.splitlines()) > 24  # it would page without `terminal length 0`
     with fakenos_devices(fakenos_python, tmp_path, devices) as ports:
         inventory = write_inventory(tmp_path, ports, enable_secret=False, pair=B2B_PAIR, platform="cisco_xe")
         code, report, stderr, _ = run_check(inventory)
