@@ -2,11 +2,28 @@
 process, Prometheus with the shipped rules and the example scrape config,
 and Alertmanager with the shipped alertmanager.yml, its receivers' webhook
 URLs pointed at an HTTP server in this test that records every
-notification. Each scenario gets a fresh stack (the rules keep an hour of
-history, which would carry one scenario's reload into the next) and asserts
-the notification groups it produces: one per incident and pair (per
-receiver: critical and warning go apart), holding the alerts the scenario
-sets off, less the ones inhibited; and none at baseline.
+notification. Each test asserts the notification groups its scenario
+produces: one per incident and pair (per receiver: critical and warning go
+apart), holding the alerts the scenario sets off, less the ones inhibited;
+and none at baseline.
+
+Scenarios play on separate pairs of one lab, with one `serve`, one
+Prometheus and one Alertmanager (a module fixture), so that their hour-long
+windows (IpsechaUnexpectedReload keeps firing for an hour,
+IpsechaReloadLoop counts an hour) run at the same time and do not carry one
+scenario's reloads into the next: every scenario that concerns one pair
+(failover, preempt, simplex, split-brain, sa-loss, active-unreachable,
+standby-reload, reload-loop, sync-loss, two standby reloads a minute apart)
+starts at once on its own pair, played by a thread of its own, and one pair
+plays nothing (the baseline). Alertmanager groups by pair per receiver, so
+each test judges its own pair's groups (branch routers' groups, by device,
+count with their pair): exactly the expected ones, and no group that
+belongs to no pair (the exporter's); the baseline's pair has none at all,
+and no group belongs to it or to a device outside the pairs that played.
+The two scenarios that stop the exporter touch every pair: each gets a
+fresh stack of its own, with one pair, as before, and plays before the
+shared stack starts. On every stack a thread records the alerts Prometheus
+lists firing and Alertmanager holds inhibited, from the baseline on.
 
 One clock: everything that measures time runs SCALE times faster than in
 production (60: a lab minute per real second). The lab's clock; `serve`'s
@@ -23,9 +40,12 @@ grouping and the inhibitions are the shipped ones."""
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +75,27 @@ SCALE = 60  # lab, rule and Alertmanager seconds per real second
 POLL_SECONDS = 30.0  # lab seconds: serve's default --poll-interval, the example config's scrape and evaluation
 LOOKBACK_SECONDS = 300.0  # Prometheus's default --query.lookback-delta
 SETTLE = 11.0  # after the expected notifications: over two scaled group_intervals (5 s) for stragglers
+BRANCHES = 2  # per pair
+PLAY_TIMEOUT = 300.0  # real seconds: a play's own waits end it well before
+
+# One pair per scenario on the shared stack, by the lab's pair names (its
+# hubs are P<k>-R1 and P<k>-R2); the lone stacks' one pair is HUB-PAIR-1.
+(
+    BASELINE,
+    FAILOVER,
+    PREEMPT,
+    SIMPLEX,
+    SPLIT_BRAIN,
+    SA_LOSS,
+    ACTIVE_UNREACHABLE,
+    STANDBY_RELOAD,
+    RELOAD_LOOP,
+    SYNC_LOSS,
+    TWO_RELOADS,
+) = PAIR_NAMES = tuple(f"HUB-PAIR-{k}" for k in range(1, 12))
+EXPORTER: Group = ("ipsecha-warning", (("alertname", "IpsechaExporterDown"),))
+
+Labels = tuple[tuple[str, str], ...]  # an alert's labels, sorted
 
 
 def real(lab_seconds: float) -> float:
@@ -68,10 +109,6 @@ def duration(lab_seconds: float) -> str:
 
 
 INTERVAL = duration(POLL_SECONDS)  # scrape, rule evaluation and exporter polling: 500ms
-PAIR = "HUB-PAIR-1"
-CRITICAL: Group = ("ipsecha-critical", (("pair", PAIR),))
-WARNING: Group = ("ipsecha-warning", (("pair", PAIR),))
-EXPORTER: Group = ("ipsecha-warning", (("alertname", "IpsechaExporterDown"),))
 
 
 def polled_everything(address: str, devices: set[str]) -> bool:
@@ -114,6 +151,10 @@ def start_exporter(inventory: Path, listen: str = "127.0.0.1:0") -> tuple[subpro
 
 @dataclass
 class Stack:
+    """One lab, `serve`, Prometheus and Alertmanager, and a thread that
+    records every alert Prometheus lists firing and every one Alertmanager
+    holds inhibited, from the lab's baseline on."""
+
     lab_thread: LabThread
     exporter: subprocess.Popen[str] | None
     inventory: Path
@@ -121,12 +162,17 @@ class Stack:
     prometheus: PrometheusServer
     alertmanager: AlertmanagerServer
     webhook: WebhookRecorder
-    started: float = field(default_factory=time.monotonic)
-    firing_seen: set[str] = field(default_factory=set)  # in Prometheus
-    firing_at: dict[str, float] = field(default_factory=dict)  # first seen firing, seconds since `started`
-    suppressed_seen: set[str] = field(default_factory=set)  # in Alertmanager (inhibited)
+    started: float = field(default_factory=time.monotonic)  # the baseline in Prometheus
     # Each alert (its sorted labels) first seen firing in Prometheus, time.monotonic().
-    alert_firing_at: dict[tuple[tuple[str, str], ...], float] = field(default_factory=dict)
+    alert_firing_at: dict[Labels, float] = field(default_factory=dict)
+    suppressed_seen: set[Labels] = field(default_factory=set)  # in Alertmanager (inhibited)
+    errors: list[str] = field(default_factory=list)  # the observer's failed rounds
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def lab(self) -> Lab:
+        return self.lab_thread.lab
 
     def stop_exporter(self) -> None:
         if self.exporter is not None:
@@ -143,22 +189,103 @@ class Stack:
         result = self.prometheus.query(expr)
         return float(result[0]["value"][1]) if result else None
 
+    def owner(self, labels: dict[str, str]) -> str | None:
+        """The lab pair an alert or a group is of: its `pair` label, or
+        that of its `device` (a branch's alerts carry no pair); None for
+        neither (the exporter's)."""
+        if labels.get("pair"):
+            return labels["pair"]
+        for pair in self.lab.pairs:
+            if labels.get("device") in {router.name for router in (*pair.hubs, *pair.branches)}:
+                return pair.name
+        return None
+
     def observe(self) -> None:
-        for alert in self.prometheus.alerts():
-            if alert["state"] == "firing":
-                self.firing_seen.add(alert["labels"]["alertname"])
-                self.alert_firing_at.setdefault(tuple(sorted(alert["labels"].items())), time.monotonic())
-                self.firing_at.setdefault(alert["labels"]["alertname"], round(time.monotonic() - self.started, 1))
-        self.suppressed_seen |= {
-            a["labels"]["alertname"] for a in self.alertmanager.alerts() if a["status"]["state"] == "suppressed"
-        }
+        firing = [a["labels"] for a in self.prometheus.alerts() if a["state"] == "firing"]
+        suppressed = [a["labels"] for a in self.alertmanager.alerts() if a["status"]["state"] == "suppressed"]
+        now = time.monotonic()
+        with self._lock:
+            for labels in firing:
+                self.alert_firing_at.setdefault(tuple(sorted(labels.items())), now)
+            self.suppressed_seen |= {tuple(sorted(labels.items())) for labels in suppressed}
+
+    def seen_firing(self) -> dict[Labels, float]:
+        with self._lock:
+            return dict(self.alert_firing_at)
+
+    def seen_suppressed(self) -> set[Labels]:
+        with self._lock:
+            return set(self.suppressed_seen)
+
+    @contextmanager
+    def observing(self, interval: float = 0.25) -> Iterator[None]:
+        """From now on, a thread observes every `interval` s."""
+        self.started = time.monotonic()
+        with self._lock:
+            self.alert_firing_at.clear()
+            self.suppressed_seen.clear()
+
+        def run() -> None:
+            while True:
+                try:
+                    self.observe()
+                except Exception as exc:  # any: the tests fail on it (Plays.result)
+                    self.errors.append(repr(exc))
+                if self._stop.wait(interval):
+                    return
+
+        thread = threading.Thread(target=run, name="observer", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            self._stop.set()
+            thread.join(30)
+
+
+@dataclass
+class Scene:
+    """One pair of a stack as its test sees it: its groups (by `pair`, or
+    by `device` for its branches), its alerts, and anything that belongs to
+    no pair (the exporter's); never another pair's."""
+
+    stack: Stack
+    pair: str
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def r1(self) -> str:
+        """The pair's R1: STANDBY HOT at baseline."""
+        return self.stack.lab.pair(self.pair).r1.name
+
+    @property
+    def r2(self) -> str:
+        """The pair's R2: RF ACTIVE at baseline."""
+        return self.stack.lab.pair(self.pair).r2.name
+
+    @property
+    def critical(self) -> Group:
+        return ("ipsecha-critical", (("pair", self.pair),))
+
+    @property
+    def warning(self) -> Group:
+        return ("ipsecha-warning", (("pair", self.pair),))
+
+    def trigger(self, scenario: str) -> None:
+        self.stack.lab_thread.trigger(scenario, self.pair)
+
+    def value(self, expr: str) -> float | None:
+        return self.stack.value(expr)
+
+    def mine(self, labels: dict[str, str]) -> bool:
+        return self.stack.owner(labels) in (self.pair, None)
 
     def groups(self) -> dict[Group, list[Notification]]:
-        return self.webhook.groups()
+        return {group: ns for group, ns in self.stack.webhook.groups().items() if self.mine(dict(group[1]))}
 
     def notifications(self, group: Group, status: str | None = None) -> list[Notification]:
         """A group's notifications, or those whose overall status is `status`."""
-        return self.webhook.of(group, status)
+        return [n for n in self.groups().get(group, []) if status is None or n.body["status"] == status]
 
     def resolved(self, group: Group) -> set[str]:
         """Every alert name a group's notifications carried resolved."""
@@ -177,23 +304,40 @@ class Stack:
             if alert["labels"]["alertname"] == alertname
         }
 
-    def wait_for(self, what: str, condition: Callable[[], bool], timeout: float) -> None:
-        def check() -> bool:
-            self.observe()
-            return condition()
+    def alert_firing_at(self) -> dict[Labels, float]:
+        """Each of its alerts first seen firing in Prometheus, time.monotonic()."""
+        return {labels: at for labels, at in self.stack.seen_firing().items() if self.mine(dict(labels))}
 
-        wait_until(check, timeout, what, interval=0.25, describe=self.describe)
+    @property
+    def firing_seen(self) -> set[str]:
+        """The names of its alerts seen firing in Prometheus."""
+        return {dict(labels)["alertname"] for labels in self.alert_firing_at()}
+
+    def alertmanager_alerts(self) -> list[dict[str, Any]]:
+        """Its alerts Alertmanager holds, active, silenced and inhibited."""
+        return [a for a in self.stack.alertmanager.alerts() if self.mine(a["labels"])]
+
+    def wait_for(self, what: str, condition: Callable[[], bool], timeout: float) -> None:
+        wait_until(condition, timeout, f"{what} ({self.pair})", interval=0.25, describe=self.describe)
 
     def settle(self, seconds: float = SETTLE) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.observe()
-            time.sleep(0.25)
+        """`seconds` pass (the observer carries on)."""
+        time.sleep(max(0.0, seconds))
 
     def describe(self) -> str:
         """What was notified, for failure messages and the test log."""
-        lines = [f"firing in Prometheus (first seen, s): {self.firing_at}; inhibited: {sorted(self.suppressed_seen)}"]
-        for n in self.webhook.received():
+        firing_at: dict[str, float] = {}
+        for labels, at in sorted(self.alert_firing_at().items(), key=lambda item: item[1]):
+            firing_at.setdefault(dict(labels)["alertname"], round(at - self.started, 1))
+        inhibited = sorted(
+            {dict(labels)["alertname"] for labels in self.stack.seen_suppressed() if self.mine(dict(labels))}
+        )
+        lines = [f"{self.pair}: firing in Prometheus (first seen, s): {firing_at}; inhibited: {inhibited}"]
+        if self.stack.errors:
+            lines.append(f"  observer errors: {self.stack.errors}")
+        for n in self.stack.webhook.received():
+            if not self.mine(dict(n.group[1])):
+                continue
             alerts = ", ".join(
                 f"{a['labels']['alertname']}[{a['labels'].get('device', a['labels'].get('instance', ''))}]"
                 f"={a['status']}"
@@ -204,18 +348,20 @@ class Stack:
 
 
 @contextmanager
-def running_stack(folder: Path) -> Iterator[Stack]:
-    """A fresh lab, `serve`, Alertmanager and Prometheus, at baseline with
-    nothing notified; every process stopped on the way out."""
-    with LabThread(Lab(pairs=1, branches=2, time_scale=SCALE)) as lab_thread, WebhookRecorder() as webhook:
-        inventory = write_inventory(lab_thread.lab, folder / "lab.yml")
+def running_stack(folder: Path, pairs: int) -> Iterator[Stack]:
+    """A fresh lab of `pairs` pairs, `serve`, Alertmanager and Prometheus,
+    at baseline with nothing notified and the observer running; every
+    process stopped on the way out."""
+    lab = Lab(pairs=pairs, branches=BRANCHES, time_scale=SCALE)
+    with LabThread(lab) as lab_thread, WebhookRecorder() as webhook:
+        inventory = write_inventory(lab, folder / "lab.yml")
         exporter, address = start_exporter(inventory)
         stack: Stack | None = None
         try:
             # Prometheus starts once `serve` has polled every router, or
             # IpsechaExporterDown (no ipsecha_device_up at all) would fire for
             # the first SSH logins: they take longer than its scaled 5 s.
-            devices = {router.name for router in lab_thread.lab.routers}
+            devices = {router.name for router in lab.routers}
             wait_until(lambda: polled_everything(address, devices), 60, "serve to poll every lab router", 0.25)
             config = scaled_alertmanager_config(SCALE, webhook.url)
             flags = (
@@ -229,35 +375,36 @@ def running_stack(folder: Path) -> Iterator[Stack]:
                 )
                 with prometheus_server as prometheus:
                     stack = Stack(lab_thread, exporter, inventory, address, prometheus, alertmanager, webhook)
-                    stack.wait_for(
-                        "Prometheus to scrape every lab router",
+                    wait_until(
                         lambda: stack.value("count(ipsecha_device_up == 1)") == len(devices),
                         60,
+                        "Prometheus to scrape every lab router",
+                        0.25,
                     )
                     load_rules(folder, prometheus)
                     # The reload rediscovers the Alertmanager: alerts sent
                     # before it is known again would wait for a resend.
-                    stack.wait_for(
-                        "Prometheus to know its Alertmanager",
+                    wait_until(
                         lambda: bool(prometheus.api("alertmanagers")["activeAlertmanagers"]),
                         30,
+                        "Prometheus to know its Alertmanager",
+                        0.25,
                     )
-                    stack.wait_for(
-                        "the lab's baseline in Prometheus",
+                    actives = {pair.r2.name for pair in lab.pairs}
+                    wait_until(
                         lambda: (
-                            stack.value(f'pair:ipsecha_hsrp_active_members:sum{{pair="{PAIR}"}}') == 1
-                            and stack.value('device:ipsecha_rf_active:bool{device="R2"}') == 1
+                            {s["metric"]["pair"] for s in prometheus.query("pair:ipsecha_hsrp_active_members:sum == 1")}
+                            >= {pair.name for pair in lab.pairs}
+                            and {s["metric"]["device"] for s in prometheus.query("device:ipsecha_rf_active:bool == 1")}
+                            == actives
                         ),
                         60,
+                        "the lab's baseline in Prometheus",
+                        0.25,
                     )
-                    assert webhook.received() == [], stack.describe()
-                    stack.started = time.monotonic()
-                    stack.firing_seen.clear()
-                    stack.firing_at.clear()
-                    stack.suppressed_seen.clear()
-                    stack.alert_firing_at.clear()
-                    yield stack
-                    print(f"\n{stack.describe()}")
+                    assert webhook.received() == [], webhook.received()
+                    with stack.observing():
+                        yield stack
         finally:
             if stack is not None:
                 stack.stop_exporter()
@@ -265,109 +412,94 @@ def running_stack(folder: Path) -> Iterator[Stack]:
                 stop(exporter)
 
 
-def assert_groups(stack: Stack, expected: dict[Group, tuple[set[str], set[str]]], timeout: float) -> None:
+def assert_groups(scene: Scene, expected: dict[Group, tuple[set[str], set[str]]], timeout: float) -> None:
     """Wait until each expected group has notified its required alerts
-    (firing), let stragglers arrive, then: exactly the expected groups, each
-    with its required alerts and nothing beyond `required | allowed`."""
-    stack.wait_for(
+    (firing), let stragglers arrive, then: exactly the expected groups of
+    the pair (and none of no pair), each with its required alerts and
+    nothing beyond `required | allowed`."""
+    scene.wait_for(
         f"notifications {expected}",
-        lambda: all(required <= stack.notified(group) for group, (required, _) in expected.items()),
+        lambda: all(required <= scene.notified(group) for group, (required, _) in expected.items()),
         timeout,
     )
-    stack.settle()
-    assert set(stack.groups()) == set(expected), stack.describe()
+    scene.settle()
+    assert set(scene.groups()) == set(expected), scene.describe()
     for group, (required, allowed) in expected.items():
-        assert required <= stack.notified(group) <= required | allowed, (group, stack.describe())
+        assert required <= scene.notified(group) <= required | allowed, (group, scene.describe())
+
+
+# The plays: one per pair of the shared stack, each a thread started with
+# the others once the stack is at baseline; its test waits for it.
+PLAYS: dict[str, Callable[[Scene], None]] = {}
+
+
+def plays_on(pair: str) -> Callable[[Callable[[Scene], None]], Callable[[Scene], None]]:
+    def register(play: Callable[[Scene], None]) -> Callable[[Scene], None]:
+        PLAYS[pair] = play
+        return play
+
+    return register
+
+
+class Plays:
+    """Every play started at once on its pair of `stack`, each in a thread."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.scenes = {pair: Scene(stack, pair) for pair in PLAYS}
+        self._pool = ThreadPoolExecutor(len(PLAYS), thread_name_prefix="play")
+        self.futures: dict[str, Future[None]] = {
+            pair: self._pool.submit(self._play, play, self.scenes[pair]) for pair, play in PLAYS.items()
+        }
+
+    @staticmethod
+    def _play(play: Callable[[Scene], None], scene: Scene) -> None:
+        scene.started = time.monotonic()
+        play(scene)
+
+    def result(self, pair: str) -> Scene:
+        """The pair's play over: its failure raised here, its log printed."""
+        scene = self.scenes[pair]
+        try:
+            self.futures[pair].result(PLAY_TIMEOUT)
+        finally:
+            print(f"\n{scene.describe()}")
+        assert self.stack.errors == [], "the observer missed rounds"
+        return scene
+
+    def wait_all(self) -> None:
+        """Every play over, passed or failed."""
+        wait_futures(self.futures.values(), PLAY_TIMEOUT)
+        assert all(future.done() for future in self.futures.values()), "plays still running"
+
+    def close(self) -> None:
+        self.wait_all()
+        self._pool.shutdown(wait=True)
+
+
+@pytest.fixture(scope="module")
+def plays(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plays]:
+    """The shared stack, one pair per play, and every play started."""
+    with running_stack(tmp_path_factory.mktemp("alertmanager-e2e"), pairs=len(PAIR_NAMES)) as stack:
+        assert set(PLAYS) == set(PAIR_NAMES) == {pair.name for pair in stack.lab.pairs}
+        started = Plays(stack)
+        try:
+            yield started
+        finally:
+            started.close()
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path) as running:
+    """A fresh stack of its own, one pair: for the scenarios that stop the
+    exporter (every pair's data goes with it)."""
+    with running_stack(tmp_path, pairs=1) as running:
         yield running
+        print(f"\n{Scene(running, 'HUB-PAIR-1', running.started).describe()}")
 
 
-def test_the_baseline_notifies_nothing(stack: Stack) -> None:
-    """Past the longest scaled `for:` (15 s) and group_wait, nothing."""
-    stack.settle(real(16 * 60))
-    assert stack.webhook.received() == []
-    assert stack.alertmanager.alerts() == []
-
-
-def test_failover_is_one_critical_group_the_reload(stack: Stack) -> None:
-    """The RF-active R2 fails and self-reloads, R1 takes over, R2 is back
-    STANDBY HOT within a lab minute: one page, the RF self-reload. Its peer
-    was not STANDBY HOT for well under 15 minutes, it answered no poll for
-    well under 10: nothing else."""
-    stack.lab_thread.trigger("failover")
-    stack.wait_for("R2 back and STANDBY HOT", lambda: stack.value('ipsecha_redundancy_my_state{device="R2"}') == 8, 30)
-    # R2 may be HSRP active half a lab second before R1 is RF ACTIVE, which
-    # may just reach the 2 minutes.
-    assert_groups(stack, {CRITICAL: ({"IpsechaUnexpectedReload"}, {"IpsechaHsrpActiveNotRfActive"})}, 30)
-    assert stack.notified_devices(CRITICAL, "IpsechaUnexpectedReload") == {"R2"}, stack.describe()
-
-
-def test_preempt_is_one_critical_and_one_warning_group(stack: Stack) -> None:
-    stack.lab_thread.trigger("preempt")
-    # R2 fails and R1 takes over; R2 comes back, preempts HSRP before its
-    # SAs are synced, R1 self-reloads and R2 is RF ACTIVE without SAs (the
-    # branches send on SPIs it never learnt) until they renegotiate; R1
-    # rejoins last.
-    stack.wait_for("R1 RF ACTIVE", lambda: stack.value('device:ipsecha_rf_active:bool{device="R1"}') == 1, 30)
-    stack.wait_for("R2 RF ACTIVE again", lambda: stack.value('device:ipsecha_rf_active:bool{device="R2"}') == 1, 30)
-    stack.wait_for("R1 back and STANDBY HOT", lambda: stack.value('ipsecha_redundancy_my_state{device="R1"}') == 8, 30)
-    # Both reloads page (one alert each), and the preemption that caused the
-    # second; the branches renegotiate their SAs within a lab minute, well
-    # inside IpsechaBranchSaMissing's 5. R2 may be HSRP active half a lab
-    # second before it is RF ACTIVE, which may just reach the 2 minutes.
-    assert_groups(
-        stack,
-        {
-            CRITICAL: ({"IpsechaUnexpectedReload"}, {"IpsechaHsrpActiveNotRfActive"}),
-            WARNING: ({"IpsechaHsrpPreemptOnStatefulGroup"}, set()),
-        },
-        30,
-    )
-    assert stack.notified_devices(CRITICAL, "IpsechaUnexpectedReload") == {"R1", "R2"}, stack.describe()
-
-
-def test_simplex_is_one_critical_group(stack: Stack) -> None:
-    stack.lab_thread.trigger("simplex")
-    # No reload: nothing inhibits the aftermath alerts, all three are the fault.
-    assert_groups(
-        stack,
-        {CRITICAL: ({"IpsechaPairSimplex", "IpsechaIpcCommunicationsDown", "IpsechaPeerNotStandbyHot"}, set())},
-        60,
-    )
-
-
-def test_split_brain_pages_once_and_its_resolution_names_only_it(stack: Stack) -> None:
-    """R1 is HSRP active while R2 is RF ACTIVE, the split brain seen twice:
-    the rules leave IpsechaHsrpActiveNotRfActive out while the split brain
-    fires, so it is never an alert, and when the lab is whole again the
-    resolved notification names the split brain alone (an alert inhibited
-    in Alertmanager would resolve in the same group and be listed)."""
-    stack.lab_thread.trigger("split-brain")
-    assert_groups(stack, {CRITICAL: ({"IpsechaHsrpSplitBrain"}, set())}, 30)
-    assert "IpsechaHsrpActiveNotRfActive" not in stack.firing_seen, stack.describe()
-    assert stack.alertmanager.alerts() and all(
-        a["labels"]["alertname"] == "IpsechaHsrpSplitBrain" for a in stack.alertmanager.alerts()
-    ), stack.describe()
-    stack.lab_thread.trigger("baseline")
-    stack.wait_for("the split brain resolved", lambda: bool(stack.notifications(CRITICAL, "resolved")), 30)
-    stack.settle()
-    (resolved,) = stack.notifications(CRITICAL, "resolved")
-    assert {(a["labels"]["alertname"], a["status"]) for a in resolved.body["alerts"]} == {
-        ("IpsechaHsrpSplitBrain", "resolved")
-    }, stack.describe()
-    assert set(stack.groups()) == {CRITICAL}, stack.describe()
-
-
-def test_sa_loss_is_one_critical_group(stack: Stack) -> None:
-    stack.lab_thread.trigger("sa-loss")
-    assert_groups(stack, {CRITICAL: ({"IpsechaBranchSaMissing"}, set())}, 30)
-    (notification, *_) = stack.groups()[CRITICAL]
-    lost = stack.lab_thread.lab.pair().branches[0].outside_ip
-    assert {a["labels"]["peer"] for a in notification.body["alerts"]} == {lost}
+# First, the lone stacks: the shared one starts with the first test that asks
+# for its plays, and would poll its pairs all the while beside them.
 
 
 def test_the_exporter_killed_is_one_exporter_down_group(stack: Stack) -> None:
@@ -375,47 +507,13 @@ def test_the_exporter_killed_is_one_exporter_down_group(stack: Stack) -> None:
     its scrape target fails (IpsechaStaleData would page again just as the
     outage ends, the restarted exporter's first poll still running): one
     IpsechaExporterDown notification, nothing else in Alertmanager."""
+    scene = Scene(stack, "HUB-PAIR-1", stack.started)  # the lab's one pair: every group and alert is its or no pair's
     stack.stop_exporter()
-    assert_groups(stack, {EXPORTER: ({"IpsechaExporterDown"}, set())}, 30)
-    assert len(stack.groups()[EXPORTER]) == 1, "one notification: nothing joined or changed"
-    assert "IpsechaStaleData" not in stack.firing_seen, stack.describe()
+    assert_groups(scene, {EXPORTER: ({"IpsechaExporterDown"}, set())}, 30)
+    assert len(scene.groups()[EXPORTER]) == 1, "one notification: nothing joined or changed"
+    assert "IpsechaStaleData" not in scene.firing_seen, scene.describe()
     assert {a["labels"]["alertname"] for a in stack.alertmanager.alerts()} == {"IpsechaExporterDown"}
-
-
-def test_the_active_hub_unreachable_is_one_warning_group(stack: Stack) -> None:
-    """The RF-active R2's management is cut (SSH refused) while RF, HSRP and
-    the SAs carry on: R1 still reports its peer ACTIVE with Communications
-    Up, so the pair has its RF-active hub. Only IpsechaDeviceNotPolled, after
-    its 10 minutes; no pair page."""
-    stack.lab_thread.trigger("active-unreachable")
-    assert_groups(stack, {WARNING: ({"IpsechaDeviceNotPolled"}, set())}, real(10 * 60) + 15)
-    assert stack.notified_devices(WARNING, "IpsechaDeviceNotPolled") == {"R2"}, stack.describe()
-    assert "IpsechaPairNotOneRfActive" not in stack.firing_seen, stack.describe()
-
-
-def test_a_standby_self_reload_is_one_critical_group(stack: Stack) -> None:
-    """The standby R1 self-reloads (RF induced) with no switchover: never
-    expected, its log says so although `show version` reads "reload"."""
-    stack.lab_thread.trigger("standby-reload")
-    stack.wait_for("R1 back and STANDBY HOT", lambda: stack.value('ipsecha_redundancy_my_state{device="R1"}') == 8, 30)
-    assert_groups(stack, {CRITICAL: ({"IpsechaUnexpectedReload"}, set())}, 30)
-    assert stack.notified_devices(CRITICAL, "IpsechaUnexpectedReload") == {"R1"}, stack.describe()
-
-
-def test_a_reload_loop_is_one_critical_group(stack: Stack) -> None:
-    """An operator reloads the standby R1 three times in a row: each reload
-    is expected (no reload alert), three within the hour are a loop. Its
-    pair's Simplex and peer alerts, if any, are muted under the loop."""
-    stack.lab_thread.trigger("reload-loop")
-    assert_groups(stack, {CRITICAL: ({"IpsechaReloadLoop"}, set())}, 60)
-    assert stack.notified_devices(CRITICAL, "IpsechaReloadLoop") == {"R1"}, stack.describe()
-
-
-def test_sync_loss_is_one_critical_group(stack: Stack) -> None:
-    """The standby stays STANDBY HOT without SA copies: one alert for it."""
-    stack.lab_thread.trigger("sync-loss")
-    assert_groups(stack, {CRITICAL: ({"IpsechaStandbyMissingSaCopies"}, set())}, real(5 * 60) + 15)
-    assert stack.notified_devices(CRITICAL, "IpsechaStandbyMissingSaCopies") == {"R1"}, stack.describe()
+    assert stack.errors == [], "the observer missed rounds"
 
 
 def test_an_exporter_outage_does_not_rewrite_a_standing_incident(stack: Stack) -> None:
@@ -425,42 +523,223 @@ def test_an_exporter_outage_does_not_rewrite_a_standing_incident(stack: Stack) -
     device's scrape target fails), the outage is one IpsechaExporterDown
     group, and the incident resolves when the lab fixes it, naming only
     what paged."""
-    stack.lab_thread.trigger("sync-loss")
-    assert_groups(stack, {CRITICAL: ({"IpsechaStandbyMissingSaCopies"}, set())}, real(5 * 60) + 15)
+    scene = Scene(stack, "HUB-PAIR-1", stack.started)  # the lab's one pair: every group and alert is its or no pair's
+    critical = scene.critical
+    scene.trigger("sync-loss")
+    assert_groups(scene, {critical: ({"IpsechaStandbyMissingSaCopies"}, set())}, real(5 * 60) + 15)
     stack.stop_exporter()
     stopped = time.monotonic()
-    stack.wait_for("IpsechaExporterDown notified", lambda: "IpsechaExporterDown" in stack.notified(EXPORTER), 30)
-    stack.settle(stopped + real(15 * 60) - time.monotonic())
+    scene.wait_for("IpsechaExporterDown notified", lambda: "IpsechaExporterDown" in scene.notified(EXPORTER), 30)
+    scene.settle(stopped + real(15 * 60) - time.monotonic())
     stack.restart_exporter()
-    stack.wait_for("IpsechaExporterDown resolved", lambda: bool(stack.notifications(EXPORTER, "resolved")), 60)
+    scene.wait_for("IpsechaExporterDown resolved", lambda: bool(scene.notifications(EXPORTER, "resolved")), 60)
     # Past the alert's `for:` (5 lab minutes) and the hold's 5 minutes after
     # the data returned: time for a resolution or a new page, were there any.
-    stack.settle(real(7 * 60))
-    assert len(stack.notifications(CRITICAL)) == 1, stack.describe()
-    assert stack.resolved(CRITICAL) == set(), stack.describe()
-    assert len(stack.notifications(EXPORTER, "firing")) == 1, stack.describe()
-    assert set(stack.groups()) == {CRITICAL, EXPORTER}, stack.describe()
-    stack.lab_thread.trigger("baseline")
-    stack.wait_for("the incident resolved", lambda: bool(stack.notifications(CRITICAL, "resolved")), 30)
-    stack.settle()
-    assert len(stack.notifications(CRITICAL)) == 2, stack.describe()
-    (resolved,) = stack.notifications(CRITICAL, "resolved")
+    scene.settle(real(7 * 60))
+    assert len(scene.notifications(critical)) == 1, scene.describe()
+    assert scene.resolved(critical) == set(), scene.describe()
+    assert len(scene.notifications(EXPORTER, "firing")) == 1, scene.describe()
+    assert set(scene.groups()) == {critical, EXPORTER}, scene.describe()
+    scene.trigger("baseline")
+    scene.wait_for("the incident resolved", lambda: bool(scene.notifications(critical, "resolved")), 30)
+    scene.settle()
+    assert len(scene.notifications(critical)) == 2, scene.describe()
+    (resolved,) = scene.notifications(critical, "resolved")
     assert {a["labels"]["alertname"] for a in resolved.body["alerts"]} == {"IpsechaStandbyMissingSaCopies"}
-    assert set(stack.groups()) == {CRITICAL, EXPORTER}, stack.describe()
+    assert set(scene.groups()) == {critical, EXPORTER}, scene.describe()
+    assert stack.errors == [], "the observer missed rounds"
 
 
-def arrival_after_firing(stack: Stack, alertname: str, **labels: str) -> list[float]:
-    """For each alert named `alertname` (with `labels`) a notification
-    carried firing: seconds from its first firing in Prometheus to the
-    first notification that carried it."""
+@plays_on(BASELINE)
+def play_the_baseline(scene: Scene) -> None:
+    """Past the longest scaled `for:` (15 s) and group_wait, nothing."""
+    scene.settle(scene.stack.started + real(16 * 60) - time.monotonic())
+    assert scene.groups() == {}, scene.describe()
+    assert scene.alertmanager_alerts() == [], scene.describe()
+
+
+@plays_on(FAILOVER)
+def play_failover(scene: Scene) -> None:
+    scene.trigger("failover")
+    scene.wait_for(
+        f"{scene.r2} back and STANDBY HOT",
+        lambda: scene.value(f'ipsecha_redundancy_my_state{{device="{scene.r2}"}}') == 8,
+        30,
+    )
+    # R2 may be HSRP active half a lab second before R1 is RF ACTIVE, which
+    # may just reach the 2 minutes.
+    assert_groups(scene, {scene.critical: ({"IpsechaUnexpectedReload"}, {"IpsechaHsrpActiveNotRfActive"})}, 30)
+    assert scene.notified_devices(scene.critical, "IpsechaUnexpectedReload") == {scene.r2}, scene.describe()
+
+
+def test_failover_is_one_critical_group_the_reload(plays: Plays) -> None:
+    """The RF-active R2 fails and self-reloads, R1 takes over, R2 is back
+    STANDBY HOT within a lab minute: one page, the RF self-reload. Its peer
+    was not STANDBY HOT for well under 15 minutes, it answered no poll for
+    well under 10: nothing else."""
+    plays.result(FAILOVER)
+
+
+@plays_on(PREEMPT)
+def play_preempt(scene: Scene) -> None:
+    scene.trigger("preempt")
+    # R2 fails and R1 takes over; R2 comes back, preempts HSRP before its
+    # SAs are synced, R1 self-reloads and R2 is RF ACTIVE without SAs (the
+    # branches send on SPIs it never learnt) until they renegotiate; R1
+    # rejoins last.
+    r1, r2 = scene.r1, scene.r2
+    scene.wait_for(f"{r1} RF ACTIVE", lambda: scene.value(f'device:ipsecha_rf_active:bool{{device="{r1}"}}') == 1, 30)
+    scene.wait_for(
+        f"{r2} RF ACTIVE again", lambda: scene.value(f'device:ipsecha_rf_active:bool{{device="{r2}"}}') == 1, 30
+    )
+    scene.wait_for(
+        f"{r1} back and STANDBY HOT", lambda: scene.value(f'ipsecha_redundancy_my_state{{device="{r1}"}}') == 8, 30
+    )
+    # Both reloads page (one alert each), and the preemption that caused the
+    # second; the branches renegotiate their SAs within a lab minute, well
+    # inside IpsechaBranchSaMissing's 5. R2 may be HSRP active half a lab
+    # second before it is RF ACTIVE, which may just reach the 2 minutes.
+    assert_groups(
+        scene,
+        {
+            scene.critical: ({"IpsechaUnexpectedReload"}, {"IpsechaHsrpActiveNotRfActive"}),
+            scene.warning: ({"IpsechaHsrpPreemptOnStatefulGroup"}, set()),
+        },
+        30,
+    )
+    assert scene.notified_devices(scene.critical, "IpsechaUnexpectedReload") == {r1, r2}, scene.describe()
+
+
+def test_preempt_is_one_critical_and_one_warning_group(plays: Plays) -> None:
+    plays.result(PREEMPT)
+
+
+@plays_on(SIMPLEX)
+def play_simplex(scene: Scene) -> None:
+    scene.trigger("simplex")
+    # No reload: nothing inhibits the aftermath alerts, all three are the fault.
+    assert_groups(
+        scene,
+        {scene.critical: ({"IpsechaPairSimplex", "IpsechaIpcCommunicationsDown", "IpsechaPeerNotStandbyHot"}, set())},
+        60,
+    )
+
+
+def test_simplex_is_one_critical_group(plays: Plays) -> None:
+    plays.result(SIMPLEX)
+
+
+@plays_on(SPLIT_BRAIN)
+def play_split_brain(scene: Scene) -> None:
+    scene.trigger("split-brain")
+    assert_groups(scene, {scene.critical: ({"IpsechaHsrpSplitBrain"}, set())}, 30)
+    assert "IpsechaHsrpActiveNotRfActive" not in scene.firing_seen, scene.describe()
+    held = scene.alertmanager_alerts()
+    assert held and all(a["labels"]["alertname"] == "IpsechaHsrpSplitBrain" for a in held), scene.describe()
+    scene.trigger("baseline")
+    scene.wait_for("the split brain resolved", lambda: bool(scene.notifications(scene.critical, "resolved")), 30)
+    scene.settle()
+    (resolved,) = scene.notifications(scene.critical, "resolved")
+    assert {(a["labels"]["alertname"], a["status"]) for a in resolved.body["alerts"]} == {
+        ("IpsechaHsrpSplitBrain", "resolved")
+    }, scene.describe()
+    assert set(scene.groups()) == {scene.critical}, scene.describe()
+
+
+def test_split_brain_pages_once_and_its_resolution_names_only_it(plays: Plays) -> None:
+    """R1 is HSRP active while R2 is RF ACTIVE, the split brain seen twice:
+    the rules leave IpsechaHsrpActiveNotRfActive out while the split brain
+    fires, so it is never an alert, and when the lab is whole again the
+    resolved notification names the split brain alone (an alert inhibited
+    in Alertmanager would resolve in the same group and be listed)."""
+    plays.result(SPLIT_BRAIN)
+
+
+@plays_on(SA_LOSS)
+def play_sa_loss(scene: Scene) -> None:
+    scene.trigger("sa-loss")
+    assert_groups(scene, {scene.critical: ({"IpsechaBranchSaMissing"}, set())}, 30)
+    (notification, *_) = scene.groups()[scene.critical]
+    lost = scene.stack.lab.pair(scene.pair).branches[0].outside_ip
+    assert {a["labels"]["peer"] for a in notification.body["alerts"]} == {lost}, scene.describe()
+
+
+def test_sa_loss_is_one_critical_group(plays: Plays) -> None:
+    plays.result(SA_LOSS)
+
+
+@plays_on(ACTIVE_UNREACHABLE)
+def play_active_unreachable(scene: Scene) -> None:
+    scene.trigger("active-unreachable")
+    assert_groups(scene, {scene.warning: ({"IpsechaDeviceNotPolled"}, set())}, real(10 * 60) + 15)
+    assert scene.notified_devices(scene.warning, "IpsechaDeviceNotPolled") == {scene.r2}, scene.describe()
+    assert "IpsechaPairNotOneRfActive" not in scene.firing_seen, scene.describe()
+
+
+def test_the_active_hub_unreachable_is_one_warning_group(plays: Plays) -> None:
+    """The RF-active R2's management is cut (SSH refused) while RF, HSRP and
+    the SAs carry on: R1 still reports its peer ACTIVE with Communications
+    Up, so the pair has its RF-active hub. Only IpsechaDeviceNotPolled, after
+    its 10 minutes; no pair page."""
+    plays.result(ACTIVE_UNREACHABLE)
+
+
+@plays_on(STANDBY_RELOAD)
+def play_standby_reload(scene: Scene) -> None:
+    scene.trigger("standby-reload")
+    scene.wait_for(
+        f"{scene.r1} back and STANDBY HOT",
+        lambda: scene.value(f'ipsecha_redundancy_my_state{{device="{scene.r1}"}}') == 8,
+        30,
+    )
+    assert_groups(scene, {scene.critical: ({"IpsechaUnexpectedReload"}, set())}, 30)
+    assert scene.notified_devices(scene.critical, "IpsechaUnexpectedReload") == {scene.r1}, scene.describe()
+
+
+def test_a_standby_self_reload_is_one_critical_group(plays: Plays) -> None:
+    """The standby R1 self-reloads (RF induced) with no switchover: never
+    expected, its log says so although `show version` reads "reload"."""
+    plays.result(STANDBY_RELOAD)
+
+
+@plays_on(RELOAD_LOOP)
+def play_reload_loop(scene: Scene) -> None:
+    scene.trigger("reload-loop")
+    assert_groups(scene, {scene.critical: ({"IpsechaReloadLoop"}, set())}, 60)
+    assert scene.notified_devices(scene.critical, "IpsechaReloadLoop") == {scene.r1}, scene.describe()
+
+
+def test_a_reload_loop_is_one_critical_group(plays: Plays) -> None:
+    """An operator reloads the standby R1 three times in a row: each reload
+    is expected (no reload alert), three within the hour are a loop. Its
+    pair's Simplex and peer alerts, if any, are muted under the loop."""
+    plays.result(RELOAD_LOOP)
+
+
+@plays_on(SYNC_LOSS)
+def play_sync_loss(scene: Scene) -> None:
+    scene.trigger("sync-loss")
+    assert_groups(scene, {scene.critical: ({"IpsechaStandbyMissingSaCopies"}, set())}, real(5 * 60) + 15)
+    assert scene.notified_devices(scene.critical, "IpsechaStandbyMissingSaCopies") == {scene.r1}, scene.describe()
+
+
+def test_sync_loss_is_one_critical_group(plays: Plays) -> None:
+    """The standby stays STANDBY HOT without SA copies: one alert for it."""
+    plays.result(SYNC_LOSS)
+
+
+def arrival_after_firing(scene: Scene, alertname: str, **labels: str) -> list[float]:
+    """For each of the pair's alerts named `alertname` (with `labels`) a
+    notification carried firing: seconds from its first firing in
+    Prometheus to the first notification that carried it."""
     delays = []
-    for key, fired in stack.alert_firing_at.items():
+    for key, fired in scene.alert_firing_at().items():
         found = dict(key)
         if found["alertname"] != alertname or any(found.get(k) != v for k, v in labels.items()):
             continue
         arrived = [
             n.at
-            for n in stack.webhook.received()
+            for n in scene.stack.webhook.received()
             for a in n.body["alerts"]
             if a["status"] == "firing" and {k: a["labels"].get(k) for k in found} == found
         ]
@@ -469,7 +748,36 @@ def arrival_after_firing(stack: Stack, alertname: str, **labels: str) -> list[fl
     return delays
 
 
-def test_two_reloads_a_minute_apart_are_two_pages(stack: Stack) -> None:
+@plays_on(TWO_RELOADS)
+def play_two_reloads(scene: Scene) -> None:
+    r1 = scene.r1
+    scene.trigger("standby-reload")
+    scene.wait_for(
+        f"{r1} back and STANDBY HOT", lambda: scene.value(f'ipsecha_redundancy_my_state{{device="{r1}"}}') == 8, 30
+    )
+    scene.wait_for("the first reload paged", lambda: "IpsechaUnexpectedReload" in scene.notified(scene.critical), 30)
+    back = time.monotonic()
+    scene.settle(back + real(60) - time.monotonic())
+    scene.trigger("standby-reload")
+    scene.wait_for(
+        "two reload alerts notified",
+        lambda: len(arrival_after_firing(scene, "IpsechaUnexpectedReload", device=r1)) == 2,
+        30,
+    )
+    scene.settle()
+    boots = {
+        a["labels"]["boot"]
+        for n in scene.notifications(scene.critical)
+        for a in n.body["alerts"]
+        if a["labels"]["alertname"] == "IpsechaUnexpectedReload"
+    }
+    assert len(boots) == 2, scene.describe()
+    delays = sorted(arrival_after_firing(scene, "IpsechaUnexpectedReload", device=r1))
+    assert delays[-1] <= real(60), (delays, scene.describe())
+    assert scene.resolved(scene.critical) == set(), scene.describe()
+
+
+def test_two_reloads_a_minute_apart_are_two_pages(plays: Plays) -> None:
     """The standby R1 self-reloads, is back STANDBY HOT, and self-reloads
     again about a lab minute later: two boots, two IpsechaUnexpectedReload
     alerts (their `boot` labels differ: `serve` runs on the lab's clock),
@@ -477,25 +785,19 @@ def test_two_reloads_a_minute_apart_are_two_pages(stack: Stack) -> None:
     that has already paged: it joins the pair's group and reaches the
     receiver within a lab minute of firing in Prometheus (the critical
     route's group_interval), not at a 5-minute tick."""
-    stack.lab_thread.trigger("standby-reload")
-    stack.wait_for("R1 back and STANDBY HOT", lambda: stack.value('ipsecha_redundancy_my_state{device="R1"}') == 8, 30)
-    stack.wait_for("the first reload paged", lambda: "IpsechaUnexpectedReload" in stack.notified(CRITICAL), 30)
-    back = time.monotonic()
-    stack.settle(back + real(60) - time.monotonic())
-    stack.lab_thread.trigger("standby-reload")
-    stack.wait_for(
-        "two reload alerts notified",
-        lambda: len(arrival_after_firing(stack, "IpsechaUnexpectedReload", device="R1")) == 2,
-        30,
-    )
-    stack.settle()
-    boots = {
-        a["labels"]["boot"]
-        for n in stack.notifications(CRITICAL)
-        for a in n.body["alerts"]
-        if a["labels"]["alertname"] == "IpsechaUnexpectedReload"
-    }
-    assert len(boots) == 2, stack.describe()
-    delays = sorted(arrival_after_firing(stack, "IpsechaUnexpectedReload", device="R1"))
-    assert delays[-1] <= real(60), (delays, stack.describe())
-    assert stack.resolved(CRITICAL) == set(), stack.describe()
+    plays.result(TWO_RELOADS)
+
+
+def test_the_baseline_notifies_nothing(plays: Plays) -> None:
+    """The pair that plays nothing: past the longest scaled `for:` (15 s)
+    and group_wait, nothing (its play), and still nothing once every other
+    play is over. No group at all belongs to a pair or device that played
+    nothing, and none to no pair."""
+    plays.result(BASELINE)
+    plays.wait_all()
+    scene = plays.scenes[BASELINE]
+    assert scene.groups() == {}, scene.describe()
+    assert scene.alertmanager_alerts() == [], scene.describe()
+    played = set(PLAYS) - {BASELINE}
+    stray = {group for group in plays.stack.webhook.groups() if plays.stack.owner(dict(group[1])) not in played}
+    assert stray == set(), stray
