@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from ipsec_ha_monitor.inventory import B2B, CLASSIC
 from ipsec_ha_monitor.lab.latency import LatencyProfile, LoginCounter, RouterLatency, as_profile
 from ipsec_ha_monitor.lab.rekey import REKEY_SYNC_SECONDS, maintain_sas
 from ipsec_ha_monitor.lab.router import Clock, Router
@@ -34,8 +35,6 @@ from ipsec_ha_monitor.lab.syslog_sender import LabSyslog
 from ipsec_ha_monitor.lab.topology import SA_LIFETIME_SECONDS, LabPair, build_pairs, lab_credentials
 from ipsec_ha_monitor.lab.xe_scenarios import XE_SCENARIOS, finish_xe_boot
 from ipsec_ha_monitor.lab.xe_topology import FAILOVER_THRESHOLD, build_xe_pairs
-
-B2B = "b2b"
 
 
 class Lab:
@@ -202,7 +201,7 @@ class Lab:
         if scenario not in SCENARIOS and scenario not in XE_SCENARIOS:
             known = ", ".join((*SCENARIOS, *XE_SCENARIOS))
             raise KeyError(f"unknown scenario {scenario!r}; known: {known}")
-        mode = B2B if scenario in XE_SCENARIOS else "classic"
+        mode = B2B if scenario in XE_SCENARIOS else CLASSIC
         if pair is None:
             for candidate in self.pairs:
                 if candidate.mode == mode:

@@ -16,6 +16,7 @@ import random
 import secrets
 from dataclasses import dataclass, field
 
+from ipsec_ha_monitor.inventory import CLASSIC
 from ipsec_ha_monitor.lab.router import (
     RF_ACTIVE,
     RF_STANDBY_HOT,
@@ -43,7 +44,7 @@ class LabPair:
     sa_sync: bool = True
     # "classic" (HSRP + inter-device redundancy) or "b2b" (IOS-XE box-to-box
     # redundancy group, xe_topology.py: r1 starts ACTIVE there).
-    mode: str = "classic"
+    mode: str = CLASSIC
     vip: str = ""  # b2b: the group's outside VIP (classic: HSRP's virtual IP)
     control_link_cut: bool = False  # b2b: the members' control link is down (xe-control-link-cut)
 

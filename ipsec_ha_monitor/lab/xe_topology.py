@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 
+from ipsec_ha_monitor.inventory import B2B
 from ipsec_ha_monitor.lab.router import (
     RF_ACTIVE,
     RF_DISABLED,
@@ -106,7 +107,7 @@ def build_xe_pairs(
                 ],
             )
             hubs.append(hub)
-        pair = LabPair(pair_name, hubs[0], hubs[1], mode="b2b", vip=vip)
+        pair = LabPair(pair_name, hubs[0], hubs[1], mode=B2B, vip=vip)
         for j in range(branches):
             address = f"172.31.{k - 1}.{4 + j}"
             branch = Router(f"{prefix}XE-R{4 + j}", "branch", address, credentials, clock)
