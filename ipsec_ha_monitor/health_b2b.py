@@ -43,9 +43,9 @@ from typing import Any
 
 from ipsec_ha_monitor.health import RuleResult, minutes
 from ipsec_ha_monitor.inventory import Pair, RedundancyGroupWatch
+from ipsec_ha_monitor.records import RG_ACTIVE as ACTIVE_ROLE
 from ipsec_ha_monitor.records import RedundancyGroup
 from ipsec_ha_monitor.reloads import RECENT_SECONDS, Reload
-from ipsec_ha_monitor.reloads import RG_ACTIVE_ROLE as ACTIVE_ROLE
 from ipsec_ha_monitor.rf_states import STANDBY_HOT
 from ipsec_ha_monitor.snapshot import Snapshot
 
@@ -222,7 +222,7 @@ class RgHistory:
         members = {name: snap for name in pair.members if (snap := snapshots.get(name)) is not None}
         reloads = tuple(reloads)
         found: list[Takeover] = []
-        for watch in _watched(pair):
+        for watch in pair.watched_groups:
             records = {
                 name: snap.redundancy_group(watch.id)
                 for name, snap in members.items()
@@ -569,10 +569,6 @@ def _uptime(snapshot: Snapshot | None) -> int | None:
     return version.uptime_seconds if version is not None else None
 
 
-def _watched(pair: Pair) -> tuple[RedundancyGroupWatch, ...]:
-    return pair.groups or (RedundancyGroupWatch(1),)
-
-
 # --- the rules -------------------------------------------------------------------
 
 # One group's outcome of a rule: ok (None: unknown) and what it says.
@@ -596,7 +592,7 @@ class B2bJudge:
         self.snapshots = {name: snapshots.get(name) for name in pair.members}
         self.missing = missing
         self.history = history or {}
-        self.watched = _watched(pair)
+        self.watched = pair.watched_groups
         # Members whose group output is known (None: not polled, failed, not supported).
         self.groups: dict[str, tuple[RedundancyGroup, ...]] = {
             name: groups

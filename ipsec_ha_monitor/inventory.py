@@ -247,6 +247,12 @@ class Pair:
     mode: str = CLASSIC
     groups: tuple[RedundancyGroupWatch, ...] = ()  # B2B: the redundancy groups watched
 
+    @property
+    def watched_groups(self) -> tuple[RedundancyGroupWatch, ...]:
+        """A b2b pair's groups to judge: those listed, else group 1 (the
+        loader's default, for a Pair built without it)."""
+        return self.groups or (RedundancyGroupWatch(1),)
+
 
 @dataclass(frozen=True)
 class Inventory:

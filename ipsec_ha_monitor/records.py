@@ -16,6 +16,9 @@ from typing import Any
 # HSRP states as CISCO-HSRP-MIB names them, plus "disabled" which
 # `show standby` prints for a group whose interface is down or unconfigured.
 HSRP_STATES = ("init", "learn", "listen", "speak", "standby", "active")
+# The My Role a box-to-box redundancy group prints on the member that owns
+# the group's traffic (RedundancyGroup.my_role, upper-case as printed).
+RG_ACTIVE = "ACTIVE"
 
 
 @dataclass(frozen=True, slots=True)

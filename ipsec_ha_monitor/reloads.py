@@ -34,7 +34,7 @@ from typing import Any
 
 from ipsec_ha_monitor.clock import SYSTEM_CLOCK, Clock
 from ipsec_ha_monitor.inventory import B2B, Inventory, Pair
-from ipsec_ha_monitor.records import LogMessage, Version
+from ipsec_ha_monitor.records import RG_ACTIVE, LogMessage, Version
 from ipsec_ha_monitor.rf_states import ACTIVE
 from ipsec_ha_monitor.snapshot import Snapshot
 
@@ -67,8 +67,6 @@ RF_FLAPPING_COUNT = 3
 # Why a device reloaded, as ipsecha_reload_info's `cause` label says it.
 RELOAD_CAUSES = ("operator", "rf_self_reload", "rg_reload", "crash", "power", "unknown")
 OPERATOR, RF_SELF_RELOAD, RG_RELOAD, CRASH, POWER, UNKNOWN_CAUSE = RELOAD_CAUSES
-# The role box-to-box groups print for the member that owns the traffic (My Role).
-RG_ACTIVE_ROLE = "ACTIVE"
 # The log messages IOS writes just before it goes down, by (facility,
 # mnemonic), and the one it writes once it is back.
 _RELOAD_MESSAGES = {("RF_INTERDEV", "RELOAD"): RF_SELF_RELOAD, ("SYS", "RELOAD"): OPERATOR}
@@ -586,8 +584,8 @@ def _is_active(pair: Pair, snapshot: Snapshot) -> bool:
     """Whether the member holds the pair's active role: RF ACTIVE in a
     classic pair, the ACTIVE role of the first watched group in a b2b one."""
     if pair.mode == B2B:
-        group = snapshot.redundancy_group(pair.groups[0].id) if pair.groups else None
-        return group is not None and group.my_role == RG_ACTIVE_ROLE
+        group = snapshot.redundancy_group(pair.watched_groups[0].id)
+        return group is not None and group.my_role == RG_ACTIVE
     states = snapshot.redundancy_states
     return states is not None and states.my_state.code == ACTIVE
 

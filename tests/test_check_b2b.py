@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from support.b2b import DISABLED_RF, Pair, group, vip, write_xe_inventory
+from support.b2b import DISABLED_RF, Pair, group, polled_as, vip, write_xe_inventory
 
-from ipsec_ha_monitor import check as check_module
 from ipsec_ha_monitor.cli import main
 from ipsec_ha_monitor.inventory import load_inventory
 from ipsec_ha_monitor.lab.topology import LabPair
@@ -24,24 +23,6 @@ from ipsec_ha_monitor.snapshot import Snapshot
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     return write_xe_inventory(tmp_path)
-
-
-def polled_as(monkeypatch: pytest.MonkeyPatch, snapshots: dict[str, Snapshot]) -> None:
-    """`check` polls nothing: the Monitor records these snapshots as its poll."""
-
-    def run_check(monitor, progress=None, deadline=None, why=""):
-        recorded = monitor.record(snapshots)
-        return check_module.CheckResult(
-            monitor.inventory,
-            1_000.0,
-            0.2,
-            snapshots,
-            tuple(recorded.pairs.values()),
-            recorded.reloads,
-            recorded.switchovers,
-        )
-
-    monkeypatch.setattr(check_module, "run_check", run_check)
 
 
 def members(

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support.b2b import DAY, PAIR, Pair, group, vip, write_xe_inventory
+from support.b2b import DAY, PAIR, Pair, group, polled_as, vip, write_xe_inventory
 
 from ipsec_ha_monitor import check as check_module
 from ipsec_ha_monitor.check.state import load_check_state, save_state
@@ -95,19 +95,7 @@ def run(
     """One `check --json [--state]` run polling `snapshots`: the exit code,
     the pair's verdict and its rg rules that did not pass (rule -> message)."""
 
-    def run_check(monitor, progress=None, deadline=None, why=""):
-        recorded = monitor.record(snapshots)
-        return check_module.CheckResult(
-            monitor.inventory,
-            clock.wall(),
-            0.2,
-            snapshots,
-            tuple(recorded.pairs.values()),
-            recorded.reloads,
-            recorded.switchovers,
-        )
-
-    monkeypatch.setattr(check_module, "run_check", run_check)
+    polled_as(monkeypatch, snapshots, clock.wall())
     code = check_module.main(str(config), True, str(state) if state else None, None, False, clock=clock)
     out, err = capsys.readouterr()
     assert not err, err

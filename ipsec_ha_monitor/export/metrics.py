@@ -405,7 +405,7 @@ def _pairs_of_inventory(out: _Lines, view: ExportView) -> None:
         out.add("ipsecha_pair_info", f'{labels},mode="{escape_label(pair.mode)}"', 1)
         if pair.mode != B2B:
             continue
-        for watch in pair.groups:
+        for watch in pair.watched_groups:
             group = f'{labels},group="{watch.id}"'
             if watch.failover_threshold is not None:
                 out.add("ipsecha_rg_failover_threshold", group, watch.failover_threshold)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
+from ipsec_ha_monitor import check as check_module
 from ipsec_ha_monitor.health import PairHealth, evaluate_pair
 from ipsec_ha_monitor.inventory import Inventory
 from ipsec_ha_monitor.lab.topology import LabPair
@@ -138,3 +140,22 @@ class Pair:
     def judge(self, snapshots: dict[str, Snapshot], **kwargs: object) -> PairHealth:
         pair = kwargs.pop("pair", self.inventory.pairs[PAIR])
         return evaluate_pair(pair, snapshots, self.inventory, **kwargs)  # type: ignore[arg-type]
+
+
+def polled_as(monkeypatch: Any, snapshots: dict[str, Snapshot], started_at: float = 1_000.0) -> None:
+    """`check` polls nothing: the Monitor records these snapshots as its
+    poll, begun at `started_at` (Unix time, as the table reads it)."""
+
+    def run_check(monitor, progress=None, deadline=None, why=""):  # type: ignore[no-untyped-def]
+        recorded = monitor.record(snapshots)
+        return check_module.CheckResult(
+            monitor.inventory,
+            started_at,
+            0.2,
+            snapshots,
+            tuple(recorded.pairs.values()),
+            recorded.reloads,
+            recorded.switchovers,
+        )
+
+    monkeypatch.setattr(check_module, "run_check", run_check)
